@@ -1,0 +1,3 @@
+from depfree.cli.main import main
+
+main()

@@ -1,0 +1,150 @@
+"""How an ELF file is linked: static / static-pie / dynamic, its loader, libraries, search paths, libc flavour and the
+minimum versions of glibc (and of every other versioned library) it needs, with the symbols that require them."""
+
+from __future__ import annotations
+
+from depfree.analysis.versions import max_version, split_tag, version_key
+from depfree.formats.elf import ElfExecutable
+from depfree.model import Evidence, Libc, Library, Linkage, VersionedSymbol, VersionRequirement
+
+# glibc marks objects that use DT_RELR with this version; only glibc >= 2.36 provides it.
+GLIBC_TAG_MINIMUM = {"GLIBC_ABI_DT_RELR": "2.36"}
+
+_GLIBC_LOADERS = ("ld-linux", "/ld64.so.", "/ld.so.1")
+_LIBC_NAMES = {"libc.so.6": "glibc", "libc.musl-x86_64.so.1": "musl", "libc.so": "musl"}
+
+
+def elf_linkage(exe: ElfExecutable) -> Linkage:
+    interp = exe.interpreter
+    needed = exe.needed
+    ev: list[Evidence] = []
+    if interp is not None:
+        kind = "dynamic"
+        ev.append(Evidence("segment", "PT_INTERP", interp))
+    elif needed:
+        kind = "dynamic"  # a shared library: loaded by someone else's loader
+        ev.append(Evidence("dynamic", "DT_NEEDED", ", ".join(needed)))
+    elif exe.type == "pie" and exe.has_dynamic:
+        kind = "static-pie"
+        ev.append(Evidence("header", "ET_DYN", "no PT_INTERP and no DT_NEEDED: relocates itself"))
+    else:
+        kind = "static"
+        ev.append(Evidence("segment", "PT_INTERP", "absent"))
+        if not exe.has_dynamic:
+            ev.append(Evidence("segment", "PT_DYNAMIC", "absent"))
+
+    link = Linkage(kind=kind, interpreter=interp, needed=needed, rpath=exe.rpath, runpath=exe.runpath, evidence=ev)
+    _versions(exe, link)
+    link.libc = _libc(exe, link)
+    link.libraries = [_classify(n, link.libc.flavour) for n in needed]
+    return link
+
+
+def _versions(exe: ElfExecutable, link: Linkage) -> None:
+    needs = exe.version_needs
+    if not needs:
+        return
+    # version index -> (name, library)
+    index: dict[int, tuple[str, str]] = {}
+    for need in needs:
+        for idx, name in need.versions.items():
+            index[idx] = (name, need.library)
+    bound: dict[str, list[VersionedSymbol]] = {}
+    for sym, defined, vidx in exe.dynamic_symbol_entries:
+        if defined or vidx < 2 or vidx not in index:
+            continue
+        name, lib = index[vidx]
+        bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
+
+    families: dict[str, dict[str, str]] = {}  # family -> {version: library}
+    for need in needs:
+        for name in need.versions.values():
+            if name == "GLIBC_PRIVATE":
+                link.glibc_private = True
+                continue
+            if name in GLIBC_TAG_MINIMUM:
+                families.setdefault("GLIBC", {})[GLIBC_TAG_MINIMUM[name]] = need.library
+                bound.setdefault(f"GLIBC_{GLIBC_TAG_MINIMUM[name]}", []).append(
+                    VersionedSymbol(symbol=f"({name} marker)", version=name, library=need.library))
+                continue
+            split = split_tag(name)
+            if split is None:
+                continue
+            fam, ver = split
+            families.setdefault(fam, {})[ver] = need.library
+
+    for fam, vers in sorted(families.items()):
+        top = max_version(list(vers))
+        assert top is not None
+        tag = f"{fam}_{top}"
+        syms = sorted(bound.get(tag, []), key=lambda s: s.symbol)
+        link.versioned.append(VersionRequirement(
+            family=fam, library=vers[top], min_version=top,
+            versions=sorted((f"{fam}_{v}" for v in vers), key=lambda t: version_key(t.split("_")[-1])),
+            symbols=syms))
+        if fam == "GLIBC":
+            link.min_glibc = top
+            link.glibc_symbols = syms
+
+
+def _libc(exe: ElfExecutable, link: Linkage) -> Libc:
+    interp = link.interpreter or ""
+    if "ld-musl" in interp:
+        return Libc("musl", [Evidence("segment", "PT_INTERP", interp)])
+    if interp.startswith("/system/bin/linker"):
+        return Libc("bionic", [Evidence("segment", "PT_INTERP", interp)])
+    if any(n.startswith("libc.musl") for n in link.needed):
+        return Libc("musl", [Evidence("dynamic", "DT_NEEDED", "libc.musl-*")])
+    if link.min_glibc or link.glibc_private:
+        return Libc("glibc", [Evidence("version-need", f"GLIBC_{link.min_glibc or 'PRIVATE'}",
+                                       "symbol versions only glibc defines")])
+    if "libc.so.6" in link.needed or any(m in interp for m in _GLIBC_LOADERS):
+        what = Evidence("dynamic", "DT_NEEDED", "libc.so.6") if "libc.so.6" in link.needed else Evidence(
+            "segment", "PT_INTERP", interp)
+        return Libc("glibc", [what])
+    if "libc.so" in link.needed:
+        return Libc("musl", [Evidence("dynamic", "DT_NEEDED", "libc.so (musl's soname)")])
+    if link.kind != "dynamic":
+        return _static_libc(exe)
+    return Libc("unknown", [Evidence("dynamic", "DT_NEEDED", "no libc among " + (", ".join(link.needed) or "none"))])
+
+
+# Symbols that a statically linked libc leaves behind in .symtab.
+_GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie", "__libc_start_call_main", "_dl_aux_init")
+_MUSL_STATIC_SYMBOLS = ("__init_libc", "__libc_start_init", "__dls2", "__init_tp")
+_GLIBC_STRINGS = (b"GNU C Library", b"glibc.", b"GLIBC_TUNABLES")
+
+
+def _static_libc(exe: ElfExecutable) -> Libc:
+    for name in _GLIBC_STATIC_SYMBOLS:
+        if exe.symbol(name) is not None:
+            return Libc("glibc", [Evidence("symbol", name, "statically linked glibc")])
+    for name in _MUSL_STATIC_SYMBOLS:
+        if exe.symbol(name) is not None:
+            return Libc("musl", [Evidence("symbol", name, "statically linked musl")])
+    ro = exe.section_data(".rodata", limit=64 * 1024 * 1024) or b""
+    for s in _GLIBC_STRINGS:
+        if s in ro:
+            return Libc("glibc", [Evidence("string", s.decode(), "in .rodata: statically linked glibc")])
+    if exe.abi_tag is not None:
+        return Libc("glibc", [Evidence("note", "NT_GNU_ABI_TAG", "glibc's crt1.o writes it; musl's does not")])
+    if exe.section(".go.buildinfo") is not None or exe.symbol("runtime.main") is not None:
+        return Libc("none", [Evidence("section", ".go.buildinfo" if exe.section(".go.buildinfo") else "runtime.main",
+                                      "Go runtime makes system calls itself")])
+    return Libc("unknown", [Evidence("segment", "PT_INTERP", "absent; no libc signature found")])
+
+
+_SYSTEM_PREFIXES = ("libc.", "libm.", "libpthread.", "libdl.", "librt.", "libresolv.", "ld-linux", "libutil.",
+                    "libnsl.", "libanl.", "ld64.", "libgcc_s.", "libstdc++.")
+
+
+def _classify(name: str, libc: str) -> Library:
+    if name.startswith(("libc.so", "libc.musl")):
+        return Library(name=name, system=True, kind="libc")
+    if name.startswith(("ld-linux", "ld64.so", "ld-musl")):
+        return Library(name=name, system=True, kind="loader")
+    if name.startswith(("libgo.so",)):
+        return Library(name=name, system=False, kind="go-runtime")
+    if name.startswith(_SYSTEM_PREFIXES):
+        return Library(name=name, system=True, kind="c-runtime")
+    return Library(name=name, system=False, kind="third-party")

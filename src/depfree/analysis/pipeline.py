@@ -1,0 +1,40 @@
+"""Run the analyzers over one executable, in order. Each analyzer fills one part of the :class:`Binary`.
+
+To add an analyzer: write ``def analyze_x(ctx: Context) -> None`` in its own module and list it in ``ANALYZERS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from depfree.analysis.context import Context, Options
+from depfree.analysis.golang import analyze_go
+from depfree.analysis.identity import analyze_linkage, identity
+from depfree.analysis.verdict import analyze_verdict
+from depfree.formats.base import Executable
+from depfree.model import Binary
+from depfree.sources.file import ByteSource
+
+Analyzer = Callable[[Context], None]
+
+# Order matters: later analyzers read what earlier ones found (needs read go + linkage; verdict reads all).
+ANALYZERS: list[Analyzer] = [
+    analyze_linkage,
+    analyze_go,
+    analyze_verdict,
+]
+
+
+def sha256_of(source: ByteSource) -> str:
+    return hashlib.sha256(source.view()).hexdigest()
+
+
+def analyze(exe: Executable, options: Options | None = None, *, sha256: str | None = None,
+            display_path: str | None = None) -> Binary:
+    options = options or Options()
+    binary = identity(exe, display_path or exe.path, sha256 or sha256_of(exe.source))
+    ctx = Context(exe=exe, binary=binary, options=options)
+    for analyzer in ANALYZERS:
+        analyzer(ctx)
+    return binary

@@ -1,0 +1,51 @@
+"""The public library API: ``inspect`` one or more files into a :class:`~depfree.model.Report`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from depfree import __version__
+from depfree.analysis.context import Options
+from depfree.analysis.pipeline import analyze, sha256_of
+from depfree.errors import DepfreeError
+from depfree.formats.detect import open_executables
+from depfree.model import Binary, FileError, Report
+from depfree.sources.file import ByteSource, FileSource
+
+
+def tool_info() -> dict[str, str]:
+    return {"name": "depfree", "version": __version__}
+
+
+def inspect_source(source: ByteSource, options: Options | None = None, display_path: str | None = None) -> list[Binary]:
+    """Facts for every executable image in one source (several for a universal Mach-O). Raises DepfreeError."""
+    options = options or Options()
+    digest = sha256_of(source)
+    return [analyze(exe, options, sha256=digest, display_path=display_path) for exe in open_executables(source)]
+
+
+def inspect_path(path: str | os.PathLike[str], options: Options | None = None) -> list[Binary]:
+    with FileSource(path) as src:
+        return inspect_source(src, options)
+
+
+def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, deep: bool = False,
+            options: Options | None = None) -> Report:
+    """Read each file without executing it and report what it needs. Bad files go to ``report.errors``."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    options = options or Options(deep=deep)
+    report = Report(tool=tool_info())
+    for p in paths:
+        try:
+            report.binaries.extend(inspect_path(p, options))
+        except DepfreeError as exc:
+            report.errors.append(FileError(path=os.fspath(p), error=_strip_path(str(exc), os.fspath(p))))
+        except (MemoryError, RecursionError) as exc:
+            report.errors.append(FileError(path=os.fspath(p), error=f"cannot analyse: {type(exc).__name__}"))
+    return report
+
+
+def _strip_path(msg: str, path: str) -> str:
+    return msg[len(path) + 2 :] if msg.startswith(path + ": ") else msg

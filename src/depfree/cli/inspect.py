@@ -1,0 +1,30 @@
+"""``depfree inspect FILE...``: facts about each binary, read without executing it."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from depfree.analysis.context import Options
+from depfree.api import inspect as api_inspect
+from depfree.cli.common import EXIT_INPUT, EXIT_OK, echo_json, friendly_errors, print_error
+from depfree.render import json as render_json
+from depfree.render.text import print_report
+
+
+@click.command("inspect")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Emit the JSON report (schema depfree.report/1).")
+@click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
+@friendly_errors
+def inspect_cmd(files: tuple[str, ...], as_json: bool, deep: bool) -> None:
+    """Report how each FILE is linked, which libc (and version) it needs, and what Go built it."""
+    report = api_inspect(list(files), options=Options(deep=deep))
+    for err in report.errors:
+        print_error(err.path, err.error)
+    if as_json:
+        echo_json(render_json.dumps(report.to_json()))
+    else:
+        print_report(report)
+    sys.exit(EXIT_INPUT if report.errors else EXIT_OK)

@@ -1,0 +1,21 @@
+"""``depfree`` entry point: a click group with one subcommand per module in this package."""
+
+from __future__ import annotations
+
+import click
+
+from depfree import __version__
+from depfree.cli.inspect import inspect_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="depfree")
+def cli() -> None:
+    """What a compiled program needs from the machine it lands on, whether it will run there, and the proof."""
+
+
+cli.add_command(inspect_cmd)
+
+
+def main() -> None:
+    cli(prog_name="depfree")

@@ -1,0 +1,519 @@
+"""ELF reader: pyelftools for headers, segments, sections, dynamic tags and notes; small struct loops for the
+version-need table and the symbol table (both can be large, and must also work when section headers are gone).
+
+Everything is read lazily from the mapped file; every offset and count is checked against the file size.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from elftools.common.exceptions import ELFError, ELFParseError
+from elftools.construct import ConstructError
+from elftools.elf.elffile import ELFFile
+
+from depfree.errors import FormatError
+from depfree.formats.base import Executable, Section, Segment, Symbol
+from depfree.sources.file import ByteSource
+
+# What pyelftools (and construct under it) raise on hostile input; all become FormatError.
+PARSE_ERRORS = (ELFError, ELFParseError, ConstructError, struct.error, ValueError, IndexError, KeyError,
+                OverflowError, UnicodeDecodeError, AssertionError, TypeError, AttributeError, RecursionError)
+
+MAX_SYMBOLS = 5_000_000
+MAX_VERNEED = 10_000
+
+# e_machine -> Go-style GOARCH; entries needing class/endianness are resolved in _arch().
+_MACHINES = {
+    "EM_X86_64": "amd64", "EM_386": "386", "EM_AARCH64": "arm64", "EM_ARM": "arm", "EM_RISCV": "riscv",
+    "EM_PPC64": "ppc64", "EM_PPC": "ppc", "EM_S390": "s390", "EM_MIPS": "mips", "EM_LOONGARCH": "loong64",
+    "EM_SPARCV9": "sparc64", "EM_SPARC": "sparc", "EM_IA_64": "ia64", "EM_ALPHA": "alpha",
+}
+_OSABI = {
+    "ELFOSABI_FREEBSD": "freebsd", "ELFOSABI_NETBSD": "netbsd", "ELFOSABI_OPENBSD": "openbsd",
+    "ELFOSABI_SOLARIS": "solaris", "ELFOSABI_AIX": "aix", "ELFOSABI_LINUX": "linux", "ELFOSABI_GNU": "linux",
+}
+# NT_GNU_ABI_TAG os field (glibc's csu/abi-note): 0 Linux, 1 Hurd, 2 Solaris, 3 FreeBSD
+_ABI_TAG_OS = {0: "linux", 1: "hurd", 2: "solaris", 3: "freebsd"}
+
+_PT_NAMES = {"PT_LOAD": "load"}
+
+
+@dataclass
+class VersionNeed:
+    """One Elf_Verneed entry: a library and the version names needed from it."""
+
+    library: str
+    versions: dict[int, str] = field(default_factory=dict)  # vna_other index -> name
+    weak: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Note:
+    owner: str
+    type: int | str
+    desc: Any
+    section: str | None
+
+
+def _wrap(path: str, what: str, exc: BaseException) -> FormatError:
+    msg = str(exc).strip() or type(exc).__name__
+    return FormatError(f"{path}: corrupt or truncated ELF ({what}: {msg})")
+
+
+class ElfExecutable(Executable):
+    format = "elf"
+
+    def __init__(self, source: ByteSource) -> None:
+        super().__init__(source)
+        view = source.view()
+        self._stream = io.BytesIO(view) if isinstance(view, bytes) else view
+        head = source.read_at(0, 64)
+        if len(head) < 16:
+            raise FormatError(f"{self.path}: truncated ELF (file is {source.size} bytes, the identification needs 16)")
+        if head[4] not in (1, 2) or head[5] not in (1, 2):
+            raise FormatError(f"{self.path}: corrupt ELF (class {head[4]} / data encoding {head[5]}; expected 1 or 2)")
+        self.bits = 64 if head[4] == 2 else 32
+        self.endian = "little" if head[5] == 1 else "big"
+        ehsize = 64 if self.bits == 64 else 52
+        if source.size < ehsize:
+            raise FormatError(f"{self.path}: truncated ELF (file is {source.size} bytes, the ELF header needs {ehsize})")
+        try:
+            self.elf = ELFFile(self._stream)
+            hdr = self.elf.header
+            self._e_type = hdr["e_type"]
+            self.machine = hdr["e_machine"] if isinstance(hdr["e_machine"], str) else f"EM_{hdr['e_machine']}"
+            self.osabi = hdr["e_ident"]["EI_OSABI"]
+            self._entry = hdr["e_entry"]
+            self._check_tables(hdr)
+        except FormatError:
+            raise
+        except PARSE_ERRORS as exc:
+            raise _wrap(self.path, "header", exc) from None
+        self._fmt = ("<" if self.endian == "little" else ">")
+        self.arch = self._arch()
+
+    # --- validation ------------------------------------------------------------------------------------------
+    def _check_tables(self, hdr: Any) -> None:
+        size = self.source.size
+        phnum, phentsize, phoff = hdr["e_phnum"], hdr["e_phentsize"], hdr["e_phoff"]
+        if phnum and (phoff + phnum * phentsize > size or phentsize < (56 if self.bits == 64 else 32)):
+            raise FormatError(f"{self.path}: corrupt ELF (program header table: {phnum} entries of {phentsize} bytes "
+                              f"at offset {phoff} do not fit in the {size}-byte file)")
+        shnum, shentsize, shoff = hdr["e_shnum"], hdr["e_shentsize"], hdr["e_shoff"]
+        if shoff and shnum and shoff + shnum * shentsize > size:
+            # Section headers past the end happen with truncated or hostile files; readers fall back to segments.
+            self._sections_ok = False
+            self.section_error = (f"section header table ({shnum} entries at offset {shoff}) lies outside the "
+                                  f"{size}-byte file")
+        else:
+            self._sections_ok = shnum > 0 and shoff > 0
+            self.section_error = None if self._sections_ok or not shoff else "no section headers"
+
+    # --- identity --------------------------------------------------------------------------------------------
+    def _arch(self) -> str:
+        base = _MACHINES.get(self.machine, self.machine.removeprefix("EM_").lower())
+        le = self.endian == "little"
+        if base == "riscv":
+            return "riscv64" if self.bits == 64 else "riscv"
+        if base == "ppc64":
+            return "ppc64le" if le else "ppc64"
+        if base == "s390":
+            return "s390x" if self.bits == 64 else "s390"
+        if base == "mips":
+            return ("mips64" if self.bits == 64 else "mips") + ("le" if le else "")
+        return base
+
+    @property
+    def entry(self) -> int:
+        return self._entry
+
+    @cached_property
+    def os(self) -> str:  # type: ignore[override]
+        if self.osabi in _OSABI and self.osabi not in ("ELFOSABI_LINUX", "ELFOSABI_GNU"):
+            return _OSABI[self.osabi]
+        interp = self.interpreter or ""
+        if interp.startswith("/system/bin/linker"):
+            return "android"
+        if "ld-elf.so" in interp:
+            return "freebsd"
+        for note in self.notes():
+            if note.owner == "OpenBSD":
+                return "openbsd"
+            if note.owner == "NetBSD":
+                return "netbsd"
+            if note.owner == "FreeBSD":
+                return "freebsd"
+            if note.owner == "Android":
+                return "android"
+        tag = self.abi_tag
+        if tag is not None:
+            return _ABI_TAG_OS.get(tag[0], "unknown")
+        return "linux" if self.osabi in ("ELFOSABI_SYSV", "ELFOSABI_LINUX", "ELFOSABI_GNU") else "unknown"
+
+    @cached_property
+    def type(self) -> str:  # type: ignore[override]
+        t = self._e_type
+        if t == "ET_EXEC":
+            return "exec"
+        if t == "ET_REL":
+            return "relocatable"
+        if t == "ET_CORE":
+            return "core"
+        if t == "ET_DYN":
+            if self.interpreter is not None or self.flags_1 & 0x08000000:  # DF_1_PIE
+                return "pie"
+            if self.soname is None and self.entry and not self.needed and self.has_dynamic:
+                return "pie"  # static-pie: relocates itself, no loader, no libraries
+            return "shared"
+        return str(t).removeprefix("ET_").lower()
+
+    # --- structure -------------------------------------------------------------------------------------------
+    @cached_property
+    def _segments(self) -> list[tuple[Segment, Any]]:
+        out = []
+        try:
+            for seg in self.elf.iter_segments():
+                h = seg.header
+                kind = _PT_NAMES.get(h["p_type"], h["p_type"] if isinstance(h["p_type"], str) else f"PT_{h['p_type']:#x}")
+                flags = h["p_flags"]
+                out.append((Segment(kind=kind, vaddr=h["p_vaddr"], memsz=h["p_memsz"], offset=h["p_offset"],
+                                    filesz=h["p_filesz"], readable=bool(flags & 4), writable=bool(flags & 2),
+                                    executable=bool(flags & 1)), seg))
+        except PARSE_ERRORS as exc:
+            raise _wrap(self.path, "program headers", exc) from None
+        return out
+
+    def segments(self) -> list[Segment]:
+        return [s for s, _ in self._segments]
+
+    @cached_property
+    def _sections(self) -> list[Section]:
+        if not self._sections_ok:
+            return []
+        out = []
+        try:
+            for sec in self.elf.iter_sections():
+                h = sec.header
+                flags = h["sh_flags"]
+                nobits = h["sh_type"] == "SHT_NOBITS"
+                file_size = 0 if nobits else h["sh_size"]
+                if file_size and h["sh_offset"] + file_size > self.source.size:
+                    file_size = max(0, self.source.size - h["sh_offset"])
+                out.append(Section(name=sec.name, addr=h["sh_addr"], offset=h["sh_offset"], size=h["sh_size"],
+                                   file_size=file_size, executable=bool(flags & 0x4), writable=bool(flags & 0x1),
+                                   alloc=bool(flags & 0x2), compressed=bool(flags & 0x800) or sec.name.startswith(".zdebug")))
+        except PARSE_ERRORS as exc:
+            self.section_error = f"section headers unreadable: {exc}"
+            return []
+        return out
+
+    def sections(self) -> list[Section]:
+        return self._sections
+
+    def section_type(self, name: str) -> str | None:
+        if not self._sections_ok:
+            return None
+        try:
+            sec = self.elf.get_section_by_name(name)
+        except PARSE_ERRORS:
+            return None
+        return None if sec is None else sec.header["sh_type"]
+
+    def data_start(self) -> int | None:
+        # As Go's debug/buildinfo: the .go.buildinfo section, else the first writable, non-executable PT_LOAD.
+        s = self.section(".go.buildinfo")
+        if s is not None:
+            return s.addr
+        for seg in self.segments():
+            if seg.kind == "load" and seg.writable and not seg.executable:
+                return seg.vaddr
+        return None
+
+    # --- program interpreter and dynamic section -------------------------------------------------------------
+    @cached_property
+    def interpreter(self) -> str | None:
+        for seg, _ in self._segments:
+            if seg.kind == "PT_INTERP":
+                raw = self.read_file(seg.offset, min(seg.filesz, 4096))
+                if not raw:
+                    raise FormatError(f"{self.path}: corrupt ELF (PT_INTERP at offset {seg.offset} is outside the file)")
+                return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+        return None
+
+    @cached_property
+    def has_dynamic(self) -> bool:
+        return any(seg.kind == "PT_DYNAMIC" for seg, _ in self._segments)
+
+    @cached_property
+    def dynamic(self) -> list[tuple[str, Any]]:
+        """(tag, value) pairs of PT_DYNAMIC; string tags (NEEDED, RPATH...) resolved to their strings."""
+        for seg, raw in self._segments:
+            if seg.kind != "PT_DYNAMIC":
+                continue
+            if seg.offset + seg.filesz > self.source.size:
+                raise FormatError(f"{self.path}: corrupt ELF (PT_DYNAMIC at offset {seg.offset} runs past the end)")
+            out: list[tuple[str, Any]] = []
+            try:
+                for n, tag in enumerate(raw.iter_tags()):
+                    if n > 100_000:
+                        raise FormatError(f"{self.path}: corrupt ELF (dynamic section has no DT_NULL terminator)")
+                    d_tag = tag.entry.d_tag
+                    name = d_tag if isinstance(d_tag, str) else f"DT_{d_tag:#x}"
+                    if name in ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH", "DT_SONAME"):
+                        attr = {"DT_NEEDED": "needed", "DT_RPATH": "rpath", "DT_RUNPATH": "runpath",
+                                "DT_SONAME": "soname"}[name]
+                        try:
+                            out.append((name, getattr(tag, attr)))
+                        except PARSE_ERRORS:
+                            out.append((name, f"<unreadable string at {tag.entry.d_val:#x}>"))
+                    else:
+                        out.append((name, tag.entry.d_val))
+            except FormatError:
+                raise
+            except PARSE_ERRORS as exc:
+                raise _wrap(self.path, "dynamic section", exc) from None
+            return out
+        return []
+
+    def _dyn_values(self, tag: str) -> list[Any]:
+        return [v for t, v in self.dynamic if t == tag]
+
+    @property
+    def needed(self) -> list[str]:
+        return self._dyn_values("DT_NEEDED")
+
+    @property
+    def rpath(self) -> list[str]:
+        return [p for v in self._dyn_values("DT_RPATH") for p in str(v).split(":") if p]
+
+    @property
+    def runpath(self) -> list[str]:
+        return [p for v in self._dyn_values("DT_RUNPATH") for p in str(v).split(":") if p]
+
+    @property
+    def soname(self) -> str | None:
+        v = self._dyn_values("DT_SONAME")
+        return v[0] if v else None
+
+    @property
+    def flags(self) -> int:
+        return sum(v for v in self._dyn_values("DT_FLAGS") if isinstance(v, int))
+
+    @property
+    def flags_1(self) -> int:
+        return sum(v for v in self._dyn_values("DT_FLAGS_1") if isinstance(v, int))
+
+    def dyn_has(self, tag: str) -> bool:
+        return any(t == tag for t, _ in self.dynamic)
+
+    # --- address translation ---------------------------------------------------------------------------------
+    def vaddr_to_offset(self, vaddr: int) -> int | None:
+        for seg in self.segments():
+            if seg.kind == "load" and seg.vaddr <= vaddr < seg.vaddr + seg.filesz:
+                return seg.offset + (vaddr - seg.vaddr)
+        return None
+
+    def _dynstr(self, off: int) -> str:
+        strtab = self._dyn_values("DT_STRTAB")
+        strsz = self._dyn_values("DT_STRSZ")
+        base = self.vaddr_to_offset(strtab[0]) if strtab else None
+        if base is None or (strsz and off >= strsz[0]):
+            return f"<bad string offset {off:#x}>"
+        raw = self.read_file(base + off, 256)
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+    # --- symbol versions -------------------------------------------------------------------------------------
+    @cached_property
+    def version_needs(self) -> list[VersionNeed]:
+        """The version-need table (``readelf -V``'s .gnu.version_r), located through DT_VERNEED."""
+        vn = self._dyn_values("DT_VERNEED")
+        num = self._dyn_values("DT_VERNEEDNUM")
+        if not vn or not num:
+            return []
+        off = self.vaddr_to_offset(vn[0])
+        if off is None:
+            raise FormatError(f"{self.path}: corrupt ELF (DT_VERNEED {vn[0]:#x} is not in a loaded segment)")
+        out: list[VersionNeed] = []
+        count = min(num[0], MAX_VERNEED)
+        for _ in range(count):
+            raw = self.read_file(off, 16)
+            if len(raw) < 16:
+                raise FormatError(f"{self.path}: truncated ELF (version-need entry at offset {off} is cut off)")
+            _ver, cnt, file_, aux, nxt = struct.unpack(self._fmt + "HHIII", raw)
+            need = VersionNeed(library=self._dynstr(file_))
+            aoff = off + aux
+            for _ in range(min(cnt, MAX_VERNEED)):
+                a = self.read_file(aoff, 16)
+                if len(a) < 16:
+                    raise FormatError(f"{self.path}: truncated ELF (version-need aux entry at offset {aoff} is cut off)")
+                _hash, vflags, other, name, anext = struct.unpack(self._fmt + "IHHII", a)
+                vname = self._dynstr(name)
+                need.versions[other & 0x7FFF] = vname
+                if vflags & 0x2:  # VER_FLG_WEAK
+                    need.weak.add(vname)
+                if not anext:
+                    break
+                aoff += anext
+            out.append(need)
+            if not nxt:
+                break
+            off += nxt
+        return out
+
+    @cached_property
+    def _dynsym_table(self) -> tuple[int, int] | None:
+        """(file offset, count) of the dynamic symbol table."""
+        sec = None
+        if self._sections_ok:
+            for s in self.sections():
+                if s.name == ".dynsym" and s.file_size:
+                    sec = s
+        ent = 24 if self.bits == 64 else 16
+        if sec is not None:
+            return sec.offset, sec.file_size // ent
+        symtab = self._dyn_values("DT_SYMTAB")
+        if not symtab:
+            return None
+        off = self.vaddr_to_offset(symtab[0])
+        if off is None:
+            return None
+        count = self._count_from_hash()
+        if count is None:
+            return None
+        return off, count
+
+    def _count_from_hash(self) -> int | None:
+        h = self._dyn_values("DT_HASH")
+        if h:
+            o = self.vaddr_to_offset(h[0])
+            raw = self.read_file(o, 8) if o is not None else b""
+            if len(raw) == 8:
+                return min(struct.unpack(self._fmt + "II", raw)[1], MAX_SYMBOLS)
+        g = self._dyn_values("DT_GNU_HASH")
+        if g:
+            o = self.vaddr_to_offset(g[0])
+            raw = self.read_file(o, 16) if o is not None else b""
+            if len(raw) < 16:
+                return None
+            nbuckets, symoffset, bloom_size, _shift = struct.unpack(self._fmt + "IIII", raw)
+            word = 8 if self.bits == 64 else 4
+            boff = o + 16 + bloom_size * word
+            buckets = self.read_file(boff, nbuckets * 4)
+            if len(buckets) < nbuckets * 4:
+                return None
+            last = max(struct.unpack(self._fmt + f"{nbuckets}I", buckets), default=0)
+            if last < symoffset:
+                return symoffset
+            coff = boff + nbuckets * 4 + (last - symoffset) * 4
+            for _ in range(MAX_SYMBOLS):
+                c = self.read_file(coff, 4)
+                if len(c) < 4:
+                    return None
+                last += 1
+                if struct.unpack(self._fmt + "I", c)[0] & 1:
+                    return last
+                coff += 4
+        return None
+
+    @cached_property
+    def dynamic_symbol_entries(self) -> list[tuple[str, bool, int]]:
+        """(name, defined, version index) for each dynamic symbol; version index 0/1 = unversioned."""
+        table = self._dynsym_table
+        if table is None:
+            return []
+        off, count = table
+        count = min(count, MAX_SYMBOLS)
+        ent = 24 if self.bits == 64 else 16
+        raw = self.read_file(off, count * ent)
+        count = len(raw) // ent
+        versym = self._dyn_values("DT_VERSYM")
+        vers: tuple[int, ...] = ()
+        if versym:
+            voff = self.vaddr_to_offset(versym[0])
+            if voff is not None:
+                vraw = self.read_file(voff, count * 2)
+                vers = struct.unpack(self._fmt + f"{len(vraw) // 2}H", vraw[: len(vraw) // 2 * 2])
+        fmt = self._fmt + ("IBBHQQ" if self.bits == 64 else "IIIBBH")
+        out = []
+        for i, fields in enumerate(struct.iter_unpack(fmt, raw)):
+            name_off, shndx = (fields[0], fields[3]) if self.bits == 64 else (fields[0], fields[5])
+            if i == 0:
+                continue
+            out.append((self._dynstr(name_off), shndx != 0, vers[i] & 0x7FFF if i < len(vers) else 0))
+        return out
+
+    def dynamic_symbols(self) -> list[str]:
+        return [n for n, defined, _ in self.dynamic_symbol_entries if not defined]
+
+    # --- notes -----------------------------------------------------------------------------------------------
+    @cached_property
+    def _notes(self) -> list[Note]:
+        out: list[Note] = []
+        try:
+            if self._sections_ok:
+                for sec in self.elf.iter_sections():
+                    if sec.header["sh_type"] == "SHT_NOTE":
+                        for n in sec.iter_notes():
+                            out.append(Note(n["n_name"], n["n_type"], n["n_desc"], sec.name))
+            else:
+                for seg, raw in self._segments:
+                    if seg.kind == "PT_NOTE":
+                        for n in raw.iter_notes():
+                            out.append(Note(n["n_name"], n["n_type"], n["n_desc"], None))
+        except PARSE_ERRORS:
+            pass  # notes are supporting evidence; a damaged note does not make the file unreadable
+        return out
+
+    def notes(self) -> list[Note]:
+        return self._notes
+
+    @cached_property
+    def abi_tag(self) -> tuple[int, int, int, int] | None:
+        """NT_GNU_ABI_TAG: (os, major, minor, subminor) — the minimum kernel glibc's crt was built for."""
+        for n in self._notes:
+            if n.owner == "GNU" and n.type in ("NT_GNU_ABI_TAG", 1) and not isinstance(n.desc, (str, bytes)):
+                try:
+                    os_name = n.desc["abi_os"]
+                    os_id = {"ELF_NOTE_OS_LINUX": 0, "ELF_NOTE_OS_GNU": 1, "ELF_NOTE_OS_SOLARIS2": 2,
+                             "ELF_NOTE_OS_FREEBSD": 3}.get(os_name, os_name if isinstance(os_name, int) else -1)
+                    return (os_id, n.desc["abi_major"], n.desc["abi_minor"], n.desc["abi_tiny"])
+                except (KeyError, TypeError):
+                    return None
+        return None
+
+    # --- symbols ---------------------------------------------------------------------------------------------
+    def iter_symbols(self) -> Iterator[Symbol]:
+        """The .symtab, read with struct (pyelftools is too slow for the 100k-symbol tables of Go binaries)."""
+        symtab = self.section(".symtab")
+        if symtab is None or not symtab.file_size:
+            return
+        try:
+            link = self.elf.get_section_by_name(".symtab").header["sh_link"]
+            strtab_hdr = self.elf.get_section(link).header
+        except PARSE_ERRORS:
+            return
+        strtab = self.read_file(strtab_hdr["sh_offset"], strtab_hdr["sh_size"])
+        secnames = [s.name for s in self.sections()]
+        ent = 24 if self.bits == 64 else 16
+        raw = self.read_file(symtab.offset, min(symtab.file_size, MAX_SYMBOLS * ent))
+        raw = raw[: len(raw) // ent * ent]
+        fmt = self._fmt + ("IBBHQQ" if self.bits == 64 else "IIIBBH")
+        for fields in struct.iter_unpack(fmt, raw):
+            if self.bits == 64:
+                name_off, info, _other, shndx, value, size = fields
+            else:
+                name_off, value, size, info, _other, shndx = fields
+            if not name_off or name_off >= len(strtab):
+                continue
+            end = strtab.find(b"\0", name_off)
+            name = strtab[name_off : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
+            typ = info & 0xF
+            yield Symbol(name=name, value=value, size=size,
+                         section=secnames[shndx] if 0 < shndx < len(secnames) else None,
+                         kind={1: "object", 2: "func", 6: "tls"}.get(typ, ""))

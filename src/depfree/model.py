@@ -1,0 +1,205 @@
+"""Typed facts that make up a report. Every analyzer fills one part; render/ turns them into text or JSON.
+
+Conventions:
+- Field names are the JSON names (``min_glibc``, ``interpreter``, ``needed``) so code, JSON and docs use one word.
+- Every claim carries :class:`Evidence` naming the symbol, section, segment, note or file that proves it.
+- ``to_json`` serialises any of these dataclasses; ``None`` stays ``null``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA = "depfree.report/1"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What proves a claim: ``kind`` is one of symbol, section, segment, dynamic, note, version-need, string,
+    setting, import, load-command, header, file, function, package."""
+
+    kind: str
+    name: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class VersionedSymbol:
+    """A dynamic symbol bound to a version from a version-need entry (``readelf -V``)."""
+
+    symbol: str
+    version: str
+    library: str
+
+
+@dataclass
+class VersionRequirement:
+    """The highest version needed of one versioned family (GLIBC, GLIBCXX, GCC, OPENSSL...)."""
+
+    family: str
+    library: str
+    min_version: str
+    versions: list[str]
+    symbols: list[VersionedSymbol]
+
+
+@dataclass
+class Libc:
+    flavour: str  # glibc | musl | bionic | msvcrt | ucrt | vcruntime | libsystem | none | unknown
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class Library:
+    """One needed library and how it is classified."""
+
+    name: str
+    system: bool
+    kind: str = ""  # libc, loader, c-runtime, os, third-party, go-runtime...
+    weak: bool = False
+    delay_load: bool = False
+    functions: list[str] | None = None
+
+
+@dataclass
+class Linkage:
+    kind: str  # static | static-pie | dynamic
+    interpreter: str | None = None
+    needed: list[str] = field(default_factory=list)
+    rpath: list[str] = field(default_factory=list)
+    runpath: list[str] = field(default_factory=list)
+    libc: Libc = field(default_factory=lambda: Libc("unknown"))
+    min_glibc: str | None = None
+    glibc_symbols: list[VersionedSymbol] = field(default_factory=list)
+    glibc_private: bool = False
+    versioned: list[VersionRequirement] = field(default_factory=list)
+    libraries: list[Library] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class MinOS:
+    os: str
+    version: str
+    name: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class GoModule:
+    path: str
+    version: str = ""
+    sum: str = ""
+    replace: GoModule | None = None
+
+
+@dataclass
+class GoPackage:
+    path: str
+    kind: str  # std | main | dep | cgo
+    module: str | None = None
+    functions: int = 0
+    size: int = 0
+
+
+@dataclass
+class Go:
+    version: str | None
+    source: str  # buildinfo | pclntab | symbols | gccgo
+    compiler: str = "gc"  # gc | gccgo
+    path: str | None = None
+    main: GoModule | None = None
+    deps: list[GoModule] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
+    cgo: bool | None = None
+    cgo_evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    # Filled by deeper analysis (pclntab, --deep); None when not looked at.
+    packages: list[GoPackage] | None = None
+    features: dict[str, Any] | None = None
+
+
+@dataclass
+class Need:
+    kind: str  # file | dir | interpreter | library | kernel | os | cpu | env
+    what: str
+    why: str
+    evidence: list[Evidence] = field(default_factory=list)
+    required: bool = True
+    alternatives: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Binary:
+    """All facts about one executable (one slice of a universal Mach-O)."""
+
+    path: str
+    size: int
+    sha256: str
+    format: str  # elf | pe | macho
+    arch: str
+    os: str
+    bits: int
+    endian: str  # little | big
+    type: str  # exec | pie | shared | relocatable | core | dylib | dll | ...
+    linkage: Linkage
+    go: Go | None = None
+    slice: str | None = None
+    osabi: str | None = None
+    machine: str | None = None
+    min_os: MinOS | None = None
+    verdict: str = ""
+    # Sections below are filled by their analyzers when present.
+    hardening: dict[str, Any] | None = None
+    debug: dict[str, Any] | None = None
+    packer: dict[str, Any] | None = None
+    needs: list[Need] | None = None
+    targets: list[dict[str, Any]] | None = None
+    resolution: dict[str, Any] | None = None
+    verify: list[dict[str, Any]] | None = None
+    pe: dict[str, Any] | None = None
+    macho: dict[str, Any] | None = None
+    elf: dict[str, Any] | None = None
+
+
+@dataclass
+class FileError:
+    path: str
+    error: str
+
+
+@dataclass
+class Report:
+    binaries: list[Binary] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    schema: str = SCHEMA
+    tool: dict[str, str] = field(default_factory=dict)
+    containers: list[dict[str, Any]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = to_json(self)
+        if out.get("containers") is None:
+            out.pop("containers", None)
+        return out
+
+
+def to_json(obj: Any) -> Any:
+    """Plain JSON data for any model object (dataclasses, enums, lists, dicts)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if isinstance(obj, Evidence):
+            return {"kind": obj.kind, "name": obj.name, "detail": obj.detail} if obj.detail else {
+                "kind": obj.kind, "name": obj.name}
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    return obj

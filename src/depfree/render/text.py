@@ -1,0 +1,109 @@
+"""Text report for people: the verdict first, then the facts with the evidence for each.
+
+Each part of a binary's report is a small function in ``SECTIONS`` returning (title, lines); add one per new fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.markup import escape
+
+from depfree.model import Binary, Report
+
+Lines = list[str]
+Section = Callable[[Binary], tuple[str, Lines]]
+
+
+def _identity(b: Binary) -> tuple[str, Lines]:
+    ident = f"{b.format.upper()} {b.bits}-bit {b.endian}-endian {b.type}, {b.os}/{b.arch}"
+    lines = [ident, f"size {b.size:,} bytes, sha256 {b.sha256}"]
+    if b.min_os:
+        ev = f"  [dim]({', '.join(str(e) for e in b.min_os.evidence)})[/dim]" if b.min_os.evidence else ""
+        lines.append(f"minimum {b.min_os.os} {b.min_os.version}{ev}")
+    return "", lines
+
+
+def _linkage(b: Binary) -> tuple[str, Lines]:
+    link = b.linkage
+    lines = [f"kind        {link.kind}  [dim]({'; '.join(escape(str(e)) for e in link.evidence)})[/dim]"]
+    if link.interpreter:
+        lines.append(f"interpreter {escape(link.interpreter)}")
+    if link.needed:
+        lines.append(f"needed      {escape(', '.join(link.needed))}")
+    if link.rpath:
+        lines.append(f"rpath       {escape(':'.join(link.rpath))}")
+    if link.runpath:
+        lines.append(f"runpath     {escape(':'.join(link.runpath))}")
+    lines.append(f"libc        {link.libc.flavour}  [dim]({'; '.join(escape(str(e)) for e in link.libc.evidence)})[/dim]")
+    for req in link.versioned:
+        syms = ", ".join(s.symbol for s in req.symbols[:5]) + (" …" if len(req.symbols) > 5 else "")
+        label = "min glibc" if req.family == "GLIBC" else f"min {req.family.lower()}"
+        lines.append(f"{label:<11} {req.min_version} from {escape(req.library)}"
+                     + (f"  [dim](required by {escape(syms)})[/dim]" if syms else ""))
+    if link.glibc_private:
+        lines.append("[yellow]uses GLIBC_PRIVATE symbols: tied to the exact glibc build it was linked against[/yellow]")
+    for lib in link.libraries:
+        if not lib.system and b.format != "elf":
+            lines.append(f"[yellow]non-system library {escape(lib.name)}[/yellow]")
+    return "linkage", lines
+
+
+def _go(b: Binary) -> tuple[str, Lines]:
+    go = b.go
+    if go is None:
+        return "go", []
+    lines = [f"version     {go.version or 'unknown'}  [dim](from {go.source}; {', '.join(escape(str(e)) for e in go.evidence)})[/dim]",
+             f"compiler    {go.compiler}"]
+    if go.path:
+        lines.append(f"path        {escape(go.path)}")
+    if go.main:
+        lines.append(f"main        {escape(go.main.path)} {escape(go.main.version)}")
+    if go.deps:
+        lines.append(f"deps        {len(go.deps)}")
+        for d in go.deps[:20]:
+            rep = f" => {d.replace.path} {d.replace.version}".rstrip() if d.replace else ""
+            lines.append(f"  {escape(d.path)} {escape(d.version)}{escape(rep)}")
+        if len(go.deps) > 20:
+            lines.append(f"  … {len(go.deps) - 20} more")
+    cgo = {True: "on", False: "off", None: "unknown"}[go.cgo]
+    ev = "; ".join(escape(str(e)) for e in go.cgo_evidence)
+    lines.append(f"cgo         {cgo}" + (f"  [dim]({ev})[/dim]" if ev else ""))
+    keys = ("GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "-buildmode", "-tags", "-ldflags", "-trimpath",
+            "vcs", "vcs.revision", "vcs.time", "vcs.modified")
+    for k in keys:
+        if k in go.settings:
+            lines.append(f"{k:<11} {escape(go.settings[k])}")
+    if go.packages is not None:
+        kinds: dict[str, int] = {}
+        for p in go.packages:
+            kinds[p.kind] = kinds.get(p.kind, 0) + 1
+        lines.append("packages    " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+    return "go", lines
+
+
+SECTIONS: list[Section] = [_identity, _linkage, _go]
+
+
+def render_binary(b: Binary) -> Lines:
+    color = "green" if b.verdict.startswith("self-contained") else "yellow"
+    head = escape(b.path) + (f" [{escape(b.slice)}]" if b.slice else "")
+    out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
+    for section in SECTIONS:
+        title, lines = section(b)
+        if not lines:
+            continue
+        if title:
+            out.append(f"  [bold]{title}[/bold]")
+        out.extend(("    " if title else "  ") + line for line in lines)
+    return out
+
+
+def print_report(report: Report, console: Console | None = None) -> None:
+    console = console or Console(highlight=False, soft_wrap=True)
+    for i, b in enumerate(report.binaries):
+        if i:
+            console.print()
+        for line in render_binary(b):
+            console.print(line)

@@ -1,0 +1,106 @@
+"""Open one file on disk as a bounded, read-only byte view (mmap), with clear errors for every way it can fail."""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import stat
+from typing import Protocol
+
+from depfree.errors import InputError
+
+
+class ByteSource(Protocol):
+    """Random access to a file's bytes. ``read_at`` never reads past the end and never raises on a short read."""
+
+    name: str
+    size: int
+
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+    def view(self) -> memoryview | bytes: ...
+
+    def close(self) -> None: ...
+
+
+class BytesSource:
+    """A byte string as a source (archive members, tests, hand-made hostile inputs)."""
+
+    def __init__(self, data: bytes, name: str = "<bytes>") -> None:
+        self._data = data
+        self.name = name
+        self.size = len(data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length <= 0 or offset >= self.size:
+            return b""
+        return self._data[offset : offset + length]
+
+    def view(self) -> bytes:
+        return self._data
+
+    def close(self) -> None:
+        pass
+
+
+class FileSource:
+    """A file mapped read-only. The whole file is never copied into memory."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.name = os.fspath(path)
+        try:
+            st = os.stat(self.name)
+        except FileNotFoundError:
+            if os.path.islink(self.name):
+                raise InputError(f"{self.name}: dangling symbolic link") from None
+            raise InputError(f"{self.name}: no such file") from None
+        except PermissionError:
+            raise InputError(f"{self.name}: permission denied") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise InputError(f"{self.name}: too many levels of symbolic links (a link loop)") from None
+            if exc.errno == errno.ENAMETOOLONG:
+                raise InputError(f"{self.name[:80]}...: file name too long") from None
+            raise InputError(f"{self.name}: {exc.strerror or exc}") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{self.name}: is a directory, expected a file (use 'depfree scan' for trees)")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{self.name}: not a regular file (a device, FIFO or socket)")
+        try:
+            self._fh = open(self.name, "rb")  # noqa: SIM115 - closed in close()
+        except PermissionError:
+            raise InputError(f"{self.name}: permission denied") from None
+        except OSError as exc:
+            raise InputError(f"{self.name}: {exc.strerror or exc}") from None
+        self.size = os.fstat(self._fh.fileno()).st_size
+        self._map: mmap.mmap | None = None
+        if self.size:
+            try:
+                self._map = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError) as exc:
+                self._fh.close()
+                raise InputError(f"{self.name}: cannot map file: {exc}") from None
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if self._map is None or offset < 0 or length <= 0 or offset >= self.size:
+            return b""
+        return self._map[offset : offset + length]
+
+    def view(self) -> mmap.mmap | bytes:
+        return self._map if self._map is not None else b""
+
+    def close(self) -> None:
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:
+                pass  # a memoryview is still alive; the map goes when it does
+            self._map = None
+        self._fh.close()
+
+    def __enter__(self) -> FileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
