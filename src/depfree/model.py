@@ -47,6 +47,7 @@ class VersionRequirement:
     min_version: str
     versions: list[str]
     symbols: list[VersionedSymbol]
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 @dataclass

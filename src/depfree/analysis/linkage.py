@@ -7,8 +7,12 @@ from depfree.analysis.versions import max_version, split_tag, version_key
 from depfree.formats.elf import ElfExecutable
 from depfree.model import Evidence, Libc, Library, Linkage, VersionedSymbol, VersionRequirement
 
-# glibc marks objects that use DT_RELR with this version; only glibc >= 2.36 provides it.
-GLIBC_TAG_MINIMUM = {"GLIBC_ABI_DT_RELR": "2.36"}
+from depfree.datafiles import load
+
+
+def _tag_minimum() -> dict[str, str]:
+    """Non-numeric glibc version tags that imply a minimum (data/glibc.toml)."""
+    return {k: v["min"] for k, v in load("glibc.toml")["version_tags"].items() if "min" in v}
 
 _GLIBC_LOADERS = ("ld-linux", "/ld64.so.", "/ld.so.1")
 _LIBC_NAMES = {"libc.so.6": "glibc", "libc.musl-x86_64.so.1": "musl", "libc.so": "musl"}
@@ -56,16 +60,18 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
         name, lib = index[vidx]
         bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
 
+    tag_minimum = _tag_minimum()
+    tag_evidence: dict[str, list[Evidence]] = {}
     families: dict[str, dict[str, str]] = {}  # family -> {version: library}
     for need in needs:
         for name in need.versions.values():
             if name == "GLIBC_PRIVATE":
                 link.glibc_private = True
                 continue
-            if name in GLIBC_TAG_MINIMUM:
-                families.setdefault("GLIBC", {})[GLIBC_TAG_MINIMUM[name]] = need.library
-                bound.setdefault(f"GLIBC_{GLIBC_TAG_MINIMUM[name]}", []).append(
-                    VersionedSymbol(symbol=f"({name} marker)", version=name, library=need.library))
+            if name in tag_minimum:
+                families.setdefault("GLIBC", {})[tag_minimum[name]] = need.library
+                tag_evidence.setdefault(f"GLIBC_{tag_minimum[name]}", []).append(
+                    Evidence("version-need", name, f"{need.library}; defined from glibc {tag_minimum[name]} on"))
                 continue
             split = split_tag(name)
             if split is None:
@@ -78,10 +84,14 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
         assert top is not None
         tag = f"{fam}_{top}"
         syms = sorted(bound.get(tag, []), key=lambda s: s.symbol)
+        evidence = tag_evidence.get(tag, []) + [Evidence("version-need", tag, f"{vers[top]}; bound by {s.symbol}")
+                                                for s in syms[:3]]
+        if not evidence:
+            evidence = [Evidence("version-need", tag, f"{vers[top]}; listed, no symbol bound to it")]
         link.versioned.append(VersionRequirement(
             family=fam, library=vers[top], min_version=top,
             versions=sorted((f"{fam}_{v}" for v in vers), key=lambda t: version_key(t.split("_")[-1])),
-            symbols=syms))
+            symbols=syms, evidence=evidence))
         if fam == "GLIBC":
             link.min_glibc = top
             link.glibc_symbols = syms

@@ -40,8 +40,8 @@ def _linkage(b: Binary) -> tuple[str, Lines]:
     for req in link.versioned:
         syms = ", ".join(s.symbol for s in req.symbols[:5]) + (" …" if len(req.symbols) > 5 else "")
         label = "min glibc" if req.family == "GLIBC" else f"min {req.family.lower()}"
-        lines.append(f"{label:<11} {req.min_version} from {escape(req.library)}"
-                     + (f"  [dim](required by {escape(syms)})[/dim]" if syms else ""))
+        why = f"required by {syms}" if syms else "; ".join(str(e) for e in req.evidence)
+        lines.append(f"{label:<11} {req.min_version} from {escape(req.library)}  [dim]({escape(why)})[/dim]")
     if link.glibc_private:
         lines.append("[yellow]uses GLIBC_PRIVATE symbols: tied to the exact glibc build it was linked against[/yellow]")
     for lib in link.libraries:
