@@ -8,9 +8,9 @@ from depfree.formats.base import Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
 from depfree.model import Evidence, Go
 
-# Symbols the cgo runtime (runtime/cgo) and cgo-generated code leave in a binary.
-CGO_SYMBOLS = ("x_cgo_init", "_cgo_init", "runtime/cgo.init", "_cgo_topofstack", "crosscall2", "_cgo_panic",
-               "_cgo_sys_thread_start")
+# Symbols only runtime/cgo's C part brings in (GOROOT src/runtime/cgo/gcc_linux_amd64.c, gcc_libinit.c, asm_*.s).
+# Not `_cgo_init`: it is a runtime variable (runtime/cgo.go) present in every Go binary, nil without cgo.
+CGO_SYMBOLS = ("x_cgo_init", "_cgo_sys_thread_start", "crosscall2", "_cgo_topofstack", "runtime/cgo..inittask")
 CGO_DYNAMIC_SYMBOLS = ("pthread_create", "malloc", "__libc_start_main", "getaddrinfo", "getpwuid_r")
 
 
