@@ -132,10 +132,11 @@ def _static_libc(exe: ElfExecutable) -> Libc:
     for name in _MUSL_STATIC_SYMBOLS:
         if exe.symbol(name) is not None:
             return Libc("musl", [Evidence("symbol", name, "statically linked musl")])
-    ro = exe.section_data(".rodata", limit=64 * 1024 * 1024) or b""
-    for s in _GLIBC_STRINGS:
-        if s in ro:
-            return Libc("glibc", [Evidence("string", s.decode(), "in .rodata: statically linked glibc")])
+    ro = exe.section(".rodata")
+    if ro is not None and ro.file_size:
+        for s in _GLIBC_STRINGS:
+            if exe.find(s, ro.offset, ro.offset + ro.file_size) >= 0:
+                return Libc("glibc", [Evidence("string", s.decode(), "in .rodata: statically linked glibc")])
     if exe.abi_tag is not None:
         return Libc("glibc", [Evidence("note", "NT_GNU_ABI_TAG", "glibc's crt1.o writes it; musl's does not")])
     if exe.section(".go.buildinfo") is not None or exe.symbol("runtime.main") is not None:

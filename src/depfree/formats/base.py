@@ -78,6 +78,13 @@ class Executable(ABC):
         length = min(length, self.length - offset, MAX_READ)
         return self.source.read_at(self.base + offset, length)
 
+    def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
+        """File offset (relative to this image) of ``needle`` between ``start`` and ``end``, or -1. Searches the
+        mapped file in place, without copying it."""
+        end = self.length if end is None else min(end, self.length)
+        i = self.source.view().find(needle, self.base + max(0, start), self.base + end)
+        return i - self.base if i >= 0 else -1
+
     # --- structure -------------------------------------------------------------------------------------------
     @abstractmethod
     def sections(self) -> list[Section]: ...

@@ -488,6 +488,66 @@ class ElfExecutable(Executable):
         return None
 
     # --- symbols ---------------------------------------------------------------------------------------------
+    @cached_property
+    def _symtab_raw(self) -> tuple[bytes, bytes, list[str]]:
+        """(symbol table bytes, string table bytes, section names); empty when there is no .symtab."""
+        symtab = self.section(".symtab")
+        if symtab is None or not symtab.file_size:
+            return b"", b"", []
+        try:
+            link = self.elf.get_section_by_name(".symtab").header["sh_link"]
+            strtab_hdr = self.elf.get_section(link).header
+        except PARSE_ERRORS:
+            return b"", b"", []
+        strtab = self.read_file(strtab_hdr["sh_offset"], strtab_hdr["sh_size"])
+        ent = 24 if self.bits == 64 else 16
+        raw = self.read_file(symtab.offset, min(symtab.file_size, MAX_SYMBOLS * ent))
+        return raw[: len(raw) // ent * ent], strtab, [s.name for s in self.sections()]
+
+    @cached_property
+    def _name_offsets(self) -> dict[int, int]:
+        """st_name -> symbol index, so a lookup by name is a string-table search plus a dict hit."""
+        raw, _, _ = self._symtab_raw
+        ent = 24 if self.bits == 64 else 16
+        name_fmt = self._fmt + "I" + ("20x" if self.bits == 64 else "12x")
+        out: dict[int, int] = {}
+        for i, (name_off,) in enumerate(struct.iter_unpack(name_fmt, raw[: len(raw) // ent * ent])):
+            out.setdefault(name_off, i)
+        return out
+
+    def _symbol_at(self, index: int) -> Symbol:
+        raw, strtab, secnames = self._symtab_raw
+        ent = 24 if self.bits == 64 else 16
+        fields = struct.unpack_from(self._fmt + ("IBBHQQ" if self.bits == 64 else "IIIBBH"), raw, index * ent)
+        if self.bits == 64:
+            name_off, info, _other, shndx, value, size = fields
+        else:
+            name_off, value, size, info, _other, shndx = fields
+        end = strtab.find(b"\0", name_off)
+        name = strtab[name_off : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
+        return Symbol(name=name, value=value, size=size,
+                      section=secnames[shndx] if 0 < shndx < len(secnames) else None,
+                      kind={1: "object", 2: "func", 6: "tls"}.get(info & 0xF, ""))
+
+    def symbol(self, name: str) -> Symbol | None:
+        """One symbol by name, without building a full index (Go binaries carry 100k+ symbols)."""
+        _, strtab, _ = self._symtab_raw
+        if not strtab:
+            return None
+        needle = name.encode() + b"\0"
+        index = self._name_offsets
+        pos = 0
+        for _ in range(64):  # a name can occur as a suffix of longer names; try the full-string occurrences
+            hit = strtab.find(needle, pos)
+            if hit < 0:
+                return None
+            if hit == 0 or strtab[hit - 1] == 0:
+                i = index.get(hit)
+                if i is not None:
+                    return self._symbol_at(i)
+            pos = hit + 1
+        return None
+
     def iter_symbols(self) -> Iterator[Symbol]:
         """The .symtab, read with struct (pyelftools is too slow for the 100k-symbol tables of Go binaries)."""
         symtab = self.section(".symtab")
