@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 import depfree
-from depfree.errors import FormatError, InputError, NotABinaryError
 from depfree.analysis.pipeline import analyze
+from depfree.errors import FormatError, InputError, NotABinaryError
 from depfree.formats import open_executables
 from depfree.sources.file import BytesSource, FileSource
 

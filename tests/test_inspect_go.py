@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.schema import assert_valid_report
-from helpers.truth import go_version_m, readelf
 
 import depfree
+from helpers.schema import assert_valid_report
+from helpers.truth import go_version_m, readelf
 
 TOOLCHAINS = ["1.27.3", "1.21.13", "debian-1.19"]
 

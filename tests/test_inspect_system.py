@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.schema import assert_valid_report
-from helpers.truth import go_version_m, readelf
 
 import depfree
+from helpers.schema import assert_valid_report
+from helpers.truth import go_version_m, readelf
 
 DEBIAN_GO = ["/usr/bin/skopeo", "/usr/bin/umoci", "/usr/lib/go-1.19/bin/go", "/usr/lib/go-1.19/pkg/tool/linux_amd64/compile"]
 GO119 = "/usr/lib/go-1.19/bin/go"
