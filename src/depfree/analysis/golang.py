@@ -3,6 +3,8 @@ gccgo) when build info is gone. Whether cgo is on, with the evidence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from depfree.analysis.context import Context
 from depfree.formats.base import Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
@@ -16,16 +18,39 @@ CGO_DYNAMIC_SYMBOLS = ("pthread_create", "malloc", "__libc_start_main", "getaddr
 
 def analyze_go(ctx: Context) -> None:
     go = go_from_buildinfo(ctx.exe)
-    if go is None:
+    if go is None or go.version is None:
         for finder in _FALLBACKS:
-            go = finder(ctx)
-            if go is not None:
+            found = finder(ctx)
+            if found is not None:
+                if go is not None:  # unreadable build info: keep saying so
+                    found.evidence.extend(go.evidence)
+                go = found
                 break
     if go is None:
         return
     if go.cgo is None or not go.cgo_evidence:
         _cgo_from_binary(ctx.exe, go)
+    if (go.cgo is None or not go.cgo_evidence) and go.compiler == "gc":
+        _cgo_from_pclntab(ctx, go)
     ctx.binary.go = go
+
+
+def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
+    """cgo signs in the function table of stripped binaries: runtime/cgo's C part (x_cgo_init) and cgo glue."""
+    from depfree.analysis.gopackages import function_names
+    from depfree.golang.funcnames import is_cgo_name
+
+    names = function_names(ctx)
+    if not names:
+        return
+    hits = [n for n in names if n in CGO_SYMBOLS or n.startswith("runtime/cgo.")][:2]
+    hits += [n for n in names if is_cgo_name(n) and n not in hits][: 3 - len(hits)]
+    if hits:
+        go.cgo = True if go.cgo is None else go.cgo
+        go.cgo_evidence = go.cgo_evidence or [Evidence("function", n, "cgo code in the pclntab") for n in hits]
+    elif go.cgo is None:
+        go.cgo = False
+        go.cgo_evidence = [Evidence("function", "x_cgo_init", f"absent from the {len(names)} pclntab functions")]
 
 
 def go_from_buildinfo(exe: Executable) -> Go | None:
@@ -66,5 +91,71 @@ def _cgo_from_binary(exe: Executable, go: Go) -> None:
             go.cgo_evidence = [Evidence("symbol", "x_cgo_init", "absent from .symtab; no PT_INTERP")]
 
 
-# Finders tried in order when build info is absent; each returns Go facts or None. pclntab/symbols/gccgo go here.
-_FALLBACKS: list = []
+def go_from_pclntab(ctx: Context) -> Go | None:
+    """Go facts from the pclntab when build info is gone: the table proves a gc-built Go binary; the version comes
+    from ``runtime.buildVersion``, by symbol when there is a symbol table, else by a validated search."""
+    from depfree.analysis.gopackages import function_names, load_pclntab
+    from depfree.golang.moduledata import find_moduledata
+    from depfree.golang.search import search_build_version
+
+    tab = load_pclntab(ctx)
+    if tab is None:
+        return None
+    names = function_names(ctx)
+    if not any(n.startswith("runtime.") for n in names):
+        return None  # a table without the Go runtime is not a Go program's
+    exe = ctx.exe
+    where = tab.found_by if tab.found_by != "search" else f"search at file offset {tab.offset:#x}"
+    evidence = [Evidence("section" if tab.found_by.startswith("section") else "header", "pclntab",
+                         f"{where}; {tab.layout_name} layout, {tab.nfunc} functions")]
+    version, source = _version_from_symbol(exe, tab.ptr_size, tab.order), "symbols"
+    if version is not None:
+        evidence.append(Evidence("symbol", "runtime.buildVersion", version))
+    else:
+        source = "pclntab"
+        found = search_build_version(exe, tab.ptr_size, tab.order)
+        if found is not None:
+            version = found[0]
+            evidence.append(Evidence("string", "runtime.buildVersion",
+                                     f"string header at {found[1]:#x} points at {version!r}"))
+    md = find_moduledata(exe, tab)
+    if md is not None:
+        evidence.append(Evidence("header", "runtime.firstmoduledata", f"at {md.addr:#x}, text {md.text:#x}-{md.etext:#x}"))
+    ctx.cache["go.moduledata"] = md
+    return Go(version=version, source=source, evidence=evidence)
+
+
+def _version_from_symbol(exe: Executable, ptr_size: int, order: str) -> str | None:
+    from depfree.golang.search import VERSION_RE
+
+    sym = exe.symbol("runtime.buildVersion")
+    if sym is None or not sym.value:
+        return None
+    hdr = exe.read_at(sym.value, 2 * ptr_size)
+    if len(hdr) < 2 * ptr_size:
+        return None
+    addr = int.from_bytes(hdr[:ptr_size], order)
+    n = int.from_bytes(hdr[ptr_size:], order)
+    if not 0 < n <= 256:
+        return None
+    text = exe.read_at(addr, n)
+    return text.decode("ascii") if len(text) == n and VERSION_RE.fullmatch(text) else None
+
+
+def go_from_gccgo(ctx: Context) -> Go | None:
+    """gccgo: no build info, no pclntab; libgo, the export data section and libgo's start-up symbols say Go."""
+    from depfree.golang.gccgo import gccgo_signs
+
+    signs = gccgo_signs(ctx.exe)
+    if signs is None:
+        return None
+    go = Go(version=None, source="gccgo", compiler="gccgo", evidence=signs.evidence)
+    if signs.libgo:
+        go.evidence = [Evidence("dynamic", "NEEDED", f"{signs.libgo}: needs the gccgo runtime library libgo "
+                                                    "installed on the target (package libgo<N> on Debian)"),
+                       *[e for e in signs.evidence if e.kind != "dynamic"]]
+    return go
+
+
+# Finders tried in order when build info is absent; each returns Go facts or None.
+_FALLBACKS: list[Callable[[Context], Go | None]] = [go_from_pclntab, go_from_gccgo]

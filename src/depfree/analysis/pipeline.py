@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from depfree.analysis.context import Context, Options
 from depfree.analysis.golang import analyze_go
+from depfree.analysis.gopackages import analyze_gopackages
 from depfree.analysis.identity import analyze_linkage, identity
 from depfree.analysis.verdict import analyze_verdict
 from depfree.formats.base import Executable
@@ -22,6 +23,7 @@ Analyzer = Callable[[Context], None]
 ANALYZERS: list[Analyzer] = [
     analyze_linkage,
     analyze_go,
+    analyze_gopackages,
     analyze_verdict,
 ]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from depfree import __version__
+from depfree.cli.demo import demo_cmd
 from depfree.cli.inspect import inspect_cmd
+from depfree.cli.size import size_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,6 +17,8 @@ def cli() -> None:
 
 
 cli.add_command(inspect_cmd)
+cli.add_command(demo_cmd)
+cli.add_command(size_cmd)
 
 
 def main() -> None:

@@ -1,0 +1,154 @@
+"""What makes a binary big: bytes by section, by Go package and by module, and what changed between two builds.
+
+- sections: the file bytes of each section (``.bss``-like sections take none); what no section covers (headers,
+  padding) is reported as ``(headers and padding)``, so the parts sum to the file size exactly;
+- packages: each Go function's extent in the pclntab function table (next entry minus this entry) added to its
+  package (see :func:`depfree.analysis.gopackages.owner_packages`); works on stripped binaries;
+- modules: code by module (``std``, the main module, each dependency, ``C`` for C and cgo code — text that no Go
+  function covers), then runtime metadata by section (``pclntab``, ``symtab``, ``DWARF``) and ``other`` for the
+  rest (read-only data, type data, data, headers), so modules also sum to the file size.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from depfree.analysis.context import Context, Options
+from depfree.analysis.golang import analyze_go
+from depfree.analysis.gopackages import packages
+from depfree.analysis.identity import identity
+from depfree.formats.base import Executable
+from depfree.formats.detect import open_executables
+from depfree.sources.file import FileSource
+
+SCHEMA = "depfree.size/1"
+UNCOVERED = "(headers and padding)"
+METADATA = {
+    "pclntab": (".gopclntab", "__gopclntab"),
+    "symtab": (".symtab", ".strtab", "__symbol_table", "__string_table"),
+}
+TEXT_SECTIONS = (".text", "__text")
+
+
+@dataclass
+class Part:
+    name: str
+    size: int
+    kind: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.kind:
+            out["kind"] = self.kind
+        out["size"] = self.size
+        return out
+
+
+@dataclass
+class SizeReport:
+    path: str
+    size: int
+    sections: list[Part] = field(default_factory=list)
+    packages: list[Part] = field(default_factory=list)
+    modules: list[Part] = field(default_factory=list)
+    slice: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "size": self.size}
+        if self.slice:
+            out["slice"] = self.slice
+        out["sections"] = [p.to_json() for p in self.sections]
+        out["packages"] = [p.to_json() for p in self.packages]
+        out["modules"] = [p.to_json() for p in self.modules]
+        return out
+
+
+def _is_dwarf(name: str) -> bool:
+    return name.startswith((".debug_", ".zdebug_", "__debug_", "__zdebug_")) or name == "__DWARF"
+
+
+def section_parts(exe: Executable) -> list[Part]:
+    """File bytes per section, overlaps removed (a byte counts once), plus what no section covers."""
+    spans = sorted((s.offset, s.offset + s.file_size, s.name) for s in exe.sections()
+                   if s.file_size > 0 and s.offset < exe.length)
+    sizes: dict[str, int] = {}
+    covered = 0
+    pos = 0
+    for start, end, name in spans:
+        end = min(end, exe.length)
+        start = max(start, pos)
+        if end <= start:
+            continue
+        sizes[name] = sizes.get(name, 0) + end - start
+        covered += end - start
+        pos = end
+    parts = [Part(n, s) for n, s in sizes.items()]
+    if exe.length - covered > 0:
+        parts.append(Part(UNCOVERED, exe.length - covered))
+    parts.sort(key=lambda p: (-p.size, p.name))
+    return parts
+
+
+def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
+    binary = identity(exe, display_path or exe.path, "")
+    ctx = Context(exe=exe, binary=binary, options=Options(deep=True))
+    analyze_go(ctx)
+    report = SizeReport(path=display_path or exe.path, size=exe.length, slice=exe.slice)
+    report.sections = section_parts(exe)
+    sec_size = {p.name: p.size for p in report.sections}
+    pkgs = [p for p in packages(ctx) if p.size > 0] if binary.go is not None and binary.go.compiler == "gc" else []
+    report.packages = [Part(p.path, p.size, p.kind) for p in pkgs]
+    modules: dict[str, int] = {}
+    code = 0
+    for p in pkgs:
+        key = "C" if p.kind == "cgo" else (p.module or p.path)
+        modules[key] = modules.get(key, 0) + p.size
+        code += p.size
+    text = sum(sec_size.get(n, 0) for n in TEXT_SECTIONS)
+    if pkgs and text > code:
+        modules["C"] = modules.get("C", 0) + text - code  # text no Go function covers: C code, linked in by cgo
+        code = text
+    for label, names in METADATA.items():
+        n = sum(sec_size.get(s, 0) for s in names)
+        if n:
+            modules[label] = n
+    dwarf = sum(p.size for p in report.sections if _is_dwarf(p.name))
+    if dwarf:
+        modules["DWARF"] = dwarf
+    accounted = sum(modules.values())
+    if accounted > exe.length:  # function extents past the text (hostile tables): never claim more than the file
+        scale = exe.length / accounted
+        modules = {k: int(v * scale) for k, v in modules.items()}
+        accounted = sum(modules.values())
+    if exe.length - accounted > 0:
+        modules["other"] = exe.length - accounted
+    report.modules = sorted((Part(k, v) for k, v in modules.items()), key=lambda p: (-p.size, p.name))
+    return report
+
+
+def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
+    """Size reports for every executable image in a file (one per slice of a universal Mach-O)."""
+    with FileSource(path) as src:
+        return [size_of(exe, os.fspath(path)) for exe in open_executables(src)]
+
+
+def _delta(old: list[Part], new: list[Part]) -> list[dict[str, Any]]:
+    a = {p.name: p for p in old}
+    b = {p.name: p for p in new}
+    rows = []
+    for name in a.keys() | b.keys():
+        o = a[name].size if name in a else 0
+        n = b[name].size if name in b else 0
+        if o != n:
+            rows.append({"name": name, "old": o, "new": n, "delta": n - o})
+    rows.sort(key=lambda r: (-abs(r["delta"]), r["name"]))
+    return rows
+
+
+def diff(old: SizeReport, new: SizeReport) -> dict[str, Any]:
+    return {"old": old.path, "new": new.path, "size": {"old": old.size, "new": new.size, "delta": new.size - old.size},
+            "sections": _delta(old.sections, new.sections), "packages": _delta(old.packages, new.packages),
+            "modules": _delta(old.modules, new.modules)}
+

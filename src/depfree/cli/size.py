@@ -1,0 +1,89 @@
+"""``depfree size FILE`` / ``depfree size --diff OLD NEW``: what makes a binary big, by section, Go package and
+module."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from depfree.analysis.size import SCHEMA, SizeReport, diff, size_path
+from depfree.cli.common import EXIT_OK, echo_json, friendly_errors
+from depfree.errors import UsageError
+from depfree.render import json as render_json
+
+TOP = 20
+
+
+def _table(title: str, rows: list[tuple[str, str, int]], total: int) -> list[str]:
+    out = [title]
+    for name, kind, size in rows[:TOP]:
+        pct = 100.0 * size / total if total else 0.0
+        out.append(f"  {size:>12,}  {pct:5.1f}%  {name}" + (f"  ({kind})" if kind else ""))
+    if len(rows) > TOP:
+        rest = sum(r[2] for r in rows[TOP:])
+        out.append(f"  {rest:>12,}  {100.0 * rest / total if total else 0:5.1f}%  … {len(rows) - TOP} more")
+    return out
+
+
+def render_size(r: SizeReport) -> list[str]:
+    head = r.path + (f" [{r.slice}]" if r.slice else "")
+    lines = [f"{head}: {r.size:,} bytes"]
+    lines += _table("by section", [(p.name, "", p.size) for p in r.sections], r.size)
+    if r.packages:
+        lines += _table("by Go package (function code)", [(p.name, p.kind, p.size) for p in r.packages], r.size)
+    lines += _table("by module", [(p.name, "", p.size) for p in r.modules], r.size)
+    return lines
+
+
+def render_diff(d: dict[str, Any]) -> list[str]:
+    s = d["size"]
+    lines = [f"{d['old']} -> {d['new']}: {s['old']:,} -> {s['new']:,} bytes ({s['delta']:+,})"]
+    for part in ("modules", "packages", "sections"):
+        rows = d[part]
+        if not rows:
+            continue
+        lines.append(f"by {part[:-1]}")
+        for row in rows[:TOP]:
+            lines.append(f"  {row['delta']:>+12,}  {row['old']:>12,} -> {row['new']:>12,}  {row['name']}")
+        if len(rows) > TOP:
+            lines.append(f"  … {len(rows) - TOP} more changed")
+    return lines
+
+
+@click.command("size")
+@click.argument("files", nargs=-1, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help=f"Emit JSON (schema {SCHEMA}).")
+@click.option("--diff", "diff_pair", nargs=2, type=click.Path(), metavar="OLD NEW",
+              help="Show what grew or shrank from OLD to NEW.")
+@friendly_errors
+def size_cmd(files: tuple[str, ...], as_json: bool, diff_pair: tuple[str, str] | None) -> None:
+    """Break each FILE down by section, by Go package and by module (std, main, dependencies, C, metadata)."""
+    if diff_pair:
+        if files:
+            raise UsageError("give either FILE... or --diff OLD NEW, not both")
+        old, new = (size_path(p) for p in diff_pair)
+        if len(old) != len(new):
+            raise UsageError(f"{diff_pair[0]} has {len(old)} images and {diff_pair[1]} has {len(new)}; "
+                             "expected the same number")
+        diffs = [diff(a, b) for a, b in zip(old, new, strict=True)]
+        if as_json:
+            echo_json(render_json.dumps({"schema": SCHEMA, "diffs": diffs}))
+        else:
+            for i, d in enumerate(diffs):
+                if i:
+                    click.echo()
+                click.echo("\n".join(render_diff(d)))
+        sys.exit(EXIT_OK)
+    if not files:
+        raise UsageError("expected FILE... or --diff OLD NEW")
+    reports = [r for f in files for r in size_path(f)]
+    if as_json:
+        echo_json(render_json.dumps({"schema": SCHEMA, "binaries": [r.to_json() for r in reports]}))
+    else:
+        for i, r in enumerate(reports):
+            if i:
+                click.echo()
+            click.echo("\n".join(render_size(r)))
+    sys.exit(EXIT_OK)

@@ -1,0 +1,59 @@
+"""Signs of a gccgo-built program (GCC's Go front end with libgo as its runtime).
+
+gccgo writes no build info and no pclntab. What it leaves (checked against Debian gccgo 12 output):
+- a dynamic dependency on ``libgo.so.N`` (the default; ``-static-libgo`` links it in);
+- the ``.go_export`` section with the package export data (GCC ``go/go-backend.cc``, ``GO_EXPORT_SECTION_NAME``);
+- symbols of the libgo start-up path: ``__go_init_main`` (``libgo/runtime/go-main.c``), ``runtime_iscgo`` and
+  per-package ``<pkg>..import`` / ``<pkg>..types`` symbols (GCC ``go/gofrontend`` names, ``/`` encoded as ``_1``);
+- the ``.comment`` section names the GCC release (``GCC: (Debian 12.2.0-14) 12.2.0``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from depfree.formats.base import Executable
+from depfree.model import Evidence
+
+EXPORT_SECTIONS = (".go_export", "__go_export")
+START_SYMBOLS = ("__go_init_main", "runtime_iscgo", "runtime..import")
+_LIBGO = re.compile(r"^libgo\.so(\.\d+)*$")
+_GCC = re.compile(rb"GCC: \([^)]*\) (\d+\.\d+(?:\.\d+)?)")
+
+
+@dataclass
+class GccgoSigns:
+    libgo: str | None = None  # the NEEDED entry, when dynamic
+    gcc_version: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def gccgo_signs(exe: Executable) -> GccgoSigns | None:
+    """The evidence that gccgo built this file, or None. Never fires on gc-built Go or C/C++ programs: it needs
+    libgo, the Go export data section or libgo's start-up symbol."""
+    signs = GccgoSigns()
+    needed: list[str] = list(getattr(exe, "needed", []) or [])
+    for lib in needed:
+        if _LIBGO.match(lib):
+            signs.libgo = lib
+            signs.evidence.append(Evidence("dynamic", "NEEDED", f"{lib}: the gccgo runtime library"))
+    for name in EXPORT_SECTIONS:
+        if exe.section(name) is not None:
+            signs.evidence.append(Evidence("section", name, "Go export data written by gccgo"))
+    dyn_defined: set[str] = set()
+    entries = getattr(exe, "dynamic_symbol_entries", None)
+    if entries:
+        dyn_defined = {n for n, defined, _ in entries if defined}
+    for sym in START_SYMBOLS:
+        if exe.symbol(sym) is not None or sym in dyn_defined:
+            signs.evidence.append(Evidence("symbol", sym, "libgo start-up"))
+            break
+    if not signs.evidence:
+        return None
+    comment = exe.section_data(".comment", 4096) or b""
+    m = _GCC.search(comment)
+    if m:
+        signs.gcc_version = m.group(1).decode()
+        signs.evidence.append(Evidence("section", ".comment", f"GCC {signs.gcc_version}"))
+    return signs

@@ -1,0 +1,308 @@
+"""The Go pclntab ("program counter line table"): the runtime's own table of every function, which the linker writes
+into every gc-compiled Go binary and which survives stripping (``-ldflags=-s -w``) because the runtime needs it for
+stack traces and garbage collection.
+
+Layouts (GOROOT ``src/debug/gosym/pclntab.go`` parsePclnTab, ``src/runtime/symtab.go`` pcHeader,
+``src/cmd/link/internal/ld/pcln.go``), all starting with an 8-byte header: 4-byte magic, two zero bytes, the pc
+quantum (1, 2 or 4) and the pointer size (4 or 8):
+
+- Go 1.2-1.15, magic 0xfffffffb: ``nfunc`` (uintptr), then ``nfunc`` pairs (entry pc, funcoff) of uintptrs, the end
+  pc, a uint32 offset of the file table. ``_func`` starts with an entry uintptr, then ``nameoff`` (int32); both
+  ``funcoff`` and ``nameoff`` are relative to the table's start.
+- Go 1.16-1.17, magic 0xfffffffa: header words ``nfunc, nfiles, funcnameOffset, cuOffset, filetabOffset,
+  pctabOffset, pclnOffset``; the function table (uintptr pairs) is at ``pclnOffset``; ``funcoff`` is relative to
+  it, ``nameoff`` to ``funcnametab``.
+- Go 1.18-1.19 (0xfffffff0) and 1.20+ (0xfffffff1): a ``textStart`` word after ``nfiles`` (unused, zero, since Go
+  1.26), and the function table holds uint32 pairs (entry offset from the start of text, funcoff).
+
+Everything is read in place from the mapped file with ``struct.unpack_from``; only the function table and the name
+table are copied (both are a small fraction of the file).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from depfree.formats.base import Executable
+
+MAGICS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
+LAYOUT_RANGE = {"1.2": "Go 1.2-1.15", "1.16": "Go 1.16-1.17", "1.18": "Go 1.18-1.19", "1.20": "Go 1.20+"}
+MAX_FUNCS = 5_000_000
+MAX_FILES = 5_000_000
+SECTION_NAMES = (".gopclntab", "__gopclntab")
+SYMBOL_NAMES = ("runtime.pclntab", "runtime.pcheader", "pclntab")
+
+
+class PclntabError(Exception):
+    """A pclntab header was found but its tables do not hold together (the message says which part)."""
+
+
+@dataclass
+class Pclntab:
+    """A parsed pclntab header plus where its tables lie, as file offsets relative to the executable image."""
+
+    exe: Executable
+    offset: int  # file offset of the header
+    layout: str  # "1.2" | "1.16" | "1.18" | "1.20"
+    order: str  # "little" | "big"
+    ptr_size: int
+    quantum: int
+    nfunc: int
+    nfiles: int
+    text_start: int  # the header's textStart word (0 when unset or before Go 1.18)
+    funcnametab: int  # file offsets of the sub-tables
+    cutab: int
+    filetab: int
+    pctab: int
+    functab: int  # start of the (entry, funcoff) pairs
+    funcdata: int  # what funcoff is relative to
+    end: int  # file offset bounding the table (section end, or end of the image)
+    found_by: str = ""  # "section .gopclntab", "symbol runtime.pclntab", "search"
+    addr: int | None = None  # virtual address of the header, when mapped
+    _names: dict[int, str] | None = field(default=None, repr=False)
+
+    # --- low-level access ------------------------------------------------------------------------------------
+    @property
+    def _fmt(self) -> str:
+        return "<" if self.order == "little" else ">"
+
+    @property
+    def field_size(self) -> int:
+        """Size of one function-table field: uint32 from Go 1.18, a uintptr before."""
+        return 4 if self.layout in ("1.18", "1.20") else self.ptr_size
+
+    @property
+    def functab_size(self) -> int:
+        return (2 * self.nfunc + 1) * self.field_size
+
+    def _view(self) -> memoryview:
+        return memoryview(self.exe.source.view())
+
+    def functab_raw(self) -> bytes:
+        return self.exe.read_file(self.functab, self.functab_size)
+
+    def entries(self) -> list[tuple[int, int]]:
+        """(entry, funcoff) for each function plus (end, 0) at the end; entries are offsets from text from Go 1.18,
+        absolute pcs before."""
+        raw = self.functab_raw()
+        if len(raw) < self.functab_size:
+            raise PclntabError(f"function table at offset {self.functab:#x} is cut off "
+                               f"({len(raw)} of {self.functab_size} bytes)")
+        code = "I" if self.field_size == 4 else "Q"
+        flat = struct.unpack(f"{self._fmt}{2 * self.nfunc + 1}{code}", raw)
+        pairs = list(zip(flat[0:-1:2], flat[1::2], strict=True))
+        pairs.append((flat[-1], 0))
+        return pairs
+
+    def name_offsets(self, entries: list[tuple[int, int]] | None = None) -> list[int]:
+        """``nameoff`` of each function's ``_func``, relative to the name table."""
+        entries = entries if entries is not None else self.entries()
+        view = self._view()
+        base = self.exe.base + self.funcdata
+        limit = self.exe.base + self.end
+        skip = 4 if self.layout in ("1.18", "1.20") else self.ptr_size
+        unpack = struct.Struct(self._fmt + "i").unpack_from
+        out = []
+        for _entry, funcoff in entries[:-1]:
+            pos = base + funcoff + skip
+            if pos + 4 > limit:
+                raise PclntabError(f"_func at offset {funcoff:#x} lies past the end of the table")
+            out.append(unpack(view, pos)[0])
+        return out
+
+    @property
+    def names_region(self) -> tuple[int, int]:
+        """(file offset, length) of the function name table (the whole pclntab for the 1.2 layout)."""
+        if self.layout == "1.2":
+            return self.offset, self.end - self.offset
+        return self.funcnametab, max(0, self.cutab - self.funcnametab)
+
+    def name_table(self) -> dict[int, str]:
+        """Every NUL-terminated name in the name table, by offset (Go 1.16+: the names of all functions, including
+        the inlined ones the inline trees refer to)."""
+        if self._names is None:
+            off, n = self.names_region
+            raw = self.exe.read_file(off, n) if self.layout != "1.2" else b""
+            names: dict[int, str] = {}
+            pos = 0
+            for part in raw.split(b"\0"):
+                if part:
+                    names[pos] = part.decode("utf-8", "replace")
+                pos += len(part) + 1
+            self._names = names
+        return self._names
+
+    def name_at(self, nameoff: int) -> str:
+        if self.layout != "1.2":
+            hit = self.name_table().get(nameoff)
+            if hit is not None:
+                return hit
+        off, n = self.names_region
+        if not 0 <= nameoff < n:
+            raise PclntabError(f"function name offset {nameoff:#x} is outside the name table ({n} bytes)")
+        raw = self.exe.read_file(off + nameoff, 1024)
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+    def functions(self) -> list[Function]:
+        """Every function in the table with its name, entry and size (next entry minus this one)."""
+        entries = self.entries()
+        offs = self.name_offsets(entries)
+        base = self.text_base()
+        rel = self.layout in ("1.18", "1.20")
+        out = []
+        for i, nameoff in enumerate(offs):
+            entry, nxt = entries[i][0], entries[i + 1][0]
+            out.append(Function(self.name_at(nameoff), entry + base if rel else entry, max(0, nxt - entry)))
+        return out
+
+    def iter_names(self) -> Iterator[str]:
+        for f in self.functions():
+            yield f.name
+
+    def text_base(self) -> int:
+        """Where Go 1.18+ entry offsets count from: the header's textStart, else the text section."""
+        if self.layout not in ("1.18", "1.20"):
+            return 0
+        if self.text_start:
+            return self.text_start
+        for name in (".text", "__text"):
+            s = self.exe.section(name)
+            if s is not None:
+                return s.addr
+        for seg in self.exe.segments():
+            if seg.kind == "load" and seg.executable:
+                return seg.vaddr
+        return 0
+
+    @property
+    def layout_name(self) -> str:
+        return LAYOUT_RANGE[self.layout]
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    entry: int
+    size: int
+
+
+def header_at(exe: Executable, offset: int, end: int | None = None) -> Pclntab:
+    """Parse and check the header at a file offset; raises PclntabError when it is not a usable pclntab."""
+    end = exe.length if end is None else min(end, exe.length)
+    head = exe.read_file(offset, 8)
+    if len(head) < 8:
+        raise PclntabError(f"header at offset {offset:#x} is cut off")
+    le, be = int.from_bytes(head[:4], "little"), int.from_bytes(head[:4], "big")
+    if le in MAGICS:
+        layout, order = MAGICS[le], "little"
+    elif be in MAGICS:
+        layout, order = MAGICS[be], "big"
+    else:
+        raise PclntabError(f"no pclntab magic at offset {offset:#x} (found {head[:4].hex()})")
+    if head[4] or head[5] or head[6] not in (1, 2, 4) or head[7] not in (4, 8):
+        raise PclntabError(f"pclntab header at offset {offset:#x} has pad {head[4]},{head[5]}, quantum {head[6]}, "
+                           f"pointer size {head[7]}; expected 0,0, 1/2/4, 4/8")
+    ptr, quantum = head[7], head[6]
+    nwords = {"1.2": 1, "1.16": 7, "1.18": 8, "1.20": 8}[layout]
+    raw = exe.read_file(offset + 8, nwords * ptr)
+    if len(raw) < nwords * ptr:
+        raise PclntabError(f"pclntab header at offset {offset:#x} is cut off")
+    words = struct.unpack(("<" if order == "little" else ">") + ("Q" if ptr == 8 else "I") * nwords, raw)
+    size = end - offset
+    nfunc = words[0]
+    if not 0 < nfunc <= MAX_FUNCS:
+        raise PclntabError(f"pclntab at offset {offset:#x} claims {nfunc} functions")
+    if layout == "1.2":
+        functab = offset + 8 + ptr
+        fsize = (2 * nfunc + 1) * ptr
+        tail = exe.read_file(functab + fsize, 4)
+        if functab + fsize + 4 > end or len(tail) < 4:
+            raise PclntabError(f"pclntab at offset {offset:#x}: function table runs past the end")
+        fileoff = int.from_bytes(tail, order)
+        if fileoff >= size:
+            raise PclntabError(f"pclntab at offset {offset:#x}: file table offset {fileoff:#x} is outside it")
+        nfiles = int.from_bytes(exe.read_file(offset + fileoff, 4), order)
+        tab = Pclntab(exe, offset, layout, order, ptr, quantum, nfunc, nfiles, 0, offset, offset, offset + fileoff,
+                      offset, functab, offset, end)
+    else:
+        nfiles = words[1]
+        text_start = words[2] if layout in ("1.18", "1.20") else 0
+        offs = words[3:] if layout in ("1.18", "1.20") else words[2:]
+        if nfiles > MAX_FILES or any(not 0 < o < size for o in offs) or list(offs) != sorted(offs):
+            raise PclntabError(f"pclntab at offset {offset:#x}: sub-table offsets {[hex(o) for o in offs]} are not "
+                               f"increasing within its {size} bytes")
+        fnames, cu, files, pc, pcln = (offset + o for o in offs)
+        tab = Pclntab(exe, offset, layout, order, ptr, quantum, nfunc, nfiles, text_start, fnames, cu, files, pc,
+                      pcln, pcln, end)
+        if pcln + tab.functab_size > end:
+            raise PclntabError(f"pclntab at offset {offset:#x}: function table runs past the end")
+    return tab
+
+
+def validate(tab: Pclntab) -> None:
+    """Check that the function table is sane: every entry increases and points inside the table (one pass over the
+    table), and a sample of names is printable text."""
+    entries = tab.entries()
+    pcs = [e for e, _ in entries]
+    if any(b < a for a, b in zip(pcs, pcs[1:], strict=False)):
+        raise PclntabError(f"pclntab at offset {tab.offset:#x}: function entries are not in increasing order")
+    span = tab.end - tab.funcdata
+    for _e, off in entries[:-1]:
+        if not 0 < off < span:
+            raise PclntabError(f"pclntab at offset {tab.offset:#x}: function data offset {off:#x} is outside it")
+    sample = entries[: min(len(entries) - 1, 16)] + [entries[-2]]
+    offs = tab.name_offsets(sample + [entries[-1]])
+    for nameoff in offs:
+        name = tab.name_at(nameoff)
+        if not name or not name.isprintable():
+            raise PclntabError(f"pclntab at offset {tab.offset:#x}: function name at {nameoff:#x} is not text")
+
+
+def offset_to_vaddr(exe: Executable, offset: int) -> int | None:
+    for seg in exe.segments():
+        if seg.kind == "load" and seg.offset <= offset < seg.offset + seg.filesz:
+            return seg.vaddr + (offset - seg.offset)
+    for s in exe.sections():
+        if s.file_size and s.addr and s.offset <= offset < s.offset + s.file_size:
+            return s.addr + (offset - s.offset)
+    return None
+
+
+def vaddr_to_offset(exe: Executable, vaddr: int) -> int | None:
+    for seg in exe.segments():
+        if seg.kind == "load" and seg.vaddr <= vaddr < seg.vaddr + seg.filesz:
+            return seg.offset + (vaddr - seg.vaddr)
+    for s in exe.sections():
+        if s.file_size and s.addr and s.addr <= vaddr < s.addr + s.file_size:
+            return s.offset + (vaddr - s.addr)
+    return None
+
+
+def from_section(exe: Executable) -> Pclntab | None:
+    for name in SECTION_NAMES:
+        s = exe.section(name)
+        if s is not None and s.file_size:
+            tab = header_at(exe, s.offset, s.offset + s.file_size)
+            tab.found_by, tab.addr = f"section {name}", s.addr or None
+            return tab
+    return None
+
+
+def from_symbol(exe: Executable) -> Pclntab | None:
+    """PE binaries have no pclntab section: the COFF symbol ``runtime.pclntab`` (or ``runtime.pcheader``) marks it."""
+    for name in SYMBOL_NAMES:
+        sym = exe.symbol(name)
+        if sym is None or not sym.value:
+            continue
+        off = vaddr_to_offset(exe, sym.value)
+        if off is None:
+            continue
+        try:
+            tab = header_at(exe, off)
+        except PclntabError:
+            continue
+        tab.found_by, tab.addr = f"symbol {name}", sym.value
+        return tab
+    return None

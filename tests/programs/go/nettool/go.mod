@@ -1,0 +1,3 @@
+module example.com/nettool
+
+go 1.19
