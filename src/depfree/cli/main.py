@@ -6,6 +6,7 @@ import click
 
 from depfree import __version__
 from depfree.cli.demo import demo_cmd
+from depfree.cli.check import check_cmd
 from depfree.cli.inspect import inspect_cmd
 from depfree.cli.size import size_cmd
 
@@ -19,6 +20,7 @@ def cli() -> None:
 cli.add_command(inspect_cmd)
 cli.add_command(demo_cmd)
 cli.add_command(size_cmd)
+cli.add_command(check_cmd)
 
 
 def main() -> None:

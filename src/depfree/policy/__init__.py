@@ -1,0 +1,1 @@
+"""Judgement for CI: rules with stable IDs, a policy file (or preset), suppressions and a baseline."""

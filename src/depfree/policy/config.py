@@ -1,0 +1,246 @@
+"""Policy files: ``depfree.toml``, ``[tool.depfree]`` in ``pyproject.toml``, ``--policy FILE``, and presets.
+
+Every mistake in a policy file is a :class:`~depfree.errors.UsageError` that names the file and line.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from depfree.datafiles import load
+from depfree.errors import UsageError
+from depfree.policy.catalog import SEVERITIES, catalog, resolve
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+KEYS = {"preset", "fail_on", "max_glibc", "min_go", "allowed_arch", "allowed_os", "targets", "targets_file", "rules",
+        "overrides", "suppressions", "baseline"}
+OVERRIDE_KEYS = {"paths", "rules", "max_glibc", "min_go", "allowed_arch", "allowed_os"}
+SUPPRESSION_KEYS = {"rule", "path", "reason"}
+_LIST_KEYS = ("allowed_arch", "allowed_os", "targets")
+_STR_KEYS = ("preset", "fail_on", "max_glibc", "min_go", "targets_file", "baseline")
+# Rules that only make sense once the policy gives them something to compare with.
+NEEDS_SETTING = {"DF003": "max_glibc", "DF012": "min_go", "DF016": "targets", "DF017": "allowed_arch",
+                 "DF018": "allowed_os"}
+
+
+@dataclass
+class Suppression:
+    rule: str
+    path: str
+    reason: str
+
+
+@dataclass
+class Override:
+    paths: list[str]
+    rules: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Policy:
+    rules: dict[str, str]  # rule ID -> severity, or "off"
+    fail_on: str = "error"
+    max_glibc: str | None = None
+    min_go: str | None = None
+    allowed_arch: list[str] | None = None
+    allowed_os: list[str] | None = None
+    targets: list[str] = field(default_factory=list)
+    targets_file: str | None = None
+    overrides: list[Override] = field(default_factory=list)
+    suppressions: list[Suppression] = field(default_factory=list)
+    baseline: str | None = None
+    source: str = "defaults"
+
+    def for_path(self, path: str) -> Policy:
+        """The policy with the overrides whose globs match ``path`` applied."""
+        matching = [o for o in self.overrides if any(fnmatch.fnmatch(path, g) for g in o.paths)]
+        if not matching:
+            return self
+        rules = dict(self.rules)
+        settings: dict[str, Any] = {}
+        for o in matching:
+            rules.update(o.rules)
+            settings.update(o.settings)
+        return Policy(**{**self.__dict__, "rules": rules, "overrides": [], **settings})
+
+    def severity(self, rule_id: str) -> str | None:
+        sev = self.rules.get(rule_id, "off")
+        if sev == "off":
+            return None
+        needed = NEEDS_SETTING.get(rule_id)
+        if needed and not getattr(self, needed):
+            return None
+        return sev
+
+    def suppression_for(self, rule_id: str, path: str) -> Suppression | None:
+        for s in self.suppressions:
+            if s.rule == rule_id and fnmatch.fnmatch(path, s.path):
+                return s
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"source": self.source, "fail_on": self.fail_on,
+                "rules": {k: v for k, v in sorted(self.rules.items()) if v != "off"},
+                "max_glibc": self.max_glibc, "min_go": self.min_go, "allowed_arch": self.allowed_arch,
+                "allowed_os": self.allowed_os, "targets": self.targets}
+
+
+def default_policy() -> Policy:
+    return Policy(rules={rid: info.severity for rid, info in catalog().items()})
+
+
+def preset_names() -> list[str]:
+    return sorted(load("presets.toml"))
+
+
+def preset_policy(name: str) -> Policy:
+    presets = load("presets.toml")
+    if name not in presets:
+        raise UsageError(f"unknown preset {name!r}; known presets: {', '.join(preset_names())}")
+    policy = Policy(rules={rid: "off" for rid in catalog()}, source=f"preset {name}")
+    _apply(policy, {k: v for k, v in presets[name].items() if k not in ("description", "source")},
+           f"preset {name}", "")
+    return policy
+
+
+def find_policy_file(start: str = ".") -> str | None:
+    for name in ("depfree.toml", "pyproject.toml"):
+        p = os.path.join(start, name)
+        if os.path.isfile(p):
+            if name == "pyproject.toml":
+                try:
+                    with open(p, "rb") as fh:
+                        if "depfree" not in tomllib.load(fh).get("tool", {}):
+                            continue
+                except (OSError, tomllib.TOMLDecodeError):
+                    continue
+            return p
+    return None
+
+
+def load_policy(path: str | None = None, preset: str | None = None, *, discover: bool = True) -> Policy:
+    """The policy in force: a preset (or the defaults), with the policy file's settings on top."""
+    if path is None and discover:
+        path = find_policy_file()
+    data: dict[str, Any] = {}
+    text = ""
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read policy file: {exc.strerror or exc}") from None
+        text = raw.decode("utf-8", "replace")
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        if os.path.basename(path) == "pyproject.toml":
+            data = doc.get("tool", {}).get("depfree")
+            if data is None:
+                raise UsageError(f"{path}: no [tool.depfree] table")
+        else:
+            data = doc
+    base = preset or data.get("preset")
+    if base is not None and not isinstance(base, str):
+        raise UsageError(f"{path}:{_line(text, 'preset')}: 'preset' must be a string")
+    policy = preset_policy(base) if base else default_policy()
+    if path is not None:
+        _apply(policy, data, path, text)
+        policy.source = path if not base else f"{path} (preset {base})"
+    return policy
+
+
+def _line(text: str, key: str, after: int = 0) -> int:
+    """The 1-based line where ``key`` is set or opened as a table in ``text`` (0 when not found)."""
+    pat = re.compile(rf"^\s*(\[\[?\s*)?[\"']?{re.escape(key)}[\"']?\s*(=|\]|\.)", re.M)
+    m = pat.search(text, after)
+    return text.count("\n", 0, m.start()) + 1 if m else 0
+
+
+def _where(path: str, text: str, key: str) -> str:
+    line = _line(text, key)
+    return f"{path}:{line}" if line else path
+
+
+def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
+    for key, value in data.items():
+        if key not in KEYS:
+            raise UsageError(f"{_where(path, text, key)}: unknown key {key!r}; expected one of {', '.join(sorted(KEYS))}")
+        if key in _STR_KEYS and not isinstance(value, str):
+            raise UsageError(f"{_where(path, text, key)}: {key!r} must be a string, found {type(value).__name__}")
+        if key in _LIST_KEYS and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise UsageError(f"{_where(path, text, key)}: {key!r} must be a list of strings")
+    if "fail_on" in data:
+        if data["fail_on"] not in SEVERITIES:
+            raise UsageError(f"{_where(path, text, 'fail_on')}: fail_on must be one of {', '.join(SEVERITIES)}, "
+                             f"found {data['fail_on']!r}")
+        policy.fail_on = data["fail_on"]
+    for key in ("max_glibc", "min_go"):
+        if key in data:
+            if not re.fullmatch(r"(go)?\d+(\.\d+)*", data[key]):
+                raise UsageError(f"{_where(path, text, key)}: {key} must be a version like 2.28 / 1.22, found "
+                                 f"{data[key]!r}")
+            setattr(policy, key, data[key].removeprefix("go"))
+    for key in ("allowed_arch", "allowed_os", "targets", "targets_file", "baseline"):
+        if key in data:
+            setattr(policy, key, data[key])
+    if "rules" in data:
+        policy.rules.update(_rules(data["rules"], path, text, "rules"))
+    if "overrides" in data:
+        if not isinstance(data["overrides"], list):
+            raise UsageError(f"{_where(path, text, 'overrides')}: 'overrides' must be an array of tables ([[overrides]])")
+        for o in data["overrides"]:
+            unknown = set(o) - OVERRIDE_KEYS
+            if unknown:
+                raise UsageError(f"{_where(path, text, sorted(unknown)[0])}: unknown key {sorted(unknown)[0]!r} in "
+                                 f"[[overrides]]; expected one of {', '.join(sorted(OVERRIDE_KEYS))}")
+            paths = o.get("paths")
+            if not (isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)):
+                raise UsageError(f"{_where(path, text, 'overrides')}: [[overrides]] needs 'paths', a list of globs")
+            settings = {k: v for k, v in o.items() if k not in ("paths", "rules")}
+            policy.overrides.append(Override(paths=paths, rules=_rules(o.get("rules", {}), path, text, "rules"),
+                                             settings=settings))
+    if "suppressions" in data:
+        if not isinstance(data["suppressions"], list):
+            raise UsageError(f"{_where(path, text, 'suppressions')}: 'suppressions' must be an array of tables")
+        for s in data["suppressions"]:
+            unknown = set(s) - SUPPRESSION_KEYS
+            if unknown:
+                raise UsageError(f"{_where(path, text, sorted(unknown)[0])}: unknown key {sorted(unknown)[0]!r} in "
+                                 "[[suppressions]]; expected rule, path, reason")
+            info = resolve(str(s.get("rule", "")))
+            if info is None:
+                raise UsageError(f"{_where(path, text, 'suppressions')}: suppression names unknown rule "
+                                 f"{s.get('rule')!r}")
+            reason = s.get("reason")
+            if not isinstance(reason, str) or not reason.strip():
+                raise UsageError(f"{_where(path, text, 'suppressions')}: suppression of {info.id} needs a 'reason' "
+                                 "(why it is acceptable), none given")
+            policy.suppressions.append(Suppression(rule=info.id, path=str(s.get("path", "*")), reason=reason.strip()))
+
+
+def _rules(table: Any, path: str, text: str, key: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise UsageError(f"{_where(path, text, key)}: 'rules' must be a table of rule = severity")
+    out = {}
+    for ref, sev in table.items():
+        info = resolve(ref)
+        if info is None:
+            raise UsageError(f"{_where(path, text, ref)}: unknown rule {ref!r}; rules are DF001..DF{len(catalog()):03d}"
+                             " or their names (see docs/rules/)")
+        if sev not in (*SEVERITIES, "off"):
+            raise UsageError(f"{_where(path, text, ref)}: severity of {ref} must be one of error, warning, note, off; "
+                             f"found {sev!r}")
+        out[info.id] = sev
+    return out
