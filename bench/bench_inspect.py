@@ -102,7 +102,8 @@ def main() -> int:
            *env_lines, ""]
     for title, results in sections:
         table = markdown_table(results, baseline="depfree").replace(str(tc.goroot), "$GOROOT")
-        out += [f"## {title}", "", table.replace(depfree_argv()[0], "depfree"), ""]
+        table = table.replace(depfree_argv()[0], "depfree").replace(sys.executable, "python3")
+        out += [f"## {title}", "", table, ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(out))
     print(f"wrote {args.out}", file=sys.stderr)

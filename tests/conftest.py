@@ -14,13 +14,24 @@ import pytest
 
 from helpers.factory import Factory, prefetch_go
 
+_PREFETCH = pytest.StashKey[threading.Thread]()
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("DEPFREE_NO_PREFETCH") == "1":
         return
     if config.option.collectonly:
         return
-    threading.Thread(target=prefetch_go, name="depfree-prefetch-go", daemon=True).start()
+    thread = threading.Thread(target=prefetch_go, name="depfree-prefetch-go", daemon=True)
+    thread.start()
+    config.stash[_PREFETCH] = thread
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Let a started download finish rather than leave a half-extracted toolchain behind."""
+    thread = config.stash.get(_PREFETCH, None)
+    if thread is not None:
+        thread.join()
 
 
 @pytest.fixture(scope="session")

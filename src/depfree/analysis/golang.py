@@ -37,10 +37,10 @@ def analyze_go(ctx: Context) -> None:
 
 def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
     """cgo signs in the function table of stripped binaries: runtime/cgo's C part (x_cgo_init) and cgo glue."""
-    from depfree.analysis.gopackages import function_names
+    from depfree.analysis.gopackages import all_names
     from depfree.golang.funcnames import is_cgo_name
 
-    names = function_names(ctx)
+    names = sorted(all_names(ctx))
     if not names:
         return
     hits = [n for n in names if n in CGO_SYMBOLS or n.startswith("runtime/cgo.")][:2]
@@ -50,7 +50,7 @@ def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
         go.cgo_evidence = go.cgo_evidence or [Evidence("function", n, "cgo code in the pclntab") for n in hits]
     elif go.cgo is None:
         go.cgo = False
-        go.cgo_evidence = [Evidence("function", "x_cgo_init", f"absent from the {len(names)} pclntab functions")]
+        go.cgo_evidence = [Evidence("function", "x_cgo_init", f"absent from the {len(names)} pclntab function names")]
 
 
 def go_from_buildinfo(exe: Executable) -> Go | None:
@@ -94,20 +94,23 @@ def _cgo_from_binary(exe: Executable, go: Go) -> None:
 def go_from_pclntab(ctx: Context) -> Go | None:
     """Go facts from the pclntab when build info is gone: the table proves a gc-built Go binary; the version comes
     from ``runtime.buildVersion``, by symbol when there is a symbol table, else by a validated search."""
-    from depfree.analysis.gopackages import function_names, load_pclntab
+    from depfree.analysis.gopackages import all_names, load_pclntab
     from depfree.golang.moduledata import find_moduledata
     from depfree.golang.search import search_build_version
 
     tab = load_pclntab(ctx)
     if tab is None:
         return None
-    names = function_names(ctx)
+    names = all_names(ctx)
     if not any(n.startswith("runtime.") for n in names):
         return None  # a table without the Go runtime is not a Go program's
     exe = ctx.exe
-    where = tab.found_by if tab.found_by != "search" else f"search at file offset {tab.offset:#x}"
-    evidence = [Evidence("section" if tab.found_by.startswith("section") else "header", "pclntab",
-                         f"{where}; {tab.layout_name} layout, {tab.nfunc} functions")]
+    what = f"pclntab, {tab.layout_name} layout, {tab.nfunc} functions"
+    how, _, name = tab.found_by.partition(" ")
+    if how in ("section", "symbol"):
+        evidence = [Evidence(how, name, what)]
+    else:
+        evidence = [Evidence("header", "pclntab", f"{what}; found by validated search at file offset {tab.offset:#x}")]
     version, source = _version_from_symbol(exe, tab.ptr_size, tab.order), "symbols"
     if version is not None:
         evidence.append(Evidence("symbol", "runtime.buildVersion", version))

@@ -3,7 +3,7 @@
 Contracts other analyzers rely on:
 - :func:`package_paths` — import paths of all Go packages linked in (empty for non-Go files);
 - :func:`function_names` — every function in the pclntab's function table;
-- ``binary.go.features`` — always filled for gc Go binaries (see :data:`FEATURES`);
+- ``binary.go.features`` — always filled for Go binaries (see :data:`FEATURES`; values null when unknown);
 - ``binary.go.packages`` — only with ``Options.deep`` (``inspect --deep``).
 All parses are cached in ``ctx.cache`` so the analyzers share one read of the pclntab.
 """
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from depfree.analysis.context import Context
 from depfree.formats.base import Executable
 from depfree.golang.funcnames import is_cgo_name, is_std, package_of
-from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol
+from depfree.golang.gccgo import gccgo_packages, gccgo_signs
+from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
 from depfree.golang.search import search_pclntab
 from depfree.model import Evidence, GoModule, GoPackage
 
@@ -67,35 +68,85 @@ def function_names(ctx: Context) -> list[str]:
     return ctx.cache["go.function_names"]
 
 
-def all_names(ctx: Context) -> set[str]:
-    """Function names including those only referenced by inline trees (Go 1.16+ name table)."""
-    if "go.all_names" not in ctx.cache:
-        names = set(function_names(ctx))
+def table_ok(ctx: Context) -> bool:
+    """Whether a pclntab was found and its function table passes :func:`validate` (one pass, no names); cached."""
+    if "go.table_ok" not in ctx.cache:
         tab = load_pclntab(ctx)
-        if tab is not None and tab.layout != "1.2" and names:
-            names.update(tab.name_table().values())
+        ok = False
+        if tab is not None:
+            try:
+                validate(tab)
+                ok = True
+            except PclntabError as exc:
+                ctx.cache["go.pclntab_error"] = str(exc)
+        ctx.cache["go.table_ok"] = ok
+    return ctx.cache["go.table_ok"]
+
+
+def all_names(ctx: Context) -> set[str]:
+    """Function names including those only referenced by inline trees. From Go 1.16 the name table holds them all
+    (one split of one buffer, no function-table walk); the 1.2 layout mixes names with other data, so there the
+    function table is walked."""
+    if "go.all_names" not in ctx.cache:
+        tab = load_pclntab(ctx)
+        names: set[str] = set()
+        if tab is not None and table_ok(ctx):
+            names = set(tab.name_table().values()) if tab.layout != "1.2" else set(function_names(ctx))
         ctx.cache["go.all_names"] = names
     return ctx.cache["go.all_names"]
 
 
 def package_paths(ctx: Context) -> set[str]:
-    """Import paths of every Go package with a function (compiled or inlined) in the binary."""
+    """Import paths of every Go package with a function (compiled or inlined) in the binary; for gccgo output, of
+    every package with an init or type-descriptor symbol.
+
+    Standard packages are kept only when the file table holds a source file from their directory: the runtime
+    implements functions for packages that may not be linked at all (``//go:linkname`` push: ``os/signal.
+    signal_enable``, ``runtime/debug.SetTraceback`` live in runtime/*.go), and those names alone prove nothing."""
     if "go.package_paths" not in ctx.cache:
-        ctx.cache["go.package_paths"] = {p for p in map(package_of, all_names(ctx)) if p}
+        found = {p for p in map(package_of, all_names(ctx)) if p}
+        dirs = source_dir_suffixes(ctx)
+        if dirs:
+            found = {p for p in found if not is_std(p) or p in dirs}
+        if not found and gccgo_signs(ctx.exe) is not None:
+            found = gccgo_packages(ctx.exe)
+        ctx.cache["go.package_paths"] = found
     return ctx.cache["go.package_paths"]
 
 
+def source_dir_suffixes(ctx: Context) -> set[str]:
+    """Every trailing run of path elements of every source directory in the file table (``a/b/c`` gives ``c``,
+    ``b/c``, ``a/b/c``), with module-cache ``@version`` suffixes removed; cached."""
+    if "go.source_dirs" not in ctx.cache:
+        tab = load_pclntab(ctx)
+        out: set[str] = set()
+        if tab is not None and table_ok(ctx):
+            try:
+                files = tab.file_names()
+            except PclntabError:
+                files = []
+            for d in {f.replace("\\", "/").rpartition("/")[0] for f in files}:
+                parts = [e.partition("@")[0] for e in d.split("/") if e]
+                for i in range(len(parts)):
+                    out.add("/".join(parts[i:]))
+        ctx.cache["go.source_dirs"] = out
+    return ctx.cache["go.source_dirs"]
+
+
 # --- attribution -------------------------------------------------------------------------------------------------
-def owner_packages(funcs: list[Function]) -> list[str]:
+def owner_packages(funcs: list[Function], known: set[str] | None = None) -> list[str]:
     """The package each function's bytes belong to: its own; ``C`` for C and cgo glue; for assembly helpers without a
     package (``cmpbody``, ``_rt0_amd64``) the package of the function before it (the linker lays text out package by
-    package); for compiler-generated ``type:.eq.T`` the package of ``T``, else ``runtime``."""
+    package), and likewise for functions of a package not in ``known`` (code the runtime implements for a package
+    that is not linked); for compiler-generated ``type:.eq.T`` the package of ``T``, else ``runtime``."""
     out: list[str] = []
     prev = "runtime"
     for f in funcs:
         name = f.name
         pkg = package_of(name)
-        if pkg is None:
+        if pkg is not None and known is not None and pkg not in known and pkg != "main":
+            pkg = prev
+        elif pkg is None:
             if is_cgo_name(name):
                 pkg = CGO_PACKAGE
             elif name.startswith(("type:", "type..")):
@@ -165,7 +216,7 @@ def packages(ctx: Context) -> list[GoPackage]:
     mm = module_map(go.main if go else None, go.deps if go else [], go.path if go else None)
     funcs = functions(ctx)
     stats: dict[str, list[int]] = {}
-    for f, pkg in zip(funcs, owner_packages(funcs), strict=True):
+    for f, pkg in zip(funcs, owner_packages(funcs, package_paths(ctx) | {CGO_PACKAGE}), strict=True):
         s = stats.setdefault(pkg, [0, 0])
         s[0] += 1
         s[1] += f.size
@@ -293,10 +344,41 @@ def features(ctx: Context) -> dict[str, dict[str, object]]:
     return {k: out[k] for k in FEATURES}
 
 
+def unknown_features(reason: Evidence) -> dict[str, dict[str, object]]:
+    return {k: _feature(None, reason) for k in FEATURES}
+
+
+def gccgo_features(ctx: Context) -> dict[str, dict[str, object]]:
+    """gccgo output: what is not linked is off; what is linked is decided inside libgo, so unknown."""
+    pkgs = package_paths(ctx)
+    needs = {"netgo": "net", "netcgo": "net", "osusergo": "os/user", "tzdata_embedded": "time/tzdata",
+             "x509_system_roots": "crypto/x509", "fips140": "crypto/internal/fips140", "boringcrypto": "crypto/internal/boring",
+             "race": "runtime/race"}
+    out = {}
+    for key, pkg in needs.items():
+        if pkg in pkgs:
+            value = True if key == "tzdata_embedded" else None
+            out[key] = _feature(value, Evidence("package", pkg, "linked; gccgo: the behaviour is libgo's"))
+        else:
+            out[key] = _feature(False, Evidence("package", pkg, "not linked" if pkgs else "no package symbols"))
+    return out
+
+
 def analyze_gopackages(ctx: Context) -> None:
-    """Fill ``go.features`` for every gc Go binary and ``go.packages`` with ``--deep``."""
+    """Fill ``go.features`` for every Go binary (values null when the pclntab is unreadable) and ``go.packages``
+    with ``--deep``."""
     go = ctx.binary.go
-    if go is None or go.compiler != "gc" or not functions(ctx):
+    if go is None:
+        return
+    if go.compiler == "gccgo":
+        go.features = gccgo_features(ctx)
+        if ctx.options.deep:  # no function table: paths and kinds only
+            mm = module_map(go.main, go.deps, go.path)
+            go.packages = sorted((GoPackage(p, *mm.classify(p)) for p in package_paths(ctx)), key=lambda p: p.path)
+        return
+    if not table_ok(ctx):
+        why = ctx.cache.get("go.pclntab_error") or "no pclntab found"
+        go.features = unknown_features(Evidence("section", "pclntab", f"unreadable: {why}"))
         return
     go.features = features(ctx)
     if ctx.options.deep:

@@ -21,10 +21,12 @@ from depfree.analysis.gopackages import packages
 from depfree.analysis.identity import identity
 from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables
+from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.sources.file import FileSource
 
 SCHEMA = "depfree.size/1"
 UNCOVERED = "(headers and padding)"
+UNMAPPED = "(outside loadable segments: headers, symbols, debug info)"
 METADATA = {
     "pclntab": (".gopclntab", "__gopclntab"),
     "symtab": (".symtab", ".strtab", "__symbol_table", "__string_table"),
@@ -73,6 +75,13 @@ def section_parts(exe: Executable) -> list[Part]:
     """File bytes per section, overlaps removed (a byte counts once), plus what no section covers."""
     spans = sorted((s.offset, s.offset + s.file_size, s.name) for s in exe.sections()
                    if s.file_size > 0 and s.offset < exe.length)
+    if not spans:  # no section headers: the loadable segments instead
+        for i, seg in enumerate(exe.segments()):
+            if seg.kind != "load" or seg.filesz <= 0:
+                continue
+            perm = ("r" if seg.readable else "-") + ("w" if seg.writable else "-") + ("x" if seg.executable else "-")
+            spans.append((seg.offset, seg.offset + seg.filesz, f"segment {i} ({perm})"))
+        spans.sort()
     sizes: dict[str, int] = {}
     covered = 0
     pos = 0
@@ -86,7 +95,7 @@ def section_parts(exe: Executable) -> list[Part]:
         pos = end
     parts = [Part(n, s) for n, s in sizes.items()]
     if exe.length - covered > 0:
-        parts.append(Part(UNCOVERED, exe.length - covered))
+        parts.append(Part(UNCOVERED if exe.sections() else UNMAPPED, exe.length - covered))
     parts.sort(key=lambda p: (-p.size, p.name))
     return parts
 
@@ -107,13 +116,21 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
         modules[key] = modules.get(key, 0) + p.size
         code += p.size
     text = sum(sec_size.get(n, 0) for n in TEXT_SECTIONS)
+    md = _moduledata(ctx) if pkgs and not exe.sections() else None
+    if md is not None:  # no section headers: text and pclntab extents from runtime.firstmoduledata
+        text = max(0, md.etext - md.text)
+        tab = ctx.cache.get("go.pclntab")
+        seg = next((g for g in exe.segments() if g.kind == "load" and tab is not None
+                    and g.offset <= tab.offset < g.offset + g.filesz), None)
+        if tab is not None and tab.addr and seg is not None and md.pclntab_end > tab.addr:
+            modules["pclntab"] = min(md.pclntab_end - tab.addr, seg.offset + seg.filesz - tab.offset)
     if pkgs and text > code:
         modules["C"] = modules.get("C", 0) + text - code  # text no Go function covers: C code, linked in by cgo
         code = text
     for label, names in METADATA.items():
         n = sum(sec_size.get(s, 0) for s in names)
         if n:
-            modules[label] = n
+            modules[label] = modules.get(label, 0) + n
     dwarf = sum(p.size for p in report.sections if _is_dwarf(p.name))
     if dwarf:
         modules["DWARF"] = dwarf
@@ -126,6 +143,13 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
         modules["other"] = exe.length - accounted
     report.modules = sorted((Part(k, v) for k, v in modules.items()), key=lambda p: (-p.size, p.name))
     return report
+
+
+def _moduledata(ctx: Context) -> ModuleData | None:
+    if "go.moduledata" not in ctx.cache:
+        tab = ctx.cache.get("go.pclntab")
+        ctx.cache["go.moduledata"] = find_moduledata(ctx.exe, tab) if tab is not None else None
+    return ctx.cache["go.moduledata"]
 
 
 def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:

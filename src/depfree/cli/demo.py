@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -22,7 +23,9 @@ from depfree.cli.common import EXIT_OK, echo_json, err_console, friendly_errors
 from depfree.errors import ToolchainError, UsageError
 from depfree.model import Binary, Report
 from depfree.render import json as render_json
-from depfree.toolchains import GoToolchain, ensure_go, go_build
+
+if TYPE_CHECKING:  # toolchains (zipfile, subprocess, importlib) is imported only when the demo runs
+    from depfree.toolchains import GoToolchain
 
 GO_MOD = "module example.com/demo\n\ngo 1.19\n"
 MAIN_GO = """\
@@ -60,6 +63,8 @@ def _status(message: str) -> None:
 
 def _build(tc: GoToolchain, workdir: Path) -> tuple[list[Path], str | None]:
     """Both builds; the cgo one may be missing, then the reason is returned instead."""
+    from depfree.toolchains import go_build
+
     src = workdir / "src"
     src.mkdir(parents=True, exist_ok=True)
     (src / "go.mod").write_text(GO_MOD)
@@ -125,6 +130,8 @@ def side_by_side(report: Report) -> Table:
 @friendly_errors
 def demo_cmd(as_json: bool, keep: str | None, go_version: str | None) -> None:
     """Build a tiny Go program with cgo off and on, and show what each needs from the machine."""
+    from depfree.toolchains import ensure_go
+
     tc = ensure_go(go_version)
     if keep:
         workdir = Path(keep)

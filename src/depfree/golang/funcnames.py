@@ -13,7 +13,7 @@ The rules (GOROOT ``src/debug/gosym/symtab.go`` ``Sym.PackageName`` and ``nameWi
   ``net/http.(*Transport).dialConn.func2``, ``fmt.init.0``, ``p.F.deferwrap1``, ``p.glob..func1``);
 - compiler-generated names start with ``go:`` or ``type:`` (Go 1.20+) / ``go.`` or ``type..`` (before) and belong
   to no package; so do assembly and C functions without a dot (``_rt0_amd64_linux``, ``x_cgo_init``,
-  ``_cgo_<hash>_Cfunc_getaddrinfo``).
+  ``_cgo_<hash>_Cfunc_getaddrinfo``), nor does the blank package ``_`` (``_.goready.func1`` in Go 1.27's runtime).
 """
 
 from __future__ import annotations
@@ -25,41 +25,42 @@ GENERATED_PREFIXES = ("go:", "type:", "go.", "type..")
 CGO_PREFIXES = ("_cgo_", "x_cgo_", "_cgoexp_", "crosscall", "__cgo", "_cgo", "cgo_")
 
 
+_INNERMOST = re.compile(r"\[[^\[\]]*\]")
+
+
 def strip_instantiation(name: str) -> str:
-    """The name without bracketed type arguments (brackets nest)."""
-    if "[" not in name:
-        return name
-    out = []
-    depth = 0
-    for ch in name:
-        if ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            out.append(ch)
-    return "".join(out)
+    """The name without bracketed type arguments (brackets nest: innermost pairs go first)."""
+    for _ in range(64):
+        if "[" not in name:
+            return name
+        stripped = _INNERMOST.sub("", name)
+        if stripped == name:  # an unbalanced bracket: drop from it on
+            return name[: name.index("[")]
+        name = stripped
+    return name
 
 
 def unescape(path: str) -> str:
-    if "%" not in path:
-        return path
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), path)
+    return _ESCAPE.sub(_unescape_one, path) if "%" in path else path
 
 
 def package_of(name: str) -> str | None:
     """The import path of the package a function belongs to; None for generated, assembly and C names."""
     if name.startswith(GENERATED_PREFIXES):
         return None
-    base = strip_instantiation(name)
-    slash = base.rfind("/")
-    dot = base.find(".", slash + 1)
+    if "[" in name:
+        name = strip_instantiation(name)
+    dot = name.find(".", name.rfind("/") + 1)
     if dot <= 0:
         return None
-    path = base[:dot]
-    if not path or path.endswith("/") or " " in path or "(" in path:
+    path = name[:dot]
+    if path == "_" or path[-1] == "/" or " " in path or "(" in path:
         return None
-    return unescape(path)
+    return _ESCAPE.sub(_unescape_one, path) if "%" in path else path
+
+
+def _unescape_one(m: re.Match[str]) -> str:
+    return chr(int(m.group(1), 16))
 
 
 def is_cgo_name(name: str) -> bool:

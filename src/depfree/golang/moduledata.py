@@ -31,6 +31,7 @@ class ModuleData:
     noptrbss: tuple[int, int]
     minpc: int
     maxpc: int
+    pclntab_end: int  # end of the pclntable slice: where the runtime's function data stops
 
 
 def find_moduledata(exe: Executable, tab: Pclntab) -> ModuleData | None:
@@ -63,5 +64,12 @@ def find_moduledata(exe: Executable, tab: Pclntab) -> ModuleData | None:
                 continue
             return ModuleData(addr=seg.vaddr + (i - seg.offset), text=text, etext=etext, noptrdata=(w[24], w[25]),
                               data=(w[26], w[27]), bss=(w[28], w[29]), noptrbss=(w[30], w[31]), minpc=w[20],
-                              maxpc=w[21])
+                              maxpc=w[21], pclntab_end=_pclntab_end(w))
     return None
+
+
+def _pclntab_end(w: list[int]) -> int:
+    """Where the pclntab area ends: after the pclntable slice, or after findfunctab (which the linker writes last
+    into it: one 20-byte findfuncbucket per 4096 bytes of text, GOROOT src/runtime/symtab.go findfuncbucket)."""
+    buckets = (w[21] - w[20]) // 4096 + 1 if w[21] >= w[20] else 0
+    return max(w[13] + w[14], w[19] + 20 * buckets if w[19] > w[13] else 0)

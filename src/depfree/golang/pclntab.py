@@ -22,8 +22,8 @@ table are copied (both are a small fraction of the file).
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from depfree.formats.base import Executable
 
@@ -151,15 +151,30 @@ class Pclntab:
         offs = self.name_offsets(entries)
         base = self.text_base()
         rel = self.layout in ("1.18", "1.20")
+        if not rel:
+            base = 0
+        table = self.name_table()
         out = []
         for i, nameoff in enumerate(offs):
             entry, nxt = entries[i][0], entries[i + 1][0]
-            out.append(Function(self.name_at(nameoff), entry + base if rel else entry, max(0, nxt - entry)))
+            name = table.get(nameoff)
+            if name is None:
+                name = self.name_at(nameoff)
+            out.append(Function(name, entry + base, nxt - entry if nxt > entry else 0))
         return out
 
-    def iter_names(self) -> Iterator[str]:
-        for f in self.functions():
-            yield f.name
+    def file_names(self) -> list[str]:
+        """Source file paths of the file table (every file a compiled or inlined function comes from)."""
+        if self.layout == "1.2":
+            raw = self.exe.read_file(self.filetab + 4, 4 * max(0, min(self.nfiles, MAX_FILES) - 1))
+            offs = struct.unpack(f"{self._fmt}{len(raw) // 4}I", raw[: len(raw) // 4 * 4])
+            out = []
+            for off in offs:
+                if 0 < off < self.end - self.offset:
+                    out.append(self.exe.read_file(self.offset + off, 1024).split(b"\0", 1)[0].decode("utf-8", "replace"))
+            return out
+        raw = self.exe.read_file(self.filetab, max(0, self.pctab - self.filetab))
+        return [p.decode("utf-8", "replace") for p in raw.split(b"\0") if p]
 
     def text_base(self) -> int:
         """Where Go 1.18+ entry offsets count from: the header's textStart, else the text section."""
@@ -181,8 +196,7 @@ class Pclntab:
         return LAYOUT_RANGE[self.layout]
 
 
-@dataclass(frozen=True)
-class Function:
+class Function(NamedTuple):
     name: str
     entry: int
     size: int
@@ -291,7 +305,10 @@ def from_section(exe: Executable) -> Pclntab | None:
 
 
 def from_symbol(exe: Executable) -> Pclntab | None:
-    """PE binaries have no pclntab section: the COFF symbol ``runtime.pclntab`` (or ``runtime.pcheader``) marks it."""
+    """PE binaries have no pclntab section: the COFF symbol ``runtime.pclntab`` (or ``runtime.pcheader``) marks it.
+    ELF and Mach-O have the section (or nothing left to name it), so their symbol tables are not indexed for this."""
+    if exe.format in ("elf", "macho"):
+        return None
     for name in SYMBOL_NAMES:
         sym = exe.symbol(name)
         if sym is None or not sym.value:

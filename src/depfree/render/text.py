@@ -80,6 +80,14 @@ def _go(b: Binary) -> tuple[str, Lines]:
         for p in go.packages:
             kinds[p.kind] = kinds.get(p.kind, 0) + 1
         lines.append("packages    " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+        for p in go.packages[:10]:
+            mod = f"  [dim]({escape(p.module)})[/dim]" if p.module and p.module not in ("std", p.path) else ""
+            lines.append(f"  {p.size:>10,}  {escape(p.path)}  {p.kind}{mod}")
+    if go.features:
+        on = [k for k, f in go.features.items() if f.get("value") is True]
+        unknown = [k for k, f in go.features.items() if f.get("value") is None]
+        lines.append("features    " + (", ".join(on) or "none") + (f"  [dim](unknown: {', '.join(unknown)})[/dim]"
+                                                                 if unknown else ""))
     return "go", lines
 
 

@@ -1,0 +1,203 @@
+"""Go packages, functions and build features from the pclntab, checked against ``go list -deps`` of the sources."""
+
+from __future__ import annotations
+
+import pytest
+
+from depfree.analysis.context import Context, Options
+from depfree.analysis.gopackages import function_names, guess_module, package_paths
+from depfree.analysis.identity import identity
+from depfree.api import inspect
+from depfree.formats.detect import open_executables
+from depfree.golang.funcnames import is_std, package_of, strip_instantiation
+from depfree.model import to_json
+from depfree.sources.file import FileSource
+from helpers.gofixtures import gccgo_build, go_list_deps, without_buildinfo, without_section_headers
+from helpers.schema import assert_valid_report
+
+
+def _paths(binary) -> tuple[set[str], list[str]]:
+    with FileSource(binary) as src:
+        exe = open_executables(src)[0]
+        ctx = Context(exe=exe, binary=identity(exe, str(binary), ""), options=Options())
+        return package_paths(ctx), function_names(ctx)
+
+
+def _deep(binary):
+    report = inspect(binary, deep=True)
+    assert not report.errors
+    assert_valid_report(report.to_json())
+    return report.binaries[0].go
+
+
+@pytest.mark.parametrize("program,cgo", [("nettool", False), ("nettool", True), ("withdeps", False),
+                                         ("generics", False)])
+def test_package_paths_match_go_list(factory, program, cgo):
+    binary = factory.go(program, cgo=cgo)
+    deps = go_list_deps(factory, program, cgo=cgo)
+    paths, names = _paths(binary)
+    assert "main.main" in names
+    main_path = next(p for p in deps if deps[p][0] and p.split("/")[-1] == program)  # the main package
+    paths = {main_path if p == "main" else p for p in paths}
+    # every package found in the binary is one the build compiled ...
+    assert paths <= set(deps), sorted(paths - set(deps))
+    # ... and the packages whose code the program runs are found (go list also lists packages of constants and
+    # types only, and a function inlined down to a constant, like localdep.Name, leaves no trace)
+    must = {"runtime", "fmt", main_path} | {
+        "nettool": {"net", "os/user", "crypto/tls", "net/http", "time"},
+        "withdeps": {"example.com/greeter"},
+        "generics": {"example.com/generics/kit.v2"},
+    }[program]
+    assert must <= paths, sorted(must - paths)
+    assert len(paths) > 0.6 * len(deps)
+
+
+def test_package_paths_survive_stripping(factory):
+    normal, _ = _paths(factory.go("nettool"))
+    stripped = without_section_headers(factory, without_buildinfo(factory, factory.go("nettool", ldflags="-s -w")))
+    found, names = _paths(stripped)
+    assert found == normal
+    assert len(names) > 1000
+
+
+def test_deep_packages_kinds_and_modules(factory):
+    deps = go_list_deps(factory, "withdeps")
+    go = _deep(factory.go("withdeps"))
+    assert go.packages is not None
+    by_path = {p.path: p for p in go.packages}
+    for path, pkg in by_path.items():
+        if path == "C":
+            continue
+        module, std = deps["example.com/withdeps" if path == "main" else path]
+        if std:
+            assert pkg.kind == "std" and pkg.module == "std", pkg
+        elif path == "main" or module == "example.com/withdeps":
+            assert pkg.kind == "main" and pkg.module == "example.com/withdeps", pkg
+        else:
+            assert pkg.kind == "dep" and pkg.module == module, pkg
+    assert by_path["example.com/greeter"].kind == "dep"
+    assert by_path["main"].functions >= 1 and by_path["main"].size > 0
+    assert by_path["runtime"].size == max(p.size for p in go.packages)
+
+
+def test_deep_without_buildinfo_keeps_packages(factory):
+    go = _deep(without_buildinfo(factory, factory.go("withdeps", ldflags="-s -w")))
+    assert go.source == "pclntab"
+    by_path = {p.path: p for p in go.packages}
+    assert by_path["example.com/greeter"].kind == "dep"
+    assert by_path["main"].kind == "main"
+    assert by_path["fmt"].kind == "std"
+
+
+def test_deep_not_without_flag(factory):
+    report = inspect(factory.go("plain"))
+    go = report.binaries[0].go
+    assert go.packages is None and go.features is not None
+
+
+def _features(binary) -> dict:
+    report = inspect(binary)
+    assert_valid_report(report.to_json())
+    feats = to_json(report.binaries[0].go.features)
+    assert set(feats) == {"netgo", "netcgo", "osusergo", "tzdata_embedded", "x509_system_roots", "fips140",
+                          "boringcrypto", "race"}
+    for v in feats.values():
+        assert v["value"] in (True, False, None) and v["evidence"]
+    return {k: v["value"] for k, v in feats.items()}
+
+
+def test_features_pure_go(factory):
+    f = _features(factory.go("nettool"))
+    assert f["netgo"] is True and f["netcgo"] is False
+    assert f["osusergo"] is True
+    assert f["x509_system_roots"] is True
+    assert f["tzdata_embedded"] is False and f["race"] is False and f["boringcrypto"] is False
+    assert f["fips140"] is False  # module linked, GOFIPS140 not set
+
+
+def test_features_cgo(factory):
+    f = _features(factory.go("nettool", cgo=True))
+    assert f["netcgo"] is True and f["netgo"] is False
+    assert f["osusergo"] is False
+
+
+def test_features_plain(factory):
+    f = _features(factory.go("plain"))
+    assert f["netgo"] is False and f["netcgo"] is False and f["osusergo"] is False
+    assert f["x509_system_roots"] is False
+
+
+def test_features_tzdata_tag(factory):
+    """-tags timetzdata links time/tzdata (GOROOT src/time/tzdata_test / time package docs)."""
+    binary = factory.go("plain", tags="timetzdata")
+    assert "time/tzdata" in go_list_deps(factory, "plain", tags="timetzdata")
+    assert _features(binary)["tzdata_embedded"] is True
+
+
+def test_features_fips(factory):
+    binary = factory.go("nettool", env={"GOFIPS140": "latest"})
+    report = inspect(binary)
+    assert report.binaries[0].go.settings.get("GOFIPS140") == "latest"
+    assert _features(binary)["fips140"] is True
+    # without build info the default mode cannot be told
+    assert _features(without_buildinfo(factory, binary))["fips140"] is None
+
+
+def test_gccgo_packages(factory):
+    """gccgo output has no pclntab: packages come from the per-package init/type symbols libgo provides."""
+    binary = gccgo_build(factory, "nettool")
+    paths, names = _paths(binary)
+    assert names == []
+    # what nettool imports (tests/programs/go/nettool/main.go) and what net/http imports in turn
+    assert {"crypto/tls", "flag", "fmt", "net", "net/http", "os", "os/user", "time", "bufio"} <= paths
+    assert all(" " not in p and not p.startswith("/") for p in paths)
+    report = inspect(binary)
+    assert_valid_report(report.to_json())
+    go = report.binaries[0].go
+    assert go.compiler == "gccgo"
+    assert go.features["netgo"]["value"] is None and go.features["race"]["value"] is False
+    deep = _deep(binary)
+    kinds = {p.path: p.kind for p in deep.packages}
+    assert kinds["net/http"] == "std" and kinds["main"] == "main"
+
+
+def test_non_go_has_no_packages(factory):
+    paths, names = _paths(factory.c("hello.c"))
+    assert paths == set() and names == []
+    report = inspect(factory.c("hello.c"), deep=True)
+    assert report.binaries[0].go is None
+
+
+@pytest.mark.parametrize("name,path", [
+    ("runtime.main", "runtime"),
+    ("net/http.(*Client).Do", "net/http"),
+    ("main.main.func1", "main"),
+    ("net/http.(*Transport).dialConn.func2", "net/http"),
+    ("fmt.init.0", "fmt"),
+    ("gopkg.in/yaml%2ev3.Unmarshal", "gopkg.in/yaml.v3"),
+    ("slices.SortFunc[go.shape.[]uint8,go.shape.struct { Name string }]", "slices"),
+    ("sync/atomic.(*Pointer[go.shape.struct { example.com/x.T }]).Load", "sync/atomic"),
+    ("example.com/a/b.Map[go.shape.*example.com/c/d.T,go.shape.int].func1", "example.com/a/b"),
+    ("vendor/golang.org/x/net/dns/dnsmessage.(*Parser).Start", "vendor/golang.org/x/net/dns/dnsmessage"),
+    ("type:.eq.[2]interface {}", None),
+    ("go:buildid", None),
+    ("type..eq.fmt.fmt", None),
+    ("_rt0_amd64_linux", None),
+    ("x_cgo_init", None),
+    ("_.goready.func1", None),
+])
+def test_package_of(name, path):
+    """Names as the gc toolchain writes them (GOROOT src/cmd/internal/objabi/path.go PathToPrefix, debug/gosym)."""
+    assert package_of(name) == path
+
+
+def test_name_helpers():
+    assert strip_instantiation("a.F[b.G[c.H]].func1") == "a.F.func1"
+    assert strip_instantiation("a.F[b.G[c.H].func1") == "a.F"  # unbalanced: cut at the first bracket
+    assert is_std("net/http") and is_std("vendor/golang.org/x/net/idna") and not is_std("example.com/x")
+    assert not is_std("main")
+    assert guess_module("github.com/spf13/cobra/doc") == "github.com/spf13/cobra"
+    assert guess_module("github.com/a/b/v2/c") == "github.com/a/b/v2"
+    assert guess_module("golang.org/x/net/http2") == "golang.org/x/net"
+    assert guess_module("golang.org/y/z") is None
+    assert guess_module("example.com/x/y") is None

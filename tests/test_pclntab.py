@@ -1,0 +1,355 @@
+"""pclntab reader and Go detection without build info, on real binaries from several toolchains."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import random
+import subprocess
+
+import pytest
+
+from depfree.analysis.context import Context, Options
+from depfree.analysis.gopackages import find_pclntab, function_names
+from depfree.api import inspect
+from depfree.formats.detect import open_executables
+from depfree.golang.pclntab import PclntabError, header_at, validate
+from depfree.golang.search import search_pclntab
+from depfree.model import to_json
+from depfree.sources.file import BytesSource, FileSource
+from depfree.toolchains import read_goroot_version
+from helpers.factory import GO_VERSIONS
+from helpers.gofixtures import (
+    RawImage,
+    gccgo_build,
+    go_tool_nm,
+    rust_hello,
+    without_buildinfo,
+    without_section_headers,
+)
+from helpers.truth import readelf
+
+# The pclntab magic each release writes (GOROOT src/internal/abi/symtab.go, debug/gosym/pclntab.go).
+LAYOUT = {"1.27.3": "1.20", "1.24.11": "1.20", "1.21.13": "1.20", "debian-1.19": "1.18"}
+
+
+def _release(factory, go: str) -> str:
+    return read_goroot_version(factory.goroot(go))
+
+
+def _go(path) -> dict:
+    report = inspect(path)
+    assert not report.errors, report.errors
+    return report.binaries[0].go
+
+
+def _section_offset(path, name: str) -> int | None:
+    out = subprocess.run(["readelf", "-SW", str(path)], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        parts = line.replace("[ ", "[").split()
+        if len(parts) > 5 and parts[1] == name:
+            return int(parts[4], 16)
+    return None
+
+
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_pclntab_from_section_matches_symbols(factory, go):
+    binary = factory.go("plain", go=go)
+    with FileSource(binary) as src:
+        exe = open_executables(src)[0]
+        tab = find_pclntab(exe)
+        assert tab is not None and tab.found_by == "section .gopclntab"
+        assert tab.layout == LAYOUT[go]
+        assert tab.offset == _section_offset(binary, ".gopclntab")
+        funcs = {f.name: f for f in tab.functions()}
+        nm = go_tool_nm(factory, binary, go)
+        # every pclntab function is a text symbol at the same address (go tool nm reads .symtab)
+        assert funcs["main.main"].entry == nm["main.main"]
+        assert funcs["runtime.main"].entry == nm["runtime.main"]
+        # every function starts at a text symbol (names may differ by an ABI suffix such as ".abi0")
+        addrs = set(nm.values())
+        assert all(f.entry in addrs for f in funcs.values())
+        assert sum(n in nm or n + ".abi0" in nm for n in funcs) >= 0.99 * len(funcs)
+        # the signature search finds the same table
+        found = search_pclntab(exe)
+        assert found is not None and found.offset == tab.offset
+
+
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_version_without_buildinfo(factory, go):
+    binary = without_buildinfo(factory, factory.go("plain", go=go))
+    assert _section_offset(binary, ".go.buildinfo") is None
+    g = _go(binary)
+    assert g is not None
+    assert g.version == _release(factory, go)
+    assert g.source == "symbols"  # .symtab still names runtime.buildVersion
+    assert g.compiler == "gc"
+
+
+@pytest.mark.parametrize("go", ["1.27.3", "debian-1.19"])
+def test_version_stripped_and_without_buildinfo(factory, go):
+    binary = without_buildinfo(factory, factory.go("plain", go=go, ldflags="-s -w"))
+    assert readelf(binary).machine  # still an ELF file
+    g = _go(binary)
+    assert g.version == _release(factory, go)
+    assert g.source == "pclntab"
+    assert any(e.name == "runtime.buildVersion" and e.kind == "string" for e in g.evidence)
+
+
+@pytest.mark.parametrize("go", ["1.27.3", "1.21.13"])
+def test_version_without_section_headers(factory, go):
+    binary = without_section_headers(factory, without_buildinfo(factory, factory.go("plain", go=go)))
+    out = subprocess.run(["readelf", "-hW", str(binary)], capture_output=True, text=True, check=True).stdout
+    assert "Number of section headers:         0" in out
+    g = _go(binary)
+    assert g.version == _release(factory, go)
+    assert g.source == "pclntab"
+    assert any("search" in e.detail for e in g.evidence)
+    assert g.cgo is False
+
+
+def test_stripped_binary_keeps_buildinfo_version(factory):
+    binary = factory.go("plain", ldflags="-s -w")
+    g = _go(binary)
+    assert g.source == "buildinfo" and g.version == _release(factory, "1.27.3")
+    assert g.features is not None  # pclntab still there: features filled
+
+
+@pytest.mark.parametrize("goarch,ptr,order", [("arm64", 8, "little"), ("386", 4, "little"), ("s390x", 8, "big")])
+def test_other_arches_without_buildinfo(factory, goarch, ptr, order):
+    """64-bit, 32-bit and big-endian tables (llvm-objcopy handles every architecture)."""
+    binary = without_buildinfo(factory, factory.go("plain", goarch=goarch, ldflags="-s -w"), "llvm-objcopy")
+    assert _section_offset(binary, ".go.buildinfo") is None
+    g = _go(binary)
+    assert g.version == _release(factory, "1.27.3") and g.source == "pclntab"
+    with FileSource(binary) as src:
+        tab = find_pclntab(open_executables(src)[0])
+        assert (tab.ptr_size, tab.order) == (ptr, order)
+        assert "main.main" in {f.name for f in tab.functions()}
+
+
+@pytest.mark.parametrize("goos,goarch", [("windows", "amd64"), ("windows", "arm64"), ("darwin", "amd64"),
+                                         ("darwin", "arm64")])
+def test_search_in_pe_and_macho_bytes(factory, goos, goarch):
+    """The search needs no format reader: a raw view of a PE or Mach-O file still yields the table."""
+    binary = factory.go("plain", goos=goos, goarch=goarch)
+    with FileSource(binary) as src:
+        tab = search_pclntab(RawImage(src))
+        assert tab is not None and tab.layout == "1.20"
+        names = [f.name for f in tab.functions()]
+    assert "main.main" in names and "runtime.main" in names
+
+
+@pytest.mark.parametrize("goos,goarch", [("windows", "amd64"), ("darwin", "arm64")])
+def test_pe_and_macho_without_buildinfo(factory, goos, goarch):
+    pytest.importorskip(f"depfree.formats.{'pe' if goos == 'windows' else 'macho'}")
+    binary = factory.go("plain", goos=goos, goarch=goarch, ldflags="-s -w")
+    g = _go(binary)
+    assert g.version == _release(factory, "1.27.3")
+    assert g.features is not None
+
+
+def _goroot_with_pcln115(factory):
+    for go in ("debian-1.19", "1.27.3"):
+        path = factory.goroot(go) / "src" / "debug" / "gosym" / "testdata" / "pcln115.gz"
+        if path.is_file():
+            return path
+    pytest.fail("no GOROOT ships src/debug/gosym/testdata/pcln115.gz")
+
+
+def test_go115_layout(factory):
+    """Go 1.15's pclntab (1.2 layout) from GOROOT test data; Go's own test (Test115PclnParsing) says main.main
+    starts at 0x105c280."""
+    data = gzip.decompress(_goroot_with_pcln115(factory).read_bytes())
+    exe = RawImage(BytesSource(data, "pcln115"))
+    tab = header_at(exe, 0)
+    validate(tab)
+    assert tab.layout == "1.2" and tab.ptr_size == 8 and tab.quantum == 1
+    funcs = {f.name: f for f in tab.functions()}
+    assert funcs["main.main"].entry == 0x105C280
+    assert "runtime.main" in funcs
+    assert search_pclntab(exe).offset == 0
+
+
+def _go117(factory):
+    """GOROOT's Go 1.17 hello world (src/debug/buildinfo/testdata/go117): the Go 1.16-1.17 pclntab layout."""
+    src = factory.goroot("1.27.3") / "src" / "debug" / "buildinfo" / "testdata" / "go117" / "go117.base64"
+    return factory.cached(("go117", src.read_text()), lambda out: out.write_bytes(base64.b64decode(src.read_text())),
+                          name="go117")
+
+
+def test_go116_layout(factory):
+    binary = _go117(factory)
+    truth = subprocess.run([str(factory.gobin("1.27.3")), "version", str(binary)], capture_output=True, text=True,
+                           check=True).stdout.split()[-1]
+    assert truth == "go1.17"
+    with FileSource(binary) as src:
+        tab = find_pclntab(open_executables(src)[0])
+        assert tab.layout == "1.16"
+        funcs = {f.name: f for f in tab.functions()}
+    nm = go_tool_nm(factory, binary)
+    assert funcs["main.main"].entry == nm["main.main"]
+    g = _go(without_buildinfo(factory, binary))
+    assert g.version == truth and g.source == "symbols"
+    assert any("Go 1.16-1.17 layout" in e.detail for e in g.evidence)
+    g = _go(without_section_headers(factory, without_buildinfo(factory, binary)))
+    assert g.version == truth and g.source == "pclntab"
+
+
+def test_gccgo(factory):
+    binary = gccgo_build(factory)
+    facts = readelf(binary)
+    libgo = [n for n in facts.needed if n.startswith("libgo.so")]
+    assert libgo, facts.needed
+    report = inspect(binary)
+    b = report.binaries[0]
+    assert b.go is not None and b.go.compiler == "gccgo" and b.go.source == "gccgo"
+    assert libgo[0] in b.linkage.needed
+    assert any(libgo[0] in e.detail for e in b.go.evidence)
+    feats = to_json(b.go.features)
+    assert feats["netgo"]["value"] is False  # plain links no net
+
+
+def _not_go(path) -> None:
+    report = inspect(path)
+    assert not report.errors
+    assert all(b.go is None for b in report.binaries)
+
+
+def test_c_is_not_go(factory):
+    _not_go(factory.c("hello.c"))
+    _not_go(factory.c("hello.c", flags=("-static", "-s")))
+
+
+def test_cpp_is_not_go(factory):
+    _not_go(factory.c("hello_cpp.cpp", cc="g++"))
+
+
+def test_rust_is_not_go(factory):
+    _not_go(rust_hello(factory))
+
+
+def test_random_bytes_with_magics_are_not_go():
+    """Random bytes with pclntab headers planted every 4 KiB."""
+    rng = random.Random(1234)
+    blob = bytearray(rng.randbytes(1 << 20))
+    for i in range(0, len(blob) - 64, 4096):  # plant every pclntab magic with a plausible header
+        blob[i : i + 8] = bytes.fromhex("f1ffffff00000108")
+    blob[100:115] = b"runtime.goexit\0"  # get past the cheap pre-check: the validation must reject every hit
+    exe = RawImage(BytesSource(bytes(blob)))
+    assert search_pclntab(exe) is None
+
+
+def test_system_programs_are_not_go():
+    for path in ("/bin/ls", "/usr/bin/python3"):
+        if os.path.exists(path):
+            _not_go(os.path.realpath(path))
+
+
+# --- error paths -------------------------------------------------------------------------------------------------
+def _raw(data: bytes) -> RawImage:
+    return RawImage(BytesSource(data))
+
+
+def test_header_errors():
+    with pytest.raises(PclntabError, match="cut off"):
+        header_at(_raw(b"\xf1\xff\xff\xff"), 0)
+    with pytest.raises(PclntabError, match="no pclntab magic"):
+        header_at(_raw(b"\x7fELF" + bytes(60)), 0)
+    with pytest.raises(PclntabError, match="quantum"):
+        header_at(_raw(bytes.fromhex("f1ffffff00000308") + bytes(100)), 0)
+    with pytest.raises(PclntabError, match="claims 0 functions"):
+        header_at(_raw(bytes.fromhex("f1ffffff00000108") + bytes(100)), 0)
+    words = [5, 1, 0, 0x90, 0x80, 0x70, 0x60, 0x50]  # offsets not increasing
+    with pytest.raises(PclntabError, match="not increasing"):
+        header_at(_raw(bytes.fromhex("f1ffffff00000108") + b"".join(w.to_bytes(8, "little") for w in words)
+                       + bytes(200)), 0)
+
+
+def test_truncated_table_is_rejected(factory):
+    binary = factory.go("plain")
+    with FileSource(binary) as src:
+        tab = find_pclntab(open_executables(src)[0])
+        cut = src.read_at(0, tab.functab + 64)  # the function table is cut off
+    exe = _raw(cut)
+    with pytest.raises(PclntabError):
+        t = header_at(exe, tab.offset)
+        validate(t)
+    assert search_pclntab(exe) is None
+
+
+def test_corrupt_table_is_not_go(factory):
+    """Scrambled function entries: the table fails validation, and the file is not claimed as Go."""
+    binary = factory.go("plain", ldflags="-s -w")
+    with FileSource(binary) as src:
+        tab = find_pclntab(open_executables(src)[0])
+        data = bytearray(src.read_at(0, src.size))
+    for k in range(tab.functab + 8, tab.functab + 8 + 400, 8):
+        data[k : k + 4] = (0xFFFFFFF0 - k).to_bytes(4, "little")
+    exe = _raw(bytes(data))
+    with pytest.raises(PclntabError, match="increasing|outside"):
+        validate(header_at(exe, tab.offset))
+    ctx = Context(exe=exe, binary=None, options=Options())  # type: ignore[arg-type]
+    assert find_pclntab(ctx.exe) is None
+
+
+def _damaged_pclntab(factory, binary):
+    """A copy whose .gopclntab function table points far outside the table (a packer or a bad patch)."""
+    off = _section_offset(binary, ".gopclntab")
+
+    def build(out):
+        data = bytearray(binary.read_bytes())
+        with FileSource(binary) as src:
+            tab = find_pclntab(open_executables(src)[0])
+        for k in range(tab.functab + 4, tab.functab + 4 + 8 * 50, 8):  # funcoff fields (Go 1.18+: uint32 pairs)
+            data[k : k + 4] = (0x7FFFFFF0).to_bytes(4, "little")
+        out.write_bytes(bytes(data))
+
+    assert off is not None
+    return factory.cached(("damaged-pclntab", binary), build, name=binary.name)
+
+
+def test_damaged_pclntab_section(factory):
+    binary = _damaged_pclntab(factory, factory.go("plain", ldflags="-s -w"))
+    g = _go(binary)  # build info still says Go; the broken table only costs the features
+    assert g.source == "buildinfo" and g.version == _release(factory, "1.27.3")
+    assert {f["value"] for f in to_json(g.features).values()} == {None}  # unknown, with the reason
+    assert "unreadable" in g.features["netgo"]["evidence"][0].detail
+    report = inspect(binary, deep=True)
+    assert not report.errors and report.binaries[0].go.packages is None
+    # without build info, the damaged table proves nothing: not called Go
+    assert _go(without_buildinfo(factory, binary)) is None
+
+
+def test_cgo_without_buildinfo(factory):
+    """Build settings gone: cgo from the binary (imports of a dynamic build, or cgo code in the pclntab)."""
+    binary = without_section_headers(factory, without_buildinfo(factory, factory.go("nettool", cgo=True,
+                                                                                       ldflags="-s -w")))
+    assert readelf(factory.go("nettool", cgo=True)).interpreter  # a dynamically linked cgo build
+    g = _go(binary)
+    assert g.source == "pclntab" and g.version == _release(factory, "1.27.3")
+    assert g.cgo is True and g.cgo_evidence
+    with FileSource(binary) as src:
+        exe = open_executables(src)[0]
+        ctx = Context(exe=exe, binary=None, options=Options())  # type: ignore[arg-type]
+        assert any(n.startswith(("x_cgo_", "_cgo_")) for n in function_names(ctx))
+
+
+def test_pie_without_buildinfo(factory):
+    binary = without_section_headers(factory, without_buildinfo(factory, factory.go("plain", buildmode="pie",
+                                                                                      ldflags="-s -w")))
+    g = _go(binary)
+    assert g.version == _release(factory, "1.27.3") and g.source == "pclntab"
+
+
+def test_renamed_pclntab_section(factory):
+    """A post-processor renamed .gopclntab: found by the search, not by name."""
+    objcopy = factory.require("objcopy")
+    src = without_buildinfo(factory, factory.go("plain", ldflags="-s -w"))
+    binary = factory.cached(("renamed-pclntab", src), lambda out: subprocess.run(
+        [objcopy, "--rename-section", ".gopclntab=.rodata.x", str(src), str(out)], check=True), name="plain")
+    assert _section_offset(binary, ".gopclntab") is None and _section_offset(binary, ".rodata.x") is not None
+    g = _go(binary)
+    assert g.version == _release(factory, "1.27.3") and g.source == "pclntab"
+    assert any("validated search" in e.detail for e in g.evidence)
