@@ -121,6 +121,12 @@ def test_features_cgo(factory):
     assert f["osusergo"] is False
 
 
+def test_features_windows(factory):
+    f = _features(factory.go("nettool", goos="windows"))
+    assert f["netgo"] is False and f["netcgo"] is False  # GetAddrInfoW (net/lookup_windows.go)
+    assert f["osusergo"] is False and f["x509_system_roots"] is True
+
+
 def test_features_plain(factory):
     f = _features(factory.go("plain"))
     assert f["netgo"] is False and f["netcgo"] is False and f["osusergo"] is False

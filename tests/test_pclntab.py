@@ -6,12 +6,14 @@ import base64
 import gzip
 import os
 import random
+import shutil
 import subprocess
 
 import pytest
 
 from depfree.analysis.context import Context, Options
 from depfree.analysis.gopackages import find_pclntab, function_names
+from depfree.analysis.size import size_path
 from depfree.api import inspect
 from depfree.formats.detect import open_executables
 from depfree.golang.pclntab import PclntabError, header_at, validate
@@ -26,6 +28,7 @@ from helpers.gofixtures import (
     go_tool_nm,
     rust_hello,
     without_buildinfo,
+    without_buildinfo_magic,
     without_section_headers,
 )
 from helpers.truth import readelf
@@ -141,13 +144,23 @@ def test_search_in_pe_and_macho_bytes(factory, goos, goarch):
     assert "main.main" in names and "runtime.main" in names
 
 
-@pytest.mark.parametrize("goos,goarch", [("windows", "amd64"), ("darwin", "arm64")])
-def test_pe_and_macho_without_buildinfo(factory, goos, goarch):
+@pytest.mark.parametrize("goos,goarch,ldflags,source", [
+    ("windows", "amd64", "", "symbols"), ("windows", "amd64", "-s -w", "pclntab"), ("windows", "arm64", "", "symbols"),
+    ("darwin", "arm64", "", "symbols"), ("darwin", "amd64", "-s -w", "pclntab"),
+])
+def test_pe_and_macho_without_buildinfo(factory, goos, goarch, ldflags, source):
     pytest.importorskip(f"depfree.formats.{'pe' if goos == 'windows' else 'macho'}")
-    binary = factory.go("plain", goos=goos, goarch=goarch, ldflags="-s -w")
+    built = factory.go("plain", goos=goos, goarch=goarch, ldflags=ldflags)
+    assert _go(built).source == "buildinfo"
+    binary = without_buildinfo_magic(factory, built)
+    gobin = str(factory.gobin("1.27.3"))
+    proc = subprocess.run([gobin, "version", str(binary)], capture_output=True, text=True, check=False)
+    assert "go1." not in proc.stdout  # the toolchain itself no longer recognises it
     g = _go(binary)
     assert g.version == _release(factory, "1.27.3")
-    assert g.features is not None
+    assert g.source == source
+    assert g.features is not None and g.features["netgo"]["value"] is False  # plain links no net
+    assert "main" in {p.path for p in inspect(binary, deep=True).binaries[0].go.packages}
 
 
 def _goroot_with_pcln115(factory):
@@ -353,3 +366,22 @@ def test_renamed_pclntab_section(factory):
     g = _go(binary)
     assert g.version == _release(factory, "1.27.3") and g.source == "pclntab"
     assert any("validated search" in e.detail for e in g.evidence)
+
+
+def test_universal_macho_without_buildinfo(factory):
+    """A universal (fat) Mach-O of two -s -w slices, build info magic zeroed: each slice found at its own offset."""
+    pytest.importorskip("depfree.formats.macho")
+    lipo = shutil.which("llvm-lipo") or factory.require("llvm-lipo-14")  # Debian 12's llvm ships it versioned
+    slices = [without_buildinfo_magic(factory, factory.go("plain", goos="darwin", goarch=a, ldflags="-s -w"))
+              for a in ("amd64", "arm64")]
+    fat = factory.cached(("fat", *slices), lambda out: subprocess.run(
+        [lipo, "-create", *map(str, slices), "-output", str(out)], check=True), name="plain")
+    report = inspect(fat, deep=True)
+    assert not report.errors
+    assert sorted(b.arch for b in report.binaries) == ["amd64", "arm64"]
+    for b in report.binaries:
+        assert b.go.version == _release(factory, "1.27.3") and b.go.source == "pclntab"
+        assert "main" in {p.path for p in b.go.packages}
+    for r in size_path(fat):  # per slice: parts sum to the slice's size
+        assert sum(p.size for p in r.sections) == r.size == sum(m.size for m in r.modules)
+        assert r.packages[0].name == "runtime"

@@ -10,12 +10,15 @@ from click.testing import CliRunner
 from depfree.analysis.size import size_path
 from depfree.cli.main import cli
 from helpers.gofixtures import go_list_deps, without_buildinfo, without_section_headers
+from helpers.schema import assert_valid_report
 
 
 def _size_json(*args: str) -> dict:
     res = CliRunner().invoke(cli, ["size", "--json", *args])
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    data = json.loads(res.output)
+    assert_valid_report(data, "size.schema.json")
+    return data
 
 
 def _readelf_sections(path) -> dict[str, int]:

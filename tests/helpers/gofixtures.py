@@ -30,6 +30,20 @@ def without_buildinfo(factory: Factory, binary: Path, objcopy: str = "objcopy") 
                           name=binary.name)
 
 
+def without_buildinfo_magic(factory: Factory, binary: Path) -> Path:
+    """A copy whose build info header magic is zeroed (as packers and scrubbers do; PE and Mach-O keep build info in
+    their data sections, where objcopy cannot remove it alone). ``go version`` no longer recognises it."""
+
+    def build(out: Path) -> None:
+        data = bytearray(binary.read_bytes())
+        i = data.find(b"\xff Go buildinf:")
+        assert i >= 0, "no build info magic"
+        data[i : i + 14] = bytes(14)
+        out.write_bytes(bytes(data))
+
+    return factory.cached(("no-buildinfo-magic", binary), build, name=binary.name)
+
+
 def without_section_headers(factory: Factory, binary: Path) -> Path:
     """A copy whose ELF header says there are no section headers (e_shoff = e_shnum = e_shstrndx = 0)."""
 

@@ -323,6 +323,8 @@ def features(ctx: Context) -> dict[str, dict[str, object]]:
         fips = True
     elif settings:
         fips = False  # build info present and no FIPS setting: fips140 defaults to off
+        if not gofips:
+            ev.insert(0, Evidence("setting", "GOFIPS140", "not set: FIPS 140-3 mode is off unless GODEBUG turns it on"))
     else:
         fips = None  # module linked, but without build info the default mode is unknown
     out["fips140"] = _feature(fips, *ev)

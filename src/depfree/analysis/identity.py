@@ -33,3 +33,6 @@ def analyze_linkage(ctx: Context) -> None:
     min_os = getattr(exe, "min_os", None)
     if callable(min_os):
         ctx.binary.min_os = min_os()
+    details = getattr(exe, "details", None)
+    if callable(details) and exe.format in ("pe", "macho"):
+        setattr(ctx.binary, exe.format, details())

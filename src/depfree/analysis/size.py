@@ -4,8 +4,8 @@
   padding) is reported as ``(headers and padding)``, so the parts sum to the file size exactly;
 - packages: each Go function's extent in the pclntab function table (next entry minus this entry) added to its
   package (see :func:`depfree.analysis.gopackages.owner_packages`); works on stripped binaries;
-- modules: code by module (``std``, the main module, each dependency, ``C`` for C and cgo code — text that no Go
-  function covers), then runtime metadata by section (``pclntab``, ``symtab``, ``DWARF``) and ``other`` for the
+- modules: code by module (``std``, the main module, each dependency, ``C`` for C and cgo code — in a cgo binary,
+  also the text that no Go function covers), then runtime metadata by section (``pclntab``, ``symtab``, ``DWARF``) and ``other`` for the
   rest (read-only data, type data, data, headers), so modules also sum to the file size.
 """
 
@@ -124,7 +124,7 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
                     and g.offset <= tab.offset < g.offset + g.filesz), None)
         if tab is not None and tab.addr and seg is not None and md.pclntab_end > tab.addr:
             modules["pclntab"] = min(md.pclntab_end - tab.addr, seg.offset + seg.filesz - tab.offset)
-    if pkgs and text > code:
+    if pkgs and text > code and binary.go is not None and binary.go.cgo:
         modules["C"] = modules.get("C", 0) + text - code  # text no Go function covers: C code, linked in by cgo
         code = text
     for label, names in METADATA.items():

@@ -33,7 +33,7 @@ def dynamic_linkage(b: dict[str, Any], p: Policy) -> list[Hit]:
 
 def interpreter_present(b: dict[str, Any], p: Policy) -> list[Hit]:
     interp = b["linkage"].get("interpreter")
-    if not interp:
+    if not interp or b["format"] != "elf":  # dyld and the Windows loader are part of the OS
         return []
     return [(f"needs the ELF interpreter {interp} on the target", [_ev("segment", "PT_INTERP", interp)], interp)]
 

@@ -96,7 +96,7 @@ SECTIONS: list[Section] = [_identity, _linkage, _go]
 
 def render_binary(b: Binary) -> Lines:
     color = "green" if b.verdict.startswith("self-contained") else "yellow"
-    head = escape(b.path) + (f" [{escape(b.slice)}]" if b.slice else "")
+    head = escape(b.path + (f" [{b.slice}]" if b.slice else ""))
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
     for section in SECTIONS:
         title, lines = section(b)
