@@ -55,7 +55,7 @@ def test_universal_binary_from_two_go_slices(factory, tmp_path: Path) -> None:  
     assert_valid_report(report.to_json())
     assert [b.slice for b in report.binaries] == ["amd64", "arm64"]
     assert all(b.path == str(fat) for b in report.binaries)
-    for b, ref in zip(report.binaries, (amd, arm)):
+    for b, ref in zip(report.binaries, (amd, arm), strict=True):
         single = depfree.inspect(str(ref)).binaries[0]
         assert b.go is not None and single.go is not None
         assert b.go.version == single.go.version and b.linkage.needed == single.linkage.needed
