@@ -191,7 +191,7 @@ def test_sarif_validates_against_the_official_schema(bins: dict[str, Path]) -> N
 
 
 def test_junit_validates(bins: dict[str, Path]) -> None:
-    proc = check("--format", "junit", str(bins["cgo"]), str(bins["static"]))
+    proc = check("--preset", "static", "--format", "junit", str(bins["cgo"]), str(bins["static"]))
     schema = xmlschema.XMLSchema(str(DATA / "junit.xsd"))
     schema.validate(proc.stdout)
     doc = schema.to_dict(proc.stdout)
@@ -212,3 +212,53 @@ def test_every_rule_has_a_docs_page() -> None:
         page = ROOT / "docs" / "rules" / f"{rid}.md"
         assert page.exists(), rid
         assert page.read_text().startswith(f"# {rid} {info.name}")
+
+
+# --- rules that read hardening, debug and packer facts ------------------------------------------------------------
+
+@pytest.mark.parametrize(("rule", "failing", "passing"), [
+    ("DF005", ("go", "plain", ""), ("go", "plain", "-s -w")),
+    ("DF006", ("go", "plain", ""), ("go", "plain", "-w")),
+    ("DF007", ("c", "hello.c", "-no-pie"), ("c", "hello.c", "-pie")),
+    ("DF008", ("c", "hello.c", "-Wl,-z,lazy"), ("c", "hello.c", "-Wl,-z,now")),
+    ("DF009", ("c", "hello.c", "-Wl,-z,execstack"), ("c", "hello.c", "")),
+])
+def test_hardening_rules(factory, tmp_path: Path, rule: str, failing: tuple, passing: tuple) -> None:  # type: ignore[no-untyped-def]
+    def build(spec: tuple) -> Path:
+        kind, prog, flags = spec
+        if kind == "go":
+            return factory.go(prog, ldflags=flags)
+        return factory.c(prog, flags=tuple(flags.split()) if flags else ())
+
+    pol = policy_file(tmp_path, f'[rules]\n{rule} = "error"\n')
+    bad = check("--policy", str(pol), "--preset", "static", "--format", "json", str(build(failing)))
+    assert rule in rules_hit(bad), bad.stdout[:500]
+    good = check("--policy", str(pol), "--preset", "static", "--format", "json", str(build(passing)))
+    assert rule not in rules_hit(good)
+
+
+def test_rwx_and_upx_rules(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """DF010 on a crafted RWX PT_LOAD; DF011 on a UPX-marked file built from the documented format."""
+    import struct
+
+    from test_debuginfo_packer import _fake_upx
+
+    src = factory.c("hello.c")
+    data = bytearray(src.read_bytes())
+    phoff = struct.unpack_from("<Q", data, 32)[0]
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        off = phoff + i * phentsize
+        if struct.unpack_from("<I", data, off)[0] == 1:  # first PT_LOAD becomes RWX
+            struct.pack_into("<I", data, off + 4, 7)
+            break
+    rwx = tmp_path / "rwx"
+    rwx.write_bytes(bytes(data))
+    pol = policy_file(tmp_path, '[rules]\nDF010 = "error"\nDF011 = "error"\n')
+    assert "DF010" in rules_hit(check("--policy", str(pol), "--format", "json", str(rwx)))
+    assert "DF010" not in rules_hit(check("--policy", str(pol), "--format", "json", str(src)))
+    upx = tmp_path / "upx"
+    static = factory.c("hello.c", flags=("-static",))
+    _fake_upx(static, upx)
+    assert "DF011" in rules_hit(check("--policy", str(pol), "--format", "json", str(upx)))
+    assert "DF011" not in rules_hit(check("--policy", str(pol), "--format", "json", str(static)))

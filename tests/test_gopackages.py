@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from depfree.analysis.context import Context, Options
@@ -12,6 +14,7 @@ from depfree.formats.detect import open_executables
 from depfree.golang.funcnames import is_std, package_of, strip_instantiation
 from depfree.model import to_json
 from depfree.sources.file import FileSource
+from depfree.toolchains import go_env
 from helpers.gofixtures import gccgo_build, go_list_deps, without_buildinfo, without_section_headers
 from helpers.schema import assert_valid_report
 
@@ -121,6 +124,14 @@ def test_features_cgo(factory):
     assert f["osusergo"] is False
 
 
+def test_features_race(factory):
+    """-race (GOFLAGS): the toolchain records it as the build setting -race=true."""
+    binary = factory.go("plain", cgo=True, env={"GOFLAGS": "-mod=mod -buildvcs=false -race"})
+    assert inspect(binary).binaries[0].go.settings.get("-race") == "true"
+    assert _features(binary)["race"] is True
+    assert _features(without_buildinfo(factory, binary))["race"] is True
+
+
 def test_features_windows(factory):
     f = _features(factory.go("nettool", goos="windows"))
     assert f["netgo"] is False and f["netcgo"] is False  # GetAddrInfoW (net/lookup_windows.go)
@@ -207,3 +218,16 @@ def test_name_helpers():
     assert guess_module("golang.org/x/net/http2") == "golang.org/x/net"
     assert guess_module("golang.org/y/z") is None
     assert guess_module("example.com/x/y") is None
+
+
+def test_toolchain_binary_packages(factory):
+    """A large real program: GOROOT's compile (trimpath, 20k functions) against `go list -deps cmd/compile`."""
+    tc = factory.toolchain("1.27.3")
+    out = subprocess.run([str(tc.go), "list", "-deps", "cmd/compile"], capture_output=True, text=True, check=True,
+                         env=go_env(tc)).stdout
+    deps = set(out.split())
+    paths, names = _paths(tc.goroot / "pkg" / "tool" / "linux_amd64" / "compile")
+    paths = {"cmd/compile" if p == "main" else p for p in paths}
+    assert paths <= deps, sorted(paths - deps)
+    assert {"cmd/compile/internal/ssa", "cmd/internal/obj", "runtime", "go/constant"} <= paths
+    assert len(paths) > 0.8 * len(deps)

@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from depfree.analysis.context import Context
+from depfree.analysis.gopackages import all_names, load_pclntab
 from depfree.formats.base import Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
+from depfree.golang.funcnames import is_cgo_name
+from depfree.golang.gccgo import gccgo_signs
+from depfree.golang.moduledata import find_moduledata
+from depfree.golang.search import VERSION_RE, search_build_version
 from depfree.model import Evidence, Go
 
 # Symbols only runtime/cgo's C part brings in (GOROOT src/runtime/cgo/gcc_linux_amd64.c, gcc_libinit.c, asm_*.s).
@@ -37,9 +42,6 @@ def analyze_go(ctx: Context) -> None:
 
 def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
     """cgo signs in the function table of stripped binaries: runtime/cgo's C part (x_cgo_init) and cgo glue."""
-    from depfree.analysis.gopackages import all_names
-    from depfree.golang.funcnames import is_cgo_name
-
     names = sorted(all_names(ctx))
     if not names:
         return
@@ -94,10 +96,6 @@ def _cgo_from_binary(exe: Executable, go: Go) -> None:
 def go_from_pclntab(ctx: Context) -> Go | None:
     """Go facts from the pclntab when build info is gone: the table proves a gc-built Go binary; the version comes
     from ``runtime.buildVersion``, by symbol when there is a symbol table, else by a validated search."""
-    from depfree.analysis.gopackages import all_names, load_pclntab
-    from depfree.golang.moduledata import find_moduledata
-    from depfree.golang.search import search_build_version
-
     tab = load_pclntab(ctx)
     if tab is None:
         return None
@@ -129,8 +127,6 @@ def go_from_pclntab(ctx: Context) -> Go | None:
 
 
 def _version_from_symbol(exe: Executable, ptr_size: int, order: str) -> str | None:
-    from depfree.golang.search import VERSION_RE
-
     sym = exe.symbol("runtime.buildVersion")
     if sym is None or not sym.value:
         return None
@@ -147,8 +143,6 @@ def _version_from_symbol(exe: Executable, ptr_size: int, order: str) -> str | No
 
 def go_from_gccgo(ctx: Context) -> Go | None:
     """gccgo: no build info, no pclntab; libgo, the export data section and libgo's start-up symbols say Go."""
-    from depfree.golang.gccgo import gccgo_signs
-
     signs = gccgo_signs(ctx.exe)
     if signs is None:
         return None

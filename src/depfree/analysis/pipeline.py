@@ -9,9 +9,12 @@ import hashlib
 from collections.abc import Callable
 
 from depfree.analysis.context import Context, Options
+from depfree.analysis.debuginfo import analyze_debug
 from depfree.analysis.golang import analyze_go
 from depfree.analysis.gopackages import analyze_gopackages
+from depfree.analysis.hardening import analyze_hardening
 from depfree.analysis.identity import analyze_linkage, identity
+from depfree.analysis.packer import analyze_packer
 from depfree.analysis.verdict import analyze_verdict
 from depfree.formats.base import Executable
 from depfree.model import Binary
@@ -24,6 +27,9 @@ ANALYZERS: list[Analyzer] = [
     analyze_linkage,
     analyze_go,
     analyze_gopackages,
+    analyze_hardening,
+    analyze_debug,
+    analyze_packer,
     analyze_verdict,
 ]
 

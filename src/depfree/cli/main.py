@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from depfree import __version__
-from depfree.cli.demo import demo_cmd
 from depfree.cli.check import check_cmd
+from depfree.cli.demo import demo_cmd
+from depfree.cli.hardening import hardening_cmd
 from depfree.cli.inspect import inspect_cmd
 from depfree.cli.size import size_cmd
 
@@ -21,6 +22,7 @@ cli.add_command(inspect_cmd)
 cli.add_command(demo_cmd)
 cli.add_command(size_cmd)
 cli.add_command(check_cmd)
+cli.add_command(hardening_cmd)
 
 
 def main() -> None:

@@ -78,7 +78,7 @@ class PeExecutable(Executable):
     def _sections(self) -> list[tuple[Section, Any]]:
         out = []
         for s in self.pe.sections:
-            name = s.Name.rstrip(b"\0").decode("utf-8", "replace")
+            name = self._long_name(s.Name.rstrip(b"\0").decode("utf-8", "replace"))
             raw_size = min(s.SizeOfRawData, max(0, self.source.size - s.PointerToRawData))
             out.append((Section(name=name, addr=self.image_base + s.VirtualAddress, offset=s.PointerToRawData,
                                 size=s.Misc_VirtualSize or s.SizeOfRawData, file_size=raw_size,
@@ -88,6 +88,17 @@ class PeExecutable(Executable):
 
     def sections(self) -> list[Section]:
         return [s for s, _ in self._sections]
+
+    def _long_name(self, name: str) -> str:
+        """Section names longer than 8 bytes are written as ``/N``: an offset into the COFF string table."""
+        if not (name.startswith("/") and name[1:].isdigit()):
+            return name
+        fh = self.pe.FILE_HEADER
+        if not fh.PointerToSymbolTable:
+            return name
+        at = fh.PointerToSymbolTable + fh.NumberOfSymbols * 18 + int(name[1:])
+        raw = self.read_file(at, 256)
+        return raw.split(b"\0", 1)[0].decode("utf-8", "replace") or name
 
     def segments(self) -> list[Segment]:
         # PE maps sections directly; each is a loadable range (as Go's debug/pe ReadData treats them).
@@ -184,6 +195,12 @@ class PeExecutable(Executable):
         overlay_start = self.pe.get_overlay_data_start_offset()
         signed = bool(sec_dir.VirtualAddress and sec_dir.Size)
         overlay = None
+        fh = self.pe.FILE_HEADER
+        if overlay_start is not None and fh.PointerToSymbolTable >= overlay_start:
+            # The COFF symbol table and its string table follow the sections; they belong to the image.
+            strtab = fh.PointerToSymbolTable + fh.NumberOfSymbols * 18
+            strsize = struct.unpack("<I", self.read_file(strtab, 4).ljust(4, b"\0"))[0]
+            overlay_start = max(overlay_start, strtab + strsize)
         if overlay_start is not None and overlay_start < self.source.size:
             size = self.source.size - overlay_start
             if signed and sec_dir.VirtualAddress >= overlay_start:

@@ -91,7 +91,59 @@ def _go(b: Binary) -> tuple[str, Lines]:
     return "go", lines
 
 
-SECTIONS: list[Section] = [_identity, _linkage, _go]
+def _yn(v: object) -> str:
+    return {True: "yes", False: "no"}.get(v, str(v)) if isinstance(v, bool) or v is None else str(v)
+
+
+def hardening_summary(b: Binary) -> str:
+    """One line, checksec-like, with the Go-aware n/a."""
+    h = b.hardening or {}
+    if not h:
+        return ""
+    parts = [f"PIE {_yn(h.get('pie'))}", f"NX {_yn(h.get('nx'))}"]
+    if b.format == "elf":
+        parts.insert(0, f"RELRO {h.get('relro')}")
+        fort = h.get("fortify")
+        fort_s = f"{fort['fortified']}/{fort['fortifiable']}" if isinstance(fort, dict) else str(fort)
+        parts += [f"canary {h.get('canary')}", f"fortify {fort_s}"]
+        if h.get("rwx_segments"):
+            parts.append(f"RWX segments {len(h['rwx_segments'])}")
+        if h.get("textrel"):
+            parts.append("TEXTREL")
+        if h.get("rpath_risks"):
+            parts.append("risky RPATH/RUNPATH " + ",".join(r["path"] for r in h["rpath_risks"]))
+    elif b.format == "pe":
+        parts += [f"ASLR {_yn(h.get('aslr'))}", f"high-entropy VA {_yn(h.get('high_entropy_va'))}",
+                  f"CFG {_yn(h.get('cfg'))}", f"SafeSEH {h.get('safeseh')}"]
+    else:
+        parts += [f"code signature {_yn(h.get('code_signature'))}", f"hardened runtime {_yn(h.get('hardened_runtime'))}"]
+    return ", ".join(parts)
+
+
+def _hardening(b: Binary) -> tuple[str, Lines]:
+    line = hardening_summary(b)
+    if not line:
+        return "hardening", []
+    lines = [escape(line)]
+    for key, why in ((b.hardening or {}).get("reasons") or {}).items():
+        lines.append(f"[dim]{escape(key)}: {escape(why)}[/dim]")
+    if b.debug:
+        lines.append(f"debug: {escape(b.debug['stripped'])}"
+                     + (f"; build-id {b.debug['build_id']}" if b.debug.get("build_id") else ""))
+    if b.packer:
+        p = b.packer
+        if p.get("name"):
+            lines.append(f"[yellow]packed with {escape(p['name'])} {escape(str(p.get('version') or ''))}[/yellow]"
+                         + (f" — {escape(p['note'])}" if p.get("note") else ""))
+        if p.get("overlay"):
+            lines.append(f"[yellow]{p['overlay']['size']:,} bytes of overlay data at offset {p['overlay']['offset']:,}"
+                         "[/yellow]")
+        if p.get("high_entropy_text"):
+            lines.append(f"[yellow]high-entropy code (entropy {p['text_entropy']}): compressed or encrypted[/yellow]")
+    return "hardening", lines
+
+
+SECTIONS: list[Section] = [_identity, _linkage, _go, _hardening]
 
 
 def render_binary(b: Binary) -> Lines:

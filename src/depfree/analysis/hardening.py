@@ -1,0 +1,221 @@
+"""Exploit mitigations with the kernel's and the loaders' own rules, Go-aware: a superset of checksec that says
+"n/a" (with the reason) where a notion does not apply, instead of a misleading "no".
+
+ELF rules (fs/binfmt_elf.c, glibc elf/dl-*): PIE = ET_DYN run by the loader or static-pie; RELRO needs a
+PT_GNU_RELRO segment, and is full only with BIND_NOW (DT_BIND_NOW, DF_BIND_NOW or DF_1_NOW); the LAST PT_GNU_STACK
+decides the stack's executability, and without one the arch default applies (data/hardening.toml).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from depfree.analysis.context import Context
+from depfree.datafiles import load
+from depfree.formats.base import Executable
+from depfree.model import Binary, Evidence, to_json
+
+DF_BIND_NOW, DF_TEXTREL, DF_1_NOW = 0x8, 0x4, 0x1
+PF_X, PF_W = 1, 2
+
+
+def analyze_hardening(ctx: Context) -> None:
+    exe, b = ctx.exe, ctx.binary
+    if exe.format == "elf":
+        facts = elf_hardening(exe, b)
+    elif exe.format == "pe":
+        facts = pe_hardening(exe)
+    elif exe.format == "macho":
+        facts = macho_hardening(exe)
+    else:  # pragma: no cover - every reader is one of the three
+        return
+    b.hardening = facts
+
+
+def _pure_go(b: Binary) -> bool:
+    return b.go is not None and b.go.cgo is False
+
+
+def _ev(*items: Evidence) -> list[dict[str, str]]:
+    return [to_json(e) for e in items]
+
+
+# --- ELF -----------------------------------------------------------------------------------------------------------
+def elf_hardening(exe: Any, b: Binary) -> dict[str, Any]:
+    data = load("hardening.toml")
+    segs = exe.segments()
+    evidence: dict[str, list[dict[str, str]]] = {}
+    reasons: dict[str, str] = {}
+    out: dict[str, Any] = {}
+
+    # PIE
+    if b.type in ("shared", "relocatable", "core"):
+        out["pie"] = "n/a"
+        reasons["pie"] = f"a {b.type} object, not an executable"
+    else:
+        out["pie"] = b.type == "pie"
+        evidence["pie"] = _ev(Evidence("header", "e_type", "ET_DYN" if b.type == "pie" else "ET_EXEC"))
+
+    # RELRO and BIND_NOW
+    has_relro = any(s.kind == "PT_GNU_RELRO" for s in segs)
+    bind_now = exe.dyn_has("DT_BIND_NOW") or bool(exe.flags & DF_BIND_NOW) or bool(exe.flags_1 & DF_1_NOW)
+    out["bind_now"] = bind_now
+    if not exe.has_dynamic and not has_relro:
+        out["relro"] = "n/a"
+        reasons["relro"] = "no dynamic section: no relocations are applied at load time, nothing for RELRO to protect"
+    else:
+        out["relro"] = "full" if has_relro and bind_now else "partial" if has_relro else "none"
+        ev = [Evidence("segment", "PT_GNU_RELRO", "present" if has_relro else "absent")]
+        if bind_now:
+            which = "DT_BIND_NOW" if exe.dyn_has("DT_BIND_NOW") else "DT_FLAGS DF_BIND_NOW" if exe.flags & DF_BIND_NOW \
+                else "DT_FLAGS_1 DF_1_NOW"
+            ev.append(Evidence("dynamic", which))
+        if bind_now and not has_relro:
+            reasons["relro"] = "BIND_NOW is set but there is no PT_GNU_RELRO segment: nothing is made read-only"
+        evidence["relro"] = _ev(*ev)
+
+    # Stack executability: the last PT_GNU_STACK wins (fs/binfmt_elf.c); absent => arch default.
+    stacks = [s for s in segs if s.kind == "PT_GNU_STACK"]
+    if stacks:
+        last = stacks[-1]
+        out["execstack"] = last.executable
+        detail = f"{len(stacks)} entries, the last one decides" if len(stacks) > 1 else ""
+        evidence["execstack"] = _ev(Evidence("segment", "PT_GNU_STACK", ("RWE" if last.executable else "RW")
+                                             + (f"; {detail}" if detail else "")))
+    else:
+        default = bool(data["stack_default"].get(b.arch, True))
+        out["execstack"] = default
+        reasons["execstack"] = (f"no PT_GNU_STACK: the kernel's default for {b.arch} is an "
+                                f"{'executable' if default else 'non-executable'} stack")
+        evidence["execstack"] = _ev(Evidence("segment", "PT_GNU_STACK", "absent"))
+    out["nx"] = not out["execstack"]
+
+    out["rwx_segments"] = [{"index": i, "type": s.kind, "vaddr": s.vaddr} for i, s in enumerate(segs)
+                           if s.kind == "load" and s.writable and s.executable]
+
+    # Canary and FORTIFY: meaningful for C code only.
+    imports = set(exe.dynamic_symbols())
+    if _pure_go(b):
+        out["canary"] = "n/a"
+        out["fortify"] = "n/a"
+        reasons["canary"] = reasons["fortify"] = ("pure Go (cgo off): the Go compiler checks stack bounds in every "
+                                                   "function prologue and has no C string functions to fortify")
+    else:
+        symtab = exe.section(".symtab") is not None
+        has_chk = "__stack_chk_fail" in imports or "__stack_chk_guard" in imports or (
+            symtab and exe.symbol("__stack_chk_fail") is not None)
+        if has_chk:
+            out["canary"] = "yes"
+            evidence["canary"] = _ev(Evidence("import" if "__stack_chk_fail" in imports else "symbol",
+                                              "__stack_chk_fail"))
+        elif b.linkage.kind != "dynamic" and not symtab:
+            out["canary"] = "unknown"
+            reasons["canary"] = "static and stripped: no import or symbol table to look for __stack_chk_fail"
+        else:
+            out["canary"] = "no"
+            evidence["canary"] = _ev(Evidence("import", "__stack_chk_fail", "not referenced"))
+        if b.go is not None and b.go.cgo:
+            reasons["canary"] = "measured on the cgo/C part; the Go part checks stack bounds itself"
+        names = set(data["fortify"]["functions"])
+        if b.linkage.kind == "dynamic":
+            fortified = sorted(n for n in imports if n.startswith("__") and n.endswith("_chk")
+                               and n[2:-4] in names)
+            plain = sorted(n for n in imports if n in names)
+            # as checksec counts: fortifiable = every checked-variant-capable call, fortified or not
+            out["fortify"] = {"fortified": len(fortified), "fortifiable": len(fortified) + len(plain)}
+            evidence["fortify"] = _ev(*(Evidence("import", n) for n in fortified[:5]))
+        else:
+            out["fortify"] = "unknown"
+            reasons["fortify"] = "statically linked: libc's own _chk functions are linked in whether used or not"
+
+    # RPATH / RUNPATH risks
+    risky = []
+    world = tuple(data["rpath_risk"]["world_writable"])
+    for tag, paths in (("RPATH", b.linkage.rpath), ("RUNPATH", b.linkage.runpath)):
+        for p in paths:
+            if p == "" or p == ".":
+                risky.append({"tag": tag, "path": p, "risk": "current-directory"})
+            elif p.startswith(("$ORIGIN", "${ORIGIN}")):
+                risky.append({"tag": tag, "path": p, "risk": "origin-relative"})
+            elif not p.startswith("/"):
+                risky.append({"tag": tag, "path": p, "risk": "relative"})
+            elif p.startswith(world):
+                risky.append({"tag": tag, "path": p, "risk": "world-writable"})
+    out["rpath_risks"] = risky
+    out["textrel"] = exe.dyn_has("DT_TEXTREL") or bool(exe.flags & DF_TEXTREL)
+    out["reasons"] = reasons
+    out["evidence"] = evidence
+    return out
+
+
+# --- PE ------------------------------------------------------------------------------------------------------------
+PE_FLAGS = {"high_entropy_va": 0x20, "aslr": 0x40, "force_integrity": 0x80, "dep": 0x100, "no_seh": 0x400,
+            "cfg": 0x4000}
+
+
+def pe_hardening(exe: Any) -> dict[str, Any]:
+    oh, fh = exe.pe.OPTIONAL_HEADER, exe.pe.FILE_HEADER
+    dc = oh.DllCharacteristics
+    out: dict[str, Any] = {k: bool(dc & v) for k, v in PE_FLAGS.items()}
+    out["relocations_stripped"] = bool(fh.Characteristics & 0x1)
+    out["pie"] = out["aslr"] and not out["relocations_stripped"]
+    out["nx"] = out["dep"]
+    reasons: dict[str, str] = {}
+    if exe.bits == 64:
+        out["safeseh"] = "n/a"
+        reasons["safeseh"] = "64-bit images use table-based exception handling; SafeSEH applies to 32-bit x86 only"
+    else:
+        out["safeseh"] = _pe_safeseh(exe) if not out["no_seh"] else "n/a"
+        if out["no_seh"]:
+            reasons["safeseh"] = "IMAGE_DLLCHARACTERISTICS_NO_SEH: the image uses no structured exception handlers"
+    out["reasons"] = reasons
+    out["evidence"] = {"aslr": _ev(Evidence("header", "DllCharacteristics", f"{dc:#06x}"))}
+    return out
+
+
+def _pe_safeseh(exe: Any) -> bool:
+    import pefile
+
+    try:
+        exe.pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]])
+    except pefile.PEFormatError:
+        return False
+    lc = getattr(exe.pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
+    return bool(lc and getattr(lc.struct, "SEHandlerTable", 0) and getattr(lc.struct, "SEHandlerCount", 0))
+
+
+# --- Mach-O --------------------------------------------------------------------------------------------------------
+CS_MAGIC_EMBEDDED_SIGNATURE, CS_MAGIC_CODEDIRECTORY = 0xFADE0CC0, 0xFADE0C02
+CS_RUNTIME, CS_ADHOC = 0x10000, 0x2
+
+
+def macho_hardening(exe: Any) -> dict[str, Any]:
+    d = exe.details()
+    out: dict[str, Any] = {"pie": d["pie"], "execstack": d["allow_stack_execution"], "nx": not d["allow_stack_execution"],
+                           "no_heap_execution": d["no_heap_execution"],
+                           "code_signature": d["code_signature"]["present"]}
+    out["hardened_runtime"], out["adhoc_signed"] = _codesign_flags(exe)
+    out["rwx_segments"] = [{"index": i, "vaddr": s.vaddr} for i, s in enumerate(exe.segments())
+                           if s.writable and s.executable]
+    out["evidence"] = {"pie": _ev(Evidence("header", "MH_PIE", "set" if d["pie"] else "clear"))}
+    return out
+
+
+def _codesign_flags(exe: Executable) -> tuple[bool | None, bool | None]:
+    sig = getattr(exe, "code_signature", None)
+    if not sig:
+        return None, None
+    off, size = sig
+    blob = exe.read_file(off, min(size, 1 << 20))
+    if len(blob) < 12 or struct.unpack_from(">I", blob)[0] != CS_MAGIC_EMBEDDED_SIGNATURE:
+        return None, None
+    count = struct.unpack_from(">I", blob, 8)[0]
+    for i in range(min(count, 64)):
+        if 12 + i * 8 + 8 > len(blob):
+            break
+        _typ, boff = struct.unpack_from(">II", blob, 12 + i * 8)
+        if boff + 16 <= len(blob) and struct.unpack_from(">I", blob, boff)[0] == CS_MAGIC_CODEDIRECTORY:
+            flags = struct.unpack_from(">I", blob, boff + 12)[0]
+            return bool(flags & CS_RUNTIME), bool(flags & CS_ADHOC)
+    return None, None

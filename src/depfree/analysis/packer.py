@@ -1,0 +1,115 @@
+"""Packers and appended data: UPX and other known packers by their documented signatures, overlays, high-entropy
+code. Nothing is unpacked; for a packed Go binary the report says what is still known and what needs unpacking."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+from depfree.analysis.context import Context
+from depfree.datafiles import load
+from depfree.formats.base import Executable
+from depfree.model import Evidence, to_json
+
+HEAD_WINDOW = 8192
+TAIL_WINDOW = 8192
+ENTROPY_SAMPLE = 1 << 20
+HIGH_ENTROPY = 7.2
+
+
+def analyze_packer(ctx: Context) -> None:
+    exe, b = ctx.exe, ctx.binary
+    found = detect_packer(exe)
+    overlay = _overlay(exe, b)
+    entropy = _text_entropy(exe)
+    if found is None and overlay is None and (entropy is None or entropy < HIGH_ENTROPY):
+        b.packer = None
+        return
+    out: dict[str, Any] = dict(found) if found else {"name": None}
+    out["overlay"] = overlay
+    out["text_entropy"] = round(entropy, 3) if entropy is not None else None
+    out["high_entropy_text"] = bool(entropy is not None and entropy >= HIGH_ENTROPY)
+    if found and found["name"] == "UPX":
+        if b.go is None:
+            out["note"] = ("UPX-packed: the headers are the UPX stub's; Go build info, symbols and libraries of the "
+                           "real program need `upx -d` first")
+        else:
+            out["note"] = "UPX-packed Go binary; the Go facts shown were read from data UPX left uncompressed"
+    b.packer = out if (found or overlay or out["high_entropy_text"]) else None
+
+
+def detect_packer(exe: Executable) -> dict[str, Any] | None:
+    db = load("packers.toml")
+    names = {s.name for s in exe.sections()}
+    for key, spec in db.items():
+        hits = sorted(names & set(spec.get("pe_sections", [])))
+        if hits and exe.format == "pe":
+            out = {"name": spec["name"], "version": None,
+                   "evidence": [to_json(Evidence("section", h, "packer section name")) for h in hits]}
+            if key == "upx":
+                out.update(_upx_details(exe))
+            return out
+    upx = db["upx"]
+    head = exe.read_file(0, HEAD_WINDOW)
+    tail = exe.read_file(max(0, exe.length - TAIL_WINDOW), TAIL_WINDOW)
+    magic = upx["magic"].encode()
+    if magic in head or magic in tail or any(s.encode() in head or s.encode() in tail for s in upx["strings"]):
+        out = {"name": "UPX", "version": None, "evidence": []}
+        if magic in head:
+            out["evidence"].append(to_json(Evidence("header", "UPX!", f"l_info magic at offset {head.find(magic)}")))
+        if magic in tail:
+            out["evidence"].append(to_json(Evidence("header", "UPX!", "PackHeader magic near the end of the file")))
+        out.update(_upx_details(exe))
+        return out
+    return None
+
+
+def _upx_details(exe: Executable) -> dict[str, Any]:
+    """Version from the stub's `$Id: UPX x.y` string, and PackHeader version/format/method bytes after `UPX!`."""
+    out: dict[str, Any] = {}
+    # The PackHeader sits near the end of the file; the 'UPX!' near the start is l_info (no version bytes there).
+    for window in (exe.read_file(max(0, exe.length - (1 << 16)), 1 << 16), exe.read_file(0, 1 << 16)):
+        i = window.find(b"$Id: UPX ")
+        if i >= 0 and "version" not in out:
+            ver = window[i + 9 : i + 24].split(b" ", 1)[0].decode("ascii", "replace")
+            out["version"] = ver
+            out["version_evidence"] = to_json(Evidence("string", "$Id: UPX", ver))
+        j = window.rfind(b"UPX!")
+        if j >= 0 and j + 8 <= len(window) and "pack_header" not in out:
+            version, fmt, method, level = window[j + 4 : j + 8]
+            out["pack_header"] = {"version": version, "format": fmt, "method": method, "level": level}
+    return out
+
+
+def _overlay(exe: Executable, b: Any) -> dict[str, int] | None:
+    if exe.format == "pe":
+        return (b.pe or {}).get("overlay")
+    if exe.format != "elf":
+        return None
+    end = 0
+    for s in exe.segments():
+        end = max(end, s.offset + s.filesz)
+    for s in exe.sections():
+        end = max(end, s.offset + s.file_size)
+    elf = exe.elf.header  # type: ignore[attr-defined]
+    end = max(end, elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"], elf["e_phoff"] + elf["e_phnum"] * elf["e_phentsize"])
+    if end and exe.length > end:
+        return {"offset": end, "size": exe.length - end}
+    return None
+
+
+def _text_entropy(exe: Executable) -> float | None:
+    text = [s for s in exe.sections() if s.executable and s.file_size]
+    if not text:
+        segs = [s for s in exe.segments() if s.kind == "load" and s.executable and s.filesz]
+        if not segs:
+            return None
+        data = exe.read_file(segs[0].offset, min(segs[0].filesz, ENTROPY_SAMPLE))
+    else:
+        biggest = max(text, key=lambda s: s.file_size)
+        data = exe.read_file(biggest.offset, min(biggest.file_size, ENTROPY_SAMPLE))
+    if not data:
+        return None
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
