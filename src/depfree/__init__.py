@@ -23,4 +23,25 @@ def inspect(*args, **kwargs) -> Report:  # type: ignore[no-untyped-def]
     return _inspect(*args, **kwargs)
 
 
-__all__ = ["Binary", "DepfreeError", "Report", "__version__", "inspect"]
+def verify(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """See :func:`depfree.sandbox.runner.verify`: run a binary in sandboxed roots and observe it."""
+    from depfree.sandbox.runner import verify as _verify
+
+    return _verify(*args, **kwargs)
+
+
+def check(paths, *, policy=None, preset=None):  # type: ignore[no-untyped-def]
+    """Apply a policy (file path or preset name) to binaries, directories, archives or images; returns a
+    :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
+    from depfree.analysis.context import Options
+    from depfree.cli.check import gather
+    from depfree.policy.config import load_policy
+    from depfree.policy.engine import evaluate
+
+    pol = load_policy(policy, preset)
+    if isinstance(paths, str):
+        paths = [paths]
+    return evaluate(gather(list(paths), Options(targets=pol.targets or None)), pol)
+
+
+__all__ = ["Binary", "DepfreeError", "Report", "__version__", "check", "inspect", "verify"]

@@ -17,10 +17,22 @@ from depfree.render.text import print_report
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Emit the JSON report (schema depfree.report/1).")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
+@click.option("--verify", "do_verify", is_flag=True, help="Also run each binary in sandboxed roots and show the "
+              "static needs next to what it reached for (see depfree verify).")
+@click.option("--verify-root", "verify_roots", multiple=True, metavar="KIND|DIR",
+              help="Roots for --verify (repeatable; default scratch and glibc).")
 @friendly_errors
-def inspect_cmd(files: tuple[str, ...], as_json: bool, deep: bool) -> None:
+def inspect_cmd(files: tuple[str, ...], as_json: bool, deep: bool, do_verify: bool,
+                verify_roots: tuple[str, ...]) -> None:
     """Report how each FILE is linked, which libc (and version) it needs, and what Go built it."""
     report = api_inspect(list(files), options=Options(deep=deep))
+    if do_verify or verify_roots:
+        from depfree.sandbox import verify
+
+        roots = list(verify_roots) or ["scratch", "glibc"]
+        for b in report.binaries:
+            if b.slice is None:
+                b.verify = [r.to_json() for r in verify(b.path, roots, expect_exit=None)]
     for err in report.errors:
         print_error(err.path, err.error)
     if as_json:

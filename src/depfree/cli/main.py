@@ -10,6 +10,7 @@ from depfree.cli.demo import demo_cmd
 from depfree.cli.hardening import hardening_cmd
 from depfree.cli.inspect import inspect_cmd
 from depfree.cli.size import size_cmd
+from depfree.cli.verify import verify_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,6 +24,7 @@ cli.add_command(demo_cmd)
 cli.add_command(size_cmd)
 cli.add_command(check_cmd)
 cli.add_command(hardening_cmd)
+cli.add_command(verify_cmd)
 
 
 def main() -> None:

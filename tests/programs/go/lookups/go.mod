@@ -1,0 +1,3 @@
+module example.com/lookups
+
+go 1.19
