@@ -1,30 +1,40 @@
-"""``depfree`` entry point: a click group with one subcommand per module in this package."""
+"""``depfree`` entry point: a click group with one subcommand per module in this package, imported only when that
+subcommand runs (so ``depfree inspect`` does not pay for the sandbox, the policy engine or the demo)."""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from depfree import __version__
-from depfree.cli.check import check_cmd
-from depfree.cli.demo import demo_cmd
-from depfree.cli.hardening import hardening_cmd
-from depfree.cli.inspect import inspect_cmd
-from depfree.cli.size import size_cmd
-from depfree.cli.verify import verify_cmd
+
+# verb -> "module:attribute" of its click command
+COMMANDS = {
+    "check": "depfree.cli.check:check_cmd",
+    "demo": "depfree.cli.demo:demo_cmd",
+    "hardening": "depfree.cli.hardening:hardening_cmd",
+    "inspect": "depfree.cli.inspect:inspect_cmd",
+    "size": "depfree.cli.size:size_cmd",
+    "verify": "depfree.cli.verify:verify_cmd",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(super().list_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS:
+            module, attr = COMMANDS[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="depfree")
 def cli() -> None:
     """What a compiled program needs from the machine it lands on, whether it will run there, and the proof."""
-
-
-cli.add_command(inspect_cmd)
-cli.add_command(demo_cmd)
-cli.add_command(size_cmd)
-cli.add_command(check_cmd)
-cli.add_command(hardening_cmd)
-cli.add_command(verify_cmd)
 
 
 def main() -> None:
