@@ -25,16 +25,23 @@ def _snapshot() -> dict[str, tuple[float, int] | None]:
             out[p] = (st.st_mtime, st.st_size)
         except FileNotFoundError:
             out[p] = None
-    out["tmp-entries"] = (0.0, len([e for e in os.listdir("/tmp") if e.startswith("depfree-verify-")]))
     return out
 
 
 @pytest.fixture()
-def host_unchanged():  # type: ignore[no-untyped-def]
+def host_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Host files untouched, and the sandbox's temporary roots (made under this test's own temp dir, so parallel
+    workers do not see each other's) are all removed."""
+    import tempfile
+
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     before = _snapshot()
     yield
     assert _snapshot() == before, "the host was modified"
     assert not Path("/owned-by-sandbox").exists()
+    assert [p.name for p in scratch.iterdir()] == [], "a temporary root was left behind"
 
 
 @pytest.fixture(scope="module")
@@ -110,11 +117,13 @@ def test_library_missing(factory, tmp_path: Path, host_unchanged) -> None:  # ty
 
 def test_timeout_kills_everything(lookups, host_unchanged) -> None:  # type: ignore[no-untyped-def]
     t0 = time.monotonic()
-    run = verify(str(lookups["static"]), ["scratch"], args=("-sleep", "60s"), timeout=2)[0]
+    marker = f"{os.getpid() % 1000 + 1000}s"  # a sleep length no other test uses, to find our processes only
+    run = verify(str(lookups["static"]), ["scratch"], args=("-sleep", marker), timeout=2)[0]
     assert run.timed_out and run.failure == "timeout" and run.exit_code is None
     assert time.monotonic() - t0 < 30
     time.sleep(0.5)
-    leftovers = subprocess.run(["pgrep", "-f", TARGET], capture_output=True, text=True).stdout.strip()
+    leftovers = subprocess.run(["pgrep", "-f", f"{TARGET} -sleep {marker}"], capture_output=True,
+                               text=True).stdout.strip()
     assert leftovers == ""
 
 
