@@ -212,3 +212,34 @@ def test_hardening_cli_table_json_csv(factory, tmp_path: Path) -> None:  # type:
     bad = subprocess.run(["python", "-m", "depfree", "hardening", str(tmp_path / "missing")], capture_output=True,
                          text=True, check=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(("flags", "expect"), [
+    ((), {"aslr": True, "dep": True, "high_entropy_va": True}),
+    (("-Wl,--dynamicbase,--nxcompat",), {"aslr": True, "dep": True}),
+    (("-Wl,--disable-dynamicbase,--disable-nxcompat,--disable-high-entropy-va",),
+     {"aslr": False, "dep": False, "high_entropy_va": False}),
+])
+def test_mingw_pe_flags_match_objdump(factory, flags: tuple[str, ...], expect: dict[str, bool]) -> None:  # type: ignore[no-untyped-def]
+    exe = factory.c("hello.c", cc="x86_64-w64-mingw32-gcc", flags=flags)
+    out = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(exe)], capture_output=True, text=True,
+                         check=True).stdout
+    block = out.split("DllCharacteristics", 1)[1].split("SizeOfStackReserve", 1)[0]
+    truth = {"aslr": "DYNAMIC_BASE" in block, "dep": "NX_COMPAT" in block, "high_entropy_va": "HIGH_ENTROPY_VA" in block,
+             "cfg": "GUARD_CF" in block, "force_integrity": "FORCE_INTEGRITY" in block}
+    h = hard(exe)
+    for key, value in truth.items():
+        assert h[key] == value, key
+    for key, value in expect.items():
+        assert h[key] == value, key
+    assert h["nx"] == h["dep"]
+    assert h["safeseh"] == "n/a"  # 64-bit: table-based exception handling
+
+
+def test_pe_32bit_safeseh_and_relocations(factory) -> None:  # type: ignore[no-untyped-def]
+    exe = factory.c("hello.c", cc="i686-w64-mingw32-gcc")
+    out = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(exe)], capture_output=True, text=True,
+                         check=True).stdout
+    h = hard(exe)
+    assert h["relocations_stripped"] == ("relocations stripped" in out.split("Characteristics", 1)[1].split("\n\n")[0])
+    assert h["safeseh"] in (True, False, "n/a")
