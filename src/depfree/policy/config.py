@@ -198,13 +198,7 @@ def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
     if "rules" in data:
         policy.rules.update(_rules(data["rules"], path, text, "rules"))
     if "overrides" in data:
-        if not isinstance(data["overrides"], list):
-            raise UsageError(f"{_where(path, text, 'overrides')}: 'overrides' must be an array of tables ([[overrides]])")
-        for o in data["overrides"]:
-            unknown = set(o) - OVERRIDE_KEYS
-            if unknown:
-                raise UsageError(f"{_where(path, text, sorted(unknown)[0])}: unknown key {sorted(unknown)[0]!r} in "
-                                 f"[[overrides]]; expected one of {', '.join(sorted(OVERRIDE_KEYS))}")
+        for o in _tables(data, "overrides", OVERRIDE_KEYS, path, text):
             paths = o.get("paths")
             if not (isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)):
                 raise UsageError(f"{_where(path, text, 'overrides')}: [[overrides]] needs 'paths', a list of globs")
@@ -212,13 +206,7 @@ def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
             policy.overrides.append(Override(paths=paths, rules=_rules(o.get("rules", {}), path, text, "rules"),
                                              settings=settings))
     if "suppressions" in data:
-        if not isinstance(data["suppressions"], list):
-            raise UsageError(f"{_where(path, text, 'suppressions')}: 'suppressions' must be an array of tables")
-        for s in data["suppressions"]:
-            unknown = set(s) - SUPPRESSION_KEYS
-            if unknown:
-                raise UsageError(f"{_where(path, text, sorted(unknown)[0])}: unknown key {sorted(unknown)[0]!r} in "
-                                 "[[suppressions]]; expected rule, path, reason")
+        for s in _tables(data, "suppressions", SUPPRESSION_KEYS, path, text):
             info = resolve(str(s.get("rule", "")))
             if info is None:
                 raise UsageError(f"{_where(path, text, 'suppressions')}: suppression names unknown rule "
@@ -228,6 +216,19 @@ def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
                 raise UsageError(f"{_where(path, text, 'suppressions')}: suppression of {info.id} needs a 'reason' "
                                  "(why it is acceptable), none given")
             policy.suppressions.append(Suppression(rule=info.id, path=str(s.get("path", "*")), reason=reason.strip()))
+
+
+def _tables(data: dict[str, Any], key: str, allowed: set[str], path: str, text: str) -> list[dict[str, Any]]:
+    """An array of tables (``[[key]]``) whose tables use only ``allowed`` keys."""
+    items = data[key]
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise UsageError(f"{_where(path, text, key)}: {key!r} must be an array of tables ([[{key}]])")
+    for item in items:
+        unknown = sorted(set(item) - allowed)
+        if unknown:
+            raise UsageError(f"{_where(path, text, unknown[0])}: unknown key {unknown[0]!r} in [[{key}]]; expected "
+                             f"one of {', '.join(sorted(allowed))}")
+    return items
 
 
 def _rules(table: Any, path: str, text: str, key: str) -> dict[str, str]:
