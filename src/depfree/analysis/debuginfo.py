@@ -30,13 +30,12 @@ def analyze_debug(ctx: Context) -> None:
                            "debuglink": None, "section_headers": bool(names)}
     if exe.format == "elf":
         for note in exe.notes():
-            if note.owner == "GNU" and note.type == "NT_GNU_BUILD_ID":
-                out["build_id"] = note.desc if isinstance(note.desc, str) else bytes(note.desc).hex()
+            if note.owner == "GNU" and note.type == 3:  # NT_GNU_BUILD_ID
+                out["build_id"] = note.desc.hex()
                 ev["build_id"] = [to_json(Evidence("note", "NT_GNU_BUILD_ID", note.section or "PT_NOTE"))]
-            elif note.owner == "Go" and note.type in (4, "NT_GO_BUILDID") or (note.section == ".note.go.buildid"):
-                desc = note.desc if isinstance(note.desc, (bytes, str)) else b""
-                out["go_build_id"] = desc.decode("utf-8", "replace") if isinstance(desc, bytes) else desc
-                ev["go_build_id"] = [to_json(Evidence("note", ".note.go.buildid"))]
+            elif note.owner == "Go" and note.type == 4:  # Go's ELF_NOTE_GOBUILDID_TAG (cmd/link)
+                out["go_build_id"] = note.desc.decode("utf-8", "replace")
+                ev["go_build_id"] = [to_json(Evidence("note", ".note.go.buildid", note.section or "PT_NOTE"))]
         link = exe.section_data(".gnu_debuglink", limit=4096)
         if link:
             out["debuglink"] = link.split(b"\0", 1)[0].decode("utf-8", "replace")

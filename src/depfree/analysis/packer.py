@@ -4,7 +4,6 @@ code. Nothing is unpacked; for a packed Go binary the report says what is still 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
 from depfree.analysis.context import Context
@@ -14,7 +13,7 @@ from depfree.model import Evidence, to_json
 
 HEAD_WINDOW = 8192
 TAIL_WINDOW = 8192
-ENTROPY_SAMPLE = 1 << 20
+ENTROPY_SAMPLE = 64 * 1024  # from the middle of the code: enough to tell code (~6 bits/byte) from packed (~8)
 HIGH_ENTROPY = 7.2
 
 
@@ -105,11 +104,14 @@ def _text_entropy(exe: Executable) -> float | None:
         segs = [s for s in exe.segments() if s.kind == "load" and s.executable and s.filesz]
         if not segs:
             return None
-        data = exe.read_file(segs[0].offset, min(segs[0].filesz, ENTROPY_SAMPLE))
+        start, size = segs[0].offset, segs[0].filesz
     else:
         biggest = max(text, key=lambda s: s.file_size)
-        data = exe.read_file(biggest.offset, min(biggest.file_size, ENTROPY_SAMPLE))
+        start, size = biggest.offset, biggest.file_size
+    mid = start + max(0, size - ENTROPY_SAMPLE) // 2
+    data = exe.read_file(mid, min(size, ENTROPY_SAMPLE))
     if not data:
         return None
     n = len(data)
-    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())
+    counts = (data.count(bytes((i,))) for i in range(256))  # 256 C-speed passes beat a Python-level Counter
+    return -sum(c / n * math.log2(c / n) for c in counts if c)
