@@ -262,3 +262,16 @@ def test_rwx_and_upx_rules(factory, tmp_path: Path) -> None:  # type: ignore[no-
     _fake_upx(static, upx)
     assert "DF011" in rules_hit(check("--policy", str(pol), "--format", "json", str(upx)))
     assert "DF011" not in rules_hit(check("--policy", str(pol), "--format", "json", str(static)))
+
+
+def test_needs_and_target_rules(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    static = factory.go("nettool")
+    tagged = factory.go("nettool", tags="netgo,osusergo,timetzdata")
+    cgo = factory.go("nettool", cgo=True)
+    pol = policy_file(tmp_path, 'targets = ["scratch"]\n[rules]\nDF014 = "warning"\nDF015 = "warning"\nDF016 = "error"\n')
+    hit = rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json", str(static)))
+    assert {"DF014", "DF015"} <= hit and "DF016" not in hit  # static in scratch: warns, does not fail
+    assert "DF015" not in rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json", str(tagged)))
+    assert "DF016" in rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json", str(cgo)))
+    assert "DF014" not in rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json",
+                                          str(factory.go("plain"))))

@@ -14,11 +14,13 @@ from depfree.analysis.golang import analyze_go
 from depfree.analysis.gopackages import analyze_gopackages
 from depfree.analysis.hardening import analyze_hardening
 from depfree.analysis.identity import analyze_linkage, identity
+from depfree.analysis.needs import analyze_needs
 from depfree.analysis.packer import analyze_packer
 from depfree.analysis.verdict import analyze_verdict
 from depfree.formats.base import Executable
 from depfree.model import Binary
 from depfree.sources.file import ByteSource
+from depfree.targets.judge import analyze_targets
 
 Analyzer = Callable[[Context], None]
 
@@ -30,6 +32,8 @@ ANALYZERS: list[Analyzer] = [
     analyze_hardening,
     analyze_debug,
     analyze_packer,
+    analyze_needs,
+    analyze_targets,
     analyze_verdict,
 ]
 

@@ -16,6 +16,7 @@ COMMANDS = {
     "hardening": "depfree.cli.hardening:hardening_cmd",
     "inspect": "depfree.cli.inspect:inspect_cmd",
     "size": "depfree.cli.size:size_cmd",
+    "targets": "depfree.cli.targets:targets_cmd",
     "verify": "depfree.cli.verify:verify_cmd",
 }
 

@@ -154,6 +154,18 @@ def _predicted_files(b: Binary) -> set[str]:
     return out
 
 
+def _needs_and_targets(b: Binary) -> tuple[str, Lines]:
+    lines = []
+    for n in b.needs or []:
+        opt = "" if n.required else " (optional)"
+        ev = "; ".join(str(e) for e in n.evidence[:1])
+        lines.append(f"{n.kind:<11} {escape(n.what)}{opt}  [dim]({escape(n.why)}; {escape(ev)})[/dim]")
+    if b.targets:
+        mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}
+        lines.append("targets     " + "  ".join(f"{mark[t['verdict']]} {escape(t['target'])}" for t in b.targets))
+    return "needs", lines
+
+
 def _loader_probe(path: str) -> bool:
     """Paths the dynamic loader and the kernel interfaces try as a matter of course; not needs of the program."""
     return (path.startswith(("/proc", "/sys", "/etc/ld.so.")) or "/glibc-hwcaps/" in path or "/tls/" in path
@@ -192,7 +204,7 @@ def _verify(b: Binary) -> tuple[str, Lines]:
     return "verify (static vs observed)", lines
 
 
-SECTIONS: list[Section] = [_identity, _linkage, _go, _hardening, _verify]
+SECTIONS: list[Section] = [_identity, _linkage, _go, _hardening, _needs_and_targets, _verify]
 
 
 def render_binary(b: Binary) -> Lines:
