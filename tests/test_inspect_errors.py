@@ -55,8 +55,19 @@ def test_missing_path(tmp_path: Path) -> None:
     assert_clean_error(run_cli("inspect", str(tmp_path / "nope")), "no such file")
 
 
-def test_directory(tmp_path: Path) -> None:
-    assert_clean_error(run_cli("inspect", str(tmp_path)), "is a directory")
+def test_directory_is_walked_by_magic_without_following_links(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_clean_error(run_cli("inspect", str(empty)), "holds no ELF, PE or Mach-O file")
+    tree = tmp_path / "tree"
+    (tree / "sub").mkdir(parents=True)
+    shutil.copy(GOOD, tree / "sub" / "prog.renamed")
+    (tree / "README").write_text("text")
+    (tree / "sub" / "loop").symlink_to(tree)
+    (tree / "escape").symlink_to("/bin/ls")
+    report = depfree.inspect(str(tree))
+    assert [b.path for b in report.binaries] == [str(tree / "sub" / "prog.renamed")]
+    assert report.errors == []
 
 
 def test_symlink_loop(tmp_path: Path) -> None:

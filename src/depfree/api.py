@@ -37,7 +37,8 @@ def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
         paths = [paths]
     options = options or Options(deep=deep)
     report = Report(tool=tool_info())
-    for p in paths:
+    files, report.errors = expand_paths(paths)
+    for p in files:
         try:
             report.binaries.extend(inspect_path(p, options))
         except DepfreeError as exc:
@@ -45,6 +46,42 @@ def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
         except (MemoryError, RecursionError) as exc:
             report.errors.append(FileError(path=os.fspath(p), error=f"cannot analyse: {type(exc).__name__}"))
     return report
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
+    """Files as given; directories walked (symlinks not followed, so no loops and no escapes) keeping only files
+    whose magic says ELF, PE or Mach-O. Unreadable directories become errors; the walk goes on."""
+    from depfree.formats.detect import sniff
+
+    files: list[str] = []
+    errors: list[FileError] = []
+    for p in paths:
+        p = os.fspath(p)
+        if not os.path.isdir(p) or os.path.islink(p):
+            files.append(p)
+            continue
+
+        def onerror(exc: OSError) -> None:
+            errors.append(FileError(path=exc.filename or p, error=exc.strerror or str(exc)))
+
+        before = len(files)
+        for root, dirs, names in os.walk(p, onerror=onerror, followlinks=False):
+            dirs.sort()
+            for name in sorted(names):
+                full = os.path.join(root, name)
+                if os.path.islink(full) or not os.path.isfile(full):
+                    continue
+                try:
+                    with open(full, "rb") as fh:
+                        head = fh.read(8)
+                except OSError as exc:
+                    errors.append(FileError(path=full, error=exc.strerror or str(exc)))
+                    continue
+                if sniff(head) is not None:
+                    files.append(full)
+        if len(files) == before:
+            errors.append(FileError(path=p, error="directory holds no ELF, PE or Mach-O file"))
+    return files, errors
 
 
 def _strip_path(msg: str, path: str) -> str:
