@@ -45,6 +45,8 @@ def bins(factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
         "arm64": factory.go("nettool", goarch="arm64"),
         "windows": factory.go("nettool", goos="windows"),
         "musl": factory.c("hello.c", cc="musl-gcc", flags=("-static",)),
+        "go-musl": factory.go("nettool", cgo=True, ldflags="-linkmode external -extldflags -static",
+                              env={"CC": "musl-gcc"}),
     }
 
 
@@ -111,6 +113,19 @@ def test_arch_and_os_mismatch_are_failures_not_crashes(bins, tmp_path: Path) -> 
 def test_musl_static_runs_everywhere_on_linux(bins) -> None:  # type: ignore[no-untyped-def]
     row = cells(bins["musl"], ["scratch", "busybox-musl", "alpine-3.20", "centos-7"])
     assert all(c["verdict"] == "ok" for c in row.values()), row
+
+
+def test_go_linked_statically_with_musl(bins) -> None:  # type: ignore[no-untyped-def]
+    """CC=musl-gcc go build -ldflags '-linkmode external -extldflags -static': no loader anywhere; musl reads
+    /etc/passwd itself (no NSS), so the user database is still a need."""
+    truth = readelf(bins["go-musl"])
+    assert truth.interpreter is None and truth.needed == []
+    b = depfree.inspect(str(bins["go-musl"])).binaries[0]
+    assert b.linkage.libc.flavour == "musl" and b.go is not None and b.go.cgo is True
+    assert "/etc/passwd" in {n.what for n in b.needs or []}
+    row = cells(bins["go-musl"], ["scratch", "alpine-3.20", "centos-7", "debian-12"])
+    assert row["centos-7"]["verdict"] == "ok" and row["debian-12"]["verdict"] == "ok"
+    assert row["scratch"]["verdict"] == "warn" and "interpreter-missing" not in codes(row["scratch"])
 
 
 def test_verdicts_agree_with_real_runs(bins) -> None:  # type: ignore[no-untyped-def]

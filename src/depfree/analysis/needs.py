@@ -59,8 +59,9 @@ def _stdlib_needs(ctx: Context) -> list[Need]:
         hit = next((f for f in rule["functions"] if f in funcs), None)
         if hit is None:
             continue
-        if any((features.get(f) or {}).get("value") is True for f in rule.get("unless_features", [])):
-            continue
+        skip = any((features.get(f) or {}).get("value") is True for f in rule.get("unless_features", []))
+        if skip and not (rule["id"] == "passwd" and b.linkage.libc.flavour == "musl"):
+            continue  # (musl has no NSS: with cgo its getpwuid still reads /etc/passwd)
         ev = [Evidence("function", hit, f"linked; {rule['source']}")]
         why = rule["why"]
         if rule["id"] in ("resolv-conf", "hosts", "nsswitch"):
