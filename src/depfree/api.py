@@ -61,8 +61,8 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], li
             files.append(p)
             continue
 
-        def onerror(exc: OSError) -> None:
-            errors.append(FileError(path=exc.filename or p, error=exc.strerror or str(exc)))
+        def onerror(exc: OSError, top: str = p) -> None:
+            errors.append(FileError(path=exc.filename or top, error=exc.strerror or str(exc)))
 
         before = len(files)
         for root, dirs, names in os.walk(p, onerror=onerror, followlinks=False):
