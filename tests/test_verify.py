@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from depfree.sandbox import verify
-from depfree.sandbox.runner import TARGET
 
 HOST_PROBES = ["/etc/resolv.conf", "/etc/hosts", "/etc/ssl/certs/ca-certificates.crt", "/etc/passwd"]
 
@@ -51,10 +50,15 @@ def lookups(factory) -> dict[str, Path]:  # type: ignore[no-untyped-def]
 
 
 def test_cgo_binary_in_scratch_and_glibc(lookups, host_unchanged) -> None:  # type: ignore[no-untyped-def]
-    scratch, glibc = verify(str(lookups["cgo"]), ["scratch", "glibc"])
+    interp = subprocess.run(["readelf", "-l", str(lookups["cgo"])], capture_output=True, text=True).stdout
+    interp = interp.split("Requesting program interpreter: ", 1)[1].split("]", 1)[0]
+    scratch, glibc, busybox = verify(str(lookups["cgo"]), ["scratch", "glibc", "busybox"])
     assert scratch.failure == "interpreter-missing" and not scratch.started
+    assert scratch.details["interpreter"] == interp and interp in scratch.missing
     assert glibc.failure == "ok" and glibc.started and glibc.exit_code == 0
     assert "dns: true" in glibc.stdout
+    assert interp in glibc.root_contents and any(c.endswith("/libc.so.6") for c in glibc.root_contents)
+    assert busybox.failure == "interpreter-missing" and "/bin/busybox" in busybox.root_contents
 
 
 def test_static_binary_in_scratch_lists_what_it_reached_for(lookups, host_unchanged) -> None:  # type: ignore[no-untyped-def]
@@ -115,6 +119,19 @@ def test_library_missing(factory, tmp_path: Path, host_unchanged) -> None:  # ty
         assert run.failure == "library-missing" and run.details["library"] == "libz.so.1"
 
 
+def _processes_with(marker: str) -> list[int]:
+    """PIDs whose command line contains ``marker``, read from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
 def test_timeout_kills_everything(lookups, host_unchanged) -> None:  # type: ignore[no-untyped-def]
     t0 = time.monotonic()
     marker = f"{os.getpid() % 1000 + 1000}s"  # a sleep length no other test uses, to find our processes only
@@ -122,9 +139,83 @@ def test_timeout_kills_everything(lookups, host_unchanged) -> None:  # type: ign
     assert run.timed_out and run.failure == "timeout" and run.exit_code is None
     assert time.monotonic() - t0 < 30
     time.sleep(0.5)
-    leftovers = subprocess.run(["pgrep", "-f", f"{TARGET} -sleep {marker}"], capture_output=True,
-                               text=True).stdout.strip()
-    assert leftovers == ""
+    assert _processes_with(f"-sleep\0{marker}") == []
+
+
+@pytest.fixture(scope="module")
+def behave(factory) -> Path:  # type: ignore[no-untyped-def]
+    return factory.c("behave.c", flags=("-static", "-O1"))
+
+
+def test_timeout_kills_a_tree_that_left_the_session(behave: Path, host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    """The program forks a child that calls setsid() and another that does not: killing the namespace's init
+    takes all of them, and nothing is left in /proc."""
+    marker = f"depfree-tree-{os.getpid()}"
+    run = verify(str(behave), ["scratch"], args=("tree", marker), timeout=1.5)[0]
+    assert run.timed_out and run.failure == "timeout" and not run.expectations_met
+    assert "tree started" in run.stdout  # output written before the kill is kept
+    forks = [e for e in run.execve if e["ok"]]
+    assert len(forks) == 1  # one program image; its children are forks
+    time.sleep(0.5)
+    assert _processes_with(marker) == []
+
+
+def test_crash_nonzero_exit_and_expectations(behave: Path, host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    crash = verify(str(behave), ["scratch"], args=("crash",))[0]
+    assert crash.failure == "crash" and crash.signal == "SIGSEGV" and crash.exit_code is None and crash.started
+    three = verify(str(behave), ["scratch"], args=("exit", "3"))[0]
+    assert three.failure == "nonzero-exit" and three.exit_code == 3 and not three.expectations_met
+    expected = verify(str(behave), ["scratch"], args=("exit", "3"), expect_exit=3)[0]
+    assert expected.expectations_met
+    wrong_output = verify(str(behave), ["scratch"], args=("exit", "0"), expect_output="never printed")[0]
+    assert wrong_output.failure == "ok" and not wrong_output.expectations_met
+
+
+def test_output_is_capped(behave: Path, host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    run = verify(str(behave), ["scratch"], args=("spam", "200000"), max_output=1000)[0]
+    assert run.failure == "ok"
+    assert len(run.stdout) == 1000 and len(run.stderr) == 1000
+    assert run.stdout_bytes == 200000 and run.stderr_bytes == 200000
+
+
+def test_without_strace_exit_status_diagnosis(lookups, behave: Path, monkeypatch: pytest.MonkeyPatch,
+                                              host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None if name == "strace" else real_which(name, *a, **k))
+    scratch, glibc = verify(str(lookups["cgo"]), ["scratch", "glibc"])
+    assert not scratch.isolation["traced"] and "strace not installed" in scratch.isolation["note"]
+    assert scratch.failure == "interpreter-missing" and not scratch.started
+    assert glibc.failure == "ok" and glibc.started and glibc.accessed == []
+    crash = verify(str(behave), ["scratch"], args=("crash",))[0]
+    assert crash.failure == "crash" and crash.signal == "SIGSEGV"
+
+
+def test_glibc_root_follows_origin_rpath(tmp_path: Path, host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    """A library found through $ORIGIN/../lib (not a system directory) lands where the rebased RPATH points."""
+    app = tmp_path / "app"
+    (app / "lib").mkdir(parents=True)
+    (app / "bin").mkdir()
+    (tmp_path / "dfx.c").write_text("int dfx(void) { return 7; }\n")
+    (tmp_path / "main.c").write_text("int dfx(void);\nint main(void) { return dfx() == 7 ? 0 : 1; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(app / "lib/libdfx.so"), str(tmp_path / "dfx.c")], check=True)
+    subprocess.run(["gcc", "-o", str(app / "bin/use"), str(tmp_path / "main.c"), f"-L{app / 'lib'}", "-ldfx",
+                    "-Wl,-rpath,$ORIGIN/../lib", "-Wl,--disable-new-dtags"], check=True)
+    run = verify(str(app / "bin/use"), ["glibc"])[0]
+    assert run.failure == "ok", run.stderr
+    assert "/lib/libdfx.so" in run.root_contents
+
+
+def test_non_executable_file_is_copied_in(lookups, tmp_path: Path, host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    plain = tmp_path / "downloaded"
+    shutil.copyfile(lookups["static"], plain)
+    plain.chmod(0o644)
+    run = verify(str(plain), ["scratch"])[0]
+    assert run.started and run.isolation["binary"] == "copied"
+    assert oct(plain.stat().st_mode & 0o777) == "0o644"
 
 
 def test_cannot_write_outside_or_reach_the_network(lookups, host_unchanged) -> None:  # type: ignore[no-untyped-def]
@@ -133,6 +224,22 @@ def test_cannot_write_outside_or_reach_the_network(lookups, host_unchanged) -> N
     assert "write: <nil>" not in run.stdout  # the root is writable only inside the temp dir, removed afterwards
     assert "dial: <nil>" not in run.stdout
     assert any(c["address"] == "1.1.1.1" and not c["ok"] for c in run.connect)
+
+
+def test_host_loopback_is_out_of_reach(lookups, host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    """A service listening on the host's 127.0.0.1 is not reachable: the sandbox has its own loopback."""
+    import socket
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        srv.setblocking(False)
+        port = srv.getsockname()[1]
+        run = verify(str(lookups["static"]), ["scratch"], args=("-dial", f"127.0.0.1:{port}"))[0]
+        assert run.started and "dial: <nil>" not in run.stdout and "connection refused" in run.stdout
+        assert any(c["address"] == "127.0.0.1" and c["port"] == port for c in run.connect)
+        with pytest.raises(BlockingIOError):
+            srv.accept()
 
 
 def test_foreign_arch_with_and_without_qemu(lookups, monkeypatch: pytest.MonkeyPatch, host_unchanged) -> None:  # type: ignore[no-untyped-def]
@@ -171,7 +278,16 @@ def test_inspect_verify_side_by_side(lookups) -> None:  # type: ignore[no-untype
     out = subprocess.run([sys.executable, "-m", "depfree", "inspect", "--verify", str(lookups["cgo"]),
                           str(lookups["static"])], capture_output=True, text=True, check=False).stdout
     assert "verify (static vs observed)" in out
-    assert "agrees: needs /lib64/ld-linux-x86-64.so.2" in out
+    cgo_part, static_part = out.split(str(lookups["static"]) + ":", 1)
+    interp_row = next(line for line in cgo_part.splitlines() if "interpreter /lib64/ld-linux-x86-64.so.2" in line
+                      and ("missing" in line or "found" in line))
+    assert interp_row.split()[-2:] == ["missing", "found"]  # scratch, glibc columns
+    ca_row = next(line for line in static_part.splitlines() if "file /etc/ssl/certs/ca-certificates.crt" in line)
+    assert ca_row.split()[-2:] == ["missing", "missing"]
+    data = json.loads(subprocess.run([sys.executable, "-m", "depfree", "inspect", "--json", "--verify-root",
+                                      "scratch", str(lookups["static"])], capture_output=True, text=True).stdout)
+    (run,) = data["binaries"][0]["verify"]
+    assert run["root"] == "scratch" and run["started"] and "/etc/resolv.conf" in run["missing"]
 
 
 def test_no_user_namespaces_gives_a_clear_error(lookups, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -188,3 +304,22 @@ def test_no_user_namespaces_gives_a_clear_error(lookups, monkeypatch: pytest.Mon
     monkeypatch.setattr(runner.subprocess, "run", fake_run)
     with pytest.raises(SandboxError, match="unprivileged_userns_clone"):
         verify(str(lookups["static"]), ["scratch"])
+
+
+def test_a_failed_mount_stops_the_run(lookups, monkeypatch: pytest.MonkeyPatch, host_unchanged) -> None:  # type: ignore[no-untyped-def]
+    """If a read-only bind cannot be made (here: its source vanished), nothing runs and the error says which."""
+    import depfree.sandbox.runner as runner
+    from depfree.sandbox.runner import SandboxError
+
+    real_build = runner.build_root
+
+    def build_with_a_vanished_source(kind, binary, tmp, **kw):  # type: ignore[no-untyped-def]
+        root = real_build(kind, binary, tmp, **kw)
+        (root.path / "data").mkdir()
+        root.binds.append(("/nonexistent/depfree-vanished", "/data"))
+        return root
+
+    monkeypatch.setattr(runner, "build_root", build_with_a_vanished_source)
+    marker = f"depfree-never-{os.getpid()}"
+    with pytest.raises(SandboxError, match="bind /nonexistent/depfree-vanished read-only"):
+        verify(str(lookups["static"]), ["scratch"], args=("-write", f"/tmp/{marker}"))

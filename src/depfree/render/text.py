@@ -143,17 +143,6 @@ def _hardening(b: Binary) -> tuple[str, Lines]:
     return "hardening", lines
 
 
-def _predicted_files(b: Binary) -> set[str]:
-    out: set[str] = set()
-    for n in b.needs or []:
-        if n.kind in ("file", "dir", "interpreter"):
-            out.add(n.what)
-            out.update(n.alternatives)
-    if b.linkage.interpreter:
-        out.add(b.linkage.interpreter)
-    return out
-
-
 def _needs_and_targets(b: Binary) -> tuple[str, Lines]:
     lines = []
     for n in b.needs or []:
@@ -166,42 +155,11 @@ def _needs_and_targets(b: Binary) -> tuple[str, Lines]:
     return "needs", lines
 
 
-def _loader_probe(path: str) -> bool:
-    """Paths the dynamic loader and the kernel interfaces try as a matter of course; not needs of the program."""
-    return (path.startswith(("/proc", "/sys", "/etc/ld.so.")) or "/glibc-hwcaps/" in path or "/tls/" in path
-            or path.endswith("/tls") or "/haswell" in path or "/x86_64/x86_64" in path)
-
-
 def _verify(b: Binary) -> tuple[str, Lines]:
-    """Static needs next to what the sandboxed runs reached for; disagreements flagged."""
-    if not b.verify:
-        return "verify", []
-    lines = []
-    predicted = _predicted_files(b)
-    for run in b.verify:
-        mark = "[green]started[/green]" if run["started"] else f"[red]{escape(run['failure'])}[/red]"
-        lines.append(f"{escape(run['root']):<14} {mark}, exit {run['exit_code'] if run['exit_code'] is not None else run['signal'] or '-'}")
-        static_ok = b.linkage.kind != "dynamic" or run["root"] == "glibc"
-        if run["failure"] in ("interpreter-missing", "library-missing") and b.linkage.kind != "dynamic":
-            lines.append("  [red]disagrees: static analysis said self-contained[/red]")
-        elif run["started"] is False and static_ok and run["failure"] not in ("timeout", "nonzero-exit", "crash"):
-            lines.append(f"  [yellow]disagrees: expected to start here ({escape(run['failure'])})[/yellow]")
-        elif not run["started"] and b.linkage.interpreter and run["failure"] == "interpreter-missing":
-            lines.append(f"  [dim]agrees: needs {escape(b.linkage.interpreter)}[/dim]")
-        seen = set(run["missing"]) | set(run["accessed"])
-        if run["started"] and b.linkage.interpreter:
-            seen.add(b.linkage.interpreter)  # the kernel maps the interpreter itself; no open() shows it
-        observed_missing = [m for m in run["missing"] if not _loader_probe(m)]
-        both = [m for m in observed_missing if any(m == p or m.startswith(p.rstrip("/") + "/") for p in predicted)]
-        extra = [m for m in observed_missing if m not in both]
-        unseen = sorted(p for p in predicted if not any(s == p or s.startswith(p.rstrip("/") + "/") for s in seen))
-        if both:
-            lines.append("  missing, as predicted: " + escape(", ".join(both[:6])))
-        if extra:
-            lines.append("  [yellow]missing, not predicted: " + escape(", ".join(extra[:6])) + "[/yellow]")
-        if unseen and run["started"]:
-            lines.append("  [dim]predicted, not reached in this run: " + escape(", ".join(unseen[:6])) + "[/dim]")
-    return "verify (static vs observed)", lines
+    """Static needs next to what the sandboxed runs reached for (render/verify.py)."""
+    from depfree.render.verify import verify_section
+
+    return verify_section(b)
 
 
 SECTIONS: list[Section] = [_identity, _linkage, _go, _hardening, _needs_and_targets, _verify]

@@ -11,6 +11,14 @@ _GLIBC_LIB = re.compile(r"error while loading shared libraries: ([^:]+): cannot 
 _MUSL_LIB = re.compile(r"Error loading shared library ([^:]+): No such file or directory")
 _VERSION = re.compile(r"version `([^']+)' not found")
 _MUSL_SYM = re.compile(r"Error relocating [^:]+: ([^:]+): symbol not found")
+# chroot's own message when its execve of the program fails (seen without strace): the program is there, so ENOENT
+# means its interpreter is not.
+_CHROOT_EXEC = re.compile(r"chroot: failed to run command '[^']*': (No such file or directory|Permission denied)")
+
+
+def exec_refused(stderr: str) -> bool:
+    """chroot said it could not execute the program at all (without strace, the only sign the program never ran)."""
+    return _CHROOT_EXEC.search(stderr) is not None
 
 
 def classify(*, exit_code: int | None, sig: int | None, timed_out: bool, stderr: str, obs: Observation | None,
@@ -31,8 +39,12 @@ def classify(*, exit_code: int | None, sig: int | None, timed_out: bool, stderr:
     m = _MUSL_SYM.search(stderr)
     if m:
         return "symbol-missing", {"symbol": m.group(1)}
-    if err == "ENOENT" or (obs is not None and not obs.target_started and exit_code == 127):
+    chroot_err = _CHROOT_EXEC.search(stderr) if obs is None else None
+    if err == "ENOENT" or (obs is not None and not obs.target_started and exit_code == 127) or (
+            chroot_err and chroot_err.group(1).startswith("No such")):
         return "interpreter-missing", {"hint": "the ELF interpreter (PT_INTERP) is not in this root"}
+    if err == "EACCES" or chroot_err:
+        return "nonzero-exit", {"hint": "the kernel refused to execute it (EACCES): is it on a noexec mount?"}
     if sig is not None:
         try:
             name = signal.Signals(sig).name

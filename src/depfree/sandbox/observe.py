@@ -11,7 +11,10 @@ FILE_CALLS = {"open", "openat", "openat2", "stat", "lstat", "newfstatat", "fstat
               "mkdirat", "unlink", "unlinkat", "rename", "renameat", "renameat2", "creat", "truncate"}
 _LINE = re.compile(r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?P<call>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>-?\d+|\?)(?:\s+(?P<err>E[A-Z]+))?")
 _PATH = re.compile(r'"((?:[^"\\]|\\.)*)"')
-_SOCKADDR = re.compile(r'sin6?_port=htons\((\d+)\).*?(?:inet_addr|inet_pton\(AF_INET6?, )\("?([^")]+)"?\)')
+_PORT = re.compile(r"sin6?_port=htons\((\d+)\)")
+_ADDR = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6?, "([^"]+)"')
+_UNIX = re.compile(r'sun_path=@?"((?:[^"\\]|\\.)*)"')
+QEMU_PREFIX = "/etc/qemu-binfmt/"  # qemu-user looks every path up under its sysroot prefix first
 
 
 @dataclass
@@ -25,8 +28,17 @@ class Observation:
     target_exec_error: str | None = None
 
 
-def parse_strace(text: str, target: str) -> Observation:
-    """Parse strace -f output; everything before the successful execve of ``target`` (chroot's own work) is skipped."""
+def _connect(args: str, ret: str, err: str | None) -> dict[str, object]:
+    port, addr, unix = _PORT.search(args), _ADDR.search(args), _UNIX.search(args)
+    fam = "AF_UNIX" if "AF_UNIX" in args else "AF_INET6" if "AF_INET6" in args else "AF_INET"
+    address = (addr.group(1) or addr.group(2)) if addr else unix.group(1) if unix else ""
+    return {"family": fam, "address": address, "port": int(port.group(1)) if port else None, "ok": ret == "0",
+            "error": err}
+
+
+def parse_strace(text: str, target: str, *, emulated: bool = False) -> Observation:
+    """Parse strace -f output; everything before the successful execve of ``target`` (chroot's own work) is skipped.
+    ``emulated``: the target runs under qemu-user, whose probes under its sysroot prefix are left out."""
     obs = Observation()
     started = False
     seen_acc: set[str] = set()
@@ -52,15 +64,14 @@ def parse_strace(text: str, target: str) -> Observation:
         if not started:
             continue
         if call == "connect":
-            sa = _SOCKADDR.search(args)
-            fam = "AF_UNIX" if "AF_UNIX" in args else "AF_INET6" if "AF_INET6" in args else "AF_INET"
-            obs.connect.append({"family": fam, "address": sa.group(2) if sa else (paths[0] if paths else ""),
-                                "port": int(sa.group(1)) if sa else None, "ok": ret == "0", "error": err})
+            obs.connect.append(_connect(args, ret, err))
             continue
         if call not in FILE_CALLS or not paths:
             continue
         path = paths[0]
         if path == "" or path.startswith("/proc/self") and call.startswith("readlink"):
+            continue
+        if emulated and path.startswith(QEMU_PREFIX):
             continue
         if err == "ENOENT":
             if path not in seen_miss:

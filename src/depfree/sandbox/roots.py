@@ -10,12 +10,13 @@ DIR            the user's own rootfs, bind-mounted read-only inside the sandbox
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from depfree.errors import UsageError
+from depfree.errors import DepfreeError, UsageError
 from depfree.formats.elf import ElfExecutable
 from depfree.sources.file import FileSource
 
@@ -24,6 +25,7 @@ HOST_LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64",
                  "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib/i386-linux-gnu")
 MUSL_LOADERS = ("/lib/ld-musl-x86_64.so.1", "/lib/ld-musl-aarch64.so.1", "/lib/ld-musl-i386.so.1")
 BUSYBOX = "/bin/busybox"
+DEVICES = ("null", "zero", "full", "random", "urandom")  # what a container runtime gives /dev
 
 
 @dataclass
@@ -43,33 +45,108 @@ def _copy_in(root: Path, host: str, inside: str | None = None) -> str:
     return inside
 
 
-def resolve_host_libraries(binary: str) -> list[tuple[str, str]]:
-    """(host path, name) of every library the binary needs, found the way ld.so would on this host, recursively;
-    unresolved names are left out so the run shows `library-missing`. Nothing is executed (unlike ldd)."""
-    out: dict[str, str] = {}
-    todo = [binary]
+def ld_so_conf_dirs(conf: str = "/etc/ld.so.conf", _depth: int = 0) -> list[str]:
+    """The directories /etc/ld.so.conf lists (following ``include`` globs), in order, as ldconfig reads them."""
+    out: list[str] = []
+    if _depth > 8:
+        return out
+    try:
+        text = Path(conf).read_text("utf-8", "replace")
+    except OSError:
+        return out
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("include"):
+            for pattern in line.split()[1:]:
+                if not pattern.startswith("/"):
+                    pattern = os.path.join(os.path.dirname(conf), pattern)
+                for inc in sorted(glob.glob(pattern)):
+                    out.extend(ld_so_conf_dirs(inc, _depth + 1))
+        elif line.startswith("/") and line not in out:
+            out.append(line)
+    return out
+
+
+def _elf_identity(path: str) -> tuple[str, int, list[str], list[str], list[str]] | None:
+    """(arch, bits, needed, runpath, rpath) of an ELF file, or None when it is not a readable ELF file."""
+    try:
+        with FileSource(path) as src:
+            if src.read_at(0, 4) != b"\x7fELF":
+                return None
+            exe = ElfExecutable(src)
+            return exe.arch, exe.bits, list(exe.needed), list(exe.runpath), list(exe.rpath)
+    except (DepfreeError, OSError):
+        return None
+
+
+_TRIPLETS = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu", "386": "i386-linux-gnu",
+             "riscv64": "riscv64-linux-gnu", "ppc64le": "powerpc64le-linux-gnu", "s390x": "s390x-linux-gnu"}
+
+
+def _loader_dirs(arch: str, bits: int) -> list[str]:
+    """Directories ld.so searches without an ld.so.cache (the root has none): the multiarch ones, lib64, lib."""
+    trip = _TRIPLETS.get(arch)
+    dirs = [f"/lib/{trip}", f"/usr/lib/{trip}"] if trip else []
+    if bits == 64:
+        dirs += ["/lib64", "/usr/lib64"]
+    return dirs + ["/lib", "/usr/lib"]
+
+
+def _expand(entry: str, origin: str) -> str:
+    path = os.path.normpath(entry.replace("${ORIGIN}", origin).replace("$ORIGIN", origin))
+    return "/" + path.lstrip("/") if path.startswith("/") else path  # normpath keeps a leading "//"
+
+
+def resolve_host_libraries(binary: str) -> list[tuple[str, str, str]]:
+    """(host path, name, path inside the root) of every library the binary needs, found the way ld.so would on this
+    host, recursively: DT_RPATH (inherited by the libraries it loads, unless they have DT_RUNPATH), DT_RUNPATH, the
+    directories of /etc/ld.so.conf, then the default directories; a candidate of another architecture or ELF class is
+    skipped, as ld.so skips it. Inside the root the binary sits in /, so $ORIGIN paths are rebased there, and a
+    library found only through ld.so.conf goes into a directory the loader searches without a cache. Unresolved
+    names are left out so the run shows `library-missing`. Nothing is executed (unlike ldd)."""
+    ident = _elf_identity(binary)
+    if ident is None:
+        return []
+    arch, bits = ident[0], ident[1]
+    defaults = _loader_dirs(arch, bits)
+    fallback = next((d for d in defaults if os.path.isdir(d)), "/lib")
+    conf = ld_so_conf_dirs()
+    system = [(d, d if d in defaults else fallback) for d in conf]
+    system += [(d, d) for d in (*defaults, *HOST_LIB_DIRS) if d not in conf]
+    out: dict[str, tuple[str, str]] = {}
+    # (host file, its directory inside the root, (host dir, inside dir) RPATHs inherited from what loaded it)
+    todo: list[tuple[str, str, list[tuple[str, str]]]] = [(binary, "/", [])]
     seen: set[str] = set()
     while todo:
-        path = todo.pop()
+        path, inside_dir, inherited = todo.pop()
         if path in seen:
             continue
         seen.add(path)
-        try:
-            with FileSource(path) as src:
-                exe = ElfExecutable(src)
-                needed, runpath, rpath = exe.needed, exe.runpath, exe.rpath
-        except Exception:  # noqa: BLE001 - a library we cannot read is simply not copied
+        info = _elf_identity(path)
+        if info is None:
             continue
+        _arch, _bits, needed, runpath, rpath = info
         origin = os.path.dirname(os.path.abspath(path))
-        search = [p.replace("$ORIGIN", origin) for p in (runpath or rpath)] + list(HOST_LIB_DIRS)
+        own = [] if runpath else [(_expand(e, origin), _expand(e, inside_dir)) for e in rpath]
+        rpaths = own + inherited
+        search = rpaths + [(_expand(e, origin), _expand(e, inside_dir)) for e in runpath] + system
         for name in needed:
-            for d in search:
-                cand = os.path.join(d, name)
-                if os.path.isfile(cand):
-                    out[name] = cand
-                    todo.append(cand)
-                    break
-    return [(p, n) for n, p in out.items()]
+            if name in out:
+                continue
+            candidates = [(name, os.path.dirname(name))] if "/" in name else [(os.path.join(h, name), i)
+                                                                               for h, i in search]
+            for cand, cand_inside in candidates:
+                if not os.path.isfile(cand):
+                    continue
+                cinfo = _elf_identity(cand)
+                if cinfo is None or cinfo[0] != arch or cinfo[1] != bits:
+                    continue
+                out[name] = (cand, os.path.join(cand_inside, os.path.basename(name)))
+                todo.append((cand, cand_inside, rpaths))
+                break
+    return [(host, name, inside) for name, (host, inside) in out.items()]
 
 
 def build_root(kind: str, binary: str, tmp: Path, *, zoneinfo: bool = False) -> Root:
@@ -77,6 +154,8 @@ def build_root(kind: str, binary: str, tmp: Path, *, zoneinfo: bool = False) -> 
     root.mkdir()
     for d in ("proc", "tmp", "dev"):
         (root / d).mkdir()
+    for dev in DEVICES:  # mount points for the host's device nodes, bound inside the sandbox
+        (root / "dev" / dev).touch()
     r = Root(kind=kind, path=root)
     if kind == "scratch":
         pass
@@ -104,8 +183,9 @@ def build_root(kind: str, binary: str, tmp: Path, *, zoneinfo: bool = False) -> 
         loader = interp or "/lib64/ld-linux-x86-64.so.2"
         if os.path.exists(loader):
             r.contents.append(_copy_in(root, loader))
-        for host, _name in resolve_host_libraries(binary):
-            r.contents.append(_copy_in(root, host))
+        for host, _name, inside in resolve_host_libraries(binary):
+            if not (root / inside.lstrip("/")).exists():
+                r.contents.append(_copy_in(root, host, inside))
     elif kind == "busybox":
         if not os.path.isfile(BUSYBOX):
             raise UsageError("busybox root: /bin/busybox is missing (apt-get install busybox-static)")

@@ -15,15 +15,18 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from depfree.errors import DepfreeError, InputError, UsageError
-from depfree.sandbox.classify import classify
+from depfree.formats.elf import ElfExecutable
+from depfree.sandbox.classify import classify, exec_refused
 from depfree.sandbox.observe import parse_strace
-from depfree.sandbox.roots import build_root
+from depfree.sandbox.roots import DEVICES, build_root
+from depfree.sources.file import FileSource
 
 ROOT_KINDS = ("scratch", "scratch+certs", "musl", "glibc", "busybox")
 TARGET = "/.depfree-app"
@@ -34,6 +37,7 @@ _HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "riscv64": "
 _QEMU = {"arm64": "aarch64", "386": "i386", "riscv64": "riscv64", "arm": "arm", "ppc64le": "ppc64le",
          "s390x": "s390x", "mips": "mips", "mipsle": "mipsel", "mips64": "mips64", "mips64le": "mips64el",
          "amd64": "x86_64", "loong64": "loongarch64"}
+SETUP_FAILED = "depfree-sandbox: setup failed: "
 _KILLED = re.compile(r"\+\+\+ killed by (SIG[A-Z0-9]+)")
 
 
@@ -62,40 +66,94 @@ class Run:
     root_contents: list[str] = field(default_factory=list)
     expectations_met: bool = True
     duration: float = 0.0
+    stdout_bytes: int = 0  # written in all; stdout/stderr keep the first max_output bytes
+    stderr_bytes: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
+def _sysctl(name: str) -> str | None:
+    try:
+        return Path("/proc/sys", name.replace(".", "/")).read_text().strip()
+    except OSError:
+        return None
+
+
+def userns_hint() -> str:
+    """What to enable so that unprivileged user namespaces work, from the sysctls this kernel has."""
+    hints = []
+    if _sysctl("user.max_user_namespaces") == "0":
+        hints.append("user.max_user_namespaces is 0: `sysctl -w user.max_user_namespaces=15000`")
+    if _sysctl("kernel.unprivileged_userns_clone") == "0":
+        hints.append("kernel.unprivileged_userns_clone is 0: `sysctl -w kernel.unprivileged_userns_clone=1`")
+    if _sysctl("kernel.apparmor_restrict_unprivileged_userns") == "1":
+        hints.append("AppArmor restricts unprivileged user namespaces: "
+                     "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` or an AppArmor profile for unshare")
+    if not hints:
+        hints.append("enable user namespaces (`sysctl -w kernel.unprivileged_userns_clone=1` on Debian, "
+                     "`sysctl -w user.max_user_namespaces=15000`), or run as root")
+    return "; ".join(hints)
+
+
 def isolation_check() -> str:
     """Which isolation works here; raises SandboxError with what to enable when none does."""
-    if shutil.which("unshare") is None or shutil.which("chroot") is None:
-        raise SandboxError("depfree verify needs unshare and chroot (util-linux, coreutils)")
+    missing = [t for t in ("unshare", "chroot", "mount") if shutil.which(t) is None]
+    if missing:
+        raise SandboxError(f"depfree verify needs {', '.join(missing)} (util-linux, coreutils), which is not on PATH")
     probe = subprocess.run(["unshare", "-r", "-m", "-p", "-n", "-f", "true"], capture_output=True, text=True,
                            check=False)
     if probe.returncode != 0:
         raise SandboxError("cannot create user namespaces here (" + (probe.stderr.strip() or "unshare failed")
-                           + "); enable them with `sysctl -w kernel.unprivileged_userns_clone=1` (Debian) or "
-                             "`sysctl -w user.max_user_namespaces=15000`, or run as root")
+                           + "): " + userns_hint())
     return "unshare(user,mount,pid,net)+chroot"
 
 
-def _binary_arch(path: str) -> str | None:
-    from depfree.api import inspect_path
-
+def _binary_facts(path: str) -> tuple[str | None, str | None]:
+    """(arch, interpreter) read from the file without running it: the ELF machine and PT_INTERP, or a #! line."""
     try:
-        return inspect_path(path)[0].arch
-    except DepfreeError:
-        return None
+        with FileSource(path) as src:
+            head = src.read_at(0, 256)
+            if head.startswith(b"#!"):
+                line = head[2:].split(b"\n", 1)[0].strip().split()
+                return None, line[0].decode("utf-8", "replace") if line else None
+            if head[:4] != b"\x7fELF":
+                return None, None
+            exe = ElfExecutable(src)
+            return exe.arch, exe.interpreter
+    except (DepfreeError, OSError):
+        return None, None
 
 
-def verify(path: str, roots: tuple[str, ...] | list[str] = ("scratch",), *, args: tuple[str, ...] = (),
-           env: dict[str, str] | None = None, timeout: float = 10.0, expect_exit: int | None = 0,
-           expect_output: str | None = None, zoneinfo: bool = False, trace: bool = True,
+def verify(path: str | os.PathLike[str], roots: str | tuple[str, ...] | list[str] = ("scratch",), *,
+           args: tuple[str, ...] | list[str] = (), env: dict[str, str] | None = None, timeout: float = 10.0,
+           expect_exit: int | None = 0, expect_output: str | None = None, zoneinfo: bool = False, trace: bool = True,
            max_output: int = MAX_OUTPUT) -> list[Run]:
-    """Run ``path`` once in each root and report what happened and what it reached for."""
+    """Run ``path`` once in each root and report what happened and what it reached for.
+
+    ``roots``: scratch, scratch+certs, musl, glibc, busybox or a directory (a user rootfs). ``env`` is the program's
+    whole environment. A run meets its expectations when it started, did not time out, exited with ``expect_exit``
+    (None: any) and its stdout matches ``expect_output``. Raises InputError/UsageError for bad input and SandboxError
+    when this machine cannot build the sandbox (with what to enable)."""
+    path = os.fspath(path)
     if not os.path.isfile(path):
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file" + (" (a directory)" if os.path.isdir(path) else ""))
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: not readable")
+    roots = [roots] if isinstance(roots, str) else list(roots)
+    if not roots:
+        raise UsageError("verify: no roots given")
+    for kind in roots:
+        if kind not in ROOT_KINDS and not os.path.isdir(kind):
+            raise UsageError(f"unknown root {kind!r}: expected {', '.join(ROOT_KINDS)} or a directory")
+    if not timeout > 0:
+        raise UsageError(f"--timeout must be more than 0 seconds, got {timeout}")
+    if max_output < 0:
+        raise UsageError(f"max_output must be 0 or more, got {max_output}")
+    env = dict(env or {})
+    for k, v in env.items():
+        if not k or "=" in k or "\0" in k or "\0" in v:
+            raise UsageError(f"--env: not a valid variable: {k!r}")
     if expect_output is not None:
         try:
             re.compile(expect_output)
@@ -103,19 +161,77 @@ def verify(path: str, roots: tuple[str, ...] | list[str] = ("scratch",), *, args
             raise UsageError(f"--expect-output: not a regular expression: {exc}") from None
     mode = isolation_check()
     strace = shutil.which("strace") if trace else None
-    arch = _binary_arch(path)
-    return [_run_one(path, kind, args=args, env=env or {}, timeout=timeout, expect_exit=expect_exit,
-                     expect_output=expect_output, zoneinfo=zoneinfo, strace=strace, arch=arch, mode=mode,
-                     max_output=max_output) for kind in roots]
+    arch, interpreter = _binary_facts(path)
+    return [_run_one(path, kind, args=tuple(args), env=env, timeout=timeout, expect_exit=expect_exit,
+                     expect_output=expect_output, zoneinfo=zoneinfo, strace=strace, arch=arch, interpreter=interpreter,
+                     mode=mode, max_output=max_output) for kind in roots]
+
+
+class _Capture(threading.Thread):
+    """Reads a pipe to its end, keeping the first ``limit`` bytes and counting the rest (so the program never blocks
+    on a full pipe and nothing unbounded is stored)."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        super().__init__(daemon=True)
+        self.fd, self.limit = fd, limit
+        self.data = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 65536):
+                self.total += len(chunk)
+                if len(self.data) < self.limit:
+                    self.data += chunk[: self.limit - len(self.data)]
+        except OSError:
+            pass
+        finally:
+            os.close(self.fd)
+
+
+def _must(step: str, command: str) -> str:
+    """A setup step the sandbox cannot do without: on failure the script stops before running anything."""
+    return f"{{ {command}; }} || {{ echo {shlex.quote(SETUP_FAILED + step)} >&2; exit 125; }}"
+
+
+def _shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, cmd: list[str]) -> str:
+    """The script the namespace's first process runs: loopback up, the root read-only, a private /tmp and /proc,
+    the binary and the user's rootfs bound read-only, then exec (strace) env -i chroot. A failed read-only or
+    private mount stops it: nothing runs in a root that is not sealed."""
+    r = shlex.quote(str(root))
+    script = ["ip link set lo up 2>/dev/null || true",
+              _must("read-only root", f"mount --bind {r} {r} && mount -o remount,bind,ro {r}"),
+              _must("private /tmp", f"mount -t tmpfs -o size=64m,nosuid,nodev tmpfs {r}/tmp")]
+    for host, inside in binds:
+        dst = shlex.quote(str(root) + inside)
+        script.append(_must(f"bind {host} read-only",
+                            f"mount --bind {shlex.quote(host)} {dst} && mount -o remount,bind,ro {dst}"))
+    for dev in DEVICES:  # what a container runtime puts into /dev, bound from the host's
+        dst = shlex.quote(str(root / "dev" / dev))
+        script.append(f"mount --bind /dev/{dev} {dst} 2>/dev/null || true")
+    if not copied:
+        dst = shlex.quote(str(root) + TARGET)
+        script.append(_must("bind the binary read-only", f"mount --bind {shlex.quote(os.path.abspath(binary))} {dst}"
+                                                         f" && mount -o remount,bind,ro {dst}"))
+    script.append(f"mount -t proc proc {shlex.quote(str(root / 'proc'))} 2>/dev/null || true")
+    script.append("exec " + " ".join(shlex.quote(c) for c in cmd))
+    return "\n".join(script)
 
 
 def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str], timeout: float,
              expect_exit: int | None, expect_output: str | None, zoneinfo: bool, strace: str | None,
-             arch: str | None, mode: str, max_output: int) -> Run:
+             arch: str | None, interpreter: str | None, mode: str, max_output: int) -> Run:
     with tempfile.TemporaryDirectory(prefix="depfree-verify-") as tmpdir:
         tmp = Path(tmpdir)
         root = build_root(kind, path, tmp, zoneinfo=zoneinfo)
-        (root.path / TARGET.lstrip("/")).touch()
+        target = root.path / TARGET.lstrip("/")
+        # A file without the execute bit (a fresh download) is copied in with it; otherwise it is bound read-only.
+        copied = not os.access(path, os.X_OK)
+        if copied:
+            shutil.copyfile(path, target)
+            target.chmod(0o555)
+        else:
+            target.touch()
         emulator = None
         if arch and arch != _HOST_ARCH and arch in _QEMU:
             qemu = shutil.which(f"qemu-{_QEMU[arch]}-static")
@@ -123,42 +239,45 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
                 shutil.copy2(qemu, root.path / EMULATOR.lstrip("/"))
                 emulator = qemu
         log = tmp / "strace.log"
-        r = shlex.quote(str(root.path))
-        # The whole root is read-only (like an image); only /tmp is a private, writable tmpfs.
-        script = ["ip link set lo up 2>/dev/null || true",
-                  f"mount --bind {r} {r} && mount -o remount,bind,ro {r}",
-                  f"mount -t tmpfs -o size=64m tmpfs {r}/tmp"]
-        for host, inside in root.binds:
-            dst = shlex.quote(str(root.path) + inside)
-            script.append(f"mount --rbind {shlex.quote(host)} {dst} && mount -o remount,bind,ro {dst}")
-        dst = shlex.quote(str(root.path) + TARGET)
-        script.append(f"mount --bind {shlex.quote(os.path.abspath(path))} {dst} && mount -o remount,bind,ro {dst}")
-        script.append(f"mount -t proc proc {shlex.quote(str(root.path / 'proc'))} 2>/dev/null || true")
         cmd = [shutil.which("env") or "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()),
                shutil.which("chroot") or "/usr/sbin/chroot", str(root.path)]
         cmd += [EMULATOR, TARGET] if emulator else [TARGET]
         cmd += list(args)
-        if strace:
+        if strace:  # strace runs inside the namespaces but before chroot, so the root needs no copy of it
             cmd = [strace, "-f", "-qq", "-s", "256", "-o", str(log), "-e", "trace=file,process,network", *cmd]
-        script.append("exec " + " ".join(shlex.quote(c) for c in cmd))
-        out_f, err_f = tmp / "stdout", tmp / "stderr"
         t0 = time.monotonic()
-        with open(out_f, "wb") as out, open(err_f, "wb") as err:
-            proc = subprocess.Popen(["unshare", "-r", "-m", "-p", "-n", "-f", "--kill-child", "sh", "-c",
-                                     "\n".join(script)], stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-            timed_out = False
-            try:
-                rc = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
-                rc = proc.wait()
+        proc = subprocess.Popen(["unshare", "-r", "-m", "-p", "-n", "-f", "--kill-child", "sh", "-c",
+                                 _shell(root.path, root.binds, path, copied, cmd)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [_Capture(os.dup(proc.stdout.fileno()), max_output),
+                   _Capture(os.dup(proc.stderr.fileno()), max_output)]
+        proc.stdout.close()
+        proc.stderr.close()
+        for t in readers:
+            t.start()
+        timed_out = False
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            # unshare and the namespace's init (strace, or the program) share this process group; when the init
+            # dies the kernel kills everything else in the PID namespace, setsid() or not.
+            os.killpg(proc.pid, signal.SIGKILL)
+            rc = proc.wait()
+        for t in readers:
+            t.join(timeout=5)
         duration = time.monotonic() - t0
-        stdout = out_f.read_bytes()[:max_output].decode("utf-8", "replace")
-        stderr = err_f.read_bytes()[:max_output].decode("utf-8", "replace")
+        out_cap, err_cap = readers
+        stdout = bytes(out_cap.data).decode("utf-8", "replace")
+        stderr = bytes(err_cap.data).decode("utf-8", "replace")
+        if rc == 125 and SETUP_FAILED in stderr:
+            raise SandboxError("could not set up the sandbox (" + stderr.split(SETUP_FAILED, 1)[1].split("\n")[0]
+                               + "): " + " ".join(stderr.split(SETUP_FAILED, 1)[0].split())[-300:])
         trace_text = log.read_text("utf-8", "replace") if strace and log.exists() else ""
-        obs = parse_strace(trace_text, EMULATOR if emulator else TARGET) if strace else None
+        obs = (parse_strace(trace_text, EMULATOR if emulator else TARGET, emulated=bool(emulator))
+               if strace else None)
         killed = _KILLED.findall(trace_text)
         sig_name = killed[-1] if killed else (signal.Signals(-rc).name if rc < 0 and not timed_out else None)
         sig_num = signal.Signals[sig_name].value if sig_name else None
@@ -168,8 +287,13 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
         if arch and arch != _HOST_ARCH and not emulator and failure in ("interpreter-missing", "nonzero-exit"):
             failure, details = "exec-format", {"hint": f"{arch} binary on a {_HOST_ARCH} host: install "
                                                        f"qemu-user-static (qemu-{_QEMU.get(arch, arch)}-static)"}
-        started = obs.target_started if obs else failure not in ("exec-format", "interpreter-missing",
-                                                                 "library-missing", "symbol-version")
+        missing = obs.missing if obs else []
+        if failure == "interpreter-missing" and interpreter:
+            details["interpreter"] = interpreter
+            if interpreter not in missing:  # the kernel's own lookup: strace shows it only as execve's ENOENT
+                missing = [interpreter, *missing]
+        started = obs.target_started if obs else not exec_refused(stderr) and failure not in (
+            "exec-format", "interpreter-missing", "library-missing", "symbol-version")
         if failure in ("library-missing", "symbol-version", "symbol-missing"):
             started = False  # the loader ran, the program did not
         met = started and not timed_out
@@ -178,14 +302,15 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
         if expect_output is not None:
             met = met and re.search(expect_output, stdout) is not None
         isolation = {"mode": mode, "network": "loopback only", "environment": sorted(env),
-                     "traced": bool(strace), "emulator": emulator,
-                     "bubblewrap_installed": shutil.which("bwrap") is not None}
+                     "traced": bool(strace), "emulator": emulator, "binary": "copied" if copied else "bound read-only",
+                     "output_limit": max_output, "bubblewrap_installed": shutil.which("bwrap") is not None}
         if not strace:
             isolation["note"] = ("strace not installed: failure is diagnosed from the exit status and the loader's "
                                  "messages only; accessed/missing files are not recorded")
         return Run(binary=path, root=kind if root.kind != "dir" else f"dir:{kind}", started=started,
                    exit_code=exit_code, signal=sig_name, timed_out=timed_out, failure=failure, details=details,
-                   missing=obs.missing if obs else [], accessed=obs.accessed if obs else [],
+                   missing=missing, accessed=obs.accessed if obs else [],
                    denied=obs.denied if obs else [], execve=obs.execve if obs else [],
                    connect=obs.connect if obs else [], stdout=stdout, stderr=stderr, isolation=isolation,
-                   root_contents=root.contents, expectations_met=met, duration=round(duration, 3))
+                   root_contents=root.contents, expectations_met=met, duration=round(duration, 3),
+                   stdout_bytes=out_cap.total, stderr_bytes=err_cap.total)
