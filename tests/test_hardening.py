@@ -243,3 +243,71 @@ def test_pe_32bit_safeseh_and_relocations(factory) -> None:  # type: ignore[no-u
     h = hard(exe)
     assert h["relocations_stripped"] == ("relocations stripped" in out.split("Characteristics", 1)[1].split("\n\n")[0])
     assert h["safeseh"] in (True, False, "n/a")
+
+
+def _lief_macho_truth(path: Path) -> list[dict[str, bool]]:
+    import lief
+
+    fat = lief.MachO.parse(str(path))
+    assert fat is not None
+    out = []
+    for i in range(fat.size):
+        m = fat.at(i)
+        flags = m.header.flags_list
+        out.append({"pie": lief.MachO.Header.FLAGS.PIE in flags,
+                    "execstack": lief.MachO.Header.FLAGS.ALLOW_STACK_EXECUTION in flags,
+                    "no_heap_execution": lief.MachO.Header.FLAGS.NO_HEAP_EXECUTION in flags,
+                    "code_signature": m.has_code_signature})
+    return out
+
+
+@pytest.mark.parametrize("goarch", ["arm64", "amd64"])
+def test_macho_go_hardening_against_lief(factory, goarch: str) -> None:  # type: ignore[no-untyped-def]
+    """Header flags and LC_CODE_SIGNATURE from LIEF; the CodeDirectory flags from the Go linker's own source:
+    cmd/internal/codesign/codesign.go writes `flags: 0x20002 // adhoc | linkerSigned` — ad hoc, no hardened runtime
+    (CS_RUNTIME 0x10000 is never set by the Go linker)."""
+    exe = factory.go("plain", goos="darwin", goarch=goarch)
+    codesign_go = (factory.goroot() / "src/cmd/internal/codesign/codesign.go").read_text()
+    assert "0x20002, // adhoc | linkerSigned" in codesign_go
+    truth = _lief_macho_truth(exe)[0]
+    h = hard(exe)
+    for key, value in truth.items():
+        assert h[key] == value, key
+    assert h["nx"] is (not truth["execstack"])
+    if truth["code_signature"]:
+        assert h["adhoc_signed"] is True and h["hardened_runtime"] is False
+    else:
+        assert h["adhoc_signed"] is None and h["hardened_runtime"] is None
+
+
+def test_macho_goroot_testdata_unsigned(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Old gcc-built Mach-O executables from GOROOT's debug/macho testdata: no LC_CODE_SIGNATURE, so the hardened
+    runtime question has no answer (None), and PIE/stack flags match LIEF's reading of the header."""
+    import base64
+
+    src = factory.goroot() / "src/debug/macho/testdata/gcc-amd64-darwin-exec.base64"
+    f = tmp_path / "gcc-amd64-darwin-exec"
+    f.write_bytes(base64.b64decode(src.read_bytes()))
+    truth = _lief_macho_truth(f)[0]
+    h = hard(f)
+    for key, value in truth.items():
+        assert h[key] == value, key
+    assert truth["code_signature"] is False and h["hardened_runtime"] is None
+
+
+def test_report_json_matches_the_schema_defs(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """hardening/debug/packer of ELF (C, static-pie, pure Go, with overlay), PE and Mach-O validate against the
+    $defs in data/report.schema.json."""
+    from helpers.schema import assert_valid_report
+
+    overlay = tmp_path / "overlay"
+    overlay.write_bytes(factory.c("hello.c").read_bytes() + b"\1\2\3" * 100)
+    paths = [factory.c("hello.c", flags=C_VARIANTS["fortify"]), factory.c("hello.c", flags=C_VARIANTS["static-pie"]),
+             factory.go("plain"), overlay, factory.c("hello.c", cc="x86_64-w64-mingw32-gcc"),
+             factory.go("plain", goos="darwin", goarch="arm64")]
+    report = depfree.inspect([str(p) for p in paths])
+    assert not report.errors
+    data = report.to_json()
+    assert_valid_report(data)
+    assert all(b["hardening"] and b["debug"] for b in data["binaries"])
+    assert data["binaries"][3]["packer"]["overlay"] == {"offset": overlay.stat().st_size - 300, "size": 300}

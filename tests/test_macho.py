@@ -28,7 +28,8 @@ def test_go_darwin(factory, goarch: str) -> None:  # type: ignore[no-untyped-def
     report = depfree.inspect(str(exe))
     assert_valid_report(report.to_json())
     b = report.binaries[0]
-    m = lief.MachO.parse(str(exe)).at(0)
+    fat = lief.MachO.parse(str(exe))  # keep the fat object alive: its slices borrow from it
+    m = fat.at(0)
     assert b.format == "macho" and b.os == "darwin" and b.arch == goarch and b.bits == 64
     assert b.linkage.needed == [lib.name for lib in m.libraries]
     assert b.linkage.libc.flavour == "libsystem"
@@ -101,3 +102,94 @@ def test_bad_macho_inputs(factory, tmp_path: Path) -> None:  # type: ignore[no-u
         assert "Traceback" not in proc.stderr, (what, proc.stderr)
         assert proc.returncode == 2, (what, proc.stdout)
         assert "Mach-O" in proc.stderr, (what, proc.stderr)
+
+
+def test_sections_match_lief(factory) -> None:  # type: ignore[no-untyped-def]
+    """Section addresses, file offsets and file sizes (zero for S_ZEROFILL sections like __bss) as LIEF reads them."""
+    from depfree.formats.detect import open_executables
+    from depfree.sources.file import FileSource
+
+    exe_path = factory.go("nettool", goos="darwin", goarch="amd64")
+    exe = open_executables(FileSource(exe_path))[0]
+    mine = {(s.name, s.addr): s for s in exe.sections()}
+    parsed = lief.MachO.parse(str(exe_path))  # keep the fat object alive: its slices borrow from it
+    lief_sections = list(parsed.at(0).sections)
+    assert len(mine) == len(lief_sections)
+    for ls in lief_sections:
+        s = mine[(ls.name, ls.virtual_address)]
+        zerofill = ls.type in (lief.MachO.Section.TYPE.ZEROFILL, lief.MachO.Section.TYPE.GB_ZEROFILL,
+                               lief.MachO.Section.TYPE.THREAD_LOCAL_ZEROFILL)
+        assert (s.offset, s.size, s.file_size) == (ls.offset, ls.size, 0 if zerofill else ls.size), ls.name
+
+
+def test_universal_slices_and_text_report(factory) -> None:  # type: ignore[no-untyped-def]
+    amd = factory.go("nettool", goos="darwin", goarch="amd64")
+    arm = factory.go("nettool", goos="darwin", goarch="arm64")
+    fat = factory.cached(("fat", str(amd), str(arm), amd.stat().st_size, arm.stat().st_size),
+                         lambda out: write_fat(out, [amd, arm]), name="nettool-universal")
+    parsed = lief.MachO.parse(str(fat))
+    expected = [{"arch": a, "offset": parsed.at(i).fat_offset, "size": p.stat().st_size}
+                for i, (a, p) in enumerate((("amd64", amd), ("arm64", arm)))]
+    for b in depfree.inspect(str(fat)).binaries:
+        assert b.macho is not None and b.macho["slices"] == expected
+        assert b.macho["slice_offset"] == next(s["offset"] for s in expected if s["arch"] == b.slice)
+    thin = depfree.inspect(str(amd)).binaries[0]
+    assert thin.macho is not None and thin.macho["slices"] is None and thin.slice is None
+    out = _inspect_cli(fat).stdout
+    assert f"universal   amd64 at {expected[0]['offset']:,}, arm64 at {expected[1]['offset']:,}" in out
+    assert f"{fat} [arm64]:" in out
+
+
+def test_relative_dylib_must_ship_with_the_program(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An @rpath install name is not an OS library: the verdict says it must travel with the program. The fixture is
+    a Go darwin binary whose libresolv load command is rewritten in place (same length, NUL padded)."""
+    src = factory.go("nettool", goos="darwin", goarch="arm64")
+    data = src.read_bytes()
+    old, new = b"/usr/lib/libresolv.9.dylib\0", b"@rpath/libresolv.9.dylib\0"
+    assert data.count(old) == 1
+    f = tmp_path / "relative"
+    f.write_bytes(data.replace(old, new.ljust(len(old), b"\0")))
+    names = lief_dylibs(f)
+    assert "@rpath/libresolv.9.dylib" in names
+    report = depfree.inspect(str(f))
+    assert_valid_report(report.to_json())
+    b = report.binaries[0]
+    assert b.linkage.needed == names
+    lib = next(lib for lib in b.linkage.libraries if lib.name == "@rpath/libresolv.9.dylib")
+    assert (lib.system, lib.kind) == (False, "relative")
+    assert b.linkage.libc.flavour == "libsystem"
+    assert b.verdict.endswith("needs @rpath/libresolv.9.dylib next to it")
+    assert "non-system library @rpath/libresolv.9.dylib" in _inspect_cli(f).stdout
+
+
+@pytest.mark.parametrize(("name", "how", "system", "kind", "weak"), [
+    ("/usr/lib/libSystem.B.dylib", "load", True, "libsystem", False),
+    ("/System/Library/Frameworks/Security.framework/Versions/A/Security", "weak", True, "os", True),
+    ("@executable_path/../Frameworks/libfoo.dylib", "load", False, "relative", False),
+    ("@loader_path/libbar.dylib", "reexport", False, "relative", False),
+    ("/usr/local/lib/libfoo.dylib", "load", False, "third-party", False),
+    ("/opt/homebrew/lib/libssl.3.dylib", "load", False, "third-party", False),
+])
+def test_dylib_classification(name: str, how: str, system: bool, kind: str, weak: bool) -> None:
+    """Apple's documented layout: OS libraries live under /usr/lib and /System/Library; anything else ships."""
+    from depfree.formats.oslibs import classify_dylib
+
+    lib = classify_dylib(name, how)
+    assert (lib.system, lib.kind, lib.weak) == (system, kind, weak)
+
+
+def test_bad_fat_header_cases(tmp_path: Path) -> None:
+    """Fat64, a slice overlapping nothing valid, and a zero slice count: clear errors, no traceback."""
+    cases = {
+        "zero slices": struct.pack(">II", 0xCAFEBABF, 0) + b"\0" * 64,
+        "slice table cut off": struct.pack(">II", 0xCAFEBABE, 3) + b"\0" * 20,
+        "slice is not Mach-O": struct.pack(">II", 0xCAFEBABE, 1) + struct.pack(">iiIII", 0x01000007, 3, 64, 64, 0)
+        + b"\0" * 36 + b"junk" * 16,
+    }
+    for what, data in cases.items():
+        f = tmp_path / "bad"
+        f.write_bytes(data)
+        proc = _inspect_cli(f)
+        assert "Traceback" not in proc.stderr, (what, proc.stderr)
+        assert proc.returncode == 2, (what, proc.stdout, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, (what, proc.stderr)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import lief
@@ -23,6 +24,77 @@ def objdump_imports(path: Path) -> tuple[list[str], str]:
     dlls = re.findall(r"DLL Name: (\S+)", out)
     sub = re.search(r"MajorSubsystemVersion\s+(\d+)\s+MinorSubsystemVersion\s+(\d+)", out)
     return dlls, f"{sub.group(1)}.{sub.group(2)}" if sub else ""
+
+
+def objdump_functions(path: Path) -> dict[str, list[str]]:
+    """{DLL: [imported names]} from the "DLL Name:" blocks of ``objdump -p``."""
+    out = subprocess.run([OBJDUMP, "-p", str(path)], capture_output=True, text=True, check=True).stdout
+    funcs: dict[str, list[str]] = {}
+    for block in re.findall(r"DLL Name: (\S+)\n\tvma:[^\n]*\n((?:\t[0-9a-f]+\t[^\n]*\n)*)", out):
+        funcs[block[0]] = [line.split()[-1] for line in block[1].splitlines()]
+    return funcs
+
+
+def objdump_sections(path: Path) -> list[tuple[str, int, int]]:
+    """(name, VMA, file offset) per section from ``objdump -h`` (long names resolved through the string table)."""
+    out = subprocess.run([OBJDUMP, "-h", str(path)], capture_output=True, text=True, check=True).stdout
+    return [(m[0], int(m[1], 16), int(m[2], 16))
+            for m in re.findall(r"^\s*\d+ (\S+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+)", out, re.M)]
+
+
+@pytest.mark.parametrize("cc", ["x86_64-w64-mingw32-gcc", "i686-w64-mingw32-gcc"])
+def test_mingw_sections_imports_and_text(factory, cc: str) -> None:  # type: ignore[no-untyped-def]
+    """Sections (with /N long names), imported functions per DLL, and the text report's pe part, against objdump."""
+    from depfree.formats.detect import open_executables
+    from depfree.sources.file import FileSource
+
+    exe_path = factory.c("hello.c", cc=cc)
+    exe = open_executables(FileSource(exe_path))[0]
+    assert [(s.name, s.addr, s.offset) for s in exe.sections()] == objdump_sections(exe_path)
+    assert any(s.name == ".debug_info" for s in exe.sections())  # a long name, stored as /N
+    funcs = objdump_functions(exe_path)
+    b = depfree.inspect(str(exe_path)).binaries[0]
+    assert {lib.name: lib.functions for lib in b.linkage.libraries} == funcs
+    assert b.pe is not None and [i["dll"] for i in b.pe["imports"]] == list(funcs)
+    assert b.pe["delay_imports"] == [] and b.pe["signature"]["present"] is False
+    text = subprocess.run([sys.executable, "-m", "depfree", "inspect", str(exe_path)], capture_output=True,
+                          text=True, check=True).stdout
+    assert "subsystem   console" in text and "Authenticode signature absent" in text
+    for dll, names in funcs.items():
+        assert f"imports     {dll}: {len(names)} functions" in text
+
+
+@pytest.mark.parametrize(("dll", "system", "kind"), [
+    ("KERNEL32.dll", True, "os"),
+    ("ws2_32.dll", True, "os"),
+    ("api-ms-win-core-synch-l1-2-0.dll", True, "os"),
+    ("api-ms-win-crt-runtime-l1-1-0.dll", True, "c-runtime:ucrt"),
+    ("ucrtbase.dll", True, "c-runtime:ucrt"),
+    ("msvcrt.dll", True, "c-runtime:msvcrt"),
+    ("VCRUNTIME140.dll", False, "c-runtime:vcruntime"),
+    ("MSVCP140.dll", False, "c-runtime:vcruntime"),
+    ("libgcc_s_seh-1.dll", False, "c-runtime:mingw"),
+    ("libwinpthread-1.dll", False, "c-runtime:mingw"),
+    ("libstdc++-6.dll", False, "c-runtime:mingw"),
+    ("zlib1.dll", False, "third-party"),
+])
+def test_dll_classification(dll: str, system: bool, kind: str) -> None:
+    """Microsoft's documented system DLLs / API sets / CRT names and mingw-w64's runtime DLL names."""
+    from depfree.formats.oslibs import classify_dll
+
+    lib = classify_dll(dll, ["f"], delay=True)
+    assert (lib.system, lib.kind, lib.delay_load, lib.functions) == (system, kind, True, ["f"])
+
+
+def test_c_runtime_flavour_prefers_the_most_specific() -> None:
+    """An MSVC program imports vcruntime140.dll and the UCRT API sets: its runtime is vcruntime (which needs the
+    Visual C++ Redistributable), not ucrt."""
+    from depfree.formats.oslibs import classify_dll, windows_c_runtime
+
+    libs = [classify_dll(n) for n in ("KERNEL32.dll", "api-ms-win-crt-runtime-l1-1-0.dll", "VCRUNTIME140.dll")]
+    assert windows_c_runtime(libs).flavour == "vcruntime"
+    assert windows_c_runtime(libs[:2]).flavour == "ucrt"
+    assert windows_c_runtime(libs[:1]).flavour == "none"
 
 
 @pytest.mark.parametrize("cc", ["x86_64-w64-mingw32-gcc", "i686-w64-mingw32-gcc"])

@@ -15,7 +15,8 @@ from typing import Any
 from depfree.datafiles import load
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol
-from depfree.model import Evidence, Libc, Library, Linkage, MinOS
+from depfree.formats.oslibs import classify_dylib, macos_c_runtime
+from depfree.model import Evidence, Linkage, MinOS
 from depfree.sources.file import ByteSource
 
 MAX_SLICES = 64
@@ -70,9 +71,9 @@ def _open_fat(source: ByteSource, fat64: bool) -> list[Executable]:
                           f"{MAX_SLICES})")
     entry = 32 if fat64 else 20
     table = source.read_at(8, nfat * entry)
+    images: list[MachoExecutable] = []
     if len(table) < nfat * entry:
         raise FormatError(f"{source.name}: truncated universal Mach-O (slice table of {nfat} entries is cut off)")
-    out: list[Executable] = []
     for i in range(nfat):
         if fat64:
             cputype, _sub, offset, size, _align, _res = struct.unpack_from(">iiQQII", table, i * entry)
@@ -83,13 +84,17 @@ def _open_fat(source: ByteSource, fat64: bool) -> list[Executable]:
                               f"does not fit in the {source.size}-byte file)")
         exe = MachoExecutable(source, base=offset, length=size)
         exe.slice = _arch(cputype & 0xFFFFFFFF)
-        out.append(exe)
-    return out
+        images.append(exe)
+    slices = [{"arch": exe.slice, "offset": exe.base, "size": exe.length} for exe in images]
+    for exe in images:
+        exe.universal = slices
+    return list(images)
 
 
 class MachoExecutable(Executable):
     format = "macho"
     os = "darwin"
+    universal: list[dict[str, Any]] | None = None  # every slice of the universal file this one came from
 
     def __init__(self, source: ByteSource, base: int = 0, length: int | None = None) -> None:
         super().__init__(source, base, length)
@@ -171,7 +176,7 @@ class MachoExecutable(Executable):
                 for i in range(nsects):
                     f = struct.unpack_from(sfmt, body, start + i * ssize)
                     sect, _seg, addr, size, offset = f[0], f[1], f[2], f[3], f[4]
-                    flags = f[9 if is64 else 9]
+                    flags = f[8]  # sectname segname addr size offset align reloff nreloc flags ...
                     zerofill = (flags & 0xFF) in (0x1, 0xC, 0x12)  # S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL
                     sname = sect.rstrip(b"\0").decode("utf-8", "replace")
                     self._sections.append(Section(
@@ -252,14 +257,8 @@ class MachoExecutable(Executable):
 
     # --- facts -----------------------------------------------------------------------------------------------
     def linkage(self) -> Linkage:
-        prefixes = tuple(_data()["system_paths"]["prefixes"])
-        libs = [Library(name=d.name, system=d.name.startswith(prefixes),
-                        kind="libsystem" if "libSystem" in d.name else ("os" if d.name.startswith(prefixes)
-                                                                        else "third-party"),
-                        weak=d.kind == "weak") for d in self.dylibs]
-        libsystem = [d.name for d in self.dylibs if "/libSystem." in d.name]
-        libc = Libc("libsystem", [Evidence("load-command", "LC_LOAD_DYLIB", libsystem[0])]) if libsystem else Libc(
-            "none", [Evidence("load-command", "LC_LOAD_DYLIB", "libSystem not loaded")])
+        libs = [classify_dylib(d.name, d.kind) for d in self.dylibs]
+        libc = macos_c_runtime(libs)
         return Linkage(kind="dynamic", needed=[d.name for d in self.dylibs], rpath=self.rpaths, libc=libc,
                        libraries=libs, interpreter="/usr/lib/dyld" if self.filetype == 2 else None,
                        evidence=[Evidence("load-command", "LC_LOAD_DYLIB", f"{len(self.dylibs)} dylibs; macOS programs "
@@ -291,4 +290,5 @@ class MachoExecutable(Executable):
                                if self.code_signature else {"present": False}),
             "id_dylib": self.id_dylib,
             "slice_offset": self.base if self.slice else None,
+            "slices": self.universal,
         }

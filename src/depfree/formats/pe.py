@@ -17,7 +17,8 @@ import pefile
 from depfree.datafiles import load
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol
-from depfree.model import Evidence, Libc, Library, Linkage, MinOS
+from depfree.formats.oslibs import classify_dll, windows_c_runtime
+from depfree.model import Evidence, Linkage, MinOS
 from depfree.sources.file import ByteSource
 
 MAX_COFF_SYMBOLS = 2_000_000
@@ -169,8 +170,8 @@ class PeExecutable(Executable):
 
     # --- facts -----------------------------------------------------------------------------------------------
     def linkage(self) -> Linkage:
-        libs = [_classify(imp["dll"], imp["functions"], imp["delay"]) for imp in self.imports]
-        libc = _c_runtime(libs)
+        libs = [classify_dll(imp["dll"], imp["functions"], imp["delay"]) for imp in self.imports]
+        libc = windows_c_runtime(libs)
         return Linkage(kind="dynamic", needed=[imp["dll"] for imp in self.imports], libc=libc, libraries=libs,
                        evidence=[Evidence("import", "IMAGE_DIRECTORY_ENTRY_IMPORT",
                                           f"{len(libs)} DLLs; Windows programs always load through the OS loader")])
@@ -218,26 +219,3 @@ class PeExecutable(Executable):
             "linker_version": f"{oh.MajorLinkerVersion}.{oh.MinorLinkerVersion}",
         }
 
-
-def _classify(dll: str, functions: list[str], delay: bool) -> Library:
-    data = _windows()
-    low = dll.lower()
-    for flavour, spec in data["c_runtimes"].items():
-        if flavour == "source":
-            continue
-        if low in spec.get("dlls", []) or any(low.startswith(p) for p in spec.get("prefixes", [])):
-            return Library(name=dll, system=spec["system"], kind=f"c-runtime:{flavour}", delay_load=delay,
-                           functions=functions)
-    if low in data["system_dlls"]["names"] or any(low.startswith(p) for p in data["system_dlls"]["api_set_prefixes"]):
-        return Library(name=dll, system=True, kind="os", delay_load=delay, functions=functions)
-    return Library(name=dll, system=False, kind="third-party", delay_load=delay, functions=functions)
-
-
-def _c_runtime(libs: list[Library]) -> Libc:
-    order = ("vcruntime", "mingw", "ucrt", "msvcrt")  # the most specific runtime names the flavour
-    found = {lib.kind.split(":", 1)[1]: lib.name for lib in libs if lib.kind.startswith("c-runtime:")}
-    for flavour in order:
-        if flavour in found:
-            ev = [Evidence("import", name) for k, name in found.items()]
-            return Libc(flavour, ev)
-    return Libc("none", [Evidence("import", "C runtime", "no msvcrt/ucrt/vcruntime/mingw runtime DLL imported")])

@@ -50,6 +50,34 @@ def _linkage(b: Binary) -> tuple[str, Lines]:
     return "linkage", lines
 
 
+def _pe_macho(b: Binary) -> tuple[str, Lines]:
+    """PE / Mach-O specifics (``binary.pe`` / ``binary.macho``, filled by formats/pe.py and formats/macho.py)."""
+    lines: Lines = []
+    if b.pe:
+        p = b.pe
+        lines.append(f"subsystem   {escape(str(p.get('subsystem')))}, image base {p.get('image_base', 0):#x}, "
+                     f"Authenticode signature {'present' if (p.get('signature') or {}).get('present') else 'absent'}")
+        for imp in p.get("imports") or []:
+            how = " (delay-load)" if imp.get("delay") else ""
+            lines.append(f"imports     {escape(imp['dll'])}{how}: {len(imp.get('functions') or [])} functions")
+        return "pe", lines
+    if b.macho:
+        m = b.macho
+        bv = m.get("build_version") or {}
+        lines.append(f"filetype    {escape(str(m.get('filetype')))}, PIE {'yes' if m.get('pie') else 'no'}, "
+                     f"code signature {'present' if (m.get('code_signature') or {}).get('present') else 'absent'}")
+        if bv:
+            lines.append(f"platform    {escape(str(bv.get('platform')))} minos {escape(str(bv.get('minos')))} "
+                         f"sdk {escape(str(bv.get('sdk')))}  [dim]({escape(str(bv.get('command')))})[/dim]")
+        for d in m.get("dylibs") or []:
+            if d.get("kind") != "load":
+                lines.append(f"dylib       {escape(d['name'])} ({escape(d['kind'])})")
+        if m.get("slices"):
+            lines.append("universal   " + ", ".join(f"{s['arch']} at {s['offset']:,}" for s in m["slices"]))
+        return "macho", lines
+    return "", lines
+
+
 def _go(b: Binary) -> tuple[str, Lines]:
     go = b.go
     if go is None:
@@ -162,7 +190,7 @@ def _verify(b: Binary) -> tuple[str, Lines]:
     return verify_section(b)
 
 
-SECTIONS: list[Section] = [_identity, _linkage, _go, _hardening, _needs_and_targets, _verify]
+SECTIONS: list[Section] = [_identity, _linkage, _pe_macho, _go, _hardening, _needs_and_targets, _verify]
 
 
 def render_binary(b: Binary) -> Lines:
