@@ -7,9 +7,11 @@ method/level bytes after the PackHeader magic, the `$Info:`/`$Id: UPX` strings o
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import depfree
@@ -138,3 +140,44 @@ def test_pe_section_packer_signature(factory, tmp_path: Path) -> None:  # type: 
     p = depfree.inspect(str(f)).binaries[0].packer
     assert p is not None and p["name"] == "UPX"
     assert {e["name"] for e in p["evidence"]} == {"UPX0", "UPX1"}
+
+
+def _text_range(path: Path) -> tuple[int, int]:
+    """(file offset, size) of .text as readelf prints them."""
+    out = subprocess.run(["readelf", "-SW", str(path)], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        fields = line.replace("[ ", "[").split()
+        if len(fields) > 6 and fields[1] == ".text":
+            return int(fields[4], 16), int(fields[5], 16)
+    raise AssertionError("no .text in readelf -S output")
+
+
+def test_high_entropy_code_without_a_known_packer(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Code replaced by random bytes (what an unknown packer or encrypter leaves) is flagged; real code is not."""
+    src = factory.c("hello.c", flags=("-static",))
+    assert depfree.inspect(str(src)).binaries[0].packer is None  # compiled code measures about 6 bits per byte
+    offset, size = _text_range(src)
+    data = bytearray(src.read_bytes())
+    data[offset : offset + size] = random.Random(8).randbytes(size)
+    packed = tmp_path / "encrypted"
+    packed.write_bytes(bytes(data))
+    p = depfree.inspect(str(packed)).binaries[0].packer
+    assert p is not None and p["name"] is None
+    assert p["high_entropy_text"] is True and p["text_entropy"] > 7.9
+
+
+def test_separate_debug_info_file_is_not_a_program(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """``objcopy --only-keep-debug`` output (what /usr/lib/debug/.build-id holds) keeps the program headers, with
+    PT_INTERP pointing at nothing: inspect says what the file is; a scan skips it and reports the program only."""
+    src = factory.c("hello.c")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    shutil.copy2(src, tree / "hello")
+    subprocess.run(["objcopy", "--only-keep-debug", str(src), str(tree / "hello.debug")], check=True)
+    assert ".text" in readelf_sections(tree / "hello.debug")
+    proc = subprocess.run([sys.executable, "-m", "depfree", "inspect", str(tree / "hello.debug")],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "separate debug-info file" in proc.stderr and "SHT_NOBITS" in proc.stderr
+    report = depfree.scan(str(tree), jobs=1)
+    assert [b.path for b in report.binaries] == [str(tree / "hello")] and report.errors == []

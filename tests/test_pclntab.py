@@ -17,7 +17,7 @@ from depfree.analysis.size import size_path
 from depfree.api import inspect
 from depfree.formats.detect import open_executables
 from depfree.golang.pclntab import PclntabError, header_at, validate
-from depfree.golang.search import search_pclntab
+from depfree.golang.search import could_be_go, search_pclntab
 from depfree.model import to_json
 from depfree.sources.file import BytesSource, FileSource
 from depfree.toolchains import read_goroot_version
@@ -366,6 +366,17 @@ def test_renamed_pclntab_section(factory):
     g = _go(binary)
     assert g.version == _release(factory, "1.27.3") and g.source == "pclntab"
     assert any("validated search" in e.detail for e in g.evidence)
+
+
+def test_search_skips_elf_files_whose_sections_show_no_go(factory):
+    """The whole-file search runs when Go may hide in the file (renamed sections still leave .note.go.buildid; no
+    section headers at all), and not for an ELF whose intact section table has nothing of the gc linker."""
+    renamed = without_buildinfo(factory, factory.go("plain", ldflags="-s -w"))
+    cases = {factory.c("hello.c", flags=("-static",)): False, gccgo_build(factory): False, rust_hello(factory): False,
+             renamed: True, without_section_headers(factory, renamed): True}
+    for path, expected in cases.items():
+        with FileSource(str(path)) as src:
+            assert could_be_go(open_executables(src)[0]) is expected, path
 
 
 def test_universal_macho_without_buildinfo(factory):

@@ -30,6 +30,15 @@ def verify(*args, **kwargs):  # type: ignore[no-untyped-def]
     return _verify(*args, **kwargs)
 
 
+def __getattr__(name: str):  # type: ignore[no-untyped-def]
+    """``depfree.scan(paths, ...)`` (see :func:`depfree.scan.scan`), imported on first use."""
+    if name == "scan":
+        import depfree.scan as scan_module  # binds depfree.scan; the module is callable
+
+        return scan_module
+    raise AttributeError(f"module 'depfree' has no attribute {name!r}")
+
+
 def check(paths, *, policy=None, preset=None):  # type: ignore[no-untyped-def]
     """Apply a policy (file path or preset name) to binaries, directories, archives or images; returns a
     :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
@@ -44,4 +53,4 @@ def check(paths, *, policy=None, preset=None):  # type: ignore[no-untyped-def]
     return evaluate(gather(list(paths), Options(targets=pol.targets or None)), pol)
 
 
-__all__ = ["Binary", "DepfreeError", "Report", "__version__", "check", "inspect", "verify"]
+__all__ = ["Binary", "DepfreeError", "Report", "__version__", "check", "inspect", "scan", "verify"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,15 +193,24 @@ class Report:
 
 def to_json(obj: Any) -> Any:
     """Plain JSON data for any model object (dataclasses, enums, lists, dicts)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        if isinstance(obj, Evidence):
-            return {"kind": obj.kind, "name": obj.name, "detail": obj.detail} if obj.detail else {
-                "kind": obj.kind, "name": obj.name}
-        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, dict):
-        return {str(k): to_json(v) for k, v in obj.items()}
+    if obj is None or isinstance(obj, (str, int, float)):  # bool is an int; the common leaves first
+        return obj
     if isinstance(obj, (list, tuple)):
         return [to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, Evidence):
+        return {"kind": obj.kind, "name": obj.name, "detail": obj.detail} if obj.detail else {
+            "kind": obj.kind, "name": obj.name}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    names = _field_names(type(obj))
+    if names is not None:
+        return {name: to_json(getattr(obj, name)) for name in names}
     return obj
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass (None for other types), looked up once per class."""
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None

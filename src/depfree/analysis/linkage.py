@@ -52,13 +52,6 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
     for need in needs:
         for idx, name in need.versions.items():
             index[idx] = (name, need.library)
-    bound: dict[str, list[VersionedSymbol]] = {}
-    for sym, defined, vidx in exe.dynamic_symbol_entries:
-        if defined or vidx < 2 or vidx not in index:
-            continue
-        name, lib = index[vidx]
-        bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
-
     tag_minimum = _tag_minimum()
     tag_evidence: dict[str, list[Evidence]] = {}
     families: dict[str, dict[str, str]] = {}  # family -> {version: library}
@@ -78,8 +71,19 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
             fam, ver = split
             families.setdefault(fam, {})[ver] = need.library
 
+    tops = {fam: max_version(list(vers)) for fam, vers in families.items()}
+    wanted = {f"{fam}_{top}" for fam, top in tops.items()}
+    # Only the symbols bound to each family's highest version are evidence; thousands of others are skipped.
+    bound: dict[str, list[VersionedSymbol]] = {}
+    for sym, defined, vidx in exe.dynamic_symbol_entries:
+        if defined or vidx < 2 or vidx not in index:
+            continue
+        name, lib = index[vidx]
+        if name in wanted:
+            bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
+
     for fam, vers in sorted(families.items()):
-        top = max_version(list(vers))
+        top = tops[fam]
         assert top is not None
         tag = f"{fam}_{top}"
         syms = sorted(bound.get(tag, []), key=lambda s: s.symbol)

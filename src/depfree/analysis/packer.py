@@ -4,6 +4,7 @@ code. Nothing is unpacked; for a packed Go binary the report says what is still 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 from depfree.analysis.context import Context
@@ -13,7 +14,9 @@ from depfree.model import Evidence, to_json
 
 HEAD_WINDOW = 8192
 TAIL_WINDOW = 8192
-ENTROPY_SAMPLE = 64 * 1024  # from the middle of the code: enough to tell code (~6 bits/byte) from packed (~8)
+# Bytes from the middle of the code: enough to tell code (~6 bits/byte) from packed data (~8; 16 KiB of random bytes
+# measure 7.99), at a third of a millisecond per file.
+ENTROPY_SAMPLE = 16 * 1024
 HIGH_ENTROPY = 7.2
 
 
@@ -91,7 +94,7 @@ def _overlay(exe: Executable, b: Any) -> dict[str, int] | None:
         end = max(end, s.offset + s.filesz)
     for s in exe.sections():
         end = max(end, s.offset + s.file_size)
-    elf = exe.elf.header  # type: ignore[attr-defined]
+    elf = exe.header  # type: ignore[attr-defined]
     end = max(end, elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"], elf["e_phoff"] + elf["e_phnum"] * elf["e_phentsize"])
     if end and exe.length > end:
         return {"offset": end, "size": exe.length - end}
@@ -113,5 +116,4 @@ def _text_entropy(exe: Executable) -> float | None:
     if not data:
         return None
     n = len(data)
-    counts = (data.count(bytes((i,))) for i in range(256))  # 256 C-speed passes beat a Python-level Counter
-    return -sum(c / n * math.log2(c / n) for c in counts if c)
+    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())  # one counting pass, in C

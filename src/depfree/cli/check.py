@@ -21,12 +21,8 @@ FORMATS = ("text", "json", "sarif", "junit", "markdown", "github")
 
 def gather(paths: list[str], options: Options) -> dict:
     """The report for all PATHs: files, directories, archives and images (through ``depfree scan``)."""
-    try:
-        from depfree.scan import scan
-    except ImportError:  # a build without the scan sources: single files only
-        from depfree.api import inspect
+    from depfree.scan import scan
 
-        return inspect(paths, options=options).to_json()
     return scan(paths, options=options).to_json()
 
 

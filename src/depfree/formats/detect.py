@@ -39,7 +39,11 @@ def open_executables(source: ByteSource) -> list[Executable]:
     if kind == "elf":
         from depfree.formats.elf import ElfExecutable
 
-        return [ElfExecutable(source)]
+        exe = ElfExecutable(source)
+        if exe.debug_companion:
+            raise NotABinaryError(f"{source.name}: a separate debug-info file, not a program ({exe.debug_companion}: "
+                                  "the code is in the binary it was split from)")
+        return [exe]
     if kind == "pe":
         try:
             from depfree.formats.pe import PeExecutable

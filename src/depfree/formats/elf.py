@@ -1,32 +1,27 @@
-"""ELF reader: pyelftools for headers, segments, sections, dynamic tags and notes; small struct loops for the
-version-need table and the symbol table (both can be large, and must also work when section headers are gone).
+"""ELF reader: pyelftools for the ELF header and the names of segment and dynamic-tag types; small struct loops for
+the program headers, dynamic entries, section headers, notes, the version-need table and the symbol tables (pyelftools'
+construct parsing of those cost most of a /usr/bin scan, and they must also work when section headers are gone).
 
 Everything is read lazily from the mapped file; every offset and count is checked against the file size.
 """
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
-from elftools.common.exceptions import ELFError, ELFParseError
-from elftools.construct import ConstructError
-from elftools.elf.elffile import ELFFile
+from elftools.elf import enums
 
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol
 from depfree.sources.file import ByteSource
 
-# What pyelftools (and construct under it) raise on hostile input; all become FormatError.
-PARSE_ERRORS = (ELFError, ELFParseError, ConstructError, struct.error, ValueError, IndexError, KeyError,
-                OverflowError, UnicodeDecodeError, AssertionError, TypeError, AttributeError, RecursionError)
-
 MAX_SYMBOLS = 5_000_000
 MAX_VERNEED = 10_000
+MAX_DYNAMIC = 100_000  # dynamic entries read at most
 
 # e_machine -> Go-style GOARCH; entries needing class/endianness are resolved in _arch().
 _MACHINES = {
@@ -42,6 +37,28 @@ _OSABI = {
 _ABI_TAG_OS = {0: "linux", 1: "hurd", 2: "solaris", 3: "freebsd"}
 
 _PT_NAMES = {"PT_LOAD": "load"}
+_E_TYPE = {v: k for k, v in enums.ENUM_E_TYPE.items() if isinstance(v, int)}
+_E_MACHINE = {v: k for k, v in enums.ENUM_E_MACHINE.items() if isinstance(v, int)}
+_EI_OSABI = {v: k for k, v in enums.ENUM_EI_OSABI.items() if isinstance(v, int)}
+_DT_STRINGS = ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH", "DT_SONAME")
+
+
+@cache
+def _pt_names(machine: str) -> dict[int, str]:
+    """p_type value -> name, as pyelftools names them for this machine."""
+    table = {"EM_ARM": enums.ENUM_P_TYPE_ARM, "EM_AARCH64": enums.ENUM_P_TYPE_AARCH64, "EM_MIPS": enums.ENUM_P_TYPE_MIPS,
+             "EM_RISCV": enums.ENUM_P_TYPE_RISCV}.get(machine, enums.ENUM_P_TYPE_BASE)
+    return {v: k for k, v in table.items() if isinstance(v, int)}
+
+
+@cache
+def _dt_names(machine: str, osabi: str) -> dict[int, str]:
+    """d_tag value -> name, as pyelftools names them for this machine and OS ABI."""
+    table = dict(enums.ENUM_D_TAG_COMMON)
+    table.update(enums.ENUMMAP_EXTRA_D_TAG_MACHINE.get(machine, {}))
+    if osabi == "ELFOSABI_SOLARIS":
+        table.update(enums.ENUM_D_TAG_SOLARIS)
+    return {v: k for k, v in table.items() if isinstance(v, int)}
 
 
 @dataclass
@@ -61,9 +78,19 @@ class Note:
     section: str | None
 
 
-def _wrap(path: str, what: str, exc: BaseException) -> FormatError:
-    msg = str(exc).strip() or type(exc).__name__
-    return FormatError(f"{path}: corrupt or truncated ELF ({what}: {msg})")
+_HEADER_FIELDS = ("e_type", "e_machine", "e_version", "e_entry", "e_phoff", "e_shoff", "e_flags", "e_ehsize",
+                  "e_phentsize", "e_phnum", "e_shentsize", "e_shnum", "e_shstrndx")
+
+
+def _header(head: bytes, fmt: str, bits: int) -> dict[str, Any]:
+    """The ELF header (after e_ident) as pyelftools names it: e_type, e_machine and EI_OSABI as names, the rest as
+    numbers. Read with struct: pyelftools' ELFFile builds its construct parsers anew for every file (~0.5 ms)."""
+    layout = "HHIQQQIHHHHHH" if bits == 64 else "HHIIIIIHHHHHH"
+    hdr: dict[str, Any] = dict(zip(_HEADER_FIELDS, struct.unpack_from(fmt + layout, head, 16), strict=True))
+    hdr["e_type"] = _E_TYPE.get(hdr["e_type"], hdr["e_type"])
+    hdr["e_machine"] = _E_MACHINE.get(hdr["e_machine"], hdr["e_machine"])
+    hdr["e_ident"] = {"EI_OSABI": _EI_OSABI.get(head[7], head[7]), "EI_ABIVERSION": head[8]}
+    return hdr
 
 
 class ElfExecutable(Executable):
@@ -71,8 +98,6 @@ class ElfExecutable(Executable):
 
     def __init__(self, source: ByteSource) -> None:
         super().__init__(source)
-        view = source.view()
-        self._stream = io.BytesIO(view) if isinstance(view, bytes) else view
         head = source.read_at(0, 64)
         if len(head) < 16:
             raise FormatError(f"{self.path}: truncated ELF (file is {source.size} bytes, the identification needs 16)")
@@ -80,22 +105,17 @@ class ElfExecutable(Executable):
             raise FormatError(f"{self.path}: corrupt ELF (class {head[4]} / data encoding {head[5]}; expected 1 or 2)")
         self.bits = 64 if head[4] == 2 else 32
         self.endian = "little" if head[5] == 1 else "big"
+        self._fmt = "<" if self.endian == "little" else ">"
         ehsize = 64 if self.bits == 64 else 52
         if source.size < ehsize:
             raise FormatError(f"{self.path}: truncated ELF (file is {source.size} bytes, the ELF header needs {ehsize})")
-        try:
-            self.elf = ELFFile(self._stream)
-            hdr = self.elf.header
-            self._e_type = hdr["e_type"]
-            self.machine = hdr["e_machine"] if isinstance(hdr["e_machine"], str) else f"EM_{hdr['e_machine']}"
-            self.osabi = hdr["e_ident"]["EI_OSABI"]
-            self._entry = hdr["e_entry"]
-            self._check_tables(hdr)
-        except FormatError:
-            raise
-        except PARSE_ERRORS as exc:
-            raise _wrap(self.path, "header", exc) from None
-        self._fmt = ("<" if self.endian == "little" else ">")
+        self.header = _header(head, self._fmt, self.bits)
+        hdr = self.header
+        self._e_type = hdr["e_type"]
+        self.machine = hdr["e_machine"] if isinstance(hdr["e_machine"], str) else f"EM_{hdr['e_machine']}"
+        self.osabi = hdr["e_ident"]["EI_OSABI"]
+        self._entry = hdr["e_entry"]
+        self._check_tables(hdr)
         self.arch = self._arch()
 
     # --- validation ------------------------------------------------------------------------------------------
@@ -175,22 +195,31 @@ class ElfExecutable(Executable):
 
     # --- structure -------------------------------------------------------------------------------------------
     @cached_property
-    def _segments(self) -> list[tuple[Segment, Any]]:
+    def _segments(self) -> list[Segment]:
+        """The program header table, read with struct (pyelftools' construct parsing cost ~1.5 ms per file, the
+        largest share of a /usr/bin scan); type names are pyelftools' for the machine."""
+        hdr = self.header
+        phoff, phnum, phentsize = hdr["e_phoff"], hdr["e_phnum"], hdr["e_phentsize"]
+        if not phnum:
+            return []
+        raw = self.read_file(phoff, phnum * phentsize)  # _check_tables made sure the table is in the file
+        names = _pt_names(self.machine)
         out = []
-        try:
-            for seg in self.elf.iter_segments():
-                h = seg.header
-                kind = _PT_NAMES.get(h["p_type"], h["p_type"] if isinstance(h["p_type"], str) else f"PT_{h['p_type']:#x}")
-                flags = h["p_flags"]
-                out.append((Segment(kind=kind, vaddr=h["p_vaddr"], memsz=h["p_memsz"], offset=h["p_offset"],
-                                    filesz=h["p_filesz"], readable=bool(flags & 4), writable=bool(flags & 2),
-                                    executable=bool(flags & 1)), seg))
-        except PARSE_ERRORS as exc:
-            raise _wrap(self.path, "program headers", exc) from None
+        for i in range(len(raw) // phentsize):
+            if self.bits == 64:
+                p_type, flags, offset, vaddr, _paddr, filesz, memsz, _align = struct.unpack_from(
+                    self._fmt + "IIQQQQQQ", raw, i * phentsize)
+            else:
+                p_type, offset, vaddr, _paddr, filesz, memsz, flags, _align = struct.unpack_from(
+                    self._fmt + "IIIIIIII", raw, i * phentsize)
+            kind = names.get(p_type) or f"PT_{p_type:#x}"
+            out.append(Segment(kind=_PT_NAMES.get(kind, kind), vaddr=vaddr, memsz=memsz, offset=offset,
+                               filesz=filesz, readable=bool(flags & 4), writable=bool(flags & 2),
+                               executable=bool(flags & 1)))
         return out
 
     def segments(self) -> list[Segment]:
-        return [s for s, _ in self._segments]
+        return self._segments
 
     @cached_property
     def _section_headers(self) -> list[tuple[str, int, int, int, int, int, int]]:
@@ -198,7 +227,7 @@ class ElfExecutable(Executable):
         construct parsing costs ~4 ms per file, most of an /usr/bin scan)."""
         if not self._sections_ok:
             return []
-        hdr = self.elf.header
+        hdr = self.header
         shoff, shnum, shentsize, shstrndx = hdr["e_shoff"], hdr["e_shnum"], hdr["e_shentsize"], hdr["e_shstrndx"]
         fmt = self._fmt + ("IIQQQQIIQQ" if self.bits == 64 else "IIIIIIIIII")
         if shentsize < struct.calcsize(fmt):
@@ -234,6 +263,17 @@ class ElfExecutable(Executable):
     def sections(self) -> list[Section]:
         return self._sections
 
+    @cached_property
+    def debug_companion(self) -> str | None:
+        """Why this is a separate debug-info file (``objcopy --only-keep-debug``, ``/usr/lib/debug/.build-id/``):
+        its code sections are SHT_NOBITS, the code stays in the binary it was split from. None otherwise."""
+        code = [(n, typ) for n, typ, flags, *_ in self._section_headers if flags & 0x6 == 0x6]  # ALLOC|EXECINSTR
+        if not code or any(typ != 8 for _, typ in code):  # SHT_NOBITS
+            return None
+        names = [n for n, _ in code]
+        shown = ".text" if ".text" in names else names[0]
+        return f"{shown} and every other code section are SHT_NOBITS"
+
     def section_type(self, name: str) -> int | None:
         for n, typ, *_rest in self._section_headers:
             if n == name:
@@ -253,7 +293,7 @@ class ElfExecutable(Executable):
     # --- program interpreter and dynamic section -------------------------------------------------------------
     @cached_property
     def interpreter(self) -> str | None:
-        for seg, _ in self._segments:
+        for seg in self._segments:
             if seg.kind == "PT_INTERP":
                 raw = self.read_file(seg.offset, min(seg.filesz, 4096))
                 if not raw:
@@ -263,38 +303,32 @@ class ElfExecutable(Executable):
 
     @cached_property
     def has_dynamic(self) -> bool:
-        return any(seg.kind == "PT_DYNAMIC" for seg, _ in self._segments)
+        return any(seg.kind == "PT_DYNAMIC" for seg in self._segments)
 
     @cached_property
-    def dynamic(self) -> list[tuple[str, Any]]:
-        """(tag, value) pairs of PT_DYNAMIC; string tags (NEEDED, RPATH...) resolved to their strings."""
-        for seg, raw in self._segments:
+    def _raw_dynamic(self) -> list[tuple[str, int]]:
+        """(tag name, d_val) of PT_DYNAMIC up to DT_NULL, read with struct; names are pyelftools' for the machine."""
+        for seg in self._segments:
             if seg.kind != "PT_DYNAMIC":
                 continue
             if seg.offset + seg.filesz > self.source.size:
                 raise FormatError(f"{self.path}: corrupt ELF (PT_DYNAMIC at offset {seg.offset} runs past the end)")
-            out: list[tuple[str, Any]] = []
-            try:
-                for n, tag in enumerate(raw.iter_tags()):
-                    if n > 100_000:
-                        raise FormatError(f"{self.path}: corrupt ELF (dynamic section has no DT_NULL terminator)")
-                    d_tag = tag.entry.d_tag
-                    name = d_tag if isinstance(d_tag, str) else f"DT_{d_tag:#x}"
-                    if name in ("DT_NEEDED", "DT_RPATH", "DT_RUNPATH", "DT_SONAME"):
-                        attr = {"DT_NEEDED": "needed", "DT_RPATH": "rpath", "DT_RUNPATH": "runpath",
-                                "DT_SONAME": "soname"}[name]
-                        try:
-                            out.append((name, getattr(tag, attr)))
-                        except PARSE_ERRORS:
-                            out.append((name, f"<unreadable string at {tag.entry.d_val:#x}>"))
-                    else:
-                        out.append((name, tag.entry.d_val))
-            except FormatError:
-                raise
-            except PARSE_ERRORS as exc:
-                raise _wrap(self.path, "dynamic section", exc) from None
-            return out
+            entry = 16 if self.bits == 64 else 8
+            raw = self.read_file(seg.offset, min(seg.filesz, MAX_DYNAMIC * entry))
+            names = _dt_names(self.machine, self.osabi)
+            fmt = self._fmt + ("qQ" if self.bits == 64 else "iI")
+            tags: list[tuple[str, int]] = []
+            for d_tag, d_val in struct.iter_unpack(fmt, raw[: len(raw) - len(raw) % entry]):
+                if d_tag == 0:  # DT_NULL
+                    break
+                tags.append((names.get(d_tag) or f"DT_{d_tag:#x}", d_val))
+            return tags
         return []
+
+    @cached_property
+    def dynamic(self) -> list[tuple[str, Any]]:
+        """(tag, value) pairs of PT_DYNAMIC; string tags (NEEDED, RPATH...) resolved through DT_STRTAB."""
+        return [(name, self._dynstr(val) if name in _DT_STRINGS else val) for name, val in self._raw_dynamic]
 
     def _dyn_values(self, tag: str) -> list[Any]:
         return [v for t, v in self.dynamic if t == tag]
@@ -336,8 +370,8 @@ class ElfExecutable(Executable):
 
     @cached_property
     def _dynstr_table(self) -> bytes:
-        strtab = self._dyn_values("DT_STRTAB")
-        strsz = self._dyn_values("DT_STRSZ")
+        strtab = [v for t, v in self._raw_dynamic if t == "DT_STRTAB"]
+        strsz = [v for t, v in self._raw_dynamic if t == "DT_STRSZ"]
         base = self.vaddr_to_offset(strtab[0]) if strtab else None
         if base is None:
             return b""
@@ -461,13 +495,22 @@ class ElfExecutable(Executable):
             if voff is not None:
                 vraw = self.read_file(voff, count * 2)
                 vers = struct.unpack(self._fmt + f"{len(vraw) // 2}H", vraw[: len(vraw) // 2 * 2])
-        fmt = self._fmt + ("IBBHQQ" if self.bits == 64 else "IIIBBH")
+        # st_name and st_shndx only (Elf64_Sym: name, info, other, shndx, value, size; Elf32_Sym: name, value, size,
+        # info, other, shndx); names are cut from the string table here, ~300k of them in a /usr/bin scan.
+        fmt = self._fmt + ("I2xH16x" if self.bits == 64 else "I10xH")
+        table = self._dynstr_table
+        find, size = table.find, len(table)
+        vers += (0,) * max(0, count - len(vers))
         out = []
-        for i, fields in enumerate(struct.iter_unpack(fmt, raw)):
-            name_off, shndx = (fields[0], fields[3]) if self.bits == 64 else (fields[0], fields[5])
+        for i, (name_off, shndx) in enumerate(struct.iter_unpack(fmt, raw)):
             if i == 0:
                 continue
-            out.append((self._dynstr(name_off), shndx != 0, vers[i] & 0x7FFF if i < len(vers) else 0))
+            if name_off < size:
+                end = find(b"\0", name_off)
+                name = table[name_off : end if end >= 0 else size].decode("utf-8", "replace")
+            else:
+                name = f"<bad string offset {name_off:#x}>"
+            out.append((name, shndx != 0, vers[i] & 0x7FFF))
         return out
 
     def dynamic_symbols(self) -> list[str]:

@@ -22,6 +22,8 @@ MAX_HITS = 4096  # signature hits examined before giving up (hostile files full 
 VERSION_RE = re.compile(rb"(?:devel )?go1\.\d{1,3}(?:\.\d{1,3})?(?:(?:rc|beta)\d{1,3})?(?:[ -][\x20-\x7e]{0,200})?")
 MAX_VERSION_LEN = 256
 PREFILTER = b"runtime.goexit\0"
+# Section names only the gc linker writes (cmd/link/internal/ld/data.go, elf.go).
+GC_SECTION_PREFIXES = (".go.", ".note.go.", ".noptrdata", ".noptrbss", ".typelink", ".itablink", "go:")
 
 
 def pclntab_signatures() -> list[bytes]:
@@ -37,8 +39,9 @@ def search_pclntab(exe: Executable) -> Pclntab | None:
     """A pclntab somewhere in the image that passes every check, or None. Read-only data is searched first.
 
     A file without the name of the runtime function every gc Go program has (``runtime.goexit``, the return
-    address of every goroutine) is not searched further: one scan instead of eight on large non-Go files."""
-    if exe.find(PREFILTER) < 0:
+    address of every goroutine) is not searched further: one scan instead of eight on large non-Go files. An ELF
+    whose section headers are intact and show nothing of Go is not scanned at all (see :func:`could_be_go`)."""
+    if not could_be_go(exe) or exe.find(PREFILTER) < 0:
         return None
     ro = [(o, o + n) for o, n, _ in _ranges(exe, writable=False)]
     areas = ro + [(0, exe.length)]
@@ -61,6 +64,19 @@ def search_pclntab(exe: Executable) -> Pclntab | None:
                 tab.addr = offset_to_vaddr(exe, i)
                 return tab
     return None
+
+
+def could_be_go(exe: Executable) -> bool:
+    """False only for an ELF with section headers and no trace of the gc linker in them: none of its section names
+    (``.go.*``, ``.note.go.*``, ``.noptrdata``, ``.typelink``…), no ``*gopclntab``/``*gosymtab``, no "Go" note. The gc linker writes ``.note.go.buildid`` and
+    ``.go.*`` sections into every ELF it links (cmd/link/internal/ld/elf.go), and removing them means editing the
+    section table by hand; without section headers, or for PE and Mach-O, the search decides."""
+    if exe.format != "elf" or not exe.sections():
+        return True
+    for s in exe.sections():
+        if s.name.startswith(GC_SECTION_PREFIXES) or "gopclntab" in s.name or "gosymtab" in s.name:
+            return True
+    return any(note.owner == "Go" for note in exe.notes())  # type: ignore[attr-defined]
 
 
 def _ranges(exe: Executable, writable: bool) -> list[tuple[int, int, int]]:

@@ -6,5 +6,9 @@ import json
 from typing import Any
 
 
-def dumps(data: Any) -> str:
+def dumps(data: Any, *, compact: bool = False) -> str:
+    """Indented for reading; ``compact`` (one line, for large scan reports) takes the C encoder, about ten times
+    faster: Python's json module encodes in pure Python whenever it indents."""
+    if compact:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)

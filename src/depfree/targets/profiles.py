@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,12 @@ def _profile(name: str, entry: Any, where: str) -> Profile:
 
 
 def builtin() -> dict[str, Profile]:
+    """The profiles of data/targets.toml (a fresh dict; the profiles themselves are validated once per process)."""
+    return dict(_builtin())
+
+
+@functools.cache
+def _builtin() -> dict[str, Profile]:
     return {name: _profile(name, e, "data/targets.toml") for name, e in load("targets.toml").items()}
 
 

@@ -1,0 +1,175 @@
+"""`depfree scan --json` side by side with `scanelf -R -q -a` and `checksec --dir` over /usr/bin and /usr/lib, and
+over a several-hundred-MB container image (read in place, never extracted). Writes bench/results/scan.md.
+
+    python bench/bench_scan.py [--runs N] [--out FILE] [--no-checksec] [--no-usr-lib] [--no-image]
+
+The image is an OCI layout built once with umoci from the host's /usr/lib/x86_64-linux-gnu (one gzip layer) and the
+same image copied by skopeo into a `docker save` tarball (uncompressed layers); both are cached under the depfree
+cache. A per-analyzer cost table (one in-process `scan(jobs=1)` of /usr/bin with every analyzer timed) shows where
+the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from common import Result, markdown_table, run_command
+
+from depfree.toolchains import cache_root
+
+HERE = Path(__file__).resolve().parent
+IMAGE_SOURCE = "/usr/lib/x86_64-linux-gnu"
+
+
+def depfree_argv() -> list[str]:
+    exe = shutil.which("depfree")
+    return [exe] if exe else [sys.executable, "-m", "depfree"]
+
+
+def tool_version(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else "?"
+
+
+def build_image() -> tuple[Path, Path] | None:
+    """(OCI layout dir, docker-archive tarball) of IMAGE_SOURCE, built once."""
+    umoci, skopeo = shutil.which("umoci"), shutil.which("skopeo")
+    if not umoci or not skopeo:
+        return None
+    root = cache_root() / "bench-image"
+    layout, archive = root / "layout", root / "image.tar"
+    if archive.exists():
+        return layout, archive
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    subprocess.run([umoci, "init", "--layout", str(layout)], check=True)
+    subprocess.run([umoci, "new", "--image", f"{layout}:bench"], check=True)
+    subprocess.run([umoci, "insert", "--image", f"{layout}:bench", IMAGE_SOURCE, IMAGE_SOURCE], check=True)
+    subprocess.run([skopeo, "copy", "--quiet", f"oci:{layout}:bench", f"docker-archive:{archive}:bench:latest"],
+                   check=True)
+    return layout, archive
+
+
+def analyzer_costs(tree: str) -> tuple[float, int, list[tuple[str, float]]]:
+    """One in-process scan with every analyzer (and the format sniff/open) timed."""
+    import depfree.analysis.pipeline as pipeline
+    import depfree.formats.detect as detect
+    from depfree.scan import scan
+
+    cost: collections.Counter[str] = collections.Counter()
+    saved_analyzers, saved_open = list(pipeline.ANALYZERS), detect.open_executables
+
+    def timed(fn):  # type: ignore[no-untyped-def]
+        def run(ctx):  # type: ignore[no-untyped-def]
+            t = time.perf_counter()
+            fn(ctx)
+            cost[fn.__name__] += time.perf_counter() - t
+        return run
+
+    def open_timed(src):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return saved_open(src)
+        finally:
+            cost["(open_executables: ELF/PE/Mach-O headers)"] += time.perf_counter() - t
+
+    pipeline.ANALYZERS[:] = [timed(f) for f in saved_analyzers]
+    detect.open_executables = open_timed
+    try:
+        start = time.perf_counter()
+        report = scan(tree, jobs=1)
+        total = time.perf_counter() - start
+    finally:
+        pipeline.ANALYZERS[:] = saved_analyzers
+        detect.open_executables = saved_open
+    return total, len(report.binaries), cost.most_common()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "scan.md")
+    ap.add_argument("--no-checksec", action="store_true", help="skip checksec (about a minute per run on /usr/bin)")
+    ap.add_argument("--no-usr-lib", action="store_true")
+    ap.add_argument("--no-image", action="store_true")
+    args = ap.parse_args()
+    df = depfree_argv()
+    sections: list[str] = []
+    ratios: list[str] = []
+
+    def block(title: str, results: list[Result], baseline: str) -> None:
+        sections.append(f"## {title}\n\n{markdown_table(results, baseline)}\n")
+        print(sections[-1], flush=True)
+
+    for tree, with_checksec in (("/usr/bin", True), ("/usr/lib", False)):
+        if tree == "/usr/lib" and args.no_usr_lib:
+            continue
+        runs = args.runs if tree == "/usr/bin" else 1
+        results = [
+            run_command("scanelf -R -q -a", ["scanelf", "-R", "-q", "-a", tree], runs),
+            run_command("depfree scan --json", [*df, "scan", "--json", tree], runs),
+            run_command("depfree scan --json -j1", [*df, "scan", "--json", "--jobs", "1", tree], 1, warmup=0),
+        ]
+        if with_checksec and not args.no_checksec:
+            results.append(run_command("checksec --dir", ["checksec", f"--dir={tree}"], 1, warmup=0))
+        block(f"{tree} (every file)", results, "depfree scan --json")
+        by = {r.name: r for r in results if r.walls}
+        d = by.get("depfree scan --json")
+        if d and "scanelf -R -q -a" in by:
+            ratios.append(f"- {tree}: depfree scan = {d.median / by['scanelf -R -q -a'].median:.1f}× scanelf's wall "
+                          "time (target ≤ 10×)")
+        if d and "checksec --dir" in by:
+            ratios.append(f"- {tree}: checksec --dir takes {by['checksec --dir'].median / d.median:.1f}× as long as "
+                          "depfree scan (target ≥ 100×)")
+
+    if not args.no_image:
+        built = build_image()
+        if built:
+            layout, archive = built
+            size = archive.stat().st_size
+            lsize = sum(p.stat().st_size for p in layout.rglob("*") if p.is_file())
+            tmp_before = set(os.listdir("/tmp"))
+            results = [
+                run_command("depfree scan docker-archive", [*df, "scan", "--json", str(archive)], 1),
+                run_command("depfree scan OCI layout (gzip layer)", [*df, "scan", "--json", str(layout)], 1),
+                run_command("tar -tf (list only)", ["tar", "-tf", str(archive)], 1),
+            ]
+            leftovers = sorted(set(os.listdir("/tmp")) - tmp_before)
+            block(f"Image of {IMAGE_SOURCE}: docker-archive {size / 2**20:.0f} MiB, OCI layout {lsize / 2**20:.0f} "
+                  "MiB (nothing extracted)", results, "depfree scan docker-archive")
+            sections.append(f"Files left in /tmp by the image scans: {leftovers or 'none'}\n")
+
+    total, n, costs = analyzer_costs("/usr/bin")
+    lines = ["| step | total ms | ms per binary | share |", "|---|---:|---:|---:|"]
+    for name, secs in costs:
+        lines.append(f"| {name} | {secs * 1000:.0f} | {secs * 1000 / max(n, 1):.2f} | {secs / total:.0%} |")
+    sections.append(f"## Where the time goes: in-process scan of /usr/bin, jobs=1 ({n} binaries, {total:.2f} s)\n\n"
+                    + "\n".join(lines) + "\n")
+    print(sections[-1])
+
+    header = (f"# depfree scan benchmark\n\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+              f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+              f"{tool_version(['scanelf', '--version'])}; {tool_version(['checksec', '--version'])}.\n"
+              "Median wall time of the measured runs (one warm-up run first, output to /dev/null); peak RSS from "
+              "GNU time.\n\n" + "\n".join(ratios) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(header + "\n" + "\n".join(sections))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,612 @@
+"""``scan``: every executable in files, directory trees, archives and container images, with what each needs resolved
+inside its own package or image, and the release's checksum manifest verified.
+
+How a scan runs:
+
+* Inputs are read one after another in the main process. A directory is walked (symlinks not followed), an archive
+  or image is read in place (``sources/``); members are recognised as executables or nested archives by magic.
+* Each executable is analysed by the same pipeline as ``inspect``, in a pool of worker processes (``jobs``; 1 runs
+  everything here). A content-hash cache (sha256, and the inode first for files on disk) means identical files — hard
+  links, the same layer twice, the same binary in two archives — are analysed once.
+* At most a few tasks per worker are in flight and member bytes above ``Limits.spool_over`` wait in a temp file in a
+  private directory, so memory stays bounded however large the image.
+* When a container's analyses are in, each binary's ``resolution`` is computed against the container's filesystem
+  view (``analysis/resolution.py``) and the container is emitted; containers come out in input order.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import types
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from depfree.analysis.context import Options
+from depfree.errors import DepfreeError, NotABinaryError
+from depfree.model import Binary, FileError, Report
+from depfree.sources import checksums as checksums_mod
+from depfree.sources.archive import COMPRESSED, ArchiveError, Limits, classify, index_ar, index_tar, index_zip, peek_tar
+from depfree.sources.blob import Blob
+from depfree.sources.fsview import DirView, FsView, IndexView, SingleFileView
+
+Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
+
+KINDS_ROOTFS = ("oci", "docker-archive", "deb")  # members shown with absolute paths: they are a root filesystem
+
+
+# ---- worker side --------------------------------------------------------------------------------------------------
+
+_WORKER_OPTIONS = Options()
+
+
+def _init_worker(options: Options) -> None:
+    global _WORKER_OPTIONS
+    _WORKER_OPTIONS = options
+
+
+def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple[list[Binary], str | None]:
+    """Facts for the executables in one blob, or an error message; never raises for bad input."""
+    from depfree.analysis.pipeline import analyze, sha256_of
+    from depfree.formats.detect import open_executables
+
+    options = options or _WORKER_OPTIONS
+    try:
+        src = blob.source(name)
+    except DepfreeError as exc:
+        return [], _strip(str(exc), name)
+    try:
+        digest = blob.digest or sha256_of(src)
+        return [analyze(exe, options, sha256=digest, display_path=name) for exe in open_executables(src)], None
+    except NotABinaryError:
+        return [], None  # the magic matched but the file is not one (a DOS text starting "MZ"): not an executable
+    except DepfreeError as exc:
+        return [], _strip(str(exc), name)
+    except (MemoryError, RecursionError) as exc:
+        return [], f"cannot analyse: {type(exc).__name__}"
+    except Exception as exc:  # noqa: BLE001 - one broken file must not end a scan of thousands
+        return [], f"internal error while analysing ({type(exc).__name__}: {exc})"
+    finally:
+        src.close()
+
+
+def _work(args: tuple[Blob, str]) -> tuple[list[Binary], str | None]:
+    return analyse_blob(*args)
+
+
+def _strip(msg: str, path: str) -> str:
+    return msg[len(path) + 2 :] if msg.startswith(path + ": ") else msg
+
+
+# ---- the task pool ------------------------------------------------------------------------------------------------
+
+class Task:
+    """One analysis: run in the pool or here; ``get`` waits for it. Shared by every path with the same content."""
+
+    def __init__(self, engine: Engine, blob: Blob, name: str) -> None:
+        self.blob: Blob | None = blob  # dropped once analysed: the cache must not keep member bytes alive
+        self.digest = blob.digest  # None until another blob of the same size makes it worth computing
+        # where the bytes can be read again to hash them later: files on disk (never temp files or memory)
+        self.origin = blob if blob.data is None and not blob.temporary else None
+        self.memory = blob.size if blob.data is not None else 0
+        self.engine = engine
+        self._result: tuple[list[Binary], str | None] | None = None
+        self._async: Any = None
+        self.uses = 0
+        if engine.pool is None:
+            self._result = analyse_blob(blob, name, engine.options)
+            self._cleanup()
+        else:
+            self._async = engine.pool.apply_async(_work, ((blob.detached(), name),))
+
+    def ready(self) -> bool:
+        return self._result is not None or self._async.ready()
+
+    def get(self) -> tuple[list[Binary], str | None]:
+        if self._result is None:
+            self._result = self._async.get()
+            self._async = None
+            self._cleanup()
+        return self._result
+
+    def _cleanup(self) -> None:
+        if self.blob is not None and self.blob.temporary and self.blob.path:
+            try:
+                os.unlink(self.blob.path)
+            except OSError:
+                pass
+        self.blob = None
+        self.engine.done += 1
+        self.engine.notify("")
+
+
+class Engine:
+    """The worker pool, the content cache, the spool directory and the in-flight bound."""
+
+    def __init__(self, jobs: int | None, options: Options, limits: Limits, progress: Progress | None) -> None:
+        self.options = options
+        self.limits = limits
+        self.progress = progress
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.pool: Any = None
+        if self.jobs > 1:
+            _prewarm()  # imported and parsed once here, inherited by the forked workers
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+            self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
+        self.cache: dict[object, Task] = {}  # ("sha256", hex) or an alias (("inode", (dev, ino))) -> its task
+        self.by_size: dict[int, list[Task]] = {}  # analysed blobs by size: only equal sizes need a content hash
+        self.inflight: deque[Task] = deque()
+        self.inflight_bytes = 0
+        self.max_inflight = self.jobs * 4
+        self.max_inflight_bytes = 128 << 20
+        self.found = 0
+        self.done = 0
+        self.current = ""
+        self._spool: str | None = None
+
+    @property
+    def spool_dir(self) -> str:
+        if self._spool is None:
+            self._spool = tempfile.mkdtemp(prefix="depfree-scan-")
+        return self._spool
+
+    def notify(self, what: str) -> None:
+        if what:
+            self.current = what
+        if self.progress:
+            self.progress(self.done, self.found, self.current)
+
+    def submit(self, blob: Blob, name: str, alias: object | None = None) -> Task:
+        """Analyse ``blob`` unless the same file (``alias``: an inode) or the same content was seen.
+
+        Content is compared by sha256, but only between blobs of equal size: a file whose size no other file has
+        cannot be a copy, and its hash is left to the worker that analyses it (in parallel) instead of being
+        computed here, one file after another."""
+        if alias is not None and alias in self.cache:
+            return self.cache[alias]
+        if blob.digest is None and (blob.data is not None or blob.size in self.by_size):
+            blob = dataclasses.replace(blob, digest=_digest(blob))
+            for earlier in self.by_size.get(blob.size, []):
+                if earlier.digest is None and earlier.origin is not None:
+                    earlier.digest = _digest(earlier.origin)
+                    self.cache.setdefault(("sha256", earlier.digest), earlier)
+        task = self.cache.get(("sha256", blob.digest)) if blob.digest is not None else None
+        if task is None:
+            self.found += 1
+            self._make_room(blob)
+            task = Task(self, blob, name)
+            self.by_size.setdefault(blob.size, []).append(task)
+            if blob.digest is not None:
+                self.cache[("sha256", blob.digest)] = task
+            if task._async is not None:
+                self.inflight.append(task)
+                self.inflight_bytes += task.memory
+        if alias is not None:
+            self.cache[alias] = task
+        return task
+
+    def _make_room(self, blob: Blob) -> None:
+        extra = blob.size if blob.data is not None else 0
+        while self.inflight and (len(self.inflight) >= self.max_inflight
+                                 or self.inflight_bytes + extra > self.max_inflight_bytes):
+            self._retire(wait=True)
+        self._retire(wait=False)
+
+    def _retire(self, wait: bool) -> None:
+        while self.inflight and (wait or self.inflight[0].ready()):
+            t = self.inflight.popleft()
+            t.get()
+            self.inflight_bytes -= t.memory
+            wait = False
+
+    def capture(self, fh: IO[bytes], size: int) -> Blob:
+        """Read a streamed member: into memory when small, else into a temp file in the spool directory. The sha256
+        is computed on the way."""
+        h = hashlib.sha256()
+        if size <= self.limits.spool_over:
+            data = _read_exact(fh, size)
+            h.update(data)
+            return Blob.of_bytes(data, h.hexdigest())
+        fd, path = tempfile.mkstemp(dir=self.spool_dir, prefix="member-")
+        got = 0
+        with os.fdopen(fd, "wb") as out:
+            while got < size:
+                chunk = fh.read(min(1 << 20, size - got))
+                if not chunk:
+                    break
+                out.write(chunk)
+                h.update(chunk)
+                got += len(chunk)
+        if got != size:
+            os.unlink(path)
+            raise EOFError(f"member data ends after {got:,} of {size:,} bytes")
+        return Blob(path, 0, size, temporary=True, digest=h.hexdigest())
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
+
+
+def _prewarm() -> None:
+    """Import the readers and analyzers and parse the knowledge files before forking, so that workers do not each
+    do it again."""
+    import depfree.analysis.linkage  # noqa: F401
+    import depfree.analysis.pipeline  # noqa: F401
+    import depfree.formats.elf  # noqa: F401
+    from depfree.datafiles import load
+
+    for name in ("glibc.toml", "hardening.toml", "packers.toml", "stdlib_needs.toml", "go_versions.toml",
+                 "targets.toml"):
+        load(name)
+
+
+def _read_exact(fh: IO[bytes], size: int) -> bytes:
+    chunks, got = [], 0
+    while got < size:
+        chunk = fh.read(size - got)
+        if not chunk:
+            raise EOFError(f"member data ends after {got:,} of {size:,} bytes")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _digest(blob: Blob) -> str:
+    h = hashlib.sha256()
+    with blob.open() as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---- containers ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Member:
+    name: str  # as shown after '!'
+    task: Task
+
+
+@dataclass
+class Container:
+    """One package, archive, image or tree being scanned: the sink its reader reports to."""
+
+    engine: Engine
+    path: str  # display path ('release.tar.gz', 'a.tar.gz!inner.zip')
+    kind: str
+    depth: int  # how many more levels of nested archives may be entered
+    view: FsView = field(default_factory=IndexView)
+    members: dict[int, Member] = field(default_factory=dict)
+    nested: list[tuple[str, Blob, str]] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    files: int = 0
+    # (in-view path, display name, task) of a tree's or a single file's executables
+    disk_members: list[tuple[str, str, Task]] = field(default_factory=list)
+
+    @property
+    def limits(self) -> Limits:
+        return self.engine.limits
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append(FileError(path=f"{self.path}!{name}", error=message))
+
+    def wants(self, kind: str) -> bool:
+        """Executables always; nested archives while depth remains, except static libraries (``.a``: object files
+        for a linker, not something that is deployed)."""
+        return kind == "exe" or (self.depth > 0 and kind != "ar")
+
+    def found(self, name: str, blob: Blob, kind: str) -> object:
+        if kind != "exe":
+            self.nested.append((name, blob, kind))
+            return None
+        token = len(self.members) + 1
+        self.members[token] = Member(name, self.engine.submit(blob, f"{self.path}!{name}"))
+        self.engine.notify(self.path)
+        return token
+
+    def capture(self, fh: IO[bytes], size: int) -> Blob:
+        return self.engine.capture(fh, size)
+
+    # ---- results --------------------------------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        return all(m.task.ready() for m in self.members.values()) and all(
+            t.ready() for _, _, t in self.disk_members)
+
+    def finish(self) -> tuple[dict[str, Any], list[Binary]]:
+        """Collect the analyses of the files that are still there in the final view, resolve them, summarise."""
+        placed: list[tuple[str, str, Task]] = list(self.disk_members)
+        if isinstance(self.view, IndexView):
+            rooted = self.kind in KINDS_ROOTFS
+            for vpath, node in self.view.files():
+                m = self.members.get(node.token) if isinstance(node.token, int) else None
+                if m is not None:
+                    placed.append((vpath, f"{self.path}!{vpath if rooted else vpath.lstrip('/')}", m.task))
+        binaries: list[Binary] = []
+        by_path: dict[str, Binary] = {}
+        where: list[tuple[Binary, str]] = []
+        for vpath, shown, task in placed:
+            bins, err = task.get()
+            if err:
+                self.errors.append(FileError(path=shown, error=err))
+            task.uses += 1
+            for b in bins:
+                if task.uses > 1 or b.path != shown:
+                    b = copy.deepcopy(b)
+                    b.path = shown
+                binaries.append(b)
+                by_path.setdefault(vpath, b)
+                where.append((b, vpath))
+        from depfree.analysis.resolution import RUNTIME_FILES, Resolver
+
+        provided = RUNTIME_FILES if self.kind in ("oci", "docker-archive") else None
+        resolver = Resolver(self.view, by_path, provided)
+        for b, vpath in where:
+            b.resolution = resolver.resolve(b, vpath)
+        for link, problem in sorted(resolver.problems.items()):
+            self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))
+        return self.record(binaries), binaries
+
+    def record(self, binaries: list[Binary]) -> dict[str, Any]:
+        n_missing_interp = sum(1 for b in binaries if (b.resolution or {}).get("interpreter_found") is False)
+        n_missing_libs = sum(1 for b in binaries if (b.resolution or {}).get("missing_libraries"))
+        n_missing_files = sum(1 for b in binaries if (b.resolution or {}).get("missing_files"))
+        contained = sum(1 for b in binaries if (b.resolution or {}).get("self_contained"))
+        rec: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "files": self.files,
+            "binaries": len(binaries),
+            "self_contained": (contained == len(binaries)) if binaries else None,
+            "summary": {"self_contained": contained, "not_self_contained": len(binaries) - contained,
+                        "missing_interpreter": n_missing_interp, "missing_libraries": n_missing_libs,
+                        "missing_files": n_missing_files},
+            "errors": len(self.errors),
+        }
+        rec.update(self.extra)
+        return rec
+
+
+@dataclass
+class ScanResult:
+    """One container as it comes out of :func:`iter_scan`, in input order."""
+
+    container: dict[str, Any]
+    binaries: list[Binary]
+    errors: list[FileError]
+
+
+class Scanner:
+    def __init__(self, engine: Engine, depth: int, checksums: str | None) -> None:
+        self.engine = engine
+        self.depth = depth
+        self.checksums = checksums
+        self.pending: deque[Container | FileError] = deque()  # containers and unreadable inputs, in input order
+
+    # Each reader fills a Container; nested archives found in it are read right after it.
+    def read_input(self, path: str) -> None:
+        path = os.fspath(path)
+        manifests = [self.checksums] if self.checksums else checksums_mod.find_manifests(path)
+        first = len(self.pending)
+        if os.path.isdir(path) and not os.path.islink(path):
+            from depfree.sources.image import is_image_dir
+
+            if is_image_dir(path):
+                self._read_image_dir(path)
+            else:
+                self._read_tree(path)
+        else:
+            blob = self._open_file(path)
+            if blob is None:
+                return
+            self._read_blob(path, blob, self.depth, top=True)
+        if manifests:
+            try:
+                result = checksums_mod.verify(path, manifests)
+            except DepfreeError as exc:
+                self._error(path, _strip(str(exc), path))
+                result = None
+            heads = [c for c in list(self.pending)[first:] if isinstance(c, Container)]
+            if result is not None and heads:
+                heads[0].extra["checksums"] = result
+
+    def _open_file(self, path: str) -> Blob | None:
+        from depfree.sources.file import FileSource
+
+        try:
+            with FileSource(path) as src:
+                size = src.size
+        except DepfreeError as exc:
+            self._error(path, _strip(str(exc), path))
+            return None
+        return Blob.of_file(path, size)
+
+    def _error(self, path: str, message: str) -> None:
+        self.pending.append(FileError(path=path, error=message))
+
+    def _push(self, c: Container) -> None:
+        self.pending.append(c)
+        nested, c.nested = c.nested, []
+        for name, blob, _kind in nested:
+            self._read_blob(f"{c.path}!{name}", blob, c.depth - 1, top=False)
+
+    def _read_tree(self, root: str) -> None:
+        from depfree.sources.tree import TreeFile, walk
+
+        c = Container(self.engine, root, "dir", self.depth, view=DirView(root))
+        archives: list[TreeFile] = []
+
+        def on_error(p: str, msg: str) -> None:
+            c.errors.append(FileError(path=p, error=msg))
+
+        for item in walk(root, on_error):
+            if isinstance(item, int):
+                c.files += item
+                continue
+            c.files += 1
+            if item.kind == "exe":
+                task = self.engine.submit(Blob.of_file(item.path, item.size), item.path, ("inode", item.inode))
+                c.disk_members.append((item.rel, item.path, task))
+                self.engine.notify(item.path)
+            elif self.depth > 0 and item.kind != "ar":
+                archives.append(item)
+        self.pending.append(c)
+        for a in archives:
+            self._read_blob(a.path, Blob.of_file(a.path, a.size), self.depth - 1, top=False)
+
+    def _read_blob(self, path: str, blob: Blob, depth: int, top: bool) -> None:
+        kind = classify(blob.head(512))
+        if kind == "exe":
+            c = Container(self.engine, path, "file", depth, view=SingleFileView(os.path.basename(path), blob.size))
+            c.files = 1
+            key = None
+            if blob.path and not blob.temporary and blob.offset == 0:
+                st = os.stat(blob.path)
+                key = ("inode", (st.st_dev, st.st_ino))
+            c.disk_members.append(("/" + os.path.basename(path), path, self.engine.submit(blob, path, key)))
+            self.pending.append(c)
+            return
+        if kind in COMPRESSED and not peek_tar(blob, kind, self.engine.limits):
+            if top:
+                self._error(path, f"a {kind} stream that does not hold a tar archive")
+            return
+        if kind is None:
+            if top:
+                head = blob.head(4).hex(" ") or "an empty file"
+                self._error(path, "not an executable (ELF, PE, Mach-O) nor an archive (tar, zip, deb, OCI, "
+                                  f"docker-archive): found {head}")
+            return
+        if kind == "tar":
+            from depfree.sources.image import find_images, is_image_tar, tar_blobs
+
+            members = tar_blobs(blob)
+            if members is not None and is_image_tar(members):
+                try:
+                    images = find_images(members.get, members)
+                except ArchiveError as exc:
+                    self._error(path, f"not a usable image: {exc}")
+                    return
+                self._read_images(path, images, depth)
+                return
+        c = Container(self.engine, path, "tar" if kind in ("tar", *COMPRESSED) else kind, depth)
+        c.extra["compression"] = kind if kind in COMPRESSED else None
+        assert isinstance(c.view, IndexView)
+        try:
+            if kind == "zip":
+                index_zip(blob, c, c.view)
+            elif kind in ("ar", "deb"):
+                c.kind = index_ar(blob, c, c.view)
+            else:
+                index_tar(blob, kind, c, c.view)
+        except ArchiveError as exc:
+            c.errors.append(FileError(path=path, error=str(exc)))
+        if c.extra["compression"] is None:
+            del c.extra["compression"]
+        c.files = c.view.count()
+        self._push(c)
+
+    def _read_image_dir(self, root: str) -> None:
+        from depfree.sources.image import dir_blobs, find_images
+
+        get = dir_blobs(root)
+        names = {n for n in ("manifest.json", "index.json", "oci-layout") if get(n) is not None}
+        try:
+            images = find_images(get, names)
+        except ArchiveError as exc:
+            self._error(root, f"not a usable image: {exc}")
+            return
+        self._read_images(root, images, self.depth)
+
+    def _read_images(self, path: str, images: list[Any], depth: int) -> None:
+        from depfree.sources.image import apply_layers
+
+        for i, image in enumerate(images):
+            shown = path if len(images) == 1 else f"{path}@{image.name or i}"
+            c = Container(self.engine, shown, image.kind, depth)
+            assert isinstance(c.view, IndexView)
+            self.engine.notify(shown)
+            layers = apply_layers(image, c, c.view)
+            c.files = c.view.count()
+            c.extra["image"] = {"name": image.name, "config": image.config, "layers": layers, **image.info}
+            self._push(c)
+
+    def ready(self) -> Iterator[ScanResult]:
+        """Finished containers at the head of the queue, in order (does not wait)."""
+        while self.pending and (isinstance(self.pending[0], FileError) or self.pending[0].ready()):
+            yield self._emit(self.pending.popleft())
+
+    def drain(self) -> Iterator[ScanResult]:
+        while self.pending:
+            yield self._emit(self.pending.popleft())
+
+    def _emit(self, c: Container | FileError) -> ScanResult:
+        if isinstance(c, FileError):
+            return ScanResult({}, [], [c])
+        rec, binaries = c.finish()
+        errors = list(c.errors)
+        for msg in (rec.get("checksums") or {}).get("errors", []):
+            errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
+        return ScanResult(rec, binaries, errors)
+
+
+def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,
+              depth: int = 1, checksums: str | os.PathLike[str] | None = None, options: Options | None = None,
+              progress: Progress | None = None, limits: Limits | None = None) -> Iterator[ScanResult]:
+    """The containers of :func:`scan` one by one, in input order, as soon as each is complete. Inputs that cannot be
+    read come out as a :class:`ScanResult` with no container (``container == {}``) and the error."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if checksums is not None:
+        checksums_mod.parse_manifest(os.fspath(checksums))  # a bad --checksums is a usage error, raised now
+    engine = Engine(jobs, options or Options(), limits or Limits(), progress)
+    scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
+    try:
+        for p in paths:
+            scanner.read_input(os.fspath(p))
+            yield from scanner.ready()
+        yield from scanner.drain()
+    finally:
+        engine.close()
+
+
+def scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,
+         depth: int = 1, checksums: str | os.PathLike[str] | None = None, options: Options | None = None,
+         progress: Progress | None = None) -> Report:
+    """Scan files, directories, archives (tar/gz/bz2/xz/zst, zip, deb) and images (OCI layout, docker save) and
+    report every executable in them, each with ``resolution`` against its own container; ``report.containers``
+    describes each container (see docs/scan.md). Bad inputs and bad entries go to ``report.errors``."""
+    from depfree.api import tool_info
+
+    report = Report(tool=tool_info(), containers=[])
+    for res in iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress):
+        if res.container:
+            assert report.containers is not None
+            report.containers.append(res.container)
+        report.binaries.extend(res.binaries)
+        report.errors.extend(res.errors)
+    return report
+
+
+class _CallableModule(types.ModuleType):
+    """``depfree.scan`` is this module (``from depfree.scan import scan``) and also callable as ``depfree.scan(paths)``:
+    importing a submodule binds its name on the package, so a function of the same name could not stay there."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        return scan(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,542 @@
+"""Archives read in place: tar (plain, gzip, bzip2, xz, zstd), zip, ar and Debian packages.
+
+Nothing is extracted. A reader walks the members once, records every entry in an :class:`IndexView`, and hands the
+members that look like executables or nested archives (by magic) to a :class:`Sink`, which analyses them. Plain
+tars and zips on disk are read with random access (a member is a byte range of the file); compressed tars are
+streamed, and a member is held in memory or, when large, in a spooled temp file inside the scan's private temp dir.
+
+Every bad entry (a name with ``..`` or an absolute name, a device file, a declared size past the end of the archive
+or beyond the limits, a compression ratio of a decompression bomb, a corrupt member) becomes a per-entry error and
+the walk goes on where the format allows it.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Protocol
+
+from depfree.formats.detect import sniff
+from depfree.sources.blob import Blob
+from depfree.sources.fsview import DIR, FILE, OTHER, SYMLINK, IndexView, Node, norm
+
+# Files whose content the resolver needs later (the loader's search path), kept while streaming.
+KEEP_CONTENT = ("/etc/ld.so.conf",)
+KEEP_CONTENT_DIRS = ("/etc/ld.so.conf.d/",)
+KEEP_LIMIT = 64 * 1024
+
+COMPRESSED = ("gzip", "bzip2", "xz", "zstd")
+
+
+@dataclass
+class Limits:
+    """Bounds that keep hostile archives harmless."""
+
+    max_member: int = 16 << 30  # a declared member size above this is refused
+    max_ratio: int = 200  # uncompressed:compressed above this, for outputs beyond ratio_floor, is a bomb
+    ratio_floor: int = 64 << 20
+    spool_over: int = 64 << 20  # members larger than this go to a temp file instead of memory
+    max_entries: int = 2_000_000
+
+
+class ArchiveError(Exception):
+    """The archive as a whole cannot be read further (the message says why)."""
+
+
+class Sink(Protocol):
+    """The scan side of a reader: where found members and per-entry errors go."""
+
+    limits: Limits
+
+    def error(self, name: str, message: str) -> None: ...
+
+    def wants(self, kind: str) -> bool: ...
+
+    def found(self, name: str, blob: Blob, kind: str) -> object: ...
+
+    def capture(self, fh: IO[bytes], size: int) -> Blob: ...
+
+
+def classify(head: bytes) -> str | None:
+    """``exe`` for an ELF/PE/Mach-O, an archive kind (tar, zip, deb, ar, gzip, bzip2, xz, zstd) or None. A plain
+    ``ar`` archive is a static library (``.a``) or a .deb whose first member is not ``debian-binary``."""
+    if sniff(head) is not None:
+        return "exe"
+    if head[:4] == b"PK\x03\x04" or head[:4] == b"PK\x05\x06":
+        return "zip"
+    if head[:8] == b"!<arch>\n":
+        return "deb" if head[8:21] == b"debian-binary" else "ar"
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:3] == b"BZh":
+        return "bzip2"
+    if head[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if head[:4] == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    if is_tar_header(head):
+        return "tar"
+    return None
+
+
+def is_tar_header(head: bytes) -> bool:
+    """A ustar/GNU magic at 257, or a v7 header whose checksum adds up."""
+    if len(head) < 512:
+        return False
+    if head[257:262] == b"ustar":
+        return True
+    try:
+        chk = int(head[148:156].split(b"\0")[0].strip() or b"-1", 8)
+    except ValueError:
+        return False
+    return chk == sum(head[:148]) + 256 + sum(head[156:512]) and head[0] != 0
+
+
+class BombGuard(io.RawIOBase):
+    """A decompressed stream that stops with an error once output exceeds ``max_ratio`` times the input read."""
+
+    def __init__(self, inner: IO[bytes], raw: RangeCounter, limits: Limits) -> None:
+        super().__init__()
+        self.inner, self.raw, self.limits, self.out = inner, raw, limits, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.inner.read(len(buf))
+        n = len(data)
+        buf[:n] = data
+        self.out += n
+        if self.out > self.limits.ratio_floor and self.out > self.limits.max_ratio * max(1, self.raw.count):
+            raise ArchiveError(f"decompression bomb: {self.out:,} bytes out of {self.raw.count:,} compressed "
+                               f"(ratio above {self.limits.max_ratio}:1)")
+        return n
+
+
+class RangeCounter(io.RawIOBase):
+    """Counts bytes read from the compressed input."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        super().__init__()
+        self.inner, self.count = inner, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.inner.read(len(buf))
+        n = len(data)
+        buf[:n] = data
+        self.count += n
+        return n
+
+
+def decompressed(blob: Blob, kind: str, limits: Limits) -> IO[bytes]:
+    """A forward-only stream of the decompressed bytes of a gzip/bzip2/xz/zstd blob, guarded against bombs."""
+    raw = RangeCounter(blob.open())
+    inner: IO[bytes]
+    if kind == "gzip":
+        inner = gzip.GzipFile(fileobj=raw, mode="rb")
+    elif kind == "bzip2":
+        inner = bz2.BZ2File(raw, "rb")
+    elif kind == "xz":
+        inner = lzma.LZMAFile(raw, "rb")
+    elif kind == "zstd":
+        import zstandard
+
+        inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    else:
+        raise ArchiveError(f"not a compressed stream ({kind})")
+    return io.BufferedReader(BombGuard(inner, raw, limits), buffer_size=1 << 20)
+
+
+def peek_tar(blob: Blob, kind: str, limits: Limits) -> bool:
+    """Does this (compressed) blob hold a tar? Decompresses only its first block."""
+    if kind == "tar":
+        return True
+    if kind not in COMPRESSED:
+        return False
+    try:
+        with decompressed(blob, kind, limits) as fh:
+            return is_tar_header(fh.read(512))
+    except Exception:  # noqa: BLE001 - any decoding failure means "not a tar we can read"
+        return False
+
+
+# ---- member names -------------------------------------------------------------------------------------------------
+
+def check_name(name: str) -> str | None:
+    """Why a member name is refused (absolute, or climbing with ``..``), or None when it is fine."""
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "absolute path in archive member name: refused"
+    if ".." in name.replace("\\", "/").split("/"):
+        return "path traversal ('..') in archive member name: refused"
+    if "\0" in name:
+        return "NUL byte in archive member name: refused"
+    return None
+
+
+def display_name(name: str) -> str:
+    """The member name as shown after ``!``: without ``./`` and trailing slashes."""
+    n = name
+    while n.startswith("./"):
+        n = n[2:]
+    return n.rstrip("/") or "."
+
+
+# ---- tar ----------------------------------------------------------------------------------------------------------
+
+@dataclass
+class TarEntry:
+    """One entry of a tar as the index needs it (whiteouts are applied by the image reader)."""
+
+    path: str  # normalised absolute path
+    node: Node
+
+
+def iter_tar(blob: Blob, kind: str, sink: Sink, *, absolute_names: bool = False) -> Iterator[TarEntry]:
+    """Every usable entry of a tar (plain or compressed) with its member handed to the sink when it is an executable
+    or an archive. Plain tars are read with random access; compressed ones streamed. ``absolute_names``: members of a
+    root filesystem (a layer, a .deb) are shown as ``/usr/bin/x``."""
+    seekable = kind == "tar"
+    fileobj: IO[bytes] = blob.open() if seekable else decompressed(blob, kind, sink.limits)
+    try:
+        tf = tarfile.open(fileobj=fileobj, mode="r:" if seekable else "r|")
+    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, ArchiveError) as exc:
+        fileobj.close()
+        raise ArchiveError(f"not a readable tar archive ({_why(exc)})") from None
+    count = 0
+    last: tarfile.TarInfo | None = None
+    try:
+        while True:
+            try:
+                ti = tf.next()
+            except tarfile.HeaderError as exc:
+                raise ArchiveError(f"corrupt tar header after {count} members ({_why(exc)})") from None
+            except (tarfile.TarError, OSError, EOFError, zlib_error(), lzma.LZMAError) as exc:
+                end = blob.size if seekable else getattr(tf.fileobj, "pos", -1)  # bytes the tar really holds
+                if last is not None and 0 <= end - (last.offset_data + last.size) < tarfile.BLOCKSIZE:
+                    # The last member's data is all there; only the padding and end-of-archive blocks are missing
+                    # (umoci insert writes layers like that). A streamed tar ends there silently too.
+                    break
+                raise ArchiveError(f"truncated or corrupt archive after {count} members ({_why(exc)})") from None
+            if ti is None:
+                break
+            last = ti
+            count += 1
+            if count > sink.limits.max_entries:
+                raise ArchiveError(f"more than {sink.limits.max_entries:,} members: refused")
+            entry = _tar_entry(tf, ti, blob, seekable, sink, absolute_names)
+            if entry is not None:
+                yield entry
+    finally:
+        tf.close()
+        fileobj.close()
+
+
+def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: bool, sink: Sink,
+               absolute_names: bool) -> TarEntry | None:
+    shown = display_name(ti.name)
+    if absolute_names:
+        shown = norm(shown)
+    bad = check_name(ti.name)
+    if bad:
+        sink.error(ti.name, bad)
+        return None
+    path = norm(ti.name)
+    if ti.isdir():
+        return TarEntry(path, Node(DIR))
+    if ti.issym():
+        return TarEntry(path, Node(SYMLINK, target=ti.linkname))
+    if ti.islnk():
+        bad = check_name(ti.linkname)
+        if bad:
+            sink.error(ti.name, f"hard link target {ti.linkname!r}: {bad}")
+            return None
+        return TarEntry(path, Node(FILE, target=norm(ti.linkname), token="hardlink"))
+    if ti.ischr() or ti.isblk() or ti.isfifo():
+        what = "character device" if ti.ischr() else "block device" if ti.isblk() else "FIFO"
+        sink.error(shown, f"{what} in archive: not a regular file, skipped")
+        return TarEntry(path, Node(OTHER))
+    if not ti.isreg():
+        sink.error(shown, f"unsupported tar member type {ti.type!r}, skipped")
+        return None
+    if ti.size > sink.limits.max_member:
+        sink.error(shown, f"declared size {ti.size:,} bytes exceeds the limit of {sink.limits.max_member:,}: skipped")
+        return TarEntry(path, Node(FILE, size=ti.size))
+    if seekable and ti.offset_data + ti.size > blob.size:
+        sink.error(shown, f"declared size {ti.size:,} bytes runs past the end of the archive "
+                          f"({blob.size:,} bytes): truncated or hostile, skipped")
+        return TarEntry(path, Node(FILE, size=ti.size))
+    node = Node(FILE, size=ti.size)
+    member: Blob | None = None
+    if seekable and not ti.issparse():
+        member = blob.slice(ti.offset_data, ti.size)
+        head = member.head(512)
+    else:
+        fh = tf.extractfile(ti)
+        if fh is None:
+            return TarEntry(path, node)
+        head = fh.read(512)
+    keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
+    kind = classify(head)
+    if kind is not None and not sink.wants(kind):
+        kind = None
+    if kind is None and not keep:
+        return TarEntry(path, node)
+    if member is None:
+        rest = fh  # type: ignore[possibly-undefined]
+        try:
+            member = sink.capture(_Prepend(head, rest), ti.size)
+        except (OSError, EOFError, tarfile.TarError, lzma.LZMAError, zlib_error()) as exc:
+            raise ArchiveError(f"{shown}: corrupt member data ({_why(exc)})") from None
+    if keep:
+        node.data = member.read_at(0, KEEP_LIMIT)
+    if kind is not None:
+        node.token = sink.found(shown, member, kind)
+    return TarEntry(path, node)
+
+
+class _Prepend(io.RawIOBase):
+    """Bytes already read followed by the rest of a stream."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        super().__init__()
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            if size < 0 or size >= len(self.head):
+                out, self.head = self.head, b""
+                more = self.rest.read(-1 if size < 0 else size - len(out))
+                return out + more
+            out, self.head = self.head[:size], self.head[size:]
+            return out
+        return self.rest.read(size)
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+
+    return zlib.error
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def index_tar(blob: Blob, kind: str, sink: Sink, view: IndexView, *, absolute_names: bool = False) -> None:
+    """Fill ``view`` from a tar; hard links become copies of their target's node."""
+    for entry in iter_tar(blob, kind, sink, absolute_names=absolute_names):
+        add_entry(view, entry)
+
+
+def add_entry(view: IndexView, entry: TarEntry) -> None:
+    node = entry.node
+    if node.token == "hardlink":
+        target = view.nodes.get(node.target)
+        if target is None or target.type != FILE:
+            node = Node(FILE)  # a link to nothing we kept: the name exists
+        else:
+            node = target
+    view.add(entry.path, node)
+
+
+# ---- zip ----------------------------------------------------------------------------------------------------------
+
+def index_zip(blob: Blob, sink: Sink, view: IndexView) -> None:
+    try:
+        zf = zipfile.ZipFile(blob.open())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ArchiveError(f"not a readable zip archive ({_why(exc)})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > sink.limits.max_entries:
+            raise ArchiveError(f"more than {sink.limits.max_entries:,} members: refused")
+        for info in infos:
+            _zip_entry(zf, info, blob, sink, view)
+
+
+def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sink, view: IndexView) -> None:
+    name = info.filename
+    shown = display_name(name)
+    bad = check_name(name)
+    if bad:
+        sink.error(name, bad)
+        return
+    path = norm(name)
+    mode = info.external_attr >> 16
+    if info.is_dir():
+        view.add(path, Node(DIR))
+        return
+    if mode and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)):
+        sink.error(shown, "device file in archive: not a regular file, skipped")
+        view.add(path, Node(OTHER))
+        return
+    limits = sink.limits
+    if info.file_size > limits.max_member:
+        sink.error(shown, f"declared size {info.file_size:,} bytes exceeds the limit of {limits.max_member:,}: "
+                          "skipped")
+        view.add(path, Node(FILE, size=info.file_size))
+        return
+    if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(1, info.compress_size):
+        sink.error(shown, f"compression ratio {info.file_size // max(1, info.compress_size):,}:1 "
+                          f"({info.compress_size:,} -> {info.file_size:,} bytes) looks like a zip bomb: skipped")
+        view.add(path, Node(FILE, size=info.file_size))
+        return
+    if info.header_offset + info.compress_size > blob.size:
+        sink.error(shown, f"member data runs past the end of the archive ({blob.size:,} bytes): skipped")
+        return
+    if info.flag_bits & 0x1:
+        sink.error(shown, "encrypted member: cannot be read, skipped")
+        view.add(path, Node(FILE, size=info.file_size))
+        return
+    try:
+        if mode and stat.S_ISLNK(mode):
+            with zf.open(info) as fh:
+                target = fh.read(4096).decode("utf-8", "replace")
+            view.add(path, Node(SYMLINK, target=target))
+            return
+        with zf.open(info) as fh:
+            head = fh.read(512)
+            keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
+            kind = classify(head)
+            if kind is not None and not sink.wants(kind):
+                kind = None
+            node = Node(FILE, size=info.file_size)
+            if kind is not None or keep:
+                member = _stored_slice(zf, info, blob) or sink.capture(_Prepend(head, _Capped(fh, info.file_size)),
+                                                                        info.file_size)
+                if keep:
+                    node.data = member.read_at(0, KEEP_LIMIT)
+                if kind is not None:
+                    node.token = sink.found(shown, member, kind)
+            view.add(path, node)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError, zlib_error(),
+            lzma.LZMAError) as exc:
+        sink.error(shown, f"corrupt member ({_why(exc)}), skipped")
+
+
+def _stored_slice(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob) -> Blob | None:
+    """An uncompressed member of a zip on disk is a plain byte range: no copy needed."""
+    if info.compress_type != zipfile.ZIP_STORED or blob.data is not None:
+        return None
+    local = blob.read_at(info.header_offset, 30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        return None
+    start = info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
+    if start + info.file_size > blob.size:
+        return None
+    return blob.slice(start, info.file_size)
+
+
+class _Capped(io.RawIOBase):
+    """A member stream that refuses to give more than its declared size (a lying header cannot grow memory)."""
+
+    def __init__(self, inner: IO[bytes], size: int) -> None:
+        super().__init__()
+        self.inner, self.left = inner, size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        n = self.left if size < 0 else min(size, self.left)
+        data = self.inner.read(n)
+        self.left -= len(data)
+        return data
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+
+# ---- ar and .deb --------------------------------------------------------------------------------------------------
+
+def ar_members(blob: Blob, sink: Sink) -> list[tuple[str, Blob]]:
+    """The members of a Unix ar archive (``!<arch>``, GNU and BSD long names) as byte ranges."""
+    if blob.head(8) != b"!<arch>\n":
+        raise ArchiveError("not an ar archive (no '!<arch>' magic)")
+    out: list[tuple[str, Blob]] = []
+    pos, longnames = 8, b""
+    while pos + 60 <= blob.size:
+        hdr = blob.read_at(pos, 60)
+        if hdr[58:60] != b"`\n":
+            raise ArchiveError(f"corrupt ar header at offset {pos}")
+        raw_name = hdr[:16].rstrip(b" ")
+        try:
+            size = int(hdr[48:58].strip() or b"0")
+        except ValueError:
+            raise ArchiveError(f"corrupt ar member size at offset {pos}") from None
+        data_at = pos + 60
+        if data_at + size > blob.size:
+            sink.error(raw_name.decode("latin-1"), f"declared size {size:,} bytes runs past the end of the archive "
+                                                   f"({blob.size:,} bytes): truncated or hostile")
+            break
+        name = raw_name.decode("utf-8", "replace")
+        body = blob.slice(data_at, size)
+        if raw_name == b"//":
+            longnames = body.read_at(0, min(size, 1 << 20))
+        elif raw_name.startswith(b"#1/"):  # BSD: the name precedes the data
+            n = int(raw_name[3:] or b"0") if raw_name[3:].isdigit() else 0
+            name = body.read_at(0, n).rstrip(b"\0").decode("utf-8", "replace")
+            out.append((name, body.slice(n, size - n)))
+        elif raw_name.startswith(b"/") and raw_name[1:].isdigit():
+            off = int(raw_name[1:])
+            end = longnames.find(b"/\n", off)
+            name = longnames[off : end if end >= 0 else None].decode("utf-8", "replace")
+            out.append((name, body))
+        elif raw_name not in (b"/", b"/SYM64/", b"__.SYMDEF", b"__.SYMDEF SORTED"):
+            out.append((name.rstrip("/"), body))
+        pos = data_at + size + (size & 1)
+    return out
+
+
+def index_ar(blob: Blob, sink: Sink, view: IndexView) -> str:
+    """A .deb (its ``data.tar.*`` is the tree, shown with absolute paths) or a plain ar archive (its members are
+    the files). Returns the container kind: ``deb`` or ``ar``."""
+    members = ar_members(blob, sink)
+    names = [n for n, _ in members]
+    if "debian-binary" in names:
+        data = [(n, b) for n, b in members if n.startswith("data.tar")]
+        if not data:
+            raise ArchiveError("Debian package without a data.tar member")
+        name, body = data[0]
+        kind = classify(body.head(512))
+        if kind not in ("tar", *COMPRESSED):
+            raise ArchiveError(f"{name}: expected a tar (plain, gz, xz, zst or bz2), found {body.head(4).hex(' ')}")
+        try:
+            index_tar(body, kind, sink, view, absolute_names=True)
+        except ArchiveError as exc:
+            raise ArchiveError(f"{name}: {exc}") from None
+        return "deb"
+    for name, body in members:
+        bad = check_name(name)
+        if bad:
+            sink.error(name, bad)
+            continue
+        node = Node(FILE, size=body.size)
+        kind = classify(body.head(512))
+        if kind is not None and sink.wants(kind):
+            node.token = sink.found(display_name(name), body, kind)
+        view.add(norm(name), node)
+    return "ar"

@@ -1,0 +1,142 @@
+"""``depfree scan`` and ``depfree.scan()``: input order with a process pool, the content-hash cache, the JSON
+schema, the text report and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import depfree
+from depfree.scan import scan
+from helpers import images
+from helpers.factory import Factory
+from helpers.schema import assert_valid_report
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "depfree", "scan", *args], capture_output=True, text=True,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def inputs(factory: Factory, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same static binary in a directory (twice, hard-linked), a tar.gz and a zip; a C binary beside it."""
+    tmp = tmp_path_factory.mktemp("inputs")
+    app = factory.go("plain")
+    d = tmp / "dir"
+    d.mkdir()
+    shutil.copy2(app, d / "app")
+    os.link(d / "app", d / "app-hardlink")
+    shutil.copy2(factory.c("hello.c"), d / "hello")
+    tgz = tmp / "app.tar.gz"
+    subprocess.run(["tar", "-czf", str(tgz), "-C", str(d), "app"], check=True)
+    z = tmp / "app.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(app, "app")
+    return {"dir": d, "tgz": tgz, "zip": z, "app": app}
+
+
+def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path]) -> None:
+    seen: list[tuple[int, int]] = []
+    bogus = str(inputs["dir"] / "nope")
+    report = scan([inputs["zip"], bogus, inputs["dir"], inputs["tgz"]], jobs=2,
+                  progress=lambda done, found, what: seen.append((done, found)))
+    assert [c["path"] for c in report.containers or []] == [str(inputs["zip"]), str(inputs["dir"]),
+                                                            str(inputs["tgz"])]
+    assert [(e.path, e.error) for e in report.errors] == [(bogus, "no such file")]
+    paths = [b.path for b in report.binaries]
+    assert paths == [f"{inputs['zip']}!app", str(inputs["dir"] / "app"), str(inputs["dir"] / "app-hardlink"),
+                     str(inputs["dir"] / "hello"), f"{inputs['tgz']}!app"]
+    digest = subprocess.run(["sha256sum", str(inputs["app"])], capture_output=True, text=True,
+                            check=True).stdout.split()[0]
+    assert {b.sha256 for b in report.binaries if b.path.endswith(("app", "app-hardlink"))} == {digest}
+    # four copies of the Go binary, one C binary: two analyses
+    assert max(found for _, found in seen) == 2
+    assert report.binaries[0] is not report.binaries[1]
+
+
+def test_library_entry_point() -> None:
+    report = depfree.scan("/usr/bin/true", jobs=1)
+    assert report.containers and report.containers[0]["kind"] == "file"
+    assert depfree.scan.scan is scan
+
+
+def test_json_matches_schema(factory: Factory, inputs: dict[str, Path]) -> None:
+    image = images.docker_archive(factory, "glibc")
+    proc = cli("--json", "--jobs", "2", str(image), str(inputs["tgz"]))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert_valid_report(data)
+    assert [c["kind"] for c in data["containers"]] == ["docker-archive", "tar"]
+    app = next(b for b in data["binaries"] if b["path"] == f"{image}!/app")
+    assert app["resolution"]["interpreter_found"] is True
+    assert proc.stderr == ""  # no progress bar when piped
+
+
+def test_text_report_groups_by_container(factory: Factory) -> None:
+    layout = images.oci_layout(factory)
+    proc = cli("--jobs", "1", str(layout))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert f"{layout}@static  oci, 1 file, 1 binary: ✓ self-contained" in out
+    assert "✗ /app: needs /lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6" in out
+    assert out.rstrip().splitlines()[-1].startswith("summary: 6 containers, ")
+
+
+def test_checksums_in_text_and_exit_codes(inputs: dict[str, Path], tmp_path: Path) -> None:
+    manifest = tmp_path / "SHA256SUMS"
+    manifest.write_text(f"{'0' * 64}  {inputs['tgz'].name}\n")
+    proc = cli("--jobs", "1", "--checksums", str(manifest), str(inputs["tgz"]))
+    assert proc.returncode == 0
+    assert "checksums" in proc.stdout and "1 mismatched (app.tar.gz)" in proc.stdout
+    proc = cli("--checksums", str(tmp_path / "absent"), str(inputs["tgz"]))
+    assert proc.returncode == 2 and "no such checksum file" in proc.stderr and "Traceback" not in proc.stderr
+    proc = cli("--jobs", "0", str(inputs["tgz"]))
+    assert proc.returncode == 2 and "--jobs must be at least 1" in proc.stderr
+    proc = cli("--depth", "-1", str(inputs["tgz"]))
+    assert proc.returncode == 2 and "--depth must be 0 or more" in proc.stderr
+    proc = cli(str(tmp_path / "nothing-here"))
+    assert proc.returncode == 2 and "nothing-here: no such file" in proc.stderr
+
+
+def test_image_dir_missing_blob_is_a_clear_error(factory: Factory, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    shutil.copytree(images.oci_layout(factory), layout)
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"] = [m for m in index["manifests"]
+                          if m["annotations"]["org.opencontainers.image.ref.name"] == "static"]
+    (layout / "index.json").write_text(json.dumps(index))
+    manifest = json.loads((layout / "blobs" / "sha256" / index["manifests"][0]["digest"][7:]).read_text())
+    (layout / "blobs" / "sha256" / manifest["layers"][0]["digest"][7:]).unlink()
+    report = scan(layout, jobs=1)
+    assert not report.containers
+    assert report.errors[0].error.startswith("not a usable image: layer sha256:")
+    assert report.errors[0].error.endswith("is missing from the image's blobs")
+
+
+def test_copies_are_analysed_once_and_equal_sizes_are_told_apart(factory: Factory, tmp_path: Path) -> None:
+    """Two copies (not hard links) are one analysis; a file of the same size with other bytes is another; every
+    sha256 is sha256sum's."""
+    src = factory.c("hello.c")
+    d = tmp_path / "tree"
+    d.mkdir()
+    shutil.copy2(src, d / "a")
+    shutil.copy2(src, d / "b")
+    other = bytearray(src.read_bytes())
+    other[-1] ^= 0xFF  # same size, other content (the last byte of the section header table's padding or strings)
+    (d / "c").write_bytes(bytes(other))
+    found: list[int] = []
+    report = scan(d, jobs=2, progress=lambda done, n, what: found.append(n))
+    assert [Path(b.path).name for b in report.binaries] == ["a", "b", "c"]
+    truth = {line.split()[1]: line.split()[0] for line in subprocess.run(
+        ["sha256sum", str(d / "a"), str(d / "b"), str(d / "c")], capture_output=True, text=True,
+        check=True).stdout.splitlines()}
+    assert {b.path: b.sha256 for b in report.binaries} == truth
+    assert max(found) == 2

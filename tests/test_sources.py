@@ -1,0 +1,199 @@
+"""Sources for ``depfree scan``: directory trees (symlink loops and escapes), tar in every compression, zip, .deb and
+nested archives built with the standard tools; the checksum manifests that come with a release.
+
+Expected values come from the tools that built the inputs (the files we put in, ``sha256sum``), never from depfree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from depfree.scan import scan
+from depfree.sources.checksums import parse_manifest
+from depfree.sources.fsview import DirView, IndexView, Node
+from helpers.factory import Factory
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run(cmd: list[str], cwd: Path | None = None) -> None:
+    subprocess.run(cmd, check=True, cwd=cwd, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def payload(factory: Factory, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release directory: bin/app (static Go), lib/hello (C, dynamic), README, a symlink to the app."""
+    root = tmp_path_factory.mktemp("payload") / "release"
+    (root / "bin").mkdir(parents=True)
+    (root / "lib").mkdir()
+    shutil.copy2(factory.go("plain"), root / "bin" / "app")
+    shutil.copy2(factory.c("hello.c"), root / "lib" / "hello")
+    (root / "README").write_text("not a binary\n")
+    os.symlink("bin/app", root / "app-link")
+    return root
+
+
+EXPECTED = {"bin/app", "lib/hello"}
+
+
+def members(report, container: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    prefix = container + "!"
+    return {b.path[len(prefix):]: b.sha256 for b in report.binaries if b.path.startswith(prefix)}
+
+
+@pytest.mark.parametrize("flag,suffix,kind", [
+    ("-cf", ".tar", None), ("-czf", ".tar.gz", "gzip"), ("-cjf", ".tar.bz2", "bzip2"),
+    ("-cJf", ".tar.xz", "xz"), ("--zstd -cf", ".tar.zst", "zstd"),
+])
+def test_tar_every_compression(payload: Path, tmp_path: Path, flag: str, suffix: str, kind: str | None) -> None:
+    out = tmp_path / f"release{suffix}"
+    run(["tar", *flag.split(), str(out), "-C", str(payload.parent), "release"])
+    report = scan(out, jobs=1)
+    assert not report.errors
+    (c,) = report.containers
+    assert c["kind"] == "tar" and c.get("compression") == kind
+    assert c["files"] == 4  # bin/app, lib/hello, README, app-link
+    got = members(report, str(out))
+    assert got == {f"release/{p}": sha256(payload / p) for p in EXPECTED}
+
+
+def test_zip_built_with_zip(payload: Path, tmp_path: Path) -> None:
+    out = tmp_path / "release.zip"
+    run(["zip", "-qry", str(out), "release"], cwd=payload.parent)
+    report = scan(out, jobs=1)
+    assert not report.errors
+    assert report.containers[0]["kind"] == "zip"
+    assert members(report, str(out)) == {f"release/{p}": sha256(payload / p) for p in EXPECTED}
+
+
+def test_stored_zip_members_are_read_in_place(payload: Path, tmp_path: Path) -> None:
+    out = tmp_path / "stored.zip"
+    run(["zip", "-qry0", str(out), "release"], cwd=payload.parent)
+    report = scan(out, jobs=1)
+    assert members(report, str(out)) == {f"release/{p}": sha256(payload / p) for p in EXPECTED}
+
+
+def test_deb_built_with_dpkg_deb(payload: Path, tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "DEBIAN").mkdir(parents=True)
+    (pkg / "DEBIAN" / "control").write_text("Package: depfree-test\nVersion: 1.0\nArchitecture: amd64\n"
+                                            "Maintainer: t <t@example.com>\nDescription: test\n")
+    (pkg / "usr" / "bin").mkdir(parents=True)
+    shutil.copy2(payload / "bin" / "app", pkg / "usr" / "bin" / "app")
+    out = tmp_path / "app.deb"
+    run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(pkg), str(out)])
+    report = scan(out, jobs=1)
+    assert not report.errors
+    (c,) = report.containers
+    assert c["kind"] == "deb"
+    assert members(report, str(out)) == {"/usr/bin/app": sha256(payload / "bin" / "app")}
+    assert report.binaries[0].resolution["self_contained"] is True  # a static Go binary needs nothing
+
+
+def test_nested_archive_entered_one_level(payload: Path, tmp_path: Path) -> None:
+    inner = tmp_path / "inner.zip"
+    run(["zip", "-qry", str(inner), "release"], cwd=payload.parent)
+    outer = tmp_path / "outer.tar.gz"
+    run(["tar", "-czf", str(outer), "-C", str(tmp_path), "inner.zip"])
+    report = scan(outer, jobs=1)
+    assert [c["path"] for c in report.containers] == [str(outer), f"{outer}!inner.zip"]
+    assert set(members(report, f"{outer}!inner.zip")) == {f"release/{p}" for p in EXPECTED}
+    shallow = scan(outer, jobs=1, depth=0)
+    assert [c["path"] for c in shallow.containers] == [str(outer)] and not shallow.binaries
+
+
+def test_directory_tree_with_symlink_loop_and_escape(payload: Path, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(payload, tree, symlinks=True)
+    os.symlink("loop-b", tree / "loop-a")
+    os.symlink("loop-a", tree / "loop-b")
+    os.symlink("../../../../../../../../etc", tree / "escape")
+    os.symlink("/", tree / "rootlink")
+    os.symlink(".", tree / "bin" / "self")  # a directory loop a walk that follows links would never leave
+    report = scan(tree, jobs=1)
+    assert not report.errors
+    paths = {b.path for b in report.binaries}
+    assert paths == {str(tree / p) for p in EXPECTED}  # found once each; nothing outside the tree
+    view = DirView(tree)
+    assert view.resolve("/loop-a/x").problem == "loop"
+    res = view.resolve("/escape/passwd")  # ../.. stops at the tree's root, as in a chroot
+    assert res.node is None and res.escapes == ["/escape"]
+    assert view.isfile("/rootlink/bin/app") and view.isfile("/bin/self/self/app")
+    assert view.readlink("/app-link") == "bin/app" and view.isfile("/app-link")
+    assert view.listdir("/") == sorted(os.listdir(tree))
+
+
+def test_index_view_whiteout_and_opaque() -> None:
+    v = IndexView()
+    v.add("/lib/a.so", Node("file"))
+    v.add("/lib/sub/b.so", Node("file"))
+    v.add("/lib64", Node("symlink", target="lib"))
+    assert v.isfile("/lib64/sub/b.so")
+    v.remove("/lib/sub")
+    assert not v.exists("/lib/sub/b.so") and v.isfile("/lib/a.so")
+    v.clear_dir("/lib")
+    assert v.listdir("/lib") == [] and v.isdir("/lib")
+    v.add("/lib", Node("file"))  # a file replacing a directory drops what was under it
+    assert v.isfile("/lib") and v.count() == 2
+
+
+def test_checksums_good_bad_missing_unlisted(payload: Path, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    good = dist / "app_linux_amd64.tar.gz"
+    bad = dist / "app_linux_arm64.tar.gz"
+    for out in (good, bad):
+        run(["tar", "-czf", str(out), "-C", str(payload.parent), "release"])
+    sums = subprocess.run(["sha256sum", good.name, bad.name], cwd=dist, capture_output=True, text=True,
+                          check=True).stdout
+    sums += f"{'0' * 64}  app_windows_amd64.zip\n"  # listed, never shipped
+    (dist / "SHA256SUMS").write_text(sums)
+    with open(bad, "ab") as fh:  # tampered after the manifest was written
+        fh.write(b"\0" * 512)
+    (dist / "extra.bin").write_bytes(b"unlisted")
+    report = scan(dist, jobs=1)
+    sums_result = report.containers[0]["checksums"]
+    assert sums_result["ok"] == [good.name]
+    assert [m["name"] for m in sums_result["mismatched"]] == [bad.name]
+    assert sums_result["mismatched"][0]["actual"] == sha256(bad)
+    assert sums_result["missing"] == ["app_windows_amd64.zip"]
+    assert sums_result["unlisted"] == ["extra.bin"]
+    # one archive scanned alone: the manifest beside it is found, only its own entry is judged
+    single = scan(bad, jobs=1)
+    assert [m["name"] for m in single.containers[0]["checksums"]["mismatched"]] == [bad.name]
+    explicit = scan(good, jobs=1, checksums=dist / "SHA256SUMS")
+    assert explicit.containers[0]["checksums"]["ok"] == [good.name]
+
+
+def test_checksum_manifest_styles(tmp_path: Path) -> None:
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"x")
+    digest = sha256(f)
+    bsd = tmp_path / "checksums.txt"
+    bsd.write_text(f"SHA256 (a.bin) = {digest}\nthis is not a checksum line\n")
+    m = parse_manifest(str(bsd))
+    assert [(e.name, e.digest) for e in m.entries] == [("a.bin", digest)]
+    assert m.errors == ["line 2: not a checksum line"]
+    bare = tmp_path / "a.bin.sha256"
+    bare.write_text(digest + "\n")
+    assert [(e.name, e.algorithm) for e in parse_manifest(str(bare)).entries] == [("a.bin", "sha256")]
+
+
+def test_zip_built_by_python_keeps_symlinks(tmp_path: Path, factory: Factory) -> None:
+    out = tmp_path / "links.zip"
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.write(factory.go("plain"), "bin/app")
+        info = zipfile.ZipInfo("bin/link")
+        info.external_attr = (0o120777 << 16)
+        zf.writestr(info, "app")
+    report = scan(out, jobs=1)
+    assert [b.path for b in report.binaries] == [f"{out}!bin/app"]
