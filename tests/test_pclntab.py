@@ -396,3 +396,15 @@ def test_universal_macho_without_buildinfo(factory):
     for r in size_path(fat):  # per slice: parts sum to the slice's size
         assert sum(p.size for p in r.sections) == r.size == sum(m.size for m in r.modules)
         assert r.packages[0].name == "runtime"
+
+
+@pytest.mark.parametrize("go", GO_VERSIONS)
+def test_linked_function_names_is_the_function_table(factory, go):
+    """The set the needs analyzer reads equals the names of every function-table entry (Function list)."""
+    from depfree.analysis.gopackages import linked_function_names
+
+    with FileSource(str(factory.go("nettool", go=go))) as src:
+        exe = open_executables(src)[0]
+        names = {f.name for f in find_pclntab(exe).functions()}
+        assert linked_function_names(Context(exe, None, Options())) == names  # type: ignore[arg-type]
+        assert "net.(*Resolver).lookupHost" in names

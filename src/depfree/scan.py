@@ -145,7 +145,7 @@ class Engine:
         self.by_size: dict[int, list[Task]] = {}  # analysed blobs by size: only equal sizes need a content hash
         self.inflight: deque[Task] = deque()
         self.inflight_bytes = 0
-        self.max_inflight = self.jobs * 4
+        self.max_inflight = self.jobs * 64  # files on disk cost nothing while queued; member bytes are bounded below
         self.max_inflight_bytes = 128 << 20
         self.found = 0
         self.done = 0

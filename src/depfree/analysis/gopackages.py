@@ -68,6 +68,25 @@ def function_names(ctx: Context) -> list[str]:
     return ctx.cache["go.function_names"]
 
 
+def linked_function_names(ctx: Context) -> set[str]:
+    """The names of the functions in the function table, as a set: what :func:`function_names` holds, without
+    building a Function for each of tens of thousands of entries (Go 1.16+: the function table's name offsets
+    looked up in the name table)."""
+    if "go.linked_names" not in ctx.cache:
+        tab = load_pclntab(ctx)
+        names: set[str] = set()
+        if tab is not None and tab.layout != "1.2":
+            try:
+                table = tab.name_table()
+                names = {table.get(off) or tab.name_at(off) for off in set(tab.name_offsets())}
+            except PclntabError as exc:
+                ctx.cache["go.pclntab_error"] = str(exc)
+        elif tab is not None:
+            names = set(function_names(ctx))
+        ctx.cache["go.linked_names"] = names
+    return ctx.cache["go.linked_names"]
+
+
 def table_ok(ctx: Context) -> bool:
     """Whether a pclntab was found and its function table passes :func:`validate` (one pass, no names); cached."""
     if "go.table_ok" not in ctx.cache:

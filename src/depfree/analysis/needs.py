@@ -45,11 +45,11 @@ def _linkage_needs(b: Binary) -> list[Need]:
 
 
 def _stdlib_needs(ctx: Context) -> list[Need]:
-    from depfree.analysis.gopackages import function_names
+    from depfree.analysis.gopackages import linked_function_names
 
     b = ctx.binary
     assert b.go is not None
-    funcs = set(function_names(ctx))
+    funcs = linked_function_names(ctx)
     features = b.go.features or {}
     goos = b.go.settings.get("GOOS") or b.os
     out = []

@@ -43,6 +43,9 @@ class Resolved:
 
 def norm(path: str) -> str:
     """An absolute, normalised path inside the tree ('/a/b'); '..' never climbs above '/'."""
+    clean = "/" + path.lstrip("/")
+    if "/." not in clean and "//" not in clean and not clean.endswith("/"):
+        return clean  # no '.', '..' or empty component: already normal (most archive member names)
     parts: list[str] = []
     for part in path.split("/"):
         if part in ("", "."):
@@ -161,7 +164,10 @@ class IndexView(FsView):
         path = norm(path)
         if path == "/":
             return
-        self._ensure_dir(posixpath.dirname(path))
+        parent, _, base = path.rpartition("/")
+        parent = parent or "/"
+        if parent not in self.children:
+            self._ensure_dir(parent)
         old = self.nodes.get(path)
         if old is not None and old.type == DIR and node.type == DIR:
             return  # a directory entry repeated in a later layer keeps its children
@@ -171,7 +177,7 @@ class IndexView(FsView):
         self.nodes[path] = node
         if node.type == DIR:
             self.children.setdefault(path, set())
-        self.children[posixpath.dirname(path)].add(posixpath.basename(path))
+        self.children[parent].add(base)
 
     def remove(self, path: str) -> None:
         """Delete a path and everything under it (a whiteout)."""

@@ -49,8 +49,11 @@ def walk(root: str, on_error: Callable[[str, str], None]) -> Iterator[TreeFile |
             kind = None
             if stat.S_ISREG(st.st_mode) and st.st_size >= 4:
                 try:
-                    with open(e.path, "rb") as fh:
-                        kind = classify(fh.read(HEAD))
+                    fd = os.open(e.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                    try:
+                        kind = classify(os.read(fd, HEAD))
+                    finally:
+                        os.close(fd)
                 except OSError as exc:
                     on_error(e.path, exc.strerror or str(exc))
                     continue
