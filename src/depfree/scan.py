@@ -330,7 +330,7 @@ class Container:
     def finish(self) -> tuple[dict[str, Any], list[Binary]]:
         """Collect the analyses of the files that are still there in the final view, resolve them, summarise."""
         placed: list[tuple[str, str, Task]] = list(self.disk_members)
-        if isinstance(self.view, IndexView):
+        if isinstance(self.view, IndexView) and self.members:  # (a jar of classes has none: nothing to place)
             rooted = self.kind in KINDS_ROOTFS
             for vpath, node in self.view.files():
                 m = self.members.get(node.token) if isinstance(node.token, int) else None

@@ -16,11 +16,12 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
@@ -347,7 +348,7 @@ def index_tar(blob: Blob, kind: str, sink: Sink, view: IndexView, *, absolute_na
 def add_entry(view: IndexView, entry: TarEntry) -> None:
     node = entry.node
     if node.token == "hardlink":
-        target = view.nodes.get(node.target)
+        target = view.lookup_entry(node.target)
         if target is None or target.type != FILE:
             node = Node(FILE)  # a link to nothing we kept: the name exists
         else:
@@ -362,26 +363,39 @@ def index_zip(blob: Blob, sink: Sink, view: IndexView) -> None:
         zf = zipfile.ZipFile(blob.open())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise ArchiveError(f"not a readable zip archive ({_why(exc)})") from None
-    with zf, blob.open() as raw:
-        infos = zf.infolist()
-        if len(infos) > sink.limits.max_entries:
-            raise ArchiveError(f"more than {sink.limits.max_entries:,} members: refused")
-        for info in infos:
-            _zip_entry(zf, info, blob, sink, view, raw)
+    fd = os.open(blob.path, os.O_RDONLY) if blob.data is None and blob.path else None
+
+    def read_at(offset: int, size: int) -> bytes:  # one pread per call: no file object in between
+        size = min(size, blob.size - offset)
+        if size <= 0:
+            return b""
+        if fd is not None:
+            return os.pread(fd, size, blob.offset + offset)
+        return blob.read_at(offset, size)
+
+    try:
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > sink.limits.max_entries:
+                raise ArchiveError(f"more than {sink.limits.max_entries:,} members: refused")
+            for info in infos:
+                _zip_entry(zf, info, blob, sink, view, read_at)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
-def _zip_head(raw: IO[bytes], info: zipfile.ZipInfo, n: int = 512) -> bytes | None:
-    """The first ``n`` bytes of a stored or deflated member, read straight from its local header and at most 4 KiB
+def _zip_head(read_at: Callable[[int, int], bytes], info: zipfile.ZipInfo, n: int = 512) -> bytes | None:
+    """The first ``n`` bytes of a stored or deflated member, read straight from its local header and at most 2 KiB
     of its data (a jar holds thousands of members: going through ``ZipFile.open`` for each costs ten times more).
     None when the member needs the full reader (other methods, encryption, an odd header)."""
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
         return None
-    raw.seek(info.header_offset)
-    chunk = raw.read(30 + 512 + 4096)  # the local header, a name and extra field of usual length, 4 KiB of data
+    chunk = read_at(info.header_offset, 30 + 512 + 2048)  # the local header, a usual name and extra field, data
     if len(chunk) < 30 or chunk[:4] != b"PK\x03\x04":
         return None
     start = 30 + int.from_bytes(chunk[26:28], "little") + int.from_bytes(chunk[28:30], "little")
-    data = chunk[start : start + min(info.compress_size, 4096)]
+    data = chunk[start : start + min(info.compress_size, 2048)]
     want = min(n, info.file_size)
     if info.compress_type == zipfile.ZIP_STORED:
         head = data[:want]
@@ -394,7 +408,7 @@ def _zip_head(raw: IO[bytes], info: zipfile.ZipInfo, n: int = 512) -> bytes | No
 
 
 def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sink, view: IndexView,
-               raw: IO[bytes]) -> None:
+               read_at: Callable[[int, int], bytes]) -> None:
     name = info.filename
     shown = display_name(name)
     bad = check_name(name)
@@ -435,7 +449,7 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
             view.add(path, Node(SYMLINK, target=target))
             return
         keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
-        head = _zip_head(raw, info) if not keep else None
+        head = _zip_head(read_at, info) if not keep else None
         if head is not None:
             kind = classify(head)
             if kind is None or not sink.wants(kind):

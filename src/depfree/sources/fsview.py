@@ -159,8 +159,19 @@ class IndexView(FsView):
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {"/": Node(DIR)}
         self.children: dict[str, set[str]] = {"/": set()}
+        # Entries recorded but not yet placed in the tree: most archives (a jar of classes) are never looked into,
+        # so the tree is built on the first lookup, removal or listing.
+        self._pending: list[tuple[str, Node]] = []
 
     def add(self, path: str, node: Node) -> None:
+        self._pending.append((path, node))
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for path, node in pending:
+            self._place(path, node)
+
+    def _place(self, path: str, node: Node) -> None:
         path = norm(path)
         if path == "/":
             return
@@ -181,6 +192,7 @@ class IndexView(FsView):
 
     def remove(self, path: str) -> None:
         """Delete a path and everything under it (a whiteout)."""
+        self._flush()
         path = norm(path)
         if path == "/" or path not in self.nodes:
             return
@@ -191,6 +203,7 @@ class IndexView(FsView):
 
     def clear_dir(self, path: str) -> None:
         """Remove everything the layers below put under ``path`` (an opaque-directory marker)."""
+        self._flush()
         path = norm(path)
         self._ensure_dir(path)
         self._drop_children(path)
@@ -214,10 +227,20 @@ class IndexView(FsView):
             self.children[p] = set()
             self.children[posixpath.dirname(p)].add(posixpath.basename(p))
 
+    def lookup_entry(self, path: str) -> Node | None:
+        """The entry recorded at exactly ``path`` (no links followed), including ones not placed yet."""
+        if self._pending:
+            self._flush()
+        return self.nodes.get(norm(path))
+
     def _lstat(self, path: str) -> Node | None:
+        if self._pending:
+            self._flush()
         return self.nodes.get(path)
 
     def _listdir(self, path: str) -> list[str]:
+        if self._pending:
+            self._flush()
         return list(self.children.get(path, ()))
 
     def _read(self, path: str, node: Node, limit: int) -> bytes | None:
@@ -225,11 +248,20 @@ class IndexView(FsView):
 
     def files(self) -> list[tuple[str, Node]]:
         """Every regular file, sorted by path."""
+        self._flush()
         return sorted(((p, n) for p, n in self.nodes.items() if n.type == FILE), key=lambda pn: pn[0])
 
     def count(self) -> int:
         """Entries other than directories."""
-        return sum(1 for n in self.nodes.values() if n.type != DIR)
+        if not self._pending:
+            return sum(1 for n in self.nodes.values() if n.type != DIR)
+        # Not built yet: the last entry recorded for each path decides, as placing them in order would (a path
+        # that is both a file and the parent of another entry would count differently; archives do not do that).
+        last = {norm(p): n for p, n in self._pending} if not self.nodes.keys() - {"/"} else None
+        if last is None:
+            self._flush()
+            return self.count()
+        return sum(1 for n in last.values() if n.type != DIR)
 
 
 class DirView(FsView):
