@@ -87,7 +87,18 @@ def test_text_report_groups_by_container(factory: Factory) -> None:
     out = proc.stdout
     assert f"{layout}@static  oci, 1 file, 1 binary: ✓ self-contained" in out
     assert "✗ /app: needs /lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6" in out
+    assert ", not in the image" in out
     assert out.rstrip().splitlines()[-1].startswith("summary: 6 containers, ")
+
+
+def test_text_names_the_kind_of_container(inputs: dict[str, Path], tmp_path: Path) -> None:
+    """A release archive says "not in the archive", a directory "not in the tree"."""
+    tgz = tmp_path / "release.tar.gz"
+    subprocess.run(["tar", "-czf", str(tgz), "-C", str(inputs["dir"]), "hello"], check=True)
+    out = cli("--jobs", "1", str(tgz), str(inputs["dir"])).stdout
+    assert "✗ hello: needs /lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6, not in the archive" in out
+    assert f"✗ {inputs['dir'] / 'hello'}: needs /lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6, not in the tree" \
+        in out
 
 
 def test_checksums_in_text_and_exit_codes(inputs: dict[str, Path], tmp_path: Path) -> None:

@@ -289,8 +289,12 @@ class Resolver:
         return files, missing
 
 
-def summary_line(res: dict[str, Any]) -> str:
-    """One line saying what is missing, or that everything is inside."""
+# What a container is called in a one-line summary, by its kind.
+WHERE = {"oci": "image", "docker-archive": "image", "deb": "package", "dir": "tree", "file": "tree"}
+
+
+def summary_line(res: dict[str, Any], kind: str = "oci") -> str:
+    """One line saying what is missing, or that everything is inside; ``kind`` is the container's kind."""
     if res.get("self_contained"):
         return "everything it needs is inside"
     parts = []
@@ -298,4 +302,4 @@ def summary_line(res: dict[str, Any]) -> str:
         parts.append(f"{res.get('interpreter')} (interpreter)")
     parts += list(res.get("missing_libraries") or [])
     parts += list(res.get("missing_files") or [])
-    return "needs " + ", ".join(parts) + ", not in the image"
+    return "needs " + ", ".join(parts) + f", not in the {WHERE.get(kind, 'archive')}"

@@ -115,9 +115,7 @@ def _print_container(console: Console, res: ScanResult, details: bool) -> None:
             shown += f" [{b.slice}]"
         r = b.resolution or {}
         mark = "[green]✓[/green]" if r.get("self_contained") else "[yellow]✗[/yellow]"
-        line = summary_line(r) if r else ""
-        if c["kind"] == "file" or c["kind"] == "dir":
-            line = line.replace("not in the image", "not in the tree")
+        line = summary_line(r, c["kind"]) if r else ""
         console.print(f"  {mark} {escape(shown)}: {escape(line)}  [dim]{escape(_short_verdict(b))}[/dim]")
         if details:
             from depfree.render.text import render_binary
