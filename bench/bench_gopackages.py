@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import struct
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import Result, markdown_table, run_callable, run_command
+from common import Result, depfree_argv, markdown_table, run_callable, run_command
 
 import depfree
 from depfree.analysis.context import Context, Options
@@ -33,11 +32,6 @@ from depfree.sources.file import FileSource
 from depfree.toolchains import ensure_go, go_env
 
 HERE = Path(__file__).resolve().parent
-
-
-def depfree_argv() -> list[str]:
-    exe = shutil.which("depfree")
-    return [exe] if exe else [sys.executable, "-m", "depfree"]
 
 
 def packages_of(path: str) -> int:

@@ -11,32 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
-import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import Result, markdown_table, run_callable, run_command
+from common import Result, depfree_argv, markdown_table, run_callable, run_command, tool_version
 
 import depfree
 from depfree.toolchains import ensure_go, go_env
 
 HERE = Path(__file__).resolve().parent
-
-
-def depfree_argv() -> list[str]:
-    exe = shutil.which("depfree")
-    return [exe] if exe else [sys.executable, "-m", "depfree"]
-
-
-def tool_version(argv: list[str]) -> str:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return "not installed"
-    text = (out.stdout or out.stderr).strip().splitlines()
-    return text[0] if text else "?"
 
 
 def compare(files: list[str], runs: int, go: list[str], go_environ: dict[str, str]) -> list[Result]:

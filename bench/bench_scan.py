@@ -22,26 +22,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from common import Result, markdown_table, run_command
+from common import Result, depfree_argv, markdown_table, run_command, tool_version
 
 from depfree.toolchains import cache_root
 
 HERE = Path(__file__).resolve().parent
 IMAGE_SOURCE = "/usr/lib/x86_64-linux-gnu"
-
-
-def depfree_argv() -> list[str]:
-    exe = shutil.which("depfree")
-    return [exe] if exe else [sys.executable, "-m", "depfree"]
-
-
-def tool_version(argv: list[str]) -> str:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return "not installed"
-    text = (out.stdout or out.stderr).strip().splitlines()
-    return text[0] if text else "?"
 
 
 def build_image() -> tuple[Path, Path] | None:

@@ -14,6 +14,7 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +41,22 @@ class Result:
     @property
     def peak_rss_mib(self) -> float | None:
         return max(self.rss_kib) / 1024 if self.rss_kib else None
+
+
+def depfree_argv() -> list[str]:
+    """The installed ``depfree`` script, else ``python -m depfree``."""
+    exe = shutil.which("depfree")
+    return [exe] if exe else [sys.executable, "-m", "depfree"]
+
+
+def tool_version(argv: list[str]) -> str:
+    """The first line a tool prints for its version, or "not installed"."""
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not installed"
+    text = (out.stdout or out.stderr).strip().splitlines()
+    return text[0] if text else "?"
 
 
 def run_command(name: str, argv: Sequence[str], runs: int = 5, *, warmup: int = 1,

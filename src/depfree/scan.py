@@ -173,10 +173,10 @@ class Engine:
         if alias is not None and alias in self.cache:
             return self.cache[alias]
         if blob.digest is None and (blob.data is not None or blob.size in self.by_size):
-            blob = dataclasses.replace(blob, digest=_digest(blob))
+            blob = dataclasses.replace(blob, digest=blob.sha256())
             for earlier in self.by_size.get(blob.size, []):
                 if earlier.digest is None and earlier.origin is not None:
-                    earlier.digest = _digest(earlier.origin)
+                    earlier.digest = earlier.origin.sha256()
                     self.cache.setdefault(("sha256", earlier.digest), earlier)
         task = self.cache.get(("sha256", blob.digest)) if blob.digest is not None else None
         if task is None:
@@ -262,14 +262,6 @@ def _read_exact(fh: IO[bytes], size: int) -> bytes:
         chunks.append(chunk)
         got += len(chunk)
     return b"".join(chunks)
-
-
-def _digest(blob: Blob) -> str:
-    h = hashlib.sha256()
-    with blob.open() as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ---- containers ---------------------------------------------------------------------------------------------------

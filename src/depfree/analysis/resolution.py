@@ -41,6 +41,42 @@ RUNTIME_FILES = {p: "the container runtime (written at container start)"
 MAX_CONF_FILES = 256
 
 
+def ld_so_conf_dirs(view: FsView, path: str = "/etc/ld.so.conf") -> list[str]:
+    """The directories an ld.so.conf lists, in order, as ldconfig reads them: ``include`` lines (globs, relative to
+    the including file) followed a bounded number of times, ``hwcap`` lines skipped, ``DIR=TYPE`` and comma/colon
+    separated lists accepted. Read through ``view``, so links never leave its root."""
+    dirs: list[str] = []
+    seen: set[str] = set()
+
+    def read(conf: str) -> None:
+        if conf in seen or len(seen) >= MAX_CONF_FILES:
+            return
+        seen.add(conf)
+        data = view.read_bytes(conf, 64 * 1024)
+        if data is None:
+            return
+        for raw in data.decode("utf-8", "replace").splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if not line or line.startswith("hwcap"):
+                continue
+            if line.startswith("include"):
+                for pattern in line.split()[1:]:
+                    if not pattern.startswith("/"):
+                        pattern = posixpath.join(posixpath.dirname(conf), pattern)
+                    d, pat = posixpath.split(norm(pattern))
+                    for name in view.listdir(d):  # sorted, like glob in ldconfig
+                        if fnmatch.fnmatchcase(name, pat):
+                            read(posixpath.join(d, name))
+                continue
+            for d in line.replace(",", " ").replace(":", " ").split():
+                d = norm(d.split("=", 1)[0]) if d.startswith("/") else ""
+                if d and d not in dirs:
+                    dirs.append(d)
+
+    read(norm(path))
+    return dirs
+
+
 class Resolver:
     """Resolution of every binary of one container against its filesystem view. ``binaries`` maps an in-view path
     to the analysed binary at that path, so libraries in the image can be followed."""
@@ -84,42 +120,10 @@ class Resolver:
     # ---- the loader's search path ------------------------------------------------------------------------------
 
     def conf_dirs(self) -> list[str]:
-        """Directories listed in /etc/ld.so.conf, following ``include`` lines (globs) a bounded number of times."""
+        """Directories listed in the tree's /etc/ld.so.conf (see :func:`ld_so_conf_dirs`)."""
         if self._conf_dirs is None:
-            dirs: list[str] = []
-            seen: set[str] = set()
-            self._read_conf("/etc/ld.so.conf", dirs, seen)
-            self._conf_dirs = dirs
+            self._conf_dirs = ld_so_conf_dirs(self.view)
         return self._conf_dirs
-
-    def _read_conf(self, path: str, dirs: list[str], seen: set[str]) -> None:
-        if path in seen or len(seen) >= MAX_CONF_FILES:
-            return
-        seen.add(path)
-        data = self.view.read_bytes(path, 64 * 1024)
-        if data is None:
-            return
-        for raw in data.decode("utf-8", "replace").splitlines():
-            line = raw.split("#", 1)[0].strip()
-            if not line:
-                continue
-            if line.startswith("include"):
-                for pattern in line.split()[1:]:
-                    if not pattern.startswith("/"):
-                        pattern = posixpath.join(posixpath.dirname(path), pattern)
-                    for match in self._glob(pattern):
-                        self._read_conf(match, dirs, seen)
-            elif line.startswith("hwcap"):
-                continue
-            else:
-                for d in line.replace(",", " ").replace(":", " ").split():
-                    d = d.split("=", 1)[0]
-                    if d.startswith("/") and d not in dirs:
-                        dirs.append(norm(d))
-
-    def _glob(self, pattern: str) -> list[str]:
-        d, pat = posixpath.split(norm(pattern))
-        return [posixpath.join(d, n) for n in self.view.listdir(d) if fnmatch.fnmatchcase(n, pat)]
 
     def system_dirs(self, b: Binary) -> list[str]:
         arch = ARCH_ALIASES.get(b.arch, b.arch)

@@ -10,15 +10,16 @@ DIR            the user's own rootfs, bind-mounted read-only inside the sandbox
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from depfree.analysis.resolution import ld_so_conf_dirs
 from depfree.errors import DepfreeError, UsageError
 from depfree.formats.elf import ElfExecutable
 from depfree.sources.file import FileSource
+from depfree.sources.fsview import DirView
 
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
 HOST_LIB_DIRS = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
@@ -43,30 +44,6 @@ def _copy_in(root: Path, host: str, inside: str | None = None) -> str:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(os.path.realpath(host), dst)
     return inside
-
-
-def ld_so_conf_dirs(conf: str = "/etc/ld.so.conf", _depth: int = 0) -> list[str]:
-    """The directories /etc/ld.so.conf lists (following ``include`` globs), in order, as ldconfig reads them."""
-    out: list[str] = []
-    if _depth > 8:
-        return out
-    try:
-        text = Path(conf).read_text("utf-8", "replace")
-    except OSError:
-        return out
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.startswith("include"):
-            for pattern in line.split()[1:]:
-                if not pattern.startswith("/"):
-                    pattern = os.path.join(os.path.dirname(conf), pattern)
-                for inc in sorted(glob.glob(pattern)):
-                    out.extend(ld_so_conf_dirs(inc, _depth + 1))
-        elif line.startswith("/") and line not in out:
-            out.append(line)
-    return out
 
 
 def _elf_identity(path: str) -> tuple[str, int, list[str], list[str], list[str]] | None:
@@ -112,7 +89,7 @@ def resolve_host_libraries(binary: str) -> list[tuple[str, str, str]]:
     arch, bits = ident[0], ident[1]
     defaults = _loader_dirs(arch, bits)
     fallback = next((d for d in defaults if os.path.isdir(d)), "/lib")
-    conf = ld_so_conf_dirs()
+    conf = ld_so_conf_dirs(DirView("/"))  # the host's, as its ldconfig reads it
     system = [(d, d if d in defaults else fallback) for d in conf]
     system += [(d, d) for d in (*defaults, *HOST_LIB_DIRS) if d not in conf]
     out: dict[str, tuple[str, str]] = {}

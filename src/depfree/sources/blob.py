@@ -3,6 +3,7 @@ memory (a member of a compressed archive). Blobs pickle cheaply when on disk, so
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -49,6 +50,14 @@ class Blob:
 
     def open(self) -> RangeReader:
         return RangeReader(self)
+
+    def sha256(self) -> str:
+        """The sha256 of the range, read in 1 MiB chunks."""
+        h = hashlib.sha256()
+        with self.open() as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+        return h.hexdigest()
 
     def detached(self) -> Blob:
         """The same bytes, holding only this range in memory (what a worker process is sent)."""

@@ -253,15 +253,13 @@ class IndexView(FsView):
 
     def count(self) -> int:
         """Entries other than directories."""
-        if not self._pending:
-            return sum(1 for n in self.nodes.values() if n.type != DIR)
-        # Not built yet: the last entry recorded for each path decides, as placing them in order would (a path
-        # that is both a file and the parent of another entry would count differently; archives do not do that).
-        last = {norm(p): n for p, n in self._pending} if not self.nodes.keys() - {"/"} else None
-        if last is None:
-            self._flush()
-            return self.count()
-        return sum(1 for n in last.values() if n.type != DIR)
+        if self._pending and len(self.nodes) == 1:
+            # Nothing placed yet: the last entry recorded for each path decides, as placing them in order would (a
+            # path that is both a file and the parent of another entry would count differently; archives don't).
+            last = {norm(p): n for p, n in self._pending}
+            return sum(1 for n in last.values() if n.type != DIR)
+        self._flush()
+        return sum(1 for n in self.nodes.values() if n.type != DIR)
 
 
 class DirView(FsView):

@@ -7,7 +7,6 @@ layers below put there. Each layer is streamed once; its blob digest is checked 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -241,7 +240,7 @@ def _apply_layer(i: int, layer: Layer, sink: Sink, view: IndexView) -> dict[str,
         add_entry(view, entry)
     info.update(entries=len(entries), whiteouts=len(whiteouts), opaque=len(opaque))
     if layer.digest and layer.digest.startswith("sha256:") and "error" not in info:
-        actual = "sha256:" + _sha256(layer.blob)
+        actual = "sha256:" + layer.blob.sha256()
         info["digest_ok"] = actual == layer.digest
         if actual != layer.digest:
             sink.error(f"layer {i} ({layer.name})", f"blob digest is {actual}, the manifest says {layer.digest}: "
@@ -249,9 +248,3 @@ def _apply_layer(i: int, layer: Layer, sink: Sink, view: IndexView) -> dict[str,
     return info
 
 
-def _sha256(blob: Blob) -> str:
-    h = hashlib.sha256()
-    with blob.open() as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
