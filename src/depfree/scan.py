@@ -101,6 +101,7 @@ class Task:
         self._result: tuple[list[Binary], str | None] | None = None
         self._async: Any = None
         self.uses = 0
+        self.fingerprint: int | None = None  # Blob.fingerprint of the origin, once another file has its size
         if engine.pool is None:
             self._result = analyse_blob(blob, name, engine.options)
             self._cleanup()
@@ -145,7 +146,7 @@ class Engine:
         self.by_size: dict[int, list[Task]] = {}  # analysed blobs by size: only equal sizes need a content hash
         self.inflight: deque[Task] = deque()
         self.inflight_bytes = 0
-        self.max_inflight = self.jobs * 64  # files on disk cost nothing while queued; member bytes are bounded below
+        self.max_inflight = self.jobs * 4096  # files on disk cost nothing while queued; member bytes are bounded below
         self.max_inflight_bytes = 128 << 20
         self.found = 0
         self.done = 0
@@ -167,15 +168,22 @@ class Engine:
     def submit(self, blob: Blob, name: str, alias: object | None = None) -> Task:
         """Analyse ``blob`` unless the same file (``alias``: an inode) or the same content was seen.
 
-        Content is compared by sha256, but only between blobs of equal size: a file whose size no other file has
-        cannot be a copy, and its hash is left to the worker that analyses it (in parallel) instead of being
-        computed here, one file after another."""
+        Content is compared by sha256, but only between blobs that may be copies: same size and, for files on disk,
+        the same sampled bytes (:meth:`Blob.fingerprint`). Any other file's hash is left to the worker that analyses
+        it (in parallel) instead of being computed here, one file after another."""
         if alias is not None and alias in self.cache:
             return self.cache[alias]
-        if blob.digest is None and (blob.data is not None or blob.size in self.by_size):
+        if blob.digest is None and blob.data is not None:  # bytes in memory: hashed here, cheaply
             blob = dataclasses.replace(blob, digest=blob.sha256())
-            for earlier in self.by_size.get(blob.size, []):
-                if earlier.digest is None and earlier.origin is not None:
+        fingerprint = None
+        if blob.digest is None and blob.size in self.by_size:
+            fingerprint = blob.fingerprint()
+        suspects = self._suspects(blob, fingerprint)
+        if blob.digest is None and suspects:
+            blob = dataclasses.replace(blob, digest=blob.sha256())
+            for earlier in suspects:
+                if earlier.digest is None:
+                    assert earlier.origin is not None
                     earlier.digest = earlier.origin.sha256()
                     self.cache.setdefault(("sha256", earlier.digest), earlier)
         task = self.cache.get(("sha256", blob.digest)) if blob.digest is not None else None
@@ -183,6 +191,7 @@ class Engine:
             self.found += 1
             self._make_room(blob)
             task = Task(self, blob, name)
+            task.fingerprint = fingerprint
             self.by_size.setdefault(blob.size, []).append(task)
             if blob.digest is not None:
                 self.cache[("sha256", blob.digest)] = task
@@ -192,6 +201,20 @@ class Engine:
         if alias is not None:
             self.cache[alias] = task
         return task
+
+    def _suspects(self, blob: Blob, fingerprint: int | None) -> list[Task]:
+        """Earlier analyses of the same size whose content may equal ``blob``'s (all of them when ``blob`` or an
+        earlier one is not a file on disk, which has no fingerprint to compare, only its hash)."""
+        earlier = self.by_size.get(blob.size, [])
+        if fingerprint is None:
+            return earlier
+        out = []
+        for t in earlier:
+            if t.origin is not None and t.fingerprint is None:
+                t.fingerprint = t.origin.fingerprint()
+            if t.origin is None or t.fingerprint == fingerprint:
+                out.append(t)
+        return out
 
     def _make_room(self, blob: Blob) -> None:
         extra = blob.size if blob.data is not None else 0

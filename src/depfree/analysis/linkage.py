@@ -75,11 +75,10 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
     wanted = {f"{fam}_{top}" for fam, top in tops.items()}
     # Only the symbols bound to each family's highest version are evidence; thousands of others are skipped.
     bound: dict[str, list[VersionedSymbol]] = {}
+    top_indexes = {idx for idx, (name, _lib) in index.items() if name in wanted and idx >= 2}
     for sym, defined, vidx in exe.dynamic_symbol_entries:
-        if defined or vidx < 2 or vidx not in index:
-            continue
-        name, lib = index[vidx]
-        if name in wanted:
+        if vidx in top_indexes and not defined:
+            name, lib = index[vidx]
             bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
 
     for fam, vers in sorted(families.items()):

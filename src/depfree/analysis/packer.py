@@ -14,9 +14,9 @@ from depfree.model import Evidence, to_json
 
 HEAD_WINDOW = 8192
 TAIL_WINDOW = 8192
-# Bytes from the middle of the code: enough to tell code (~6 bits/byte) from packed data (~8; 16 KiB of random bytes
-# measure 7.99), at a third of a millisecond per file.
-ENTROPY_SAMPLE = 16 * 1024
+# Bytes from the middle of the code: enough to tell code (~6 bits/byte) from packed data (~8: 4 KiB of random bytes
+# measure 7.95, the sample-size bias being 255 / (2 * 4096 * ln 2) = 0.045 bits), at 70 µs per file (16 KiB: 340 µs).
+ENTROPY_SAMPLE = 4 * 1024
 HIGH_ENTROPY = 7.2
 
 

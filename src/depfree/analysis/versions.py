@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _TAG = re.compile(r"^(?P<family>[A-Za-z][A-Za-z0-9_]*?)_(?P<version>\d+(?:\.\d+)*)$")
 
@@ -13,6 +14,7 @@ def split_tag(tag: str) -> tuple[str, str] | None:
     return (m.group("family"), m.group("version")) if m else None
 
 
+@lru_cache(maxsize=4096)
 def version_key(version: str) -> tuple[int, ...]:
     """A sortable key: ``2.3.4`` < ``2.14`` < ``2.34``. Non-numeric parts sort as 0."""
     out = []
