@@ -10,6 +10,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -197,3 +198,52 @@ def test_zip_built_by_python_keeps_symlinks(tmp_path: Path, factory: Factory) ->
         zf.writestr(info, "app")
     report = scan(out, jobs=1)
     assert [b.path for b in report.binaries] == [f"{out}!bin/app"]
+
+
+def test_archives_in_a_tree_are_indexed_in_the_pool_like_in_process(payload: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The archives a tree holds (its last level) are indexed by the worker pool; the report is the one a scan
+    without a pool makes: same binaries and resolutions, same per-entry and whole-archive errors, same counts. With
+    a tiny spool limit the members found go through temp files, which are gone afterwards."""
+    tree = tmp_path / "tree"
+    (tree / "dist").mkdir(parents=True)
+    run(["zip", "-qry", str(tree / "dist" / "release.zip"), "release"], cwd=payload.parent)
+    run(["tar", "-czf", str(tree / "dist" / "release.tar.gz"), "-C", str(payload.parent), "release"])
+    run(["zip", "-q", str(tree / "dist" / "classes.jar"), "README"], cwd=payload)  # nothing to analyse
+    good = (tree / "dist" / "release.zip").read_bytes()
+    (tree / "dist" / "cut.zip").write_bytes(good[: len(good) // 2])  # no central directory: unreadable
+    with zipfile.ZipFile(tree / "dist" / "evil.zip", "w") as zf:
+        zf.writestr("../../escape", b"\x7fELF" + b"\0" * 60)
+        zf.write(payload / "bin" / "app", "bin/app")
+    shutil.copy2(payload / "lib" / "hello", tree / "hello")
+
+    def outcome(jobs: int) -> tuple[object, ...]:
+        report = scan(tree, jobs=jobs)
+        return (report.containers, [(b.path, b.sha256, b.resolution) for b in report.binaries],
+                [(e.path, e.error) for e in report.errors])
+
+    alone = outcome(1)
+    assert outcome(2) == alone
+    containers, binaries, errors = alone
+    assert [c["path"].removeprefix(str(tree)) for c in containers] == [
+        "", "/dist/classes.jar", "/dist/cut.zip", "/dist/evil.zip", "/dist/release.tar.gz", "/dist/release.zip"]
+    assert [c["files"] for c in containers] == [6, 1, 0, 1, 4, 4]  # (an escaping name is not indexed)
+    assert {p.removeprefix(str(tree)) for p, _, _ in binaries} == {
+        "/hello", "/dist/evil.zip!bin/app", "/dist/release.tar.gz!release/bin/app",
+        "/dist/release.tar.gz!release/lib/hello", "/dist/release.zip!release/bin/app",
+        "/dist/release.zip!release/lib/hello"}
+    assert {sha for p, sha, _ in binaries if p.endswith("bin/app")} == {sha256(payload / "bin" / "app")}
+    assert [(p.removeprefix(str(tree)), e.split(" (")[0]) for p, e in errors] == [
+        ("/dist/cut.zip", "not a readable zip archive"),
+        ("/dist/evil.zip!../../escape", "path traversal")]
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    from depfree.scan import iter_scan
+    from depfree.sources.archive import Limits
+
+    spooled = [(b.path, b.sha256) for r in iter_scan(tree, jobs=2, limits=Limits(spool_over=1024))
+               for b in r.binaries]
+    assert spooled == [(p, sha) for p, sha, _ in binaries]
+    assert list(spool.iterdir()) == []

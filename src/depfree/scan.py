@@ -82,6 +82,99 @@ def _work(args: tuple[Blob, str]) -> tuple[list[Binary], str | None]:
     return analyse_blob(*args)
 
 
+@dataclass
+class Indexed:
+    """An archive indexed in a worker, replayed onto its container in the main process: the container kind, the
+    index (None when no executable was found: nothing will be resolved against it), the number of files, per-entry
+    errors (member, message), a reason when the archive could not be read to the end, and the executables found."""
+
+    kind: str
+    view: IndexView | None
+    files: int
+    errors: list[tuple[str, str]]
+    failure: str | None
+    found: list[tuple[str, Blob]]
+
+
+class _Recorder:
+    """The sink of an archive indexed in a worker: executables only (the archive is the last level entered),
+    their bytes kept in memory up to ``MEMORY_BUDGET`` and spooled to files in the scan's spool directory beyond."""
+
+    MEMORY_BUDGET = 64 << 20
+
+    def __init__(self, limits: Limits, spool: str) -> None:
+        self.limits = limits
+        self.spool = spool
+        self.errors: list[tuple[str, str]] = []
+        self.found_members: list[tuple[str, Blob]] = []
+        self.in_memory = 0
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append((name, message))
+
+    def wants(self, kind: str) -> bool:
+        return kind == "exe"
+
+    def found(self, name: str, blob: Blob, kind: str) -> object:
+        self.found_members.append((name, blob))
+        return len(self.found_members)  # the token Container.found gives the n-th executable
+
+    def capture(self, fh: IO[bytes], size: int) -> Blob:
+        in_memory = size <= self.limits.spool_over and self.in_memory + size <= self.MEMORY_BUDGET
+        self.in_memory += size if in_memory else 0
+        return capture(fh, size, self.spool, in_memory)
+
+
+def index_archive(blob: Blob, kind: str, limits: Limits, spool: str) -> Indexed:
+    """Index a zip, ar/deb or tar in a worker; never raises for bad input."""
+    rec = _Recorder(limits, spool)
+    view = IndexView()
+    failure = None
+    try:
+        kind = index_into(blob, kind, rec, view)
+    except ArchiveError as exc:
+        failure = str(exc)
+    except (MemoryError, RecursionError) as exc:
+        failure = f"cannot read the archive: {type(exc).__name__}"
+    except Exception as exc:  # noqa: BLE001 - one broken archive must not end a scan
+        failure = f"internal error while reading the archive ({type(exc).__name__}: {exc})"
+    return Indexed(kind, view if rec.found_members else None, view.count(), rec.errors, failure, rec.found_members)
+
+
+def index_into(blob: Blob, kind: str, sink: Any, view: IndexView) -> str:
+    """Fill ``view`` from the archive ``blob`` of ``kind`` (as :func:`classify` names it); the container kind."""
+    if kind == "zip":
+        index_zip(blob, sink, view)
+        return "zip"
+    if kind in ("ar", "deb"):
+        return index_ar(blob, sink, view)
+    index_tar(blob, kind, sink, view)
+    return "tar"
+
+
+def capture(fh: IO[bytes], size: int, spool: str | Callable[[], str], in_memory: bool) -> Blob:
+    """Read a streamed member into memory, or into a temp file in the spool directory; its sha256 on the way."""
+    h = hashlib.sha256()
+    if in_memory:
+        data = _read_exact(fh, size)
+        h.update(data)
+        return Blob.of_bytes(data, h.hexdigest())
+    fd, path = tempfile.mkstemp(dir=spool if isinstance(spool, str) else spool(), prefix="member-")
+    got = 0
+    with os.fdopen(fd, "wb") as out:
+        while got < size:
+            chunk = fh.read(min(1 << 20, size - got))
+            if not chunk:
+                break
+            out.write(chunk)
+            h.update(chunk)
+            got += len(chunk)
+    if got != size:
+        os.unlink(path)
+        raise EOFError(f"member data ends after {got:,} of {size:,} bytes")
+    return Blob(path, 0, size, temporary=True, digest=h.hexdigest())
+
+
 def _strip(msg: str, path: str) -> str:
     return msg[len(path) + 2 :] if msg.startswith(path + ": ") else msg
 
@@ -231,27 +324,8 @@ class Engine:
             wait = False
 
     def capture(self, fh: IO[bytes], size: int) -> Blob:
-        """Read a streamed member: into memory when small, else into a temp file in the spool directory. The sha256
-        is computed on the way."""
-        h = hashlib.sha256()
-        if size <= self.limits.spool_over:
-            data = _read_exact(fh, size)
-            h.update(data)
-            return Blob.of_bytes(data, h.hexdigest())
-        fd, path = tempfile.mkstemp(dir=self.spool_dir, prefix="member-")
-        got = 0
-        with os.fdopen(fd, "wb") as out:
-            while got < size:
-                chunk = fh.read(min(1 << 20, size - got))
-                if not chunk:
-                    break
-                out.write(chunk)
-                h.update(chunk)
-                got += len(chunk)
-        if got != size:
-            os.unlink(path)
-            raise EOFError(f"member data ends after {got:,} of {size:,} bytes")
-        return Blob(path, 0, size, temporary=True, digest=h.hexdigest())
+        """A streamed member in memory when small, else in a temp file in the spool directory."""
+        return capture(fh, size, lambda: self.spool_dir, size <= self.limits.spool_over)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -311,6 +385,7 @@ class Container:
     files: int = 0
     # (in-view path, display name, task) of a tree's or a single file's executables
     disk_members: list[tuple[str, str, Task]] = field(default_factory=list)
+    indexing: Any = None  # the pool's handle while the archive is being indexed in a worker (see Indexed)
 
     @property
     def limits(self) -> Limits:
@@ -336,14 +411,41 @@ class Container:
     def capture(self, fh: IO[bytes], size: int) -> Blob:
         return self.engine.capture(fh, size)
 
+    def settle(self) -> None:
+        """Take in the index built by a worker (waiting for it): errors, counts, and the executables found, which are
+        submitted for analysis now."""
+        handle, self.indexing = self.indexing, None
+        try:
+            got: Indexed = handle.get()
+        except Exception as exc:  # noqa: BLE001 - the result could not come back (a worker died): report it
+            self.errors.append(FileError(path=self.path, error=f"cannot read the archive ({type(exc).__name__})"))
+            return
+        self.kind = got.kind
+        self.files = got.files
+        for name, message in got.errors:
+            self.error(name, message)
+        if got.failure:
+            self.errors.append(FileError(path=self.path, error=got.failure))
+        if got.view is not None:
+            self.view = got.view
+        for i, (name, blob) in enumerate(got.found, 1):
+            token = self.found(name, blob, "exe")
+            assert token == i  # the worker numbered the executables in the view as found() does
+
     # ---- results --------------------------------------------------------------------------------------------
 
     def ready(self) -> bool:
+        if self.indexing is not None:
+            if not self.indexing.ready():
+                return False
+            self.settle()
         return all(m.task.ready() for m in self.members.values()) and all(
             t.ready() for _, _, t in self.disk_members)
 
     def finish(self) -> tuple[dict[str, Any], list[Binary]]:
         """Collect the analyses of the files that are still there in the final view, resolve them, summarise."""
+        if self.indexing is not None:
+            self.settle()
         placed: list[tuple[str, str, Task]] = list(self.disk_members)
         if isinstance(self.view, IndexView) and self.members:  # (a jar of classes has none: nothing to place)
             rooted = self.kind in KINDS_ROOTFS
@@ -411,6 +513,7 @@ class Scanner:
         self.depth = depth
         self.checksums = checksums
         self.pending: deque[Container | FileError] = deque()  # containers and unreadable inputs, in input order
+        self.indexing: deque[Container] = deque()  # archives being indexed in the pool, in the order sent
 
     # Each reader fills a Container; nested archives found in it are read right after it.
     def read_input(self, path: str) -> None:
@@ -518,19 +621,23 @@ class Scanner:
                 self._read_images(path, images, depth)
                 return
         c = Container(self.engine, path, "tar" if kind in ("tar", *COMPRESSED) else kind, depth)
-        c.extra["compression"] = kind if kind in COMPRESSED else None
+        if kind in COMPRESSED:
+            c.extra["compression"] = kind
+        if self.engine.pool is not None and depth == 0 and blob.data is None:
+            # The last level entered, on disk (the jars and packages of a tree): indexed in the pool, in parallel
+            # with everything else; what it holds is taken in when the container is next looked at.
+            if len(self.indexing) >= self.engine.max_inflight:
+                self.indexing.popleft().settle()
+            c.indexing = self.engine.pool.apply_async(index_archive, (blob, kind, self.engine.limits,
+                                                                      self.engine.spool_dir))
+            self.pending.append(c)
+            self.indexing.append(c)
+            return
         assert isinstance(c.view, IndexView)
         try:
-            if kind == "zip":
-                index_zip(blob, c, c.view)
-            elif kind in ("ar", "deb"):
-                c.kind = index_ar(blob, c, c.view)
-            else:
-                index_tar(blob, kind, c, c.view)
+            c.kind = index_into(blob, kind, c, c.view)
         except ArchiveError as exc:
             c.errors.append(FileError(path=path, error=str(exc)))
-        if c.extra["compression"] is None:
-            del c.extra["compression"]
         c.files = c.view.count()
         self._push(c)
 
@@ -561,12 +668,22 @@ class Scanner:
 
     def ready(self) -> Iterator[ScanResult]:
         """Finished containers at the head of the queue, in order (does not wait)."""
+        self._settle_indexed()
         while self.pending and (isinstance(self.pending[0], FileError) or self.pending[0].ready()):
             yield self._emit(self.pending.popleft())
 
     def drain(self) -> Iterator[ScanResult]:
         while self.pending:
+            self._settle_indexed()
             yield self._emit(self.pending.popleft())
+
+    def _settle_indexed(self) -> None:
+        """Take in the archives indexed so far, so that the executables in them go to the pool without waiting for
+        the containers before them to be emitted."""
+        while self.indexing and (self.indexing[0].indexing is None or self.indexing[0].indexing.ready()):
+            c = self.indexing.popleft()
+            if c.indexing is not None:
+                c.settle()
 
     def _emit(self, c: Container | FileError) -> ScanResult:
         if isinstance(c, FileError):
