@@ -116,17 +116,36 @@ class PeExecutable(Executable):
         return None
 
     # --- COFF symbols (Go writes them unless -s) -------------------------------------------------------------
-    def iter_symbols(self) -> Iterator[Symbol]:
+    @cached_property
+    def _coff_tables(self) -> tuple[bytes, bytes]:
+        """The COFF symbol records (18 bytes each) and the string table after them; empty when there are none."""
         fh = self.pe.FILE_HEADER
         off, count = fh.PointerToSymbolTable, min(fh.NumberOfSymbols, MAX_COFF_SYMBOLS)
         if not off or not count or off >= self.source.size:
-            return
+            return b"", b""
         raw = self.read_file(off, count * 18)
-        count = len(raw) // 18
-        strtab_off = off + count * 18
+        raw = raw[: len(raw) // 18 * 18]
+        strtab_off = off + len(raw)
         strsize = struct.unpack("<I", self.read_file(strtab_off, 4) or b"\0\0\0\0")[0]
-        strtab = self.read_file(strtab_off, min(strsize, 64 * 1024 * 1024))
-        names = [s.name for s in self.sections()]
+        return raw, self.read_file(strtab_off, min(strsize, 64 * 1024 * 1024))
+
+    def symbol(self, name: str) -> Symbol | None:
+        """A name is written in the string table when longer than 8 bytes, else in the 8-byte name field of a
+        record: when it is not there, no symbol has it, and the symbols (30,000 in a MinGW DLL with debug info) are
+        not indexed to find that out."""
+        raw, strtab = self._coff_tables
+        encoded = name.encode()
+        if len(encoded) > 8:
+            if encoded + b"\0" not in strtab:
+                return None
+        elif not any(i % 18 == 0 for i in _find_all(raw, encoded.ljust(8, b"\0"))):
+            return None
+        return super().symbol(name)
+
+    def iter_symbols(self) -> Iterator[Symbol]:
+        raw, strtab = self._coff_tables
+        count = len(raw) // 18
+        sections = self.sections()
         i = 0
         while i < count:
             name8, value, secnum, typ, _cls, naux = struct.unpack_from("<8sIhHBB", raw, i * 18)
@@ -136,9 +155,10 @@ class PeExecutable(Executable):
                 name = strtab[so : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
             else:
                 name = name8.rstrip(b"\0").decode("utf-8", "replace")
-            section = names[secnum - 1] if 0 < secnum <= len(names) else None
-            addr = value + (self.sections()[secnum - 1].addr if section else 0)
-            yield Symbol(name=name, value=addr, size=0, section=section, kind="func" if typ & 0x20 else "")
+            section = sections[secnum - 1] if 0 < secnum <= len(sections) else None
+            addr = value + (section.addr if section else 0)
+            yield Symbol(name=name, value=addr, size=0, section=section.name if section else None,
+                         kind="func" if typ & 0x20 else "")
             i += 1 + naux
 
     # --- imports ---------------------------------------------------------------------------------------------
@@ -219,3 +239,9 @@ class PeExecutable(Executable):
             "linker_version": f"{oh.MajorLinkerVersion}.{oh.MinorLinkerVersion}",
         }
 
+
+def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
+    i = data.find(needle)
+    while i >= 0:
+        yield i
+        i = data.find(needle, i + 1)
