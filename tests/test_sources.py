@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from depfree.scan import scan
+from depfree.scan import Engine, scan
 from depfree.sources.checksums import parse_manifest
 from depfree.sources.fsview import DirView, IndexView, Node
 from helpers.factory import Factory
@@ -224,6 +224,15 @@ def test_archives_in_a_tree_are_indexed_in_the_pool_like_in_process(payload: Pat
 
     alone = outcome(1)
     assert outcome(2) == alone
+    engine_init = Engine.__init__
+
+    def one_at_a_time(self: Engine, *args: object, **kwargs: object) -> None:
+        engine_init(self, *args, **kwargs)  # type: ignore[arg-type]
+        self.max_inflight = 1  # each archive taken in before the next is sent: the bound's own path
+
+    monkeypatch.setattr(Engine, "__init__", one_at_a_time)
+    assert outcome(2) == alone
+    monkeypatch.undo()
     containers, binaries, errors = alone
     assert [c["path"].removeprefix(str(tree)) for c in containers] == [
         "", "/dist/classes.jar", "/dist/cut.zip", "/dist/evil.zip", "/dist/release.tar.gz", "/dist/release.zip"]

@@ -626,8 +626,10 @@ class Scanner:
         if self.engine.pool is not None and depth == 0 and blob.data is None:
             # The last level entered, on disk (the jars and packages of a tree): indexed in the pool, in parallel
             # with everything else; what it holds is taken in when the container is next looked at.
-            if len(self.indexing) >= self.engine.max_inflight:
-                self.indexing.popleft().settle()
+            if len(self.indexing) >= self.engine.max_inflight:  # bounded like the analyses: take the oldest in
+                oldest = self.indexing.popleft()
+                if oldest.indexing is not None:
+                    oldest.settle()
             c.indexing = self.engine.pool.apply_async(index_archive, (blob, kind, self.engine.limits,
                                                                       self.engine.spool_dir))
             self.pending.append(c)

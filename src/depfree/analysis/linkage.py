@@ -124,7 +124,7 @@ def _libc(exe: ElfExecutable, link: Linkage) -> Libc:
 # Symbols that a statically linked libc leaves behind in .symtab.
 _GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie", "__libc_start_call_main", "_dl_aux_init")
 _MUSL_STATIC_SYMBOLS = ("__init_libc", "__libc_start_init", "__dls2", "__init_tp")
-_GLIBC_STRINGS = (b"GNU C Library", b"glibc.", b"GLIBC_TUNABLES")
+_GLIBC_STRINGS = (b"GLIBC_TUNABLES", b"GNU C Library", b"glibc.")  # the most common first: one pass
 
 
 def _static_libc(exe: ElfExecutable) -> Libc:
