@@ -94,6 +94,26 @@ def test_gcc_variants_follow_the_kernel_rules(factory, variant: str) -> None:  #
         assert h["relro"] == "full" and h["bind_now"] is True
 
 
+@pytest.mark.parametrize("protector", ["-fstack-protector-strong", "-fno-stack-protector"])
+def test_static_canary_is_read_from_main_not_from_libc(factory, protector: str) -> None:  # type: ignore[no-untyped-def]
+    """A static glibc defines __stack_chk_fail for its own code whatever the program was built with, so checksec says
+    'Canary found' for both builds. depfree looks at main instead: objdump shows whether it reads %fs:0x28."""
+    exe = factory.c("hello.c", flags=("-static", protector))
+    dis = subprocess.run(["objdump", "-d", "--disassemble=main", str(exe)], capture_output=True, text=True,
+                         check=True).stdout
+    reads = "%fs:0x28" in dis
+    assert reads is (protector != "-fno-stack-protector")  # hello.c's main has a char array the option protects
+    nm = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r" T __stack_chk_fail$", nm, re.M)  # present in both: libc brought it
+    assert checksec(exe)["canary"] == "yes"
+    h = hard(exe)
+    if reads:
+        assert h["canary"] == "yes"
+        assert h["evidence"]["canary"][0]["name"] == "main" and "%fs:0x28" in h["evidence"]["canary"][0]["detail"]
+    else:
+        assert h["canary"] == "unknown" and "main does not read the canary" in h["reasons"]["canary"]
+
+
 def _rewrite_phdrs(src: Path, dst: Path, edit) -> None:  # type: ignore[no-untyped-def]
     data = bytearray(src.read_bytes())
     phoff = struct.unpack_from("<Q", data, 32)[0]

@@ -8,6 +8,7 @@ decides the stack's executability, and without one the arch default applies (dat
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any
 
@@ -35,6 +36,21 @@ def analyze_hardening(ctx: Context) -> None:
 
 def _pure_go(b: Binary) -> bool:
     return b.go is not None and b.go.cgo is False
+
+
+def _main_reads_canary(exe: Any, patterns: dict[str, str]) -> str | None:
+    """What shows that ``main`` copies the stack canary into its frame (x86 and x86-64), or None."""
+    pattern = patterns.get(exe.arch)
+    main = exe.symbol("main")
+    if pattern is None or main is None or not main.value or not 0 < main.size <= 1 << 20:
+        return None
+    off = exe.vaddr_to_offset(main.value)
+    code = exe.read_file(off, main.size) if off is not None else b""
+    m = re.search(pattern.encode("ascii"), code)
+    if m is None:
+        return None
+    where = "%fs:0x28" if exe.arch == "amd64" else "%gs:0x14"
+    return f"reads the canary from {where} at main+{m.start():#x}"
 
 
 def _ev(*items: Evidence) -> list[dict[str, str]]:
@@ -105,10 +121,21 @@ def elf_hardening(exe: Any, b: Binary) -> dict[str, Any]:
         symtab = exe.section(".symtab") is not None
         has_chk = "__stack_chk_fail" in imports or "__stack_chk_guard" in imports or (
             symtab and exe.symbol("__stack_chk_fail") is not None)
-        if has_chk:
+        imported = "__stack_chk_fail" in imports or "__stack_chk_guard" in imports
+        if has_chk and not imported and b.linkage.kind != "dynamic":
+            # A static libc defines __stack_chk_fail for its own code: only the program's main can tell.
+            load_in_main = _main_reads_canary(exe, data["canary_load"])
+            if load_in_main:
+                out["canary"] = "yes"
+                evidence["canary"] = _ev(Evidence("symbol", "main", load_in_main))
+            else:
+                out["canary"] = "unknown"
+                reasons["canary"] = ("statically linked: the C library's own code brings __stack_chk_fail, and main "
+                                     "does not read the canary (other functions of the program cannot be told "
+                                     "from the library's without disassembling them)")
+        elif has_chk:
             out["canary"] = "yes"
-            evidence["canary"] = _ev(Evidence("import" if "__stack_chk_fail" in imports else "symbol",
-                                              "__stack_chk_fail"))
+            evidence["canary"] = _ev(Evidence("import" if imported else "symbol", "__stack_chk_fail"))
         elif b.linkage.kind != "dynamic" and not symtab:
             out["canary"] = "unknown"
             reasons["canary"] = "static and stripped: no import or symbol table to look for __stack_chk_fail"

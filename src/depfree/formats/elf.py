@@ -631,14 +631,15 @@ class ElfExecutable(Executable):
         needle = name.encode() + b"\0"
         index = self._name_offsets
         pos = 0
-        for _ in range(64):  # a name can occur as a suffix of longer names; try the full-string occurrences
+        # Every occurrence counts: ld merges a name into the tail of a longer one ("main" is the end of
+        # "__libc_start_main"), and a symbol whose st_name points there is named exactly ``name``.
+        for _ in range(1 << 16):
             hit = strtab.find(needle, pos)
             if hit < 0:
                 return None
-            if hit == 0 or strtab[hit - 1] == 0:
-                i = index.get(hit)
-                if i is not None:
-                    return self._symbol_at(i)
+            i = index.get(hit)
+            if i is not None:
+                return self._symbol_at(i)
             pos = hit + 1
         return None
 
