@@ -256,6 +256,28 @@ def test_mingw_pe_flags_match_objdump(factory, flags: tuple[str, ...], expect: d
     assert h["safeseh"] == "n/a"  # 64-bit: table-based exception handling
 
 
+def test_pe_guard_cf_bit_without_instrumentation_is_not_cfg(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """GUARD_CF in DllCharacteristics only claims CFG support; without IMAGE_GUARD_CF_INSTRUMENTED in the load
+    configuration's GuardFlags the loader enforces nothing. binutils cannot instrument for CFG (no such option in
+    ``ld --help``), so a MinGW binary with the bit set by hand is the case."""
+    ld_help = subprocess.run(["x86_64-w64-mingw32-ld", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "guard" not in ld_help.lower()
+    exe = factory.c("hello.c", cc="x86_64-w64-mingw32-gcc")
+    data = bytearray(exe.read_bytes())
+    pe_off = struct.unpack_from("<I", data, 0x3C)[0]
+    dllchar = pe_off + 24 + 70  # OptionalHeader.DllCharacteristics (PE32+ and PE32 alike)
+    struct.pack_into("<H", data, dllchar, struct.unpack_from("<H", data, dllchar)[0] | 0x4000)
+    patched = tmp_path / "hello-guard.exe"
+    patched.write_bytes(bytes(data))
+    out = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(patched)], capture_output=True, text=True,
+                         check=True).stdout
+    assert "GUARD_CF" in out.split("DllCharacteristics", 1)[1].split("SizeOfStackReserve", 1)[0]
+    h = hard(patched)
+    assert h["cfg"] is False
+    assert "IMAGE_GUARD_CF_INSTRUMENTED" in h["reasons"]["cfg"] or "missing" in h["reasons"]["cfg"]
+    assert hard(exe)["cfg"] is False and "cfg" not in hard(exe)["reasons"]
+
+
 def test_pe_32bit_safeseh_and_relocations(factory) -> None:  # type: ignore[no-untyped-def]
     exe = factory.c("hello.c", cc="i686-w64-mingw32-gcc")
     out = subprocess.run(["x86_64-w64-mingw32-objdump", "-p", str(exe)], capture_output=True, text=True,

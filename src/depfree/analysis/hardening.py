@@ -196,19 +196,40 @@ def pe_hardening(exe: Any) -> dict[str, Any]:
         out["safeseh"] = _pe_safeseh(exe) if not out["no_seh"] else "n/a"
         if out["no_seh"]:
             reasons["safeseh"] = "IMAGE_DLLCHARACTERISTICS_NO_SEH: the image uses no structured exception handlers"
+    evidence = {"aslr": _ev(Evidence("header", "DllCharacteristics", f"{dc:#06x}"))}
+    if out["cfg"]:
+        # The header bit only says the image is CFG-aware; the loader checks indirect calls against the function
+        # table only when the load configuration says the code was instrumented (winchecksec does the same).
+        lc = _pe_load_config(exe)
+        guard = getattr(lc.struct, "GuardFlags", 0) if lc is not None else 0
+        if guard & IMAGE_GUARD_CF_INSTRUMENTED:
+            evidence["cfg"] = _ev(Evidence("load-config", "GuardFlags", f"{guard:#x}: IMAGE_GUARD_CF_INSTRUMENTED"))
+        else:
+            out["cfg"] = False
+            reasons["cfg"] = ("DllCharacteristics has GUARD_CF, but the load configuration "
+                              + ("is missing" if lc is None else f"has GuardFlags {guard:#x} without "
+                                 "IMAGE_GUARD_CF_INSTRUMENTED") + ": the loader does not enforce CFG")
     out["reasons"] = reasons
-    out["evidence"] = {"aslr": _ev(Evidence("header", "DllCharacteristics", f"{dc:#06x}"))}
+    out["evidence"] = evidence
     return out
 
 
-def _pe_safeseh(exe: Any) -> bool:
+IMAGE_GUARD_CF_INSTRUMENTED = 0x100
+
+
+def _pe_load_config(exe: Any) -> Any:
+    """The load configuration directory (pefile's), or None when there is none or it cannot be read."""
     import pefile
 
     try:
         exe.pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]])
     except pefile.PEFormatError:
-        return False
-    lc = getattr(exe.pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
+        return None
+    return getattr(exe.pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
+
+
+def _pe_safeseh(exe: Any) -> bool:
+    lc = _pe_load_config(exe)
     return bool(lc and getattr(lc.struct, "SEHandlerTable", 0) and getattr(lc.struct, "SEHandlerCount", 0))
 
 
