@@ -133,8 +133,9 @@ def test_image_dir_missing_blob_is_a_clear_error(factory: Factory, tmp_path: Pat
 
 
 def test_copies_are_analysed_once_and_equal_sizes_are_told_apart(factory: Factory, tmp_path: Path) -> None:
-    """Two copies (not hard links) are one analysis; a file of the same size with other bytes is another; every
-    sha256 is sha256sum's."""
+    """Two copies (not hard links) are one analysis; a file of the same size with other bytes is another, whether
+    the bytes differ inside the three 4 KiB blocks compared first (start, middle, end) or only outside them, where
+    the sha256 tells; every sha256 is sha256sum's."""
     src = factory.c("hello.c")
     d = tmp_path / "tree"
     d.mkdir()
@@ -143,11 +144,15 @@ def test_copies_are_analysed_once_and_equal_sizes_are_told_apart(factory: Factor
     other = bytearray(src.read_bytes())
     other[-1] ^= 0xFF  # same size, other content (the last byte of the section header table's padding or strings)
     (d / "c").write_bytes(bytes(other))
+    size, at = len(other), 5000  # past the first block, before the middle one (padding after .fini in gcc output)
+    assert 4096 <= at < size // 2 - 2048
+    unsampled = bytearray(src.read_bytes())
+    unsampled[at] ^= 0xFF
+    (d / "e").write_bytes(bytes(unsampled))
     found: list[int] = []
     report = scan(d, jobs=2, progress=lambda done, n, what: found.append(n))
-    assert [Path(b.path).name for b in report.binaries] == ["a", "b", "c"]
+    assert [Path(b.path).name for b in report.binaries] == ["a", "b", "c", "e"]
     truth = {line.split()[1]: line.split()[0] for line in subprocess.run(
-        ["sha256sum", str(d / "a"), str(d / "b"), str(d / "c")], capture_output=True, text=True,
-        check=True).stdout.splitlines()}
+        ["sha256sum", *(str(d / n) for n in "abce")], capture_output=True, text=True, check=True).stdout.splitlines()}
     assert {b.path: b.sha256 for b in report.binaries} == truth
-    assert max(found) == 2
+    assert len(set(truth.values())) == 3 and max(found) == 3
