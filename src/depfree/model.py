@@ -210,6 +210,23 @@ def to_json(obj: Any) -> Any:
     return obj
 
 
+def shallow_json(obj: Any) -> Any:
+    """One level of :func:`to_json`, for ``json.dumps(default=shallow_json)``: a model object as the dict of its
+    fields, whose values the (C) encoder then walks itself; the output is the same as ``to_json``'s."""
+    if isinstance(obj, Evidence):
+        return {"kind": obj.kind, "name": obj.name, "detail": obj.detail} if obj.detail else {
+            "kind": obj.kind, "name": obj.name}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    names = _field_names(type(obj))
+    if names is None:
+        raise TypeError(f"{type(obj).__name__} is not part of the report model")
+    out = {name: getattr(obj, name) for name in names}
+    if isinstance(obj, Report) and out.get("containers") is None:
+        out.pop("containers", None)
+    return out
+
+
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...] | None:
     """The field names of a dataclass (None for other types), looked up once per class."""

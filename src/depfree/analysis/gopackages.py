@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from depfree.analysis.context import Context
 from depfree.formats.base import Executable
-from depfree.golang.funcnames import is_cgo_name, is_std, package_of
+from depfree.golang.funcnames import is_cgo_name, is_std, package_of, package_paths_of
 from depfree.golang.gccgo import gccgo_packages, gccgo_signs
 from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
 from depfree.golang.search import search_pclntab
@@ -123,7 +123,7 @@ def package_paths(ctx: Context) -> set[str]:
     implements functions for packages that may not be linked at all (``//go:linkname`` push: ``os/signal.
     signal_enable``, ``runtime/debug.SetTraceback`` live in runtime/*.go), and those names alone prove nothing."""
     if "go.package_paths" not in ctx.cache:
-        found = {p for p in map(package_of, all_names(ctx)) if p}
+        found = package_paths_of(all_names(ctx))
         dirs = source_dir_suffixes(ctx)
         if dirs:
             found = {p for p in found if not is_std(p) or p in dirs}

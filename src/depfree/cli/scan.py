@@ -73,7 +73,7 @@ def _tool() -> dict[str, str]:
 def _dumps(report: Report) -> str:
     from depfree.render import json as render_json
 
-    return render_json.dumps(report.to_json(), compact=True)
+    return render_json.dumps_model(report)
 
 
 def _collect(report: Report, res: ScanResult, totals: dict[str, int]) -> None:

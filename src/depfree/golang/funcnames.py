@@ -19,6 +19,7 @@ The rules (GOROOT ``src/debug/gosym/symtab.go`` ``Sym.PackageName`` and ``nameWi
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _ESCAPE = re.compile(r"%([0-9a-fA-F]{2})")
 GENERATED_PREFIXES = ("go:", "type:", "go.", "type..")
@@ -57,6 +58,23 @@ def package_of(name: str) -> str | None:
     if path == "_" or path[-1] == "/" or " " in path or "(" in path:
         return None
     return _ESCAPE.sub(_unescape_one, path) if "%" in path else path
+
+
+def package_paths_of(names: Iterable[str]) -> set[str]:
+    """The packages of many names: ``{package_of(n) for n in names} - {None}``, with the common case (no brackets,
+    no escapes, not generated) done inline, and the checks on the path done once per distinct path."""
+    paths: set[str] = set()
+    add = paths.add
+    for name in names:
+        if "[" in name or "%" in name or name.startswith(GENERATED_PREFIXES):
+            path = package_of(name)
+            if path:
+                add(path)
+            continue
+        dot = name.find(".", name.rfind("/") + 1)
+        if dot > 0:
+            add(name[:dot])
+    return {p for p in paths if p != "_" and p[-1] != "/" and " " not in p and "(" not in p}
 
 
 def _unescape_one(m: re.Match[str]) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import NamedTuple
 
 from depfree.formats.base import Executable
@@ -126,11 +127,17 @@ class Pclntab:
             off, n = self.names_region
             raw = self.exe.read_file(off, n) if self.layout != "1.2" else b""
             names: dict[int, str] = {}
-            pos = 0
-            for part in raw.split(b"\0"):
-                if part:
-                    names[pos] = part.decode("utf-8", "replace")
-                pos += len(part) + 1
+            if raw.isascii():  # the usual case: one decode and one split, offsets summed without a Python loop
+                parts = raw.decode("ascii").split("\0")
+                names = dict(zip(accumulate(map((1).__add__, map(len, parts)), initial=0), parts, strict=False))
+                if "" in names.values():
+                    names = {k: v for k, v in names.items() if v}
+            else:
+                pos = 0
+                for part in raw.split(b"\0"):
+                    if part:
+                        names[pos] = part.decode("utf-8", "replace")
+                    pos += len(part) + 1
             self._names = names
         return self._names
 

@@ -401,10 +401,20 @@ def _zip_head(read_at: Callable[[int, int], bytes], info: zipfile.ZipInfo, n: in
         head = data[:want]
     else:
         try:
-            head = zlib.decompressobj(-15).decompress(data, want)
+            inflate = zlib.decompressobj(-15)
+            head = inflate.decompress(data, 8)
+            if is_java_class(head):
+                return head  # most of a jar: 8 bytes tell, the rest is not inflated
+            head += inflate.decompress(inflate.unconsumed_tail, want - len(head))
         except zlib.error:
             return None
     return head if len(head) == want else None
+
+
+def is_java_class(head: bytes) -> bool:
+    """A Java class file (magic 0xCAFEBABE, then a class-file version of 45 or more where a Mach-O universal header
+    has its small slice count): neither a program nor an archive."""
+    return head[:4] == b"\xca\xfe\xba\xbe" and int.from_bytes(head[4:8], "big") >= 45
 
 
 def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sink, view: IndexView,
