@@ -270,8 +270,10 @@ def features(ctx: Context) -> dict[str, dict[str, object]]:
 
     # net: cgo_unix_cgo.go (cgo && !netgo && unix && !darwin) calls C.getaddrinfo; cgo_unix_syscall.go (!netgo &&
     # darwin) goes through libSystem; cgo_stub.go (netgo || !cgo) leaves only the pure-Go resolver.
+    blob = "\0".join(names)  # one search over all the names tells whether a scan of them can find anything
+    any_cgo = "_Cfunc_" in blob or "_C2func_" in blob
     cgo_res = sorted((n for n in names if n.startswith("net.") and ("_Cfunc_" in n or "_C2func_" in n)),
-                     key=lambda n: ("getaddrinfo" not in n, n))
+                     key=lambda n: ("getaddrinfo" not in n, n)) if any_cgo else []
     darwin_res = _first(names, ("net.cgoLookupIPCNAME", "net.cgoLookupHostIP", "net.cgoLookupAddrPTR"))
     if "net" not in pkgs:
         out["netcgo"] = _feature(False, Evidence("package", "net", "not linked"))
@@ -297,7 +299,7 @@ def features(ctx: Context) -> dict[str, dict[str, object]]:
         out["osusergo"] = _feature(False, Evidence("package", "os/user", "Windows uses the system API"))
     else:
         cgo_user = sorted((n for n in names if n.startswith("os/user.") and ("_Cfunc_" in n or "_C2func_" in n)),
-                          key=lambda n: ("getpw" not in n, n))
+                          key=lambda n: ("getpw" not in n, n)) if any_cgo else []
         pure = _first(names, ("os/user.readColonFile", "os/user.lookupUser", "os/user.findUser"))
         if cgo_user:
             out["osusergo"] = _feature(False, Evidence(fn, cgo_user[0], "user lookup through the C library"))
@@ -348,7 +350,7 @@ def features(ctx: Context) -> dict[str, dict[str, object]]:
         fips = None  # module linked, but without build info the default mode is unknown
     out["fips140"] = _feature(fips, *ev)
 
-    boring = sorted(n for n in names if "_goboringcrypto_" in n)[:1]
+    boring = sorted(n for n in names if "_goboringcrypto_" in n)[:1] if "_goboringcrypto_" in blob else []
     version = (ctx.binary.go.version or "") if ctx.binary.go else ""
     if boring:
         out["boringcrypto"] = _feature(True, Evidence(fn, boring[0], "BoringSSL crypto through cgo"))

@@ -135,6 +135,10 @@ class Executable(ABC):
         """The static symbol table (empty when stripped). Readers override this."""
         return iter(())
 
+    def symbol_names(self) -> list[str]:
+        """The names of the static symbol table (readers may override this with a faster way)."""
+        return [s.name for s in self.iter_symbols() if s.name]
+
     @cached_property
     def _symbol_index(self) -> dict[str, Symbol]:
         return {s.name: s for s in self.iter_symbols()}

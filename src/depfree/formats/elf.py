@@ -520,16 +520,7 @@ class ElfExecutable(Executable):
 
     @cached_property
     def _dynstr_names(self) -> dict[int, str]:
-        """Every name of the dynamic string table by the offset it starts at, split in one pass."""
-        table = self._dynstr_table
-        if table.isascii():
-            parts = table.decode("ascii").split("\0")
-            starts = accumulate(map((1).__add__, map(len, parts)), initial=0)
-        else:
-            raw_parts = table.split(b"\0")
-            starts = accumulate(map((1).__add__, map(len, raw_parts)), initial=0)
-            parts = [p.decode("utf-8", "replace") for p in raw_parts]
-        return dict(zip(starts, parts, strict=False))  # (starts has one more: the end of the table)
+        return names_by_offset(self._dynstr_table)
 
     def dynamic_symbols(self) -> list[str]:
         return self._undefined_dynamic
@@ -643,6 +634,19 @@ class ElfExecutable(Executable):
             pos = hit + 1
         return None
 
+    def symbol_names(self) -> list[str]:
+        """The names in .symtab, without building a Symbol for each (libgo has 190,000)."""
+        raw, strtab, _ = self._symtab_raw
+        if not raw:
+            return []
+        offs = self._words("I", raw)[0 :: (24 if self.bits == 64 else 16) // 4]
+        names = list(map(names_by_offset(strtab).get, offs))
+        size = len(strtab)
+        for i in [i for i, n in enumerate(names) if n is None and 0 < offs[i] < size]:  # ld's tail-merged names
+            end = strtab.find(b"\0", offs[i])
+            names[i] = strtab[offs[i] : end if end >= 0 else size].decode("utf-8", "replace")
+        return [n for n in names if n]
+
     def iter_symbols(self) -> Iterator[Symbol]:
         """The .symtab, read with struct (pyelftools is too slow for the 100k-symbol tables of Go binaries)."""
         symtab = self.section(".symtab")
@@ -669,3 +673,16 @@ class ElfExecutable(Executable):
             yield Symbol(name=name, value=value, size=size,
                          section=secnames[shndx] if 0 < shndx < len(secnames) else None,
                          kind={1: "object", 2: "func", 6: "tls"}.get(typ, ""))
+
+
+def names_by_offset(table: bytes) -> dict[int, str]:
+    """Every NUL-terminated name of a string table by the offset it starts at, split in one pass (a name that ld
+    merged into the tail of a longer one starts elsewhere: callers look those up one by one)."""
+    if table.isascii():
+        parts = table.decode("ascii").split("\0")
+        starts = accumulate(map((1).__add__, map(len, parts)), initial=0)
+    else:
+        raw_parts = table.split(b"\0")
+        starts = accumulate(map((1).__add__, map(len, raw_parts)), initial=0)
+        parts = [p.decode("utf-8", "replace") for p in raw_parts]
+    return dict(zip(starts, parts, strict=False))  # (starts has one more: the end of the table)

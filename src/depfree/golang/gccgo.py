@@ -79,7 +79,7 @@ def decode_package(encoded: str) -> str | None:
 
 def gccgo_packages(exe: Executable) -> set[str]:
     """Import paths from the per-package ``..import`` / ``..types`` symbols (static and dynamic tables)."""
-    names = [s.name for s in exe.iter_symbols()]
+    names = exe.symbol_names()
     entries = getattr(exe, "dynamic_symbol_entries", None) or []
     names += [n for n, _defined, _v in entries]
     out: set[str] = set()

@@ -21,9 +21,10 @@ table are copied (both are a small fraction of the file).
 
 from __future__ import annotations
 
+import operator
 import struct
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, islice
 from typing import NamedTuple
 
 from depfree.formats.base import Executable
@@ -267,12 +268,13 @@ def validate(tab: Pclntab) -> None:
     table), and a sample of names is printable text."""
     entries = tab.entries()
     pcs = [e for e, _ in entries]
-    if any(b < a for a, b in zip(pcs, pcs[1:], strict=False)):
+    if not all(map(operator.le, pcs, islice(pcs, 1, None))):
         raise PclntabError(f"pclntab at offset {tab.offset:#x}: function entries are not in increasing order")
     span = tab.end - tab.funcdata
-    for _e, off in entries[:-1]:
-        if not 0 < off < span:
-            raise PclntabError(f"pclntab at offset {tab.offset:#x}: function data offset {off:#x} is outside it")
+    offs = [off for _e, off in entries[:-1]]
+    if offs and not (0 < min(offs) and max(offs) < span):
+        off = next(off for off in offs if not 0 < off < span)
+        raise PclntabError(f"pclntab at offset {tab.offset:#x}: function data offset {off:#x} is outside it")
     sample = entries[: min(len(entries) - 1, 16)] + [entries[-2]]
     offs = tab.name_offsets(sample + [entries[-1]])
     for nameoff in offs:
