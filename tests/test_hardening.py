@@ -353,3 +353,23 @@ def test_report_json_matches_the_schema_defs(factory, tmp_path: Path) -> None:  
     assert_valid_report(data)
     assert all(b["hardening"] and b["debug"] for b in data["binaries"])
     assert data["binaries"][3]["packer"]["overlay"] == {"offset": overlay.stat().st_size - 300, "size": 300}
+
+
+def test_symbol_table_names_agree_with_nm(factory) -> None:  # type: ignore[no-untyped-def]
+    """The static symbol table read by name (``symbol``) and in bulk (``symbol_names``) holds what ``nm`` lists,
+    including names ld stored in the tail of longer ones (``main`` inside ``__libc_start_main``)."""
+    from depfree.formats.detect import open_executables
+    from depfree.sources.file import FileSource
+
+    exe_path = factory.c("hello.c", flags=("-static",))
+    nm = subprocess.run(["nm", "--defined-only", str(exe_path)], capture_output=True, text=True, check=True).stdout
+    funcs = {f[2] for f in (line.split() for line in nm.splitlines()) if len(f) == 3 and f[1] in "Tt"}
+    with FileSource(exe_path) as src:
+        exe = open_executables(src)[0]
+        names = exe.symbol_names()
+        assert funcs <= set(names) and "main" in funcs
+        assert names == [s.name for s in exe.iter_symbols() if s.name]
+        for name in ("main", "__libc_start_main", "__stack_chk_fail"):
+            sym = exe.symbol(name)
+            truth = next(line.split()[0] for line in nm.splitlines() if line.split()[-1] == name)
+            assert sym is not None and sym.value == int(truth, 16), name
