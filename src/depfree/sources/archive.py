@@ -180,7 +180,7 @@ def check_name(name: str) -> str | None:
     """Why a member name is refused (absolute, or climbing with ``..``), or None when it is fine."""
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         return "absolute path in archive member name: refused"
-    if ".." in name.replace("\\", "/").split("/"):
+    if ".." in name and ".." in name.replace("\\", "/").split("/"):
         return "path traversal ('..') in archive member name: refused"
     if "\0" in name:
         return "NUL byte in archive member name: refused"

@@ -38,26 +38,31 @@ def walk(root: str, on_error: Callable[[str, str], None]) -> Iterator[TreeFile |
         subdirs = []
         others = 0
         for e in entries:
+            # The directory entry's type says dir or regular file without a system call; only the files that turn
+            # out to be executables or archives are asked for their size and inode, on the descriptor already open.
             try:
-                st = e.stat(follow_symlinks=False)
+                if e.is_dir(follow_symlinks=False):
+                    subdirs.append(e.path)
+                    continue
+                regular = e.is_file(follow_symlinks=False)
             except OSError as exc:
                 on_error(e.path, exc.strerror or str(exc))
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                subdirs.append(e.path)
-                continue
-            kind = None
-            if stat.S_ISREG(st.st_mode) and st.st_size >= 4:
+            kind = st = None
+            if regular:
                 try:
                     fd = os.open(e.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
                     try:
-                        kind = classify(os.read(fd, HEAD))
+                        head = os.read(fd, HEAD)
+                        kind = classify(head) if len(head) >= 4 else None
+                        if kind is not None:
+                            st = os.fstat(fd)
                     finally:
                         os.close(fd)
                 except OSError as exc:
                     on_error(e.path, exc.strerror or str(exc))
                     continue
-            if kind is None:
+            if kind is None or st is None or not stat.S_ISREG(st.st_mode):
                 others += 1
                 continue
             yield TreeFile(e.path, e.path[len(root):], st.st_size, kind, (st.st_dev, st.st_ino))
