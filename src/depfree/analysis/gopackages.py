@@ -78,7 +78,10 @@ def linked_function_names(ctx: Context) -> set[str]:
         if tab is not None and tab.layout != "1.2":
             try:
                 table = tab.name_table()
-                names = {table.get(off) or tab.name_at(off) for off in set(tab.name_offsets())}
+                offsets = set(tab.name_offsets())
+                names = set(map(table.get, offsets))
+                if None in names or "" in names:  # an offset inside a name, or outside the table
+                    names = {table.get(off) or tab.name_at(off) for off in offsets}
             except PclntabError as exc:
                 ctx.cache["go.pclntab_error"] = str(exc)
         elif tab is not None:

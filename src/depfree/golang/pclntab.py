@@ -106,13 +106,11 @@ class Pclntab:
         limit = self.exe.base + self.end
         skip = 4 if self.layout in ("1.18", "1.20") else self.ptr_size
         unpack = struct.Struct(self._fmt + "i").unpack_from
-        out = []
-        for _entry, funcoff in entries[:-1]:
-            pos = base + funcoff + skip
-            if pos + 4 > limit:
-                raise PclntabError(f"_func at offset {funcoff:#x} lies past the end of the table")
-            out.append(unpack(view, pos)[0])
-        return out
+        starts = [base + funcoff + skip for _entry, funcoff in entries[:-1]]
+        if starts and max(starts) + 4 > limit:  # checked once, then read without a test per function
+            funcoff = next(f for _e, f in entries[:-1] if base + f + skip + 4 > limit)
+            raise PclntabError(f"_func at offset {funcoff:#x} lies past the end of the table")
+        return [unpack(view, pos)[0] for pos in starts]
 
     @property
     def names_region(self) -> tuple[int, int]:
