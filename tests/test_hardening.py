@@ -95,13 +95,16 @@ def test_gcc_variants_follow_the_kernel_rules(factory, variant: str) -> None:  #
 
 
 @pytest.mark.parametrize("protector", ["-fstack-protector-strong", "-fno-stack-protector"])
-def test_static_canary_is_read_from_main_not_from_libc(factory, protector: str) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("machine", "canary"), [("-m64", "%fs:0x28"), ("-m32", "%gs:0x14")])
+def test_static_canary_is_read_from_main_not_from_libc(factory, protector: str, machine: str,  # type: ignore[no-untyped-def]
+                                                       canary: str) -> None:
     """A static glibc defines __stack_chk_fail for its own code whatever the program was built with, so checksec says
-    'Canary found' for both builds. depfree looks at main instead: objdump shows whether it reads %fs:0x28."""
-    exe = factory.c("hello.c", flags=("-static", protector))
+    'Canary found' for both builds. depfree looks at main instead: objdump shows whether it reads the canary from
+    the thread block (%fs:0x28 on x86-64, %gs:0x14 on i386; -m32 needs gcc-multilib)."""
+    exe = factory.c("hello.c", flags=(machine, "-static", protector))
     dis = subprocess.run(["objdump", "-d", "--disassemble=main", str(exe)], capture_output=True, text=True,
                          check=True).stdout
-    reads = "%fs:0x28" in dis
+    reads = canary in dis
     assert reads is (protector != "-fno-stack-protector")  # hello.c's main has a char array the option protects
     nm = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout
     assert re.search(r" T __stack_chk_fail$", nm, re.M)  # present in both: libc brought it
@@ -109,7 +112,7 @@ def test_static_canary_is_read_from_main_not_from_libc(factory, protector: str) 
     h = hard(exe)
     if reads:
         assert h["canary"] == "yes"
-        assert h["evidence"]["canary"][0]["name"] == "main" and "%fs:0x28" in h["evidence"]["canary"][0]["detail"]
+        assert h["evidence"]["canary"][0]["name"] == "main" and canary in h["evidence"]["canary"][0]["detail"]
     else:
         assert h["canary"] == "unknown" and "main does not read the canary" in h["reasons"]["canary"]
 
