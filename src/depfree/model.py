@@ -20,7 +20,7 @@ SCHEMA = "depfree.report/1"
 @dataclass(frozen=True)
 class Evidence:
     """What proves a claim: ``kind`` is one of symbol, section, segment, dynamic, note, version-need, string,
-    setting, import, load-command, header, file, function, package."""
+    setting, import, load-command, load-config, header, file, function, package."""
 
     kind: str
     name: str
@@ -200,8 +200,7 @@ def to_json(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): to_json(v) for k, v in obj.items()}
     if isinstance(obj, Evidence):
-        return {"kind": obj.kind, "name": obj.name, "detail": obj.detail} if obj.detail else {
-            "kind": obj.kind, "name": obj.name}
+        return _evidence_json(obj)
     if isinstance(obj, enum.Enum):
         return obj.value
     names = _field_names(type(obj))
@@ -214,8 +213,7 @@ def shallow_json(obj: Any) -> Any:
     """One level of :func:`to_json`, for ``json.dumps(default=shallow_json)``: a model object as the dict of its
     fields, whose values the (C) encoder then walks itself; the output is the same as ``to_json``'s."""
     if isinstance(obj, Evidence):
-        return {"kind": obj.kind, "name": obj.name, "detail": obj.detail} if obj.detail else {
-            "kind": obj.kind, "name": obj.name}
+        return _evidence_json(obj)
     if isinstance(obj, enum.Enum):
         return obj.value
     names = _field_names(type(obj))
@@ -225,6 +223,10 @@ def shallow_json(obj: Any) -> Any:
     if isinstance(obj, Report) and out.get("containers") is None:
         out.pop("containers", None)
     return out
+
+
+def _evidence_json(e: Evidence) -> dict[str, str]:
+    return {"kind": e.kind, "name": e.name, "detail": e.detail} if e.detail else {"kind": e.kind, "name": e.name}
 
 
 @functools.cache

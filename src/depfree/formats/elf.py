@@ -385,8 +385,7 @@ class ElfExecutable(Executable):
         table = self._dynstr_table
         if off >= len(table):
             return f"<bad string offset {off:#x}>"
-        end = table.find(b"\0", off)
-        return table[off : end if end >= 0 else len(table)].decode("utf-8", "replace")
+        return cstring_at(table, off)
 
     # --- symbol versions -------------------------------------------------------------------------------------
     @cached_property
@@ -643,8 +642,7 @@ class ElfExecutable(Executable):
         names = list(map(names_by_offset(strtab).get, offs))
         size = len(strtab)
         for i in [i for i, n in enumerate(names) if n is None and 0 < offs[i] < size]:  # ld's tail-merged names
-            end = strtab.find(b"\0", offs[i])
-            names[i] = strtab[offs[i] : end if end >= 0 else size].decode("utf-8", "replace")
+            names[i] = cstring_at(strtab, offs[i])
         return [n for n in names if n]
 
     def iter_symbols(self) -> Iterator[Symbol]:
@@ -686,3 +684,9 @@ def names_by_offset(table: bytes) -> dict[int, str]:
         starts = accumulate(map((1).__add__, map(len, raw_parts)), initial=0)
         parts = [p.decode("utf-8", "replace") for p in raw_parts]
     return dict(zip(starts, parts, strict=False))  # (starts has one more: the end of the table)
+
+
+def cstring_at(table: bytes, off: int) -> str:
+    """The NUL-terminated name at ``off`` of a string table (to its end when unterminated)."""
+    end = table.find(b"\0", off)
+    return table[off : end if end >= 0 else len(table)].decode("utf-8", "replace")
