@@ -221,9 +221,11 @@ def _pe_load_config(exe: Any) -> Any:
     """The load configuration directory (pefile's), or None when there is none or it cannot be read."""
     import pefile
 
+    from depfree.formats.pe import PARSE_ERRORS
+
     try:
         exe.pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]])
-    except pefile.PEFormatError:
+    except PARSE_ERRORS:
         return None
     return getattr(exe.pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
 

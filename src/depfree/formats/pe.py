@@ -22,6 +22,7 @@ from depfree.model import Evidence, Linkage, MinOS
 from depfree.sources.file import ByteSource
 
 MAX_COFF_SYMBOLS = 2_000_000
+PE32, PE32_PLUS = 0x10B, 0x20B
 IMAGE_FILE_DLL = 0x2000
 IMAGE_SCN_MEM_EXECUTE = 0x20000000
 IMAGE_SCN_MEM_WRITE = 0x80000000
@@ -62,10 +63,13 @@ class PeExecutable(Executable):
         fh, oh = self.pe.FILE_HEADER, getattr(self.pe, "OPTIONAL_HEADER", None)
         if oh is None:
             raise FormatError(f"{self.path}: corrupt PE (no optional header: an object file, not an image)")
+        if oh.Magic not in (PE32, PE32_PLUS):
+            raise FormatError(f"{self.path}: corrupt PE (optional header magic: expected {PE32:#x} (PE32) or "
+                              f"{PE32_PLUS:#x} (PE32+), found {oh.Magic:#x})")
         machines = {int(k, 16): v for k, v in _windows()["machines"].items() if k != "source"}
         self.machine = f"IMAGE_FILE_MACHINE_{fh.Machine:#x}"
         self.arch = machines.get(fh.Machine, f"pe-{fh.Machine:#x}")
-        self.bits = 64 if oh.Magic == 0x20B else 32
+        self.bits = 64 if oh.Magic == PE32_PLUS else 32
         self.type = "dll" if fh.Characteristics & IMAGE_FILE_DLL else "exec"
         self.image_base = oh.ImageBase
         self._entry = oh.AddressOfEntryPoint + oh.ImageBase if oh.AddressOfEntryPoint else 0
@@ -73,6 +77,13 @@ class PeExecutable(Executable):
     @property
     def entry(self) -> int:
         return self._entry
+
+    def directory(self, index: int) -> Any | None:
+        """Data directory ``index`` when the header has it (NumberOfRvaAndSizes may be anything from 0 to 16, or
+        a hostile 0x80000000 of which pefile reads only what fits) and it is not empty; else None."""
+        dirs = self.pe.OPTIONAL_HEADER.DATA_DIRECTORY
+        d = dirs[index] if index < len(dirs) else None
+        return d if d is not None and d.VirtualAddress and d.Size else None
 
     # --- structure -------------------------------------------------------------------------------------------
     @cached_property
@@ -126,7 +137,7 @@ class PeExecutable(Executable):
         raw = self.read_file(off, count * 18)
         raw = raw[: len(raw) // 18 * 18]
         strtab_off = off + len(raw)
-        strsize = struct.unpack("<I", self.read_file(strtab_off, 4) or b"\0\0\0\0")[0]
+        strsize = struct.unpack("<I", self.read_file(strtab_off, 4).ljust(4, b"\0"))[0]
         return raw, self.read_file(strtab_off, min(strsize, 64 * 1024 * 1024))
 
     def symbol(self, name: str) -> Symbol | None:
@@ -165,16 +176,23 @@ class PeExecutable(Executable):
     @cached_property
     def imports(self) -> list[dict[str, Any]]:
         """[{dll, functions, delay}] in file order (as ``objdump -p`` lists them)."""
+        present = []
         for index, what in ((_DIRS[0], "import"), (_DIRS[1], "delay-import")):
-            d = self.pe.OPTIONAL_HEADER.DATA_DIRECTORY[index]
-            if d.VirtualAddress and d.Size and self.pe.get_section_by_rva(d.VirtualAddress) is None:
+            d = self.directory(index)
+            if d is None:
+                continue
+            if self.pe.get_section_by_rva(d.VirtualAddress) is None:
                 raise FormatError(f"{self.path}: corrupt PE ({what} directory at RVA {d.VirtualAddress:#x} is not "
                                   "inside any section)")
+            present.append(index)
+        if not present:
+            return []  # a resource-only DLL, or a header with fewer than two data directories
+        seen = len(self.pe.get_warnings())  # the header's own warnings (an entry point of 0 is legal in a DLL)
         try:
-            self.pe.parse_data_directories(directories=_DIRS)
+            self.pe.parse_data_directories(directories=present)
         except PARSE_ERRORS as exc:
             raise FormatError(f"{self.path}: corrupt PE import directory ({exc})") from None
-        for w in self.pe.get_warnings():
+        for w in self.pe.get_warnings()[seen:]:
             if "outside" in w.lower() or "invalid" in w.lower():
                 raise FormatError(f"{self.path}: corrupt PE import directory ({w})")
         out = []
@@ -212,9 +230,9 @@ class PeExecutable(Executable):
     def details(self) -> dict[str, Any]:
         oh = self.pe.OPTIONAL_HEADER
         subsystems = {int(k): v for k, v in _windows()["subsystems"].items() if k != "source"}
-        sec_dir = oh.DATA_DIRECTORY[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]]
+        sec_dir = self.directory(pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"])
         overlay_start = self.pe.get_overlay_data_start_offset()
-        signed = bool(sec_dir.VirtualAddress and sec_dir.Size)
+        signed = sec_dir is not None
         overlay = None
         fh = self.pe.FILE_HEADER
         if overlay_start is not None and fh.PointerToSymbolTable >= overlay_start:
@@ -224,7 +242,7 @@ class PeExecutable(Executable):
             overlay_start = max(overlay_start, strtab + strsize)
         if overlay_start is not None and overlay_start < self.source.size:
             size = self.source.size - overlay_start
-            if signed and sec_dir.VirtualAddress >= overlay_start:
+            if sec_dir is not None and sec_dir.VirtualAddress >= overlay_start:
                 size -= sec_dir.Size  # the Authenticode blob lives after the sections but is not overlay data
             overlay = {"offset": overlay_start, "size": size} if size > 0 else None
         return {
@@ -234,7 +252,8 @@ class PeExecutable(Executable):
             "dll_characteristics": oh.DllCharacteristics,
             "imports": self.imports,
             "delay_imports": [i["dll"] for i in self.imports if i["delay"]],
-            "signature": {"present": signed, "offset": sec_dir.VirtualAddress or None, "size": sec_dir.Size or None},
+            "signature": {"present": signed, "offset": sec_dir.VirtualAddress if sec_dir else None,
+                          "size": sec_dir.Size if sec_dir else None},
             "overlay": overlay,
             "linker_version": f"{oh.MajorLinkerVersion}.{oh.MinorLinkerVersion}",
         }

@@ -21,13 +21,17 @@ import stat
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
+import zstandard
+
+from depfree.errors import FormatError
 from depfree.formats.detect import sniff
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DIR, FILE, OTHER, SYMLINK, IndexView, Node, norm
+from depfree.sources.targuard import Tape, TarLimitError, open_tar, skip_to
 
 # Files whose content the resolver needs later (the loader's search path), kept while streaming.
 KEEP_CONTENT = ("/etc/ld.so.conf",)
@@ -39,17 +43,23 @@ COMPRESSED = ("gzip", "bzip2", "xz", "zstd")
 
 @dataclass
 class Limits:
-    """Bounds that keep hostile archives harmless."""
+    """Bounds that keep hostile archives harmless (docs/limits.md: the defaults and the worst case measured)."""
 
-    max_member: int = 16 << 30  # a declared member size above this is refused
-    max_ratio: int = 200  # uncompressed:compressed above this, for outputs beyond ratio_floor, is a bomb
-    ratio_floor: int = 64 << 20
+    max_member: int = 16 << 30  # a declared (or sparse real) member size above this is refused, per member
+    max_total: int = 64 << 30  # decompressed bytes of one compressed stream (a tar.gz, a layer, a data.tar.zst)
+    max_ratio: int = 200  # uncompressed:compressed above this, once the output passed ratio_floor, is a bomb
+    ratio_floor: int = 2 << 30  # below this much output the ratio is not judged: 300 near-identical binaries in a
+    #                             tar.xz (665 MB at 500:1) are a real archive, a 2 GiB gzip of zeros is a bomb
     spool_over: int = 64 << 20  # members larger than this go to a temp file instead of memory
     max_entries: int = 2_000_000
 
 
-class ArchiveError(Exception):
+class ArchiveError(FormatError):
     """The archive as a whole cannot be read further (the message says why)."""
+
+
+# What reading a damaged tar, gzip, bzip2, xz or zstd stream raises.
+STREAM_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
 
 
 class Sink(Protocol):
@@ -118,6 +128,9 @@ class BombGuard(io.RawIOBase):
         n = len(data)
         buf[:n] = data
         self.out += n
+        if self.out > self.limits.max_total:
+            raise ArchiveError(f"more than {self.limits.max_total:,} bytes decompressed (the max_total limit): "
+                               "refused")
         if self.out > self.limits.ratio_floor and self.out > self.limits.max_ratio * max(1, self.raw.count):
             raise ArchiveError(f"decompression bomb: {self.out:,} bytes out of {self.raw.count:,} compressed "
                                f"(ratio above {self.limits.max_ratio}:1)")
@@ -153,8 +166,6 @@ def decompressed(blob: Blob, kind: str, limits: Limits) -> IO[bytes]:
     elif kind == "xz":
         inner = lzma.LZMAFile(raw, "rb")
     elif kind == "zstd":
-        import zstandard
-
         inner = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
     else:
         raise ArchiveError(f"not a compressed stream ({kind})")
@@ -203,46 +214,148 @@ class TarEntry:
 
     path: str  # normalised absolute path
     node: Node
+    shown: str = ""  # the member name as errors show it (hard links)
 
 
 def iter_tar(blob: Blob, kind: str, sink: Sink, *, absolute_names: bool = False) -> Iterator[TarEntry]:
     """Every usable entry of a tar (plain or compressed) with its member handed to the sink when it is an executable
     or an archive. Plain tars are read with random access; compressed ones streamed. ``absolute_names``: members of a
-    root filesystem (a layer, a .deb) are shown as ``/usr/bin/x``."""
+    root filesystem (a layer, a .deb) are shown as ``/usr/bin/x``.
+
+    A corrupt header after the first (``tarfile`` would end the walk there without a word) is an error: the walk
+    looks for the next valid header, goes on from there, and raises :class:`ArchiveError` naming the damage once
+    the rest has been read."""
     seekable = kind == "tar"
-    fileobj: IO[bytes] = blob.open() if seekable else decompressed(blob, kind, sink.limits)
+    raw: IO[bytes] = blob.open() if seekable else decompressed(blob, kind, sink.limits)
+    walk = _TarWalk(blob, raw, seekable, sink, absolute_names)
     try:
-        tf = tarfile.open(fileobj=fileobj, mode="r:" if seekable else "r|")
-    except (tarfile.TarError, OSError, EOFError, lzma.LZMAError, ArchiveError) as exc:
-        fileobj.close()
-        raise ArchiveError(f"not a readable tar archive ({_why(exc)})") from None
-    count = 0
-    last: tarfile.TarInfo | None = None
-    try:
+        yield from walk.run()
+    finally:
+        walk.close()
+        raw.close()
+
+
+class _TarWalk:
+    """One tar read from its first header to its end, across corrupt headers (see :func:`iter_tar`)."""
+
+    MAX_RESYNC = 64
+
+    def __init__(self, blob: Blob, raw: IO[bytes], seekable: bool, sink: Sink, absolute_names: bool) -> None:
+        self.blob, self.seekable, self.sink, self.absolute_names = blob, seekable, sink, absolute_names
+        self.tape = None if seekable else Tape(raw)
+        self.fileobj: IO[bytes] = raw if seekable else self.tape  # type: ignore[assignment]
+        self.part = blob  # seekable: the byte range the current tarfile reads (the rest after a resync)
+        self.base = 0  # where the current tarfile starts in the whole tar
+        self.count = 0
+        self.damage: list[str] = []
+        self.opened: list[tarfile.TarFile] = []
+        self.readers: list[IO[bytes]] = []
+
+    def close(self) -> None:
+        for tf in reversed(self.opened):
+            tf.close()
+        for r in self.readers:
+            r.close()
+
+    def run(self) -> Iterator[TarEntry]:
+        while True:
+            try:
+                tf = open_tar(self.fileobj, self.seekable)
+            except (*STREAM_ERRORS, ArchiveError) as exc:
+                if not self.opened:
+                    raise ArchiveError(f"not a readable tar archive ({_why(exc)})") from None
+                raise ArchiveError(f"{self._damage()}, but what follows cannot be read ({_why(exc)})") from None
+            self.opened.append(tf)
+            bad = yield from self._members(tf)
+            if bad is None:
+                break
+            where = f"corrupt tar header at offset {self.base + bad:,} after {self.count} members"
+            if len(self.damage) >= self.MAX_RESYNC:
+                self.damage.append(f"{where}; too many, the rest is not read")
+                break
+            before = self.base
+            if not self._resync(tf, bad):
+                self.damage.append(f"{where}; no valid header after it")
+                break
+            self.damage.append(f"{where}; read on from the next valid header, at offset {self.base:,} "
+                               f"({self.base - before - bad:,} bytes skipped)")
+        if self.damage:
+            raise ArchiveError(self._damage())
+
+    def _damage(self) -> str:
+        more = f" (and {len(self.damage) - 1} more)" if len(self.damage) > 1 else ""
+        return f"{self.damage[0]}{more}"
+
+    def _members(self, tf: tarfile.TarFile) -> Generator[TarEntry, None, int | None]:
+        """The entries of one tarfile; the offset of a corrupt header that ended it, or None at a proper end."""
+        last: tarfile.TarInfo | None = None
+        limits = self.sink.limits
         while True:
             try:
                 ti = tf.next()
+            except TarLimitError as exc:
+                raise ArchiveError(f"{_why(exc)}: refused after {self.count} members") from None
             except tarfile.HeaderError as exc:
-                raise ArchiveError(f"corrupt tar header after {count} members ({_why(exc)})") from None
-            except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
-                end = blob.size if seekable else getattr(tf.fileobj, "pos", -1)  # bytes the tar really holds
+                raise ArchiveError(f"corrupt tar header after {self.count} members ({_why(exc)})") from None
+            except STREAM_ERRORS as exc:
+                end = self.part.size if self.seekable else getattr(tf.fileobj, "pos", -1)  # bytes really there
                 if last is not None and 0 <= end - (last.offset_data + last.size) < tarfile.BLOCKSIZE:
                     # The last member's data is all there; only the padding and end-of-archive blocks are missing
                     # (umoci insert writes layers like that). A streamed tar ends there silently too.
-                    break
-                raise ArchiveError(f"truncated or corrupt archive after {count} members ({_why(exc)})") from None
+                    return None
+                raise ArchiveError(f"truncated or corrupt archive after {self.count} members ({_why(exc)})") from None
             if ti is None:
-                break
+                return tf.offset if self._corrupt_at(tf.offset) else None
             last = ti
-            count += 1
-            if count > sink.limits.max_entries:
-                raise ArchiveError(f"more than {sink.limits.max_entries:,} members: refused")
-            entry = _tar_entry(tf, ti, blob, seekable, sink, absolute_names)
+            self.count += 1
+            if self.count > limits.max_entries:
+                raise ArchiveError(f"more than {limits.max_entries:,} members: refused")
+            entry = _tar_entry(tf, ti, self.part, self.seekable, self.sink, self.absolute_names)
             if entry is not None:
                 yield entry
-    finally:
-        tf.close()
-        fileobj.close()
+            if not self.seekable:
+                try:
+                    skip_to(tf, min(tf.offset, ti.offset_data + ti.size), display_name(ti.name))
+                except STREAM_ERRORS as exc:
+                    raise ArchiveError(f"truncated or corrupt archive after {self.count} members "
+                                       f"({_why(exc)})") from None
+
+    def _corrupt_at(self, offset: int) -> bool:
+        """Is the block where ``tarfile`` stopped something other than the end of the archive (zeros, or nothing)?"""
+        if self.seekable:
+            block: bytes | None = self.part.read_at(offset, tarfile.BLOCKSIZE)
+        else:
+            assert self.tape is not None
+            block = self.tape.recall(self.base + offset, tarfile.BLOCKSIZE)
+        return block is not None and len(block) == tarfile.BLOCKSIZE and block.count(0) != tarfile.BLOCKSIZE
+
+    def _resync(self, tf: tarfile.TarFile, bad: int) -> bool:
+        """Go on from the next valid header after the corrupt one at ``bad`` (as ``tar`` does); False if none."""
+        if self.seekable:
+            start = bad + tarfile.BLOCKSIZE
+            while start + tarfile.BLOCKSIZE <= self.part.size:
+                chunk = self.part.read_at(start, 1 << 20)
+                for i in range(0, len(chunk) - tarfile.BLOCKSIZE + 1, tarfile.BLOCKSIZE):
+                    if is_tar_header(chunk[i : i + tarfile.BLOCKSIZE]):
+                        at = start + i
+                        self.base += at
+                        self.part = self.part.slice(at, self.part.size - at)
+                        self.fileobj = self.part.open()
+                        self.readers.append(self.fileobj)
+                        return True
+                start += max(tarfile.BLOCKSIZE, len(chunk) // tarfile.BLOCKSIZE * tarfile.BLOCKSIZE)
+            return False
+        stream: Any = tf.fileobj
+        pos = stream.tell()
+        while True:
+            block = stream.read(tarfile.BLOCKSIZE)
+            if len(block) < tarfile.BLOCKSIZE:
+                return False
+            if is_tar_header(block):
+                self.base += pos
+                self.fileobj = _Prepend(block, stream)  # type: ignore[assignment]
+                return True
+            pos += tarfile.BLOCKSIZE
 
 
 def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: bool, sink: Sink,
@@ -264,7 +377,7 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         if bad:
             sink.error(ti.name, f"hard link target {ti.linkname!r}: {bad}")
             return None
-        return TarEntry(path, Node(FILE, target=norm(ti.linkname), token="hardlink"))
+        return TarEntry(path, Node(FILE, target=norm(ti.linkname), token="hardlink"), shown)
     if ti.ischr() or ti.isblk() or ti.isfifo():
         what = "character device" if ti.ischr() else "block device" if ti.isblk() else "FIFO"
         sink.error(shown, f"{what} in archive: not a regular file, skipped")
@@ -272,6 +385,10 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
     if not ti.isreg():
         sink.error(shown, f"unsupported tar member type {ti.type!r}, skipped")
         return None
+    refused = getattr(ti, "refused", None)
+    if refused:
+        sink.error(shown, refused)
+        return TarEntry(path, Node(FILE, size=ti.size))
     if ti.size > sink.limits.max_member:
         sink.error(shown, f"declared size {ti.size:,} bytes exceeds the limit of {sink.limits.max_member:,}: skipped")
         return TarEntry(path, Node(FILE, size=ti.size))
@@ -285,10 +402,13 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         member = blob.slice(ti.offset_data, ti.size)
         head = member.head(512)
     else:
-        fh = tf.extractfile(ti)
-        if fh is None:
-            return TarEntry(path, node)
-        head = fh.read(512)
+        try:
+            fh = tf.extractfile(ti)
+            if fh is None:
+                return TarEntry(path, node)
+            head = fh.read(512)
+        except STREAM_ERRORS as exc:
+            raise ArchiveError(f"{shown}: corrupt member data ({_why(exc)})") from None
     keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
     kind = classify(head)
     if kind is not None and not sink.wants(kind):
@@ -299,7 +419,7 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         rest = fh  # type: ignore[possibly-undefined]
         try:
             member = sink.capture(_Prepend(head, rest), ti.size)
-        except (OSError, EOFError, tarfile.TarError, lzma.LZMAError, zlib.error) as exc:
+        except STREAM_ERRORS as exc:
             raise ArchiveError(f"{shown}: corrupt member data ({_why(exc)})") from None
     if keep:
         node.data = member.read_at(0, KEEP_LIMIT)
@@ -342,13 +462,17 @@ def _why(exc: BaseException) -> str:
 def index_tar(blob: Blob, kind: str, sink: Sink, view: IndexView, *, absolute_names: bool = False) -> None:
     """Fill ``view`` from a tar; hard links become copies of their target's node."""
     for entry in iter_tar(blob, kind, sink, absolute_names=absolute_names):
-        add_entry(view, entry)
+        add_entry(view, entry, sink)
 
 
-def add_entry(view: IndexView, entry: TarEntry) -> None:
+def add_entry(view: IndexView, entry: TarEntry, sink: Sink | None = None) -> None:
+    """Add one entry; a hard link takes its target's node, and one to a name the archive never held is an error."""
     node = entry.node
     if node.token == "hardlink":
         target = view.lookup_entry(node.target)
+        if target is None and sink is not None:
+            sink.error(entry.shown or entry.path, f"hard link to {node.target!r}, which the archive does not hold "
+                                                  "before it: broken link")
         if target is None or target.type != FILE:
             node = Node(FILE)  # a link to nothing we kept: the name exists
         else:
@@ -378,11 +502,33 @@ def index_zip(blob: Blob, sink: Sink, view: IndexView) -> None:
             infos = zf.infolist()
             if len(infos) > sink.limits.max_entries:
                 raise ArchiveError(f"more than {sink.limits.max_entries:,} members: refused")
-            for info in infos:
+            overlaps = overlapping(infos)
+            for i, info in enumerate(infos):
+                if i in overlaps:
+                    sink.error(display_name(info.filename), f"member data overlaps member {overlaps[i]!r} (entries "
+                                                            "sharing bytes: an overlap zip bomb): skipped")
+                    continue
                 _zip_entry(zf, info, blob, sink, view, read_at)
     finally:
         if fd is not None:
             os.close(fd)
+
+
+def overlapping(infos: list[zipfile.ZipInfo]) -> dict[int, str]:
+    """Members whose bytes overlap another's (index -> the other's name). A member spans at least its 30-byte local
+    header and its compressed data from ``header_offset``; a real zip never puts a header inside that span."""
+    out: dict[int, str] = {}
+    order = sorted(range(len(infos)), key=lambda i: infos[i].header_offset)
+    reach, owner = -1, -1  # the farthest end seen so far and whose it is
+    for i in order:
+        info = infos[i]
+        if info.header_offset < reach:
+            out[i] = infos[owner].filename
+            out.setdefault(owner, info.filename)
+        end = info.header_offset + 30 + info.compress_size
+        if end > reach:
+            reach, owner = end, i
+    return out
 
 
 def _zip_head(read_at: Callable[[int, int], bytes], info: zipfile.ZipInfo, n: int = 512) -> bytes | None:

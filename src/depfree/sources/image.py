@@ -124,13 +124,16 @@ def _docker_images(get: BlobGetter) -> list[Image]:
             raise ArchiveError(f"manifest.json: entry {i} has no 'Layers' list")
         layers = []
         for name in entry["Layers"]:
+            if not isinstance(name, str):
+                raise ArchiveError(f"manifest.json: entry {i} has a layer that is not a path ({name!r:.40})")
             blob = get(str(name))
             if blob is None:
                 raise ArchiveError(f"manifest.json: layer {name} is missing from the archive")
             digest = _digest_from_path(str(name))
             layers.append(Layer(str(name), blob, digest))
-        tags = entry.get("RepoTags") or []
-        images.append(Image("docker-archive", str(tags[0]) if tags else None, layers, entry.get("Config"),
+        tags = entry.get("RepoTags") if isinstance(entry.get("RepoTags"), list) else []
+        config = entry.get("Config") if isinstance(entry.get("Config"), str) else None
+        images.append(Image("docker-archive", str(tags[0]) if tags else None, layers, config,
                             {"tags": [str(t) for t in tags]}))
     return images
 
@@ -154,20 +157,30 @@ def _oci_images(get: BlobGetter) -> list[Image]:
     if not isinstance(index, dict) or not isinstance(index.get("manifests"), list) or not index["manifests"]:
         raise ArchiveError("index.json: expected a 'manifests' list, found none")
     images = []
-    for desc in index["manifests"]:
+    for desc in _dicts(index["manifests"], "index.json: 'manifests'"):
         manifest, digest = _image_manifest(get, desc, 0)
-        name = ((desc.get("annotations") or {}).get("org.opencontainers.image.ref.name")
-                or (desc.get("annotations") or {}).get("io.containerd.image.name"))
+        annotations = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
+        name = annotations.get("org.opencontainers.image.ref.name") or annotations.get("io.containerd.image.name")
+        name = None if name is None else str(name)
         layers = []
-        for layer in manifest.get("layers") or []:
+        for layer in _dicts(manifest.get("layers") or [], f"{digest}: 'layers'"):
             ldigest = str(layer.get("digest", ""))
             blob = get(_blob_name(ldigest))
             if blob is None:
                 raise ArchiveError(f"layer {ldigest} is missing from the image's blobs")
             layers.append(Layer(ldigest, blob, ldigest))
-        config = (manifest.get("config") or {}).get("digest")
-        images.append(Image("oci", name, layers, config, {"manifest": digest}))
+        cfg = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+        images.append(Image("oci", name, layers, None if cfg.get("digest") is None else str(cfg["digest"]),
+                            {"manifest": digest}))
     return images
+
+
+def _dicts(value: Any, what: str) -> list[dict[str, Any]]:
+    """A JSON list of objects, as the image specs require; anything else is a clear error."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        found = type(value).__name__ if not isinstance(value, list) else "a list holding something else"
+        raise ArchiveError(f"{what}: expected a list of objects, found {found}")
+    return value
 
 
 def _image_manifest(get: BlobGetter, desc: dict[str, Any], depth: int) -> tuple[dict[str, Any], str]:
@@ -178,7 +191,7 @@ def _image_manifest(get: BlobGetter, desc: dict[str, Any], depth: int) -> tuple[
     if not isinstance(doc, dict):
         raise ArchiveError(f"{digest}: not a manifest")
     if doc.get("mediaType") in INDEX_TYPES or ("manifests" in doc and "layers" not in doc):
-        entries = doc.get("manifests") or []
+        entries = _dicts(doc.get("manifests") or [], f"{digest}: 'manifests'")
         if not entries:
             raise ArchiveError(f"{digest}: an empty image index")
         return _image_manifest(get, _pick_platform(entries), depth + 1)
@@ -189,7 +202,7 @@ def _pick_platform(entries: list[dict[str, Any]]) -> dict[str, Any]:
     machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
     for want in (("linux", machine), ("linux", "amd64")):
         for e in entries:
-            p = e.get("platform") or {}
+            p = e.get("platform") if isinstance(e.get("platform"), dict) else {}
             if (p.get("os"), p.get("architecture")) == want:
                 return e
     return entries[0]
@@ -237,7 +250,7 @@ def _apply_layer(i: int, layer: Layer, sink: Sink, view: IndexView) -> dict[str,
     for w in whiteouts:
         view.remove(w)
     for entry in entries:
-        add_entry(view, entry)
+        add_entry(view, entry, sink)
     info.update(entries=len(entries), whiteouts=len(whiteouts), opaque=len(opaque))
     if layer.digest and layer.digest.startswith("sha256:") and "error" not in info:
         actual = "sha256:" + layer.blob.sha256()
