@@ -82,7 +82,10 @@ class Executable(ABC):
         """File offset (relative to this image) of ``needle`` between ``start`` and ``end``, or -1. Searches the
         mapped file in place, without copying it."""
         end = self.length if end is None else min(end, self.length)
-        i = self.source.view().find(needle, self.base + max(0, start), self.base + end)
+        start = max(0, start)
+        if start >= end:  # also keeps offsets from hostile headers (>= 2**63) out of bytes.find
+            return -1
+        i = self.source.view().find(needle, self.base + start, self.base + end)
         return i - self.base if i >= 0 else -1
 
     # --- structure -------------------------------------------------------------------------------------------

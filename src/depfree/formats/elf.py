@@ -519,7 +519,9 @@ class ElfExecutable(Executable):
 
     @cached_property
     def _dynstr_names(self) -> dict[int, str]:
-        return names_by_offset(self._dynstr_table)
+        table = self._dynsym_table
+        count = table[1] if table else 0
+        return names_by_offset(self._dynstr_table, count)
 
     def dynamic_symbols(self) -> list[str]:
         return self._undefined_dynamic
@@ -639,7 +641,7 @@ class ElfExecutable(Executable):
         if not raw:
             return []
         offs = self._words("I", raw)[0 :: (24 if self.bits == 64 else 16) // 4]
-        names = list(map(names_by_offset(strtab).get, offs))
+        names = list(map(names_by_offset(strtab, len(offs)).get, offs))
         size = len(strtab)
         for i in [i for i, n in enumerate(names) if n is None and 0 < offs[i] < size]:  # ld's tail-merged names
             names[i] = cstring_at(strtab, offs[i])
@@ -673,9 +675,15 @@ class ElfExecutable(Executable):
                          kind={1: "object", 2: "func", 6: "tls"}.get(typ, ""))
 
 
-def names_by_offset(table: bytes) -> dict[int, str]:
+def names_by_offset(table: bytes, names: int | None = None) -> dict[int, str]:
     """Every NUL-terminated name of a string table by the offset it starts at, split in one pass (a name that ld
-    merged into the tail of a longer one starts elsewhere: callers look those up one by one)."""
+    merged into the tail of a longer one starts elsewhere: callers look those up one by one).
+
+    ``names``: how many names the caller will look up. A table holding far more strings than that (a hostile
+    DT_STRSZ or sh_size stretching it over the rest of the file, whose zeros are millions of empty strings) gives
+    an empty dict, and the callers' one-by-one lookups keep memory bounded by the symbol count."""
+    if names is not None and table.count(0) > 4 * names + 4096:
+        return {}
     if table.isascii():
         parts = table.decode("ascii").split("\0")
         starts = accumulate(map((1).__add__, map(len, parts)), initial=0)

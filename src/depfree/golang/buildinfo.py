@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from depfree.errors import FormatError
 from depfree.formats.base import Executable
 from depfree.model import GoModule
 
@@ -24,7 +25,7 @@ SEARCH = 64 * 1024
 MAX_STRING = 16 * 1024 * 1024
 
 
-class BuildInfoError(Exception):
+class BuildInfoError(FormatError):
     """The build info blob is present but unreadable (the message says which part)."""
 
 
@@ -213,14 +214,20 @@ def go_unquote_prefix(s: str) -> tuple[str, str]:
                 out += _ESCAPES[e].encode()
                 i += 2
             elif e == "x":
-                out.append(int(s[i + 2 : i + 4], 16))
+                out.append(_digits(s, i + 2, 2, 16, "\\x"))
                 i += 4
             elif e in "uU":
                 n = 4 if e == "u" else 8
-                out += chr(int(s[i + 2 : i + 2 + n], 16)).encode()
+                cp = _digits(s, i + 2, n, 16, f"\\{e}")
+                if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:  # strconv: not a valid rune
+                    raise BuildInfoError(f"escape \\{e}{s[i + 2 : i + 2 + n]}: not a Unicode code point")
+                out += chr(cp).encode()
                 i += 2 + n
             elif e in "01234567":
-                out.append(int(s[i + 1 : i + 4], 8) & 0xFF)
+                value = _digits(s, i + 1, 3, 8, "\\ (octal)")
+                if value > 0xFF:
+                    raise BuildInfoError(f"octal escape \\{s[i + 1 : i + 4]}: above 255")
+                out.append(value)
                 i += 4
             else:
                 raise BuildInfoError(f"unknown escape \\{e}")
@@ -228,6 +235,15 @@ def go_unquote_prefix(s: str) -> tuple[str, str]:
             out += c.encode()
             i += 1
     raise BuildInfoError("unterminated quoted string")
+
+
+def _digits(s: str, at: int, n: int, base: int, what: str) -> int:
+    """``n`` digits of ``base`` at ``s[at:]`` (a string escape's argument), or a BuildInfoError saying what is there."""
+    text = s[at : at + n]
+    allowed = "0123456789abcdefABCDEF" if base == 16 else "01234567"
+    if len(text) != n or any(c not in allowed for c in text):
+        raise BuildInfoError(f"escape {what}: expected {n} base-{base} digits, found {text!r}")
+    return int(text, base)
 
 
 def read_buildinfo(exe: Executable) -> BuildInfo | None:

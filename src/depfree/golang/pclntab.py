@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate, islice
 from typing import NamedTuple
 
+from depfree.errors import FormatError
 from depfree.formats.base import Executable
 
 MAGICS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
@@ -37,7 +38,7 @@ SECTION_NAMES = (".gopclntab", "__gopclntab")
 SYMBOL_NAMES = ("runtime.pclntab", "runtime.pcheader", "pclntab")
 
 
-class PclntabError(Exception):
+class PclntabError(FormatError):
     """A pclntab header was found but its tables do not hold together (the message says which part)."""
 
 

@@ -173,24 +173,31 @@ def _where(path: str, text: str, key: str) -> str:
     return f"{path}:{line}" if line else path
 
 
-def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
+def _check_values(data: dict[str, Any], path: str, text: str) -> None:
+    """The types and forms of the settings in ``data``: the top level and each ``[[overrides]]`` table alike."""
     for key, value in data.items():
-        if key not in KEYS:
-            raise UsageError(f"{_where(path, text, key)}: unknown key {key!r}; expected one of {', '.join(sorted(KEYS))}")
         if key in _STR_KEYS and not isinstance(value, str):
             raise UsageError(f"{_where(path, text, key)}: {key!r} must be a string, found {type(value).__name__}")
         if key in _LIST_KEYS and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise UsageError(f"{_where(path, text, key)}: {key!r} must be a list of strings")
+    if "fail_on" in data and data["fail_on"] not in SEVERITIES:
+        raise UsageError(f"{_where(path, text, 'fail_on')}: fail_on must be one of {', '.join(SEVERITIES)}, "
+                         f"found {data['fail_on']!r}")
+    for key in ("max_glibc", "min_go"):
+        if key in data and not re.fullmatch(r"(go)?\d+(\.\d+)*", data[key]):
+            raise UsageError(f"{_where(path, text, key)}: {key} must be a version like 2.28 / 1.22, found "
+                             f"{data[key]!r}")
+
+
+def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
+    for key in data:
+        if key not in KEYS:
+            raise UsageError(f"{_where(path, text, key)}: unknown key {key!r}; expected one of {', '.join(sorted(KEYS))}")
+    _check_values(data, path, text)
     if "fail_on" in data:
-        if data["fail_on"] not in SEVERITIES:
-            raise UsageError(f"{_where(path, text, 'fail_on')}: fail_on must be one of {', '.join(SEVERITIES)}, "
-                             f"found {data['fail_on']!r}")
         policy.fail_on = data["fail_on"]
     for key in ("max_glibc", "min_go"):
         if key in data:
-            if not re.fullmatch(r"(go)?\d+(\.\d+)*", data[key]):
-                raise UsageError(f"{_where(path, text, key)}: {key} must be a version like 2.28 / 1.22, found "
-                                 f"{data[key]!r}")
             setattr(policy, key, data[key].removeprefix("go"))
     for key in ("allowed_arch", "allowed_os", "targets", "targets_file", "baseline"):
         if key in data:
@@ -203,6 +210,7 @@ def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
             if not (isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)):
                 raise UsageError(f"{_where(path, text, 'overrides')}: [[overrides]] needs 'paths', a list of globs")
             settings = {k: v for k, v in o.items() if k not in ("paths", "rules")}
+            _check_values(settings, path, text)
             policy.overrides.append(Override(paths=paths, rules=_rules(o.get("rules", {}), path, text, "rules"),
                                              settings=settings))
     if "suppressions" in data:
