@@ -22,6 +22,7 @@ import hashlib
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import types
@@ -49,8 +50,12 @@ _WORKER_OPTIONS = Options()
 
 
 def _init_worker(options: Options) -> None:
+    """A worker ignores Ctrl-C (the terminal sends it to the whole process group: the main process alone decides,
+    and terminates the pool) and dies quietly on the SIGTERM of ``Pool.terminate``."""
     global _WORKER_OPTIONS
     _WORKER_OPTIONS = options
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple[list[Binary], str | None]:

@@ -13,6 +13,7 @@ from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
 from depfree.render.check_text import print_text, to_github, to_markdown
+from depfree.render.json import escape_surrogates
 from depfree.render.junit import to_junit
 from depfree.render.sarif import to_sarif
 
@@ -56,7 +57,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
     text = render(result, fmt)
     if text is not None:
         if output:
-            with open(output, "w", encoding="utf-8") as fh:
+            with open(output, "w", encoding="utf-8", errors="surrogateescape") as fh:
                 fh.write(text)
         else:
             click.echo(text, nl=False)
@@ -73,9 +74,9 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
 
 def render(result: CheckResult, fmt: str) -> str | None:
     if fmt == "json":
-        return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return escape_surrogates(json.dumps(result.to_json(), indent=2, ensure_ascii=False)) + "\n"
     if fmt == "sarif":
-        return json.dumps(to_sarif(result), indent=2, ensure_ascii=False) + "\n"
+        return escape_surrogates(json.dumps(to_sarif(result), indent=2, ensure_ascii=False)) + "\n"
     if fmt == "junit":
         return to_junit(result)
     if fmt == "markdown":

@@ -40,4 +40,7 @@ def cli() -> None:
 
 
 def main() -> None:
+    from depfree.cli import streams
+
+    streams.configure()  # ASCII marks when the stream cannot encode the Unicode ones; odd file names kept as bytes
     cli(prog_name="depfree")

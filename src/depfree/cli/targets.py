@@ -13,6 +13,7 @@ from rich.table import Table
 from depfree.analysis.context import Options
 from depfree.api import inspect
 from depfree.cli.common import EXIT_FAIL, EXIT_INPUT, EXIT_OK, friendly_errors, print_error
+from depfree.render.json import escape_surrogates
 from depfree.targets.profiles import load_profiles, select
 
 SCHEMA = "depfree.targets/1"
@@ -37,8 +38,9 @@ def targets_cmd(files: tuple[str, ...], names: tuple[str, ...], targets_file: st
         print_error(err.path, err.error)
     cells = [t for b in report.binaries for t in (b.targets or [])]
     if as_json:
-        click.echo(json.dumps({"schema": SCHEMA, "targets": cells, "errors": [e.__dict__ for e in report.errors]},
-                              indent=2, ensure_ascii=False))
+        click.echo(escape_surrogates(json.dumps({"schema": SCHEMA, "targets": cells,
+                                                 "errors": [e.__dict__ for e in report.errors]},
+                                                indent=2, ensure_ascii=False)))
     else:
         console = Console(highlight=False, soft_wrap=True)
         table = Table(box=None, header_style="bold")

@@ -35,7 +35,9 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256(f"{self.rule}\0{self.path}\0{self.key}".encode()).hexdigest()[:32]
+        # surrogateescape: a path that is not valid UTF-8 hashes as its own bytes
+        return hashlib.sha256(f"{self.rule}\0{self.path}\0{self.key}".encode("utf-8", "surrogateescape")
+                              ).hexdigest()[:32]
 
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "name": self.name, "severity": self.severity, "path": self.path,

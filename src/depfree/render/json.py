@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """A file name that is not valid UTF-8 arrives as lone surrogates (``os.fsdecode``'s surrogateescape); written
+    as JSON ``\\udcXX`` escapes the output stays valid UTF-8, and ``json.loads`` + ``os.fsencode`` give the
+    original bytes back."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def dumps(data: Any, *, compact: bool = False) -> str:
     """Indented for reading; ``compact`` (one line, for large scan reports) takes the C encoder, about ten times
     faster: Python's json module encodes in pure Python whenever it indents."""
     if compact:
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
+        return escape_surrogates(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return escape_surrogates(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
 
 
 def dumps_model(obj: Any) -> str:
@@ -20,4 +32,4 @@ def dumps_model(obj: Any) -> str:
     to Python (:func:`depfree.model.shallow_json`)."""
     from depfree.model import shallow_json
 
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=shallow_json)
+    return escape_surrogates(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=shallow_json))
