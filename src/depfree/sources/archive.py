@@ -485,7 +485,7 @@ def add_entry(view: IndexView, entry: TarEntry, sink: Sink | None = None) -> Non
 def index_zip(blob: Blob, sink: Sink, view: IndexView) -> None:
     try:
         zf = zipfile.ZipFile(blob.open())
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
         raise ArchiveError(f"not a readable zip archive ({_why(exc)})") from None
     fd = os.open(blob.path, os.O_RDONLY) if blob.data is None and blob.path else None
 
