@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per input before it is a hang")
     ap.add_argument("--out", type=Path, default=Path("/tmp/depfree-fuzz"))
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     seeds = corpus()
     print(f"fuzz: {len(seeds)} seeds ({sum(s.mode == 'inspect' for s in seeds)} binaries, "
           f"{sum(s.mode == 'scan' for s in seeds)} archives), budget {args.budget}, seed {args.seed}, "

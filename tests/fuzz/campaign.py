@@ -90,6 +90,7 @@ def run(seeds: list[Seed], budget: int, seed: int = 0, jobs: int = 2, timeout: f
         pid = os.fork()
         if pid == 0:  # pragma: no cover - a lane
             code = 0
+            _die_with_parent()
             try:
                 _lane(k, jobs, seeds, budget, seed, timeout, workdir)
             except BaseException:  # noqa: BLE001
@@ -114,6 +115,17 @@ def run(seeds: list[Seed], budget: int, seed: int = 0, jobs: int = 2, timeout: f
             os.waitpid(pid, 0)
         raise
     return collect(workdir, time.monotonic() - start)
+
+
+def _die_with_parent() -> None:
+    """A lane ends when the campaign process does, however it ends (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def collect(workdir: Path, wall: float) -> Summary:
