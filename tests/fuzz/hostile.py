@@ -117,7 +117,7 @@ def deb_with_corrupt_zst(app: bytes) -> bytes:
     """A .deb whose data.tar.zst is cut and has garbage in the middle of its frame."""
     import zstandard
 
-    data = zstandard.ZstdCompressor(level=3).compress(tar_of([("./usr/bin/app", app)]))
+    data = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(tar_of([("./usr/bin/app", app)]))
     mid = len(data) // 2
     bad = data[:mid] + bytes(b ^ 0x5A for b in data[mid : mid + 64]) + data[mid + 64 :]
     control = gzip.compress(tar_of([("./control", b"Package: x\nVersion: 1\nArchitecture: amd64\n")]), mtime=0)
