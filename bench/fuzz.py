@@ -46,9 +46,15 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per input before it is a hang")
     ap.add_argument("--out", type=Path, default=Path("/tmp/depfree-fuzz"))
+    ap.add_argument("--replay", type=int, metavar="INDEX", help="write mutant INDEX of --seed to --out and stop")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     seeds = corpus()
+    if args.replay is not None:
+        s, strategy, detail, data = campaign.make_mutant(seeds, args.replay, args.seed)
+        args.out.write_bytes(data)
+        print(f"{args.out}: mutant {args.replay} of seed {args.seed}: {s.name} {strategy} {detail} ({s.mode})")
+        return 0
     print(f"fuzz: {len(seeds)} seeds ({sum(s.mode == 'inspect' for s in seeds)} binaries, "
           f"{sum(s.mode == 'scan' for s in seeds)} archives), budget {args.budget}, seed {args.seed}, "
           f"jobs {args.jobs}", flush=True)

@@ -58,8 +58,10 @@ class ArchiveError(FormatError):
     """The archive as a whole cannot be read further (the message says why)."""
 
 
-# What reading a damaged tar, gzip, bzip2, xz or zstd stream raises.
-STREAM_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+# What reading a damaged tar, gzip, bzip2, xz or zstd stream raises (tarfile's header code also lets IndexError and
+# ValueError out of a truncated or garbled numeric field).
+STREAM_ERRORS = (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError, ValueError,
+                 IndexError)
 
 
 class Sink(Protocol):
@@ -195,6 +197,8 @@ def check_name(name: str) -> str | None:
         return "path traversal ('..') in archive member name: refused"
     if "\0" in name:
         return "NUL byte in archive member name: refused"
+    if not name:
+        return "empty archive member name: refused"
     return None
 
 

@@ -16,9 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from depfree.sources.archive import COMPRESSED, ArchiveError, Sink, TarEntry, add_entry, classify, iter_tar
+from depfree.sources.archive import (
+    COMPRESSED,
+    STREAM_ERRORS,
+    ArchiveError,
+    Sink,
+    TarEntry,
+    add_entry,
+    classify,
+    iter_tar,
+)
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import IndexView, norm
+from depfree.sources.targuard import open_tar
 
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -53,12 +63,12 @@ def tar_blobs(blob: Blob) -> dict[str, Blob] | None:
     """Every regular member of a plain tar as a byte range (symlinked members resolved), or None when not a tar."""
     members: dict[str, tarfile.TarInfo] = {}
     try:
-        with blob.open() as fh, tarfile.open(fileobj=fh, mode="r:") as tf:
+        with blob.open() as fh, open_tar(fh, seekable=True) as tf:
             for i, ti in enumerate(tf):
                 if i > 100_000:
                     break
                 members[norm(ti.name).lstrip("/")] = ti
-    except (tarfile.TarError, OSError, EOFError):
+    except STREAM_ERRORS:
         return None
     out: dict[str, Blob] = {}
     for name, ti in members.items():
