@@ -48,6 +48,11 @@ def goroot_seeds(goroot: Path) -> list[Seed]:
                 continue
             if data.startswith(EXE_MAGICS) and len(data) <= MAX_SEED:
                 out.append(Seed(f"GOROOT/src/{sub}/testdata/{p.name}", data, "inspect"))
+            elif data[:4] in (b"\xfb\xff\xff\xff", b"\xfa\xff\xff\xff", b"\xf0\xff\xff\xff", b"\xf1\xff\xff\xff"):
+                host = goroot / "src" / "debug" / "elf" / "testdata" / "gcc-amd64-linux-exec"
+                wrapped = _as_gopclntab(data, host)
+                if wrapped:  # a bare pclntab (gosym's pcln115: Go 1.2 layout) as the .gopclntab of a real ELF
+                    out.append(Seed(f"GOROOT/src/{sub}/testdata/{p.name} as .gopclntab", wrapped, "inspect"))
     for sub, suffixes in (("archive/tar", (".tar", ".tar.bz2")), ("archive/zip", (".zip",))):
         d = goroot / "src" / sub / "testdata"
         if not d.is_dir():
@@ -58,6 +63,18 @@ def goroot_seeds(goroot: Path) -> list[Seed]:
                 out.append(Seed(f"GOROOT/src/{sub}/testdata/{p.name}", data, "scan",
                                 next(s for s in suffixes if p.name.endswith(s))))
     return out
+
+
+def _as_gopclntab(table: bytes, host: Path) -> bytes | None:
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, out = Path(tmp) / "pcln", Path(tmp) / "exe"
+        raw.write_bytes(table)
+        proc = subprocess.run(["objcopy", "--add-section", f".gopclntab={raw}", str(host), str(out)],
+                              capture_output=True, check=False)
+        return out.read_bytes() if proc.returncode == 0 else None
 
 
 def hostile_seeds(app: bytes) -> list[Seed]:
