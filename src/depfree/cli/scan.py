@@ -16,6 +16,7 @@ from depfree.cli.common import EXIT_INPUT, EXIT_OK, echo_json, friendly_errors, 
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
 from depfree.scan import ScanResult, iter_scan
+from depfree.sources.archive import parse_limits
 
 
 @click.command("scan")
@@ -30,9 +31,12 @@ from depfree.scan import ScanResult, iter_scan
                    "each PATH).")
 @click.option("--details", is_flag=True, help="Also print the full inspect report of every binary.")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
+@click.option("--limit", "limits", multiple=True, metavar="NAME=SIZE", help="Change a bound on hostile archives "
+              "(repeatable): max_member, max_total, max_ratio, ratio_floor, spool_over, max_entries, e.g. "
+              "--limit max_total=8G (defaults and measured worst cases: docs/limits.md).")
 @friendly_errors
 def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int, checksums_file: str | None,
-             details: bool, deep: bool) -> None:
+             details: bool, deep: bool, limits: tuple[str, ...]) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, .deb) and container images (OCI layout,
     docker save): does each binary find its interpreter, libraries and files inside its own package?"""
     if jobs is not None and jobs < 1:
@@ -42,7 +46,7 @@ def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int
     console = Console(highlight=False, soft_wrap=True)
     progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
     results = iter_scan(list(paths), jobs=jobs, depth=depth, checksums=checksums_file, options=Options(deep=deep),
-                        progress=progress)
+                        progress=progress, limits=parse_limits(limits))
     report = Report(tool=_tool(), containers=[])
     totals = {"containers": 0, "binaries": 0, "contained": 0, "errors": 0}
     try:

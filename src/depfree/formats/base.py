@@ -19,6 +19,15 @@ from depfree.sources.file import ByteSource
 MAX_READ = 256 * 1024 * 1024
 
 
+def max_symbols(default: int) -> int:
+    """How many symbols a reader reads at most: ``DEPFREE_MAX_SYMBOLS`` in the environment, else ``default``
+    (docs/limits.md)."""
+    import os
+
+    raw = os.environ.get("DEPFREE_MAX_SYMBOLS", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+
 @dataclass(frozen=True)
 class Section:
     name: str

@@ -19,10 +19,10 @@ from typing import Any
 from elftools.elf import enums
 
 from depfree.errors import FormatError
-from depfree.formats.base import Executable, Section, Segment, Symbol
+from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
 from depfree.sources.file import ByteSource
 
-MAX_SYMBOLS = 5_000_000
+MAX_SYMBOLS = max_symbols(5_000_000)
 MAX_VERNEED = 10_000
 MAX_DYNAMIC = 100_000  # dynamic entries read at most
 

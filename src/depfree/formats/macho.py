@@ -14,13 +14,13 @@ from typing import Any
 
 from depfree.datafiles import load
 from depfree.errors import FormatError
-from depfree.formats.base import Executable, Section, Segment, Symbol
+from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
 from depfree.formats.oslibs import classify_dylib, macos_c_runtime
 from depfree.model import Evidence, Linkage, MinOS
 from depfree.sources.file import ByteSource
 
 MAX_SLICES = 64
-MAX_SYMBOLS = 5_000_000
+MAX_SYMBOLS = max_symbols(5_000_000)
 
 LC_SEGMENT, LC_SEGMENT_64, LC_SYMTAB, LC_UNIXTHREAD = 0x1, 0x19, 0x2, 0x5
 LC_LOAD_DYLIB, LC_ID_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB = 0xC, 0xD, 0x80000018, 0x8000001F

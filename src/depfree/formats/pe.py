@@ -16,12 +16,12 @@ import pefile
 
 from depfree.datafiles import load
 from depfree.errors import FormatError
-from depfree.formats.base import Executable, Section, Segment, Symbol
+from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
 from depfree.formats.oslibs import classify_dll, windows_c_runtime
 from depfree.model import Evidence, Linkage, MinOS
 from depfree.sources.file import ByteSource
 
-MAX_COFF_SYMBOLS = 2_000_000
+MAX_COFF_SYMBOLS = max_symbols(2_000_000)
 PE32, PE32_PLUS = 0x10B, 0x20B
 IMAGE_FILE_DLL = 0x2000
 IMAGE_SCN_MEM_EXECUTE = 0x20000000

@@ -54,6 +54,31 @@ class Limits:
     max_entries: int = 2_000_000
 
 
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_limits(items: list[str] | tuple[str, ...], base: Limits | None = None) -> Limits:
+    """``["max_member=1G", "max_total=8G"]`` (sizes take K/M/G/T, powers of 1024) on top of ``base`` (the defaults);
+    a UsageError names the known limits."""
+    import dataclasses
+    import re
+
+    from depfree.errors import UsageError
+
+    names = [f.name for f in dataclasses.fields(Limits)]
+    out = dataclasses.replace(base or Limits())
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in names:
+            raise UsageError(f"--limit {item!r}: expected NAME=VALUE with NAME one of {', '.join(names)}")
+        m = re.fullmatch(r"\s*(\d+)\s*([kKmMgGtT]?)i?[bB]?\s*", value)
+        if not m or int(m.group(1)) <= 0:
+            raise UsageError(f"--limit {item!r}: expected a positive number (with K, M, G or T), found {value!r}")
+        setattr(out, key, int(m.group(1)) * _UNITS[m.group(2).lower()])
+    return out
+
+
 class ArchiveError(FormatError):
     """The archive as a whole cannot be read further (the message says why)."""
 
@@ -394,7 +419,8 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         sink.error(shown, refused)
         return TarEntry(path, Node(FILE, size=ti.size))
     if ti.size > sink.limits.max_member:
-        sink.error(shown, f"declared size {ti.size:,} bytes exceeds the limit of {sink.limits.max_member:,}: skipped")
+        sink.error(shown, f"declared size {ti.size:,} bytes exceeds the limit of {sink.limits.max_member:,} "
+                          "(max_member): skipped")
         return TarEntry(path, Node(FILE, size=ti.size))
     if seekable and ti.offset_data + ti.size > blob.size:
         sink.error(shown, f"declared size {ti.size:,} bytes runs past the end of the archive "
@@ -586,8 +612,8 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
         return
     limits = sink.limits
     if info.file_size > limits.max_member:
-        sink.error(shown, f"declared size {info.file_size:,} bytes exceeds the limit of {limits.max_member:,}: "
-                          "skipped")
+        sink.error(shown, f"declared size {info.file_size:,} bytes exceeds the limit of {limits.max_member:,} "
+                          "(max_member): skipped")
         view.add(path, Node(FILE, size=info.file_size))
         return
     if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(1, info.compress_size):
