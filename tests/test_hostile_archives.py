@@ -180,3 +180,23 @@ def test_compressible_archive_of_300_binaries_is_not_a_bomb(tmp_path: Path, app:
     rc, report, stderr = scan_json(path)
     assert rc == 0, stderr
     assert sorted(b["path"].split("!", 1)[1] for b in report["binaries"]) == sorted(listed)  # type: ignore[index]
+
+
+def test_limits_are_options(tmp_path: Path, app: bytes) -> None:
+    path = tmp_path / "plain.tar"
+    path.write_bytes(hostile.tar_of([("bin/app", app)]))
+    listed = subprocess.run(["tar", "tvf", str(path)], capture_output=True, text=True, check=True).stdout.split()
+    size = int(listed[2])
+    rc, report, _ = scan_json(path, "--limit", f"max_member={size - 1}")
+    assert rc == 2
+    assert errors_of(report)[f"{path}!bin/app"] == (f"declared size {size:,} bytes exceeds the limit of "
+                                                   f"{size - 1:,} (max_member): skipped")
+    rc, report, _ = scan_json(path, "--limit", f"max_member={size}")
+    assert rc == 0 and len(report["binaries"]) == 1  # type: ignore[arg-type]
+    proc = subprocess.run([sys.executable, "-m", "depfree", "scan", "--limit", "max_sizes=1G", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "expected NAME=VALUE with NAME one of max_member, max_total" in proc.stderr
+    gz = tmp_path / "zeros.tar.gz"
+    gz.write_bytes(__import__("gzip").compress(hostile.tar_of([("zeros", b"\0" * (4 << 20))]), mtime=0))
+    rc, report, _ = scan_json(gz, "--limit", "max_total=1M")
+    assert "bytes decompressed (the max_total limit): refused" in errors_of(report)[str(gz)]
