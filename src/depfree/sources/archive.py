@@ -31,7 +31,7 @@ from depfree.errors import FormatError
 from depfree.formats.detect import sniff
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DIR, FILE, OTHER, SYMLINK, IndexView, Node, norm
-from depfree.sources.targuard import Tape, TarLimitError, open_tar, skip_to
+from depfree.sources.targuard import TarLimitError, open_tar, skip_to
 
 # Files whose content the resolver needs later (the loader's search path), kept while streaming.
 KEEP_CONTENT = ("/etc/ld.so.conf",)
@@ -180,6 +180,29 @@ class RangeCounter(io.RawIOBase):
         buf[:n] = data
         self.count += n
         return n
+
+
+class Tape(RangeCounter):
+    """A forward-only stream that remembers its last ``keep`` bytes (see :meth:`recall`)."""
+
+    def __init__(self, inner: IO[bytes], keep: int = 1 << 17) -> None:
+        super().__init__(inner)
+        self.keep = keep
+        self.window = bytearray()  # the bytes just before ``count`` (at least ``keep`` of them, when there were)
+
+    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = super().readinto(buf)
+        self.window += buf[:n]
+        if len(self.window) > 2 * self.keep:
+            del self.window[: -self.keep]
+        return n
+
+    def recall(self, offset: int, n: int) -> bytes | None:
+        """The ``n`` bytes at stream offset ``offset`` if still remembered (b"" when past the end), else None."""
+        start = self.count - len(self.window)
+        if offset < start:
+            return None
+        return bytes(self.window[offset - start : offset - start + n])
 
 
 def decompressed(blob: Blob, kind: str, limits: Limits) -> IO[bytes]:

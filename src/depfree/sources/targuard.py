@@ -12,13 +12,13 @@ stop without saying so.
 * a streamed member's declared size: ``tarfile`` skips it in 16 KiB steps without looking for the end of the
   stream (2^62 bytes: forever). :func:`skip_to` skips it here and stops at the end of the stream.
 
-:class:`Tape` keeps the last bytes read from a stream, so that a header ``tarfile`` rejected can be looked at again
-(``tarfile`` ends the walk without a word on an invalid header after the first one; GNU tar reports it).
+(``sources/archive.py``'s ``Tape`` keeps the last bytes of a stream, so that a header ``tarfile`` rejected can be
+looked at again: ``tarfile`` ends the walk without a word on an invalid header after the first one; GNU tar reports
+it.)
 """
 
 from __future__ import annotations
 
-import io
 import tarfile
 from typing import IO, Any
 
@@ -132,37 +132,3 @@ def skip_to(tf: tarfile.TarFile, target: int, name: str) -> None:
             raise tarfile.ReadError(f"{name}: the member's declared size runs {left:,} bytes past the end of the "
                                     "stream")
         left -= got
-
-
-class Tape(io.RawIOBase):
-    """A forward-only stream that remembers its last ``keep`` bytes (see :meth:`recall`)."""
-
-    def __init__(self, inner: IO[bytes], keep: int = 1 << 17) -> None:
-        super().__init__()
-        self.inner, self.keep = inner, keep
-        self.pos = 0  # bytes read so far
-        self.window = bytearray()  # the bytes just before pos (at least ``keep`` of them, when there were)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.inner.read(len(buf))
-        n = len(data)
-        buf[:n] = data
-        self.pos += n
-        self.window += data
-        if len(self.window) > 2 * self.keep:
-            del self.window[: -self.keep]
-        return n
-
-    def recall(self, offset: int, n: int) -> bytes | None:
-        """The ``n`` bytes at stream offset ``offset`` if still remembered (b"" when past the end), else None."""
-        start = self.pos - len(self.window)
-        if offset < start:
-            return None
-        return bytes(self.window[offset - start : offset - start + n])
-
-    def close(self) -> None:
-        self.inner.close()
-        super().close()
