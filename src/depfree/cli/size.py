@@ -33,7 +33,7 @@ def render_size(r: SizeReport) -> list[str]:
     lines += _table("by section", [(p.name, "", p.size) for p in r.sections], r.size)
     if r.packages:
         lines += _table("by Go package (function code)", [(p.name, p.kind, p.size) for p in r.packages], r.size)
-    lines += _table("by module", [(p.name, "", p.size) for p in r.modules], r.size)
+    lines += _table("by module", [(p.name, p.label, p.size) for p in r.modules], r.size)
     return lines
 
 
