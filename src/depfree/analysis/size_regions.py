@@ -33,6 +33,7 @@ PADDING, OVERLAY, SIGNATURE, HEADERS, GOTYPES, DATA, RODATA = (
     "padding", "overlay", "signature", "headers", "gotypes", "data", "rodata")
 SYMTAB_SECTIONS = (".symtab", ".strtab", "__symbol_table", "__string_table")
 PCLNTAB_SECTIONS = (".gopclntab", "__gopclntab")
+GOTYPE_SECTIONS = (".go.type", "__go_type")
 GAP = "\0gap"
 CHUNK = 1 << 20
 MAX_EVIDENCE = 12
@@ -255,8 +256,8 @@ def _go_ranges(exe: Executable, p: Painter, md: ModuleData | None, tab: Pclntab 
             p.paint(tab.offset, tab.offset + n, PCLNTAB, Evidence("symbol", "runtime.firstmoduledata",
                                                                   f"pcHeader {_hex(tab.addr)} … end of pclntable "
                                                                   f"{_hex(md.pclntab_end)}"))
-    rng = go_types_range(exe, md, tab, go_version)
-    if rng is not None:
+    rng = None if any(exe.section(n) for n in GOTYPE_SECTIONS) else go_types_range(exe, md, tab, go_version)
+    if rng is not None:  # types inside .rodata (before Go 1.26) or .rdata (PE)
         off = _file_offset(exe, rng[0])
         assert off is not None
         p.paint(off, off + rng[1] - rng[0], GOTYPES, Evidence("symbol", "runtime.firstmoduledata",
