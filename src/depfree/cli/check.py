@@ -16,7 +16,7 @@ from depfree.render.check_text import print_text, to_github, to_markdown
 from depfree.render.junit import to_junit
 from depfree.render.sarif import to_sarif
 
-FORMATS = ("text", "json", "sarif", "junit", "markdown", "github")
+FORMATS = ("text", "json", "sarif", "junit", "markdown", "github", "html")
 
 
 def gather(paths: list[str], options: Options) -> dict:
@@ -53,7 +53,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
     if new_baseline:
         n = write_baseline(result, new_baseline)
         click.echo(f"depfree: wrote {n} findings to {new_baseline}", err=True)
-    text = render(result, fmt)
+    text = render(result, fmt, report)
     if text is not None:
         if output:
             with open(output, "w", encoding="utf-8") as fh:
@@ -71,7 +71,11 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
     sys.exit(EXIT_OK if result.passed else EXIT_FAIL)
 
 
-def render(result: CheckResult, fmt: str) -> str | None:
+def render(result: CheckResult, fmt: str, report: dict | None = None) -> str | None:
+    if fmt == "html":
+        from depfree.render.html import check_page
+
+        return check_page(result.to_json(), report or {})
     if fmt == "json":
         return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
     if fmt == "sarif":

@@ -40,5 +40,9 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def echo_json(text: str) -> None:
-    click.echo(text)
+def echo_json(text: str, output: str | None = None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    else:
+        click.echo(text)

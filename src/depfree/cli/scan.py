@@ -22,6 +22,8 @@ from depfree.scan import ScanResult, iter_scan
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Emit the JSON report (schema depfree.report/1, with "
               "'containers'), on one line: pipe it to `jq .` to read it.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(), help="Write the report here instead of standard output.")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores; 1 = "
               "no pool).")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
@@ -31,7 +33,7 @@ from depfree.scan import ScanResult, iter_scan
 @click.option("--details", is_flag=True, help="Also print the full inspect report of every binary.")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
 @friendly_errors
-def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int, checksums_file: str | None,
+def scan_cmd(paths: tuple[str, ...], as_json: bool, fmt: str, output: str | None, jobs: int | None, depth: int, checksums_file: str | None,
              details: bool, deep: bool) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, .deb) and container images (OCI layout,
     docker save): does each binary find its interpreter, libraries and files inside its own package?"""
@@ -40,7 +42,9 @@ def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int
     if depth < 0:
         raise UsageError(f"--depth must be 0 or more, got {depth}")
     console = Console(highlight=False, soft_wrap=True)
-    progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
+    as_json = as_json or fmt == "json"
+    quiet = as_json or fmt == "html"
+    progress = None if quiet or not sys.stderr.isatty() else _ProgressBar()
     results = iter_scan(list(paths), jobs=jobs, depth=depth, checksums=checksums_file, options=Options(deep=deep),
                         progress=progress)
     report = Report(tool=_tool(), containers=[])
@@ -52,13 +56,17 @@ def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int
             for err in res.errors:
                 print_error(err.path, err.error)
             _collect(report, res, totals)
-            if not as_json and res.container:
+            if not quiet and res.container:
                 _print_container(console, res, details)
     finally:
         if progress:
             progress.stop()
-    if as_json:
-        echo_json(_dumps(report))
+    if fmt == "html":
+        from depfree.render.html import output_page, report_page
+
+        output_page(report_page(report.to_json(), "scan"), output)
+    elif as_json:
+        echo_json(_dumps(report), output)
     else:
         _print_summary(console, totals)
     sys.exit(EXIT_INPUT if report.errors else EXIT_OK)

@@ -55,10 +55,13 @@ def render_diff(d: dict[str, Any]) -> list[str]:
 @click.command("size")
 @click.argument("files", nargs=-1, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help=f"Emit JSON (schema {SCHEMA}).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(), help="Write the report here instead of standard output.")
 @click.option("--diff", "diff_pair", nargs=2, type=click.Path(), metavar="OLD NEW",
               help="Show what grew or shrank from OLD to NEW.")
 @friendly_errors
-def size_cmd(files: tuple[str, ...], as_json: bool, diff_pair: tuple[str, str] | None) -> None:
+def size_cmd(files: tuple[str, ...], as_json: bool, fmt: str, output: str | None,
+             diff_pair: tuple[str, str] | None) -> None:
     """Break each FILE down by section, by Go package and by module (std, main, dependencies, C, metadata)."""
     if diff_pair:
         if files:
@@ -68,8 +71,12 @@ def size_cmd(files: tuple[str, ...], as_json: bool, diff_pair: tuple[str, str] |
             raise UsageError(f"{diff_pair[0]} has {len(old)} images and {diff_pair[1]} has {len(new)}; "
                              "expected the same number")
         diffs = [diff(a, b) for a, b in zip(old, new, strict=True)]
-        if as_json:
-            echo_json(render_json.dumps({"schema": SCHEMA, "diffs": diffs}))
+        if fmt == "html":
+            from depfree.render.html import output_page, size_diff_page
+
+            output_page(size_diff_page({"schema": SCHEMA, "diffs": diffs}), output)
+        elif as_json or fmt == "json":
+            echo_json(render_json.dumps({"schema": SCHEMA, "diffs": diffs}), output)
         else:
             for i, d in enumerate(diffs):
                 if i:
@@ -79,8 +86,12 @@ def size_cmd(files: tuple[str, ...], as_json: bool, diff_pair: tuple[str, str] |
     if not files:
         raise UsageError("expected FILE... or --diff OLD NEW")
     reports = [r for f in files for r in size_path(f)]
-    if as_json:
-        echo_json(render_json.dumps({"schema": SCHEMA, "binaries": [r.to_json() for r in reports]}))
+    if fmt == "html":
+        from depfree.render.html import output_page, size_page
+
+        output_page(size_page({"schema": SCHEMA, "binaries": [r.to_json() for r in reports]}), output)
+    elif as_json or fmt == "json":
+        echo_json(render_json.dumps({"schema": SCHEMA, "binaries": [r.to_json() for r in reports]}), output)
     else:
         for i, r in enumerate(reports):
             if i:
