@@ -18,6 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from depfree.errors import UsageError
 from depfree.render.html.sizes import diff_view, size_view
 
 RANK = {"ok": 0, "warn": 1, "fail": 2}
@@ -26,7 +27,10 @@ MARK = {"ok": "✓ ok", "warn": "⚠ warn", "fail": "✗ fail"}
 
 @cache
 def _env() -> Any:
-    from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+    try:
+        from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+    except ImportError as exc:
+        raise UsageError("--format html needs Jinja2, which is not installed: pip install 'depfree[html]'") from exc
 
     env = Environment(loader=PackageLoader("depfree.render.html", "templates"), autoescape=select_autoescape(
         ["html", "j2"], default_for_string=True, default=True), undefined=ChainableUndefined, trim_blocks=True,
@@ -137,8 +141,12 @@ def size_diff_page(data: dict[str, Any]) -> str:
 def output_page(page: str, output: str | None) -> None:
     """Write the page to ``output`` (``-o``), or to standard output when there is none."""
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(page)
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(page)
+        except OSError as exc:
+            raise UsageError(f"{output}: expected a file the report can be written to, "
+                             f"found {exc.strerror or exc}") from exc
     else:
         import click
 
