@@ -204,19 +204,24 @@ def test_size_page_treemap(chrome, factory, tmp_path, artifacts):
 
 
 def test_size_diff_page(chrome, factory, tmp_path, artifacts):
-    old, new = factory.go("nettool"), factory.go("nettool", ldflags="-s -w")
+    old, new = factory.go("nettool", go="1.24.11"), factory.go("nettool")
     out = tmp_path / "diff.html"
     _run("size", "--format", "html", "-o", str(out), "--diff", str(old), str(new))
     s = _open(chrome, out)
     page = s.page
     delta = new.stat().st_size - old.stat().st_size
-    assert f"{delta:+,}" in page.locator("#diff-0-delta").inner_text() and "shrank" in page.locator(
-        "#diff-0-delta").inner_text()
-    # -w drops DWARF: the DWARF node shrank by every .debug_* byte readelf lists in the old build
-    dwarf = sum(v for k, v in _readelf_sections(old).items() if k.startswith((".debug_", ".zdebug_")))
+    assert f"{delta:+,}" in page.locator("#diff-0-delta").inner_text()
+    assert ("grew" if delta > 0 else "shrank") in page.locator("#diff-0-delta").inner_text()
+    # the DWARF node moved by the change in .debug_* bytes readelf lists in the two builds
+    def dwarf(path: Path) -> int:
+        return sum(v for k, v in _readelf_sections(path).items() if k.startswith((".debug_", ".zdebug_")))
+
+    change = dwarf(new) - dwarf(old)
     node = page.locator(".treemap g.node[data-name='DWARF']").first
-    assert int(node.get_attribute("data-delta")) == -dwarf
-    assert "shrank" in node.get_attribute("aria-label")
+    assert int(node.get_attribute("data-delta")) == change
+    assert ("grew" if change > 0 else "shrank") in node.get_attribute("aria-label")
+    # every changed package is a node, with its change
+    assert page.locator(".treemap g.node.grow, .treemap g.node.shrink").count() > 10
     rows = page.locator("table.delta[data-part='modules'] tbody tr").evaluate_all(
         "rs => rs.map(r => Math.abs(+r.dataset.delta))")
     assert rows == sorted(rows, reverse=True)

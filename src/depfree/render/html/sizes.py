@@ -49,17 +49,18 @@ def size_view(b: dict[str, Any], i: int) -> dict[str, Any]:
 
 
 def diff_view(d: dict[str, Any], i: int) -> dict[str, Any]:
-    """One ``size --diff``: module and package treemaps sized by the larger of old and new, coloured by growth."""
+    """One ``size --diff``: module and package treemaps whose areas are the size of each change, coloured by
+    growth (red, ▲) or shrinkage (green, ▼)."""
     def nodes(rows: list[dict[str, Any]]) -> list[Node]:
-        return [Node(r["name"], max(r["old"], r["new"]), "", "grow" if r["delta"] > 0 else "shrink", r["delta"])
-                for r in rows]
+        return [Node(r["name"], abs(r["delta"]), f"{r['old']:,} → {r['new']:,} bytes",
+                     "grow" if r["delta"] > 0 else "shrink", r["delta"]) for r in rows]
 
-    total = max(d["size"]["old"], d["size"]["new"])
+    def changed(rows: list[dict[str, Any]]) -> int:
+        return sum(abs(r["delta"]) for r in rows)
+
     return {"i": i, "d": d, "W": WIDTH, "H": HEIGHT,
-            "modules": _rects(nodes(d["modules"]), sum(max(r["old"], r["new"]) for r in d["modules"]) or total,
-                              f"d{i}m"),
-            "packages": _rects(nodes(d["packages"]), sum(max(r["old"], r["new"]) for r in d["packages"]) or total,
-                               f"d{i}p")}
+            "modules": _rects(nodes(d["modules"]), changed(d["modules"]), f"d{i}m"),
+            "packages": _rects(nodes(d["packages"]), changed(d["packages"]), f"d{i}p")}
 
 
 def _fill(n: Node, k: int) -> str:

@@ -10,7 +10,8 @@
     (kids || []).forEach(function (k) { if (k != null) e.appendChild(typeof k === "string" ? document.createTextNode(k) : k); });
     return e;
   }
-  var DATA = (function () { var s = $("#report-data"); return s ? JSON.parse(s.textContent) : null; })();
+  var DATA = null;  /* the embedded report, parsed on the first card: not on load */
+  function data() { if (!DATA) { var s = $("#report-data"); DATA = s ? JSON.parse(s.textContent) : {binaries: []}; } return DATA; }
   var MARK = {ok: "✓ ok", warn: "⚠ warn", fail: "✗ fail"};
 
   /* ---- matrix: sort ---- */
@@ -147,8 +148,8 @@
     return c;
   }
   function openCard(i) {
-    if (!DATA) return;
-    var b = DATA.binaries[i], box = $("#card");
+    var b = data().binaries[i], box = $("#card");
+    if (!b) return;
     box.textContent = "";
     box.appendChild(card(b));
     var t = $("#card-title"); t.scrollIntoView({block: "start"}); t.focus();
