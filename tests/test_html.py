@@ -114,7 +114,7 @@ def test_scan_page_matrix_cards_filters(chrome, tree, tmp_path, artifacts):
     page.locator("#matrix thead th[data-col='0'] button").click()
     paths = page.eval_on_selector_all("#matrix tbody tr", "rs => rs.map(r => r.dataset.path)")
     assert paths == sorted(paths)
-    page.screenshot(path=str(artifacts / "scan.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "scan.png"))
     s.assert_clean()
 
 
@@ -140,7 +140,7 @@ def test_inspect_page(chrome, tree, tmp_path, artifacts):
     assert page.locator("#matrix thead").inner_text().count("self-contained") == 0
     _row(page, "static-go").locator("button.bin").click()
     assert "Hardening" in page.locator("#card").inner_text()
-    page.screenshot(path=str(artifacts / "inspect.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "inspect.png"))
     s.assert_clean()
 
 
@@ -157,7 +157,7 @@ def test_check_page(chrome, tree, tmp_path, artifacts):
     assert listed == with_interp
     assert rule.locator("a").get_attribute("href").endswith(".md")
     assert page.locator("#matrix tbody tr").count() == 4
-    page.screenshot(path=str(artifacts / "check.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "check.png"))
     s.assert_clean()
 
 
@@ -199,7 +199,7 @@ def test_size_page_treemap(chrome, factory, tmp_path, artifacts):
     page.screenshot(path=str(artifacts / "size-zoomed.png"))
     page.keyboard.press("Escape")
     assert tm.locator(".view[data-view='top']").is_visible()
-    page.screenshot(path=str(artifacts / "size.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "size.png"))
     s.assert_clean()
 
 
@@ -225,7 +225,7 @@ def test_size_diff_page(chrome, factory, tmp_path, artifacts):
     rows = page.locator("table.delta[data-part='modules'] tbody tr").evaluate_all(
         "rs => rs.map(r => Math.abs(+r.dataset.delta))")
     assert rows == sorted(rows, reverse=True)
-    page.screenshot(path=str(artifacts / "size-diff.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "size-diff.png"))
     s.assert_clean()
 
 

@@ -260,6 +260,12 @@ def _go_ranges(exe: Executable, p: Painter, md: ModuleData | None, tab: Pclntab 
     if rng is not None:  # types inside .rodata (before Go 1.26) or .rdata (PE)
         off = _file_offset(exe, rng[0])
         assert off is not None
+        end = off + rng[1] - rng[0]
+        home = next((s for s in exe.sections() if s.file_size and s.offset <= off < s.offset + s.file_size), None)
+        if home is not None and off - home.offset <= 64 and abs(home.offset + home.file_size - end) <= 64:
+            # before Go 1.26 the linker's types … etypes spans all of .rodata (types, strings and constants
+            # together): that proves no split, so the section stays read-only data
+            return
         p.paint(off, off + rng[1] - rng[0], GOTYPES, Evidence("symbol", "runtime.firstmoduledata",
                                                               f"types … etypes {_hex(rng[0])}-{_hex(rng[1])}"))
 
