@@ -17,8 +17,10 @@ overlay (data appended to the image), and anything else stays ``other`` — the 
 from __future__ import annotations
 
 import fnmatch
+import heapq
+import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from depfree.datafiles import load
@@ -64,6 +66,14 @@ def label(key: str) -> str:
     return cat.label if cat else key
 
 
+@cache
+def _matchers() -> list[tuple[str, re.Pattern[str]]]:
+    """One compiled regular expression per category with patterns, in file order."""
+    return [(c.key, re.compile("|".join(fnmatch.translate(p) for p in c.patterns)))
+            for c in categories().values() if c.patterns]
+
+
+@lru_cache(maxsize=4096)
 def category_of(section: str) -> str:
     """The category key of a section name: code, pclntab, symtab, DWARF, a table of size_categories.toml, or other."""
     if section in PCLNTAB_SECTIONS:
@@ -72,9 +82,9 @@ def category_of(section: str) -> str:
         return SYMTAB
     if section.startswith((".debug_", ".zdebug_", "__debug_", "__zdebug_")) or section == "__DWARF":
         return DWARF
-    for cat in categories().values():
-        if any(fnmatch.fnmatchcase(section, p) for p in cat.patterns):
-            return TEXT if cat.key == "code" else cat.key
+    for key, rx in _matchers():
+        if rx.match(section):
+            return TEXT if key == "code" else key
     return OTHER
 
 
@@ -118,28 +128,39 @@ class Attribution:
 
 
 class Painter:
-    """Non-overlapping regions covering [0, length); ``paint`` lays a region over whatever is there."""
+    """Regions laid over [0, length), each later ``paint`` winning where it overlaps an earlier one; ``regions()``
+    resolves them in one sweep over the sorted boundaries (O(n log n): files may hold tens of thousands of sections).
+    """
 
     def __init__(self, length: int) -> None:
         self.length = length
-        self.regions = [Region(0, length, GAP)] if length > 0 else []
+        self.layers: list[Region] = []
 
     def paint(self, start: int, end: int, key: str, ev: Evidence | None) -> None:
         start, end = max(0, start), min(self.length, end)
-        if end <= start:
-            return
+        if end > start:
+            self.layers.append(Region(start, end, key, ev))
+
+    def regions(self) -> list[Region]:
+        """Non-overlapping regions covering [0, length): the latest painted layer at each byte, GAP where none."""
+        points = sorted({0, self.length, *(r.start for r in self.layers), *(r.end for r in self.layers)})
+        starts: dict[int, list[int]] = {}
+        for i, r in enumerate(self.layers):
+            starts.setdefault(r.start, []).append(i)
+        active: list[int] = []  # a max-heap of layer indexes (negated): the latest painted wins
         out: list[Region] = []
-        for r in self.regions:
-            if r.end <= start or r.start >= end:
-                out.append(r)
-                continue
-            if r.start < start:
-                out.append(Region(r.start, start, r.key, r.evidence))
-            if r.end > end:
-                out.append(Region(end, r.end, r.key, r.evidence))
-        out.append(Region(start, end, key, ev))
-        out.sort(key=lambda r: r.start)
-        self.regions = out
+        for a, b in zip(points, points[1:], strict=False):
+            for i in starts.get(a, ()):
+                heapq.heappush(active, -i)
+            while active and self.layers[-active[0]].end <= a:
+                heapq.heappop(active)
+            top = self.layers[-active[0]] if active else None
+            key, ev = (top.key, top.evidence) if top else (GAP, None)
+            if out and out[-1].key == key and out[-1].evidence is ev and out[-1].end == a:
+                out[-1].end = b
+            else:
+                out.append(Region(a, b, key, ev))
+        return out
 
 
 def _hex(n: int) -> str:
@@ -272,13 +293,14 @@ def _go_ranges(exe: Executable, p: Painter, md: ModuleData | None, tab: Pclntab 
 
 def _gaps(exe: Executable, regions: list[Region], out: Attribution) -> None:
     last_end = max((r.end for r in regions if r.key != GAP), default=0)
+    before: Region | None = None
     for r in regions:
         if r.key != GAP:
+            before = r
             continue
         zeros = 0
         for pos in range(r.start, r.end, CHUNK):
             zeros += exe.read_file(pos, min(CHUNK, r.end - pos)).count(0)
-        before = next((q for q in reversed(regions) if q.end <= r.start and q.key != GAP), None)
         where = f"at {_hex(r.start)}" + (f" after {before.evidence.name}" if before and before.evidence else "")
         if r.start >= last_end and exe.format == "pe":
             out.add(OVERLAY, r.end - r.start, Evidence("file", "data after the last section", where))
@@ -312,8 +334,9 @@ def attribute(exe: Executable, md: ModuleData | None = None, tab: Pclntab | None
         p.paint(s.offset, s.offset + s.file_size, key, Evidence("section", s.name, f"at {_hex(s.offset)}{how}"))
     _go_ranges(exe, p, md, tab, go_version, bool(sections))
     out = Attribution()
-    for r in p.regions:
+    regions = p.regions()
+    for r in regions:
         if r.key != GAP:
             out.add(r.key, r.end - r.start, r.evidence)
-    _gaps(exe, p.regions, out)
+    _gaps(exe, regions, out)
     return out
