@@ -211,6 +211,17 @@ def _macho_headers(exe: Any, p: Painter) -> None:
     if hsize:
         p.paint(0, hsize + cmds, HEADERS, Evidence("header", "Mach-O header and load commands",
                                                    f"{getattr(exe, 'ncmds', 0)} commands, sizeofcmds {cmds:,}"))
+    symtab = getattr(exe, "symtab", None)
+    if symtab:  # LC_SYMTAB: symoff, nsyms, stroff, strsize; nlist_64 is 16 bytes, nlist 12
+        symoff, nsyms, stroff, strsize = symtab
+        p.paint(symoff, symoff + nsyms * (16 if exe.bits == 64 else 12), SYMTAB,
+                Evidence("load-command", "LC_SYMTAB", f"symoff {_hex(symoff)}, {nsyms:,} symbols"))
+        p.paint(stroff, stroff + strsize, SYMTAB, Evidence("load-command", "LC_SYMTAB string table",
+                                                           f"stroff {_hex(stroff)}"))
+    sig = getattr(exe, "code_signature", None)
+    if sig:  # LC_CODE_SIGNATURE: dataoff, datasize
+        p.paint(sig[0], sig[0] + sig[1], SIGNATURE, Evidence("load-command", "LC_CODE_SIGNATURE",
+                                                             f"dataoff {_hex(sig[0])}"))
 
 
 HEADER_PAINTERS = {"elf": _elf_headers, "pe": _pe_headers, "macho": _macho_headers}
