@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from playwright.sync_api import expect
 
 from depfree.cli.main import cli
 from helpers.browser import browser, chromium_available
 
 pytestmark = pytest.mark.skipif(not chromium_available(), reason="needs /usr/bin/chromium (Debian package chromium)")
-pytest.importorskip("playwright")
-pytest.importorskip("jinja2")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +85,7 @@ def test_scan_page_matrix_cards_filters(chrome, tree, tmp_path, artifacts):
     # evidence on demand: clicking a binary opens its card with the PT_INTERP evidence
     _row(page, "cgo-go").locator("button.bin").click()
     card = page.locator("#card")
-    assert "cgo-go" in card.locator("h2").inner_text()
+    expect(card.locator("h2")).to_contain_text("cgo-go")
     summaries = card.locator("details.evidence summary")
     for i in range(summaries.count()):
         summaries.nth(i).click()
@@ -95,7 +94,7 @@ def test_scan_page_matrix_cards_filters(chrome, tree, tmp_path, artifacts):
     # keyboard: focus another binary and press Enter
     _row(page, "hello-c").locator("button.bin").focus()
     page.keyboard.press("Enter")
-    assert "hello-c" in page.locator("#card h2").inner_text()
+    expect(page.locator("#card h2")).to_contain_text("hello-c")
     assert page.evaluate("document.activeElement.id") == "card-title"
     # filter by verdict: ✓ everywhere leaves only binaries without a ✗ or ⚠ cell
     page.select_option("#f-verdict", "ok")
@@ -139,7 +138,7 @@ def test_inspect_page(chrome, tree, tmp_path, artifacts):
     assert page.locator("#matrix tbody tr").count() == 4
     assert page.locator("#matrix thead").inner_text().count("self-contained") == 0
     _row(page, "static-go").locator("button.bin").click()
-    assert "Hardening" in page.locator("#card").inner_text()
+    expect(page.locator("#card")).to_contain_text("Hardening")
     page.screenshot(path=str(artifacts / "inspect.png"))
     s.assert_clean()
 

@@ -10,8 +10,17 @@
     (kids || []).forEach(function (k) { if (k != null) e.appendChild(typeof k === "string" ? document.createTextNode(k) : k); });
     return e;
   }
-  var DATA = null;  /* the embedded report, parsed on the first card: not on load */
-  function data() { if (!DATA) { var s = $("#report-data"); DATA = s ? JSON.parse(s.textContent) : {binaries: []}; } return DATA; }
+  /* the embedded report (gzip, base64), inflated with the browser's DecompressionStream on the first card */
+  var DATA = null;
+  function data() {
+    if (DATA) return DATA;
+    var s = $("#report-data");
+    if (!s) return (DATA = Promise.resolve({binaries: []}));
+    var bin = atob(s.textContent.trim()), bytes = new Uint8Array(bin.length);
+    for (var k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return (DATA = new Response(stream).text().then(JSON.parse));
+  }
   var MARK = {ok: "✓ ok", warn: "⚠ warn", fail: "✗ fail"};
 
   /* ---- matrix: sort ---- */
@@ -148,11 +157,13 @@
     return c;
   }
   function openCard(i) {
-    var b = data().binaries[i], box = $("#card");
-    if (!b) return;
-    box.textContent = "";
-    box.appendChild(card(b));
-    var t = $("#card-title"); t.scrollIntoView({block: "start"}); t.focus();
+    data().then(function (d) {
+      var b = d.binaries[i], box = $("#card");
+      if (!b) return;
+      box.textContent = "";
+      box.appendChild(card(b));
+      var t = $("#card-title"); t.scrollIntoView({block: "start"}); t.focus();
+    }).catch(function (e) { $("#card").textContent = "Could not read the embedded report: " + e; });
   }
   $$("button.bin").forEach(function (bt) {
     bt.addEventListener("click", function () { openCard(+bt.getAttribute("data-i")); });
