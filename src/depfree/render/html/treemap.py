@@ -53,23 +53,18 @@ def squarify(sizes: Sequence[float], rect: Rect) -> list[Rect]:
         while i < len(areas) and _worst(row + [areas[i]], side) <= _worst(row, side):
             row.append(areas[i])
             i += 1
-        s = sum(row)
-        if w >= h:  # lay the row as a column on the left
-            cw = s / h if h else 0
-            cy = y
-            for a in row:
-                ch = a / cw if cw else 0
-                out.append(Rect(x, cy, cw, ch))
-                cy += ch
-            x, w = x + cw, w - cw
-        else:  # a row along the top
-            rh = s / w if w else 0
-            cx = x
-            for a in row:
-                cw = a / rh if rh else 0
-                out.append(Rect(cx, y, cw, rh))
-                cx += cw
-            y, h = y + rh, h - rh
+        vertical = w >= h  # lay the row as a column on the left, else along the top
+        side = h if vertical else w
+        thick = sum(row) / side if side else 0
+        pos = y if vertical else x
+        for a in row:
+            length = a / thick if thick else 0
+            out.append(Rect(x, pos, thick, length) if vertical else Rect(pos, y, length, thick))
+            pos += length
+        if vertical:
+            x, w = x + thick, w - thick
+        else:
+            y, h = y + thick, h - thick
     return out
 
 
