@@ -239,3 +239,18 @@ def test_html_errors(tmp_path, factory, monkeypatch):
     res = CliRunner().invoke(cli, ["inspect", "--format", "html", str(binary)])
     html._env.cache_clear()
     assert res.exit_code == 2 and "needs Jinja2" in res.output
+
+
+def test_hostile_names_stay_text(chrome, factory, tmp_path):
+    """A file name that is markup shows as text: nothing runs, nothing is fetched."""
+    name = '<img src=x onerror="console.error(1)">"\'&.bin'
+    path = tmp_path / name
+    shutil.copy(factory.c("hello.c"), path)
+    out = tmp_path / "inspect.html"
+    _run("inspect", "--format", "html", "-o", str(out), str(path))
+    s = _open(chrome, out)
+    assert s.page.locator("button.bin").inner_text() == str(path)
+    s.page.locator("button.bin").click()
+    expect(s.page.locator("#card h2")).to_have_text(str(path))
+    assert s.page.locator("img").count() == 0
+    s.assert_clean()
