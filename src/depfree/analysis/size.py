@@ -121,8 +121,10 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
     att = attribute(exe, md, ctx.cache.get("go.pclntab"), binary.go.version if binary.go else None)
     parts = dict(att.sizes)
     text = parts.pop(size_regions.TEXT, 0)
+    c_text = 0
     if pkgs and text > code and binary.go is not None and binary.go.cgo:
         modules["C"] = modules.get("C", 0) + text - code  # text no Go function covers: C code, linked in by cgo
+        c_text = text - code
         code = text
     accounted = sum(modules.values())
     if accounted > exe.length:  # function extents past the text (hostile tables): never claim more than the file
@@ -133,7 +135,18 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
         parts[size_regions.TEXT] = text - code
     # the categories fill what the code leaves; with hostile function tables the code may claim more than .text
     over = max(0, sum(parts.values()) + accounted - exe.length)
-    result = [Part(k, v, "module") for k, v in modules.items()]
+    counts: dict[str, list[int]] = {}
+    for p in pkgs:
+        c = counts.setdefault("C" if p.kind == "cgo" else (p.module or p.path), [0, 0])
+        c[0] += 1
+        c[1] += p.functions
+    result = [Part(k, v, "module", evidence=[Evidence("function", f"{counts[k][1]:,} functions in {counts[k][0]:,} "
+                                                      "packages", "extents in the pclntab function table")]
+                   if k in counts else []) for k, v in modules.items()]
+    for part in result:
+        if part.name == "C" and c_text:
+            part.evidence.append(Evidence("function", "code no Go function covers",
+                                          f"{c_text:,} bytes of the text (cgo links C in)"))
     for key, n in parts.items():
         if over and key != size_regions.OTHER:
             take = min(over, n)
