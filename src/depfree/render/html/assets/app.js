@@ -165,9 +165,16 @@
       var t = $("#card-title"); t.scrollIntoView({block: "start"}); t.focus();
     }).catch(function (e) { $("#card").textContent = "Could not read the embedded report: " + e; });
   }
-  $$("button.bin").forEach(function (bt) {
-    bt.addEventListener("click", function () { openCard(+bt.getAttribute("data-i")); });
-  });
+  var matrix = $("#matrix");
+  if (matrix) {  /* one listener for every binary button (a scan can list thousands) */
+    matrix.addEventListener("click", function (e) {
+      var bt = e.target.closest ? e.target.closest("button.bin") : null;
+      if (bt) openCard(+bt.getAttribute("data-i"));
+    });
+    /* inflate the embedded report while the reader looks at the matrix, so the first card opens at once */
+    var idle = window.requestIdleCallback || function (f) { return setTimeout(f, 200); };
+    window.addEventListener("load", function () { idle(function () { data(); }); });
+  }
 
   /* ---- treemap zoom ---- */
   function show(tm, view) {
