@@ -87,13 +87,16 @@ def _matrix(report: dict[str, Any]) -> dict[str, Any]:
                 targets.append(t["target"])
     rows = []
     worst_counts: Counter[str] = Counter()
+    roots = sorted((c["path"] for c in report.get("containers") or [] if c.get("path")), key=len, reverse=True)
     for i, b in enumerate(binaries):
         cells = {t["target"]: t for t in b.get("targets") or []}
         verdicts = [c["verdict"] for c in cells.values()]
         worst = max(verdicts, key=lambda v: RANK.get(v, 0)) if verdicts else ""
         worst_counts[worst or "none"] += 1
         res = b.get("resolution")
-        rows.append({"i": i, "b": b, "cells": [cells.get(t) for t in targets], "worst": worst, "lang": _language(b),
+        root = next((r for r in roots if b["path"].startswith(r) and b["path"][len(r):][:1] in ("/", "!")), None)
+        shown = b["path"][len(root) + 1:] if root else b["path"]
+        rows.append({"i": i, "b": b, "shown": shown or b["path"], "cells": [cells.get(t) for t in targets], "worst": worst, "lang": _language(b),
                      "contained": None if res is None else bool(res.get("self_contained"))})
     return {"targets": targets, "rows": rows, "worst": worst_counts,
             "formats": sorted({r["b"]["format"] for r in rows}), "oses": sorted({r["b"]["os"] for r in rows}),
