@@ -230,8 +230,11 @@ def test_size_diff_page(chrome, factory, tmp_path, artifacts):
 
 def test_html_errors(tmp_path, factory, monkeypatch):
     binary = factory.c("hello.c")
-    res = CliRunner().invoke(cli, ["size", "--format", "html", "-o", str(tmp_path / "no" / "x.html"), str(binary)])
-    assert res.exit_code == 2 and "expected a file the report can be written to" in res.output
+    for fmt in ("html", "json"):
+        res = CliRunner().invoke(cli, ["size", "--format", fmt, "-o", str(tmp_path / "no" / "x"), str(binary)])
+        assert res.exit_code == 2 and "expected a file the report can be written to" in res.output
+    _run("inspect", "--format", "json", "-o", str(tmp_path / "r.json"), str(binary))
+    assert json.loads((tmp_path / "r.json").read_text())["binaries"][0]["path"] == str(binary)
     from depfree.render import html
 
     html._env.cache_clear()

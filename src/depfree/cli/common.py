@@ -42,7 +42,8 @@ def friendly_errors(func: F) -> F:
 
 def echo_json(text: str, output: str | None = None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        from depfree.render.output import emit
+
+        emit(text + "\n", output)
     else:
         click.echo(text)

@@ -33,8 +33,8 @@ from depfree.scan import ScanResult, iter_scan
 @click.option("--details", is_flag=True, help="Also print the full inspect report of every binary.")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
 @friendly_errors
-def scan_cmd(paths: tuple[str, ...], as_json: bool, fmt: str, output: str | None, jobs: int | None, depth: int, checksums_file: str | None,
-             details: bool, deep: bool) -> None:
+def scan_cmd(paths: tuple[str, ...], as_json: bool, fmt: str, output: str | None, jobs: int | None, depth: int,
+             checksums_file: str | None, details: bool, deep: bool) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, .deb) and container images (OCI layout,
     docker save): does each binary find its interpreter, libraries and files inside its own package?"""
     if jobs is not None and jobs < 1:

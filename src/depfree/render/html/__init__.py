@@ -22,6 +22,7 @@ from typing import Any
 
 from depfree.errors import UsageError
 from depfree.render.html.sizes import diff_view, size_view
+from depfree.render.output import emit as output_page  # noqa: F401  (the verbs write pages through it)
 
 RANK = {"ok": 0, "warn": 1, "fail": 2}
 MARK = {"ok": "✓ ok", "warn": "⚠ warn", "fail": "✗ fail"}
@@ -145,17 +146,3 @@ def size_diff_page(data: dict[str, Any]) -> str:
     views = [diff_view(d, i) for i, d in enumerate(data.get("diffs") or [])]
     return _render("diff.html.j2", verb="size --diff", views=views, title="depfree size --diff")
 
-
-def output_page(page: str, output: str | None) -> None:
-    """Write the page to ``output`` (``-o``), or to standard output when there is none."""
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(page)
-        except OSError as exc:
-            raise UsageError(f"{output}: expected a file the report can be written to, "
-                             f"found {exc.strerror or exc}") from exc
-    else:
-        import click
-
-        click.echo(page, nl=False)
