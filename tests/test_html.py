@@ -183,6 +183,9 @@ def test_size_page_treemap(chrome, factory, tmp_path, artifacts):
         "gs => gs.map(g => [g.dataset.name, +g.dataset.bytes])"))
     assert top == {m["name"]: m["size"] for m in want["modules"]}
     assert sum(top.values()) == binary.stat().st_size
+    # readable without colour or a mouse: every node is focusable and says its name and bytes in words
+    labels = page.locator("g.node").evaluate_all("gs => gs.map(g => [g.getAttribute('tabindex'), g.ariaLabel])")
+    assert all(t == "0" and re.search(r": [\d,]+ bytes", a) for t, a in labels), labels[:3]
     # sections as readelf lists them
     sec = dict(page.locator(".treemap.sections g.node").evaluate_all(
         "gs => gs.map(g => [g.dataset.name, +g.dataset.bytes])"))
