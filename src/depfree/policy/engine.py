@@ -57,7 +57,27 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return not self.failing()
+        """No active finding at or above fail_on, and every input was read (an unreadable input never passes)."""
+        return not self.failing() and not self.errors
+
+    def fails(self, finding: Finding) -> bool:
+        return finding.active and rank(finding.severity) >= rank(self.policy.fail_on)
+
+    def status(self, path: str) -> str:
+        """``fail`` (a finding at or above fail_on), else the worst active finding's severity, else ``ok``."""
+        active = [f for f in self.findings if f.path == path and f.active]
+        if any(self.fails(f) for f in active):
+            return "fail"
+        return max((f.severity for f in active), key=rank, default="ok")
+
+    def paths(self) -> list[str]:
+        """Every binary, then containers that only have container-level findings (DF019)."""
+        seen = dict.fromkeys(self.binaries)
+        seen.update(dict.fromkeys(f.path for f in self.findings))
+        return list(seen)
+
+    def failing_binaries(self) -> list[str]:
+        return [p for p in self.paths() if self.status(p) == "fail"]
 
     def to_json(self) -> dict[str, Any]:
         active = [f for f in self.findings if f.active]
@@ -66,7 +86,7 @@ class CheckResult:
             "policy": self.policy.describe(),
             "passed": self.passed,
             "summary": {"binaries": len(self.binaries), "findings": len(active),
-                        "failing": len(self.failing()),
+                        "failing": len(self.failing()), "failing_binaries": len(self.failing_binaries()),
                         "by_severity": {s: sum(1 for f in active if f.severity == s) for s in ("error", "warning", "note")},
                         "suppressed": sum(1 for f in self.findings if f.suppressed),
                         "baselined": sum(1 for f in self.findings if f.baselined), "errors": len(self.errors)},
