@@ -141,7 +141,7 @@ def output_options(renderers: Mapping[str, Renderer], *, default: str = "text") 
         def wrapper(*args: Any, fmt: str | None = None, as_json: bool = False, output: str | None = None,
                     **kwargs: Any) -> Any:
             if as_json and fmt not in (None, "json"):
-                raise UsageError(f"--json is --format json; got --format {fmt} as well")
+                raise click.UsageError(f"--json is --format json; got --format {fmt} as well")
             chosen = "json" if as_json else (fmt or default)
             out = Output(format=chosen, path=output, renderers=renderers)
             try:
