@@ -4,12 +4,13 @@ module."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from depfree.analysis.size import SCHEMA, SizeReport, diff, size_path
-from depfree.cli.common import EXIT_OK, echo_json, friendly_errors
+from depfree.cli.common import EXIT_OK, Output, examples, friendly_errors, output_options
 from depfree.errors import UsageError
 from depfree.render import json as render_json
 
@@ -52,13 +53,38 @@ def render_diff(d: dict[str, Any]) -> list[str]:
     return lines
 
 
-@click.command("size")
+@dataclass
+class SizeResult:
+    """``reports`` (FILE...) or ``diffs`` (--diff OLD NEW)."""
+
+    reports: list[SizeReport] = field(default_factory=list)
+    diffs: list[dict[str, Any]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self.diffs is not None:
+            return {"schema": SCHEMA, "diffs": self.diffs}
+        return {"schema": SCHEMA, "binaries": [r.to_json() for r in self.reports]}
+
+
+def _text(r: SizeResult, out: Output) -> str:
+    blocks = [render_diff(d) for d in r.diffs] if r.diffs is not None else [render_size(x) for x in r.reports]
+    return "\n\n".join("\n".join(b) for b in blocks)
+
+
+RENDERERS = {
+    "text": _text,
+    "json": lambda r, out: render_json.dumps(r.to_json()),
+}
+
+
+@click.command("size", epilog=examples("depfree size dist/app", "depfree size --diff old/app dist/app",
+                                       "depfree size --json dist/app | jq '.binaries[0].modules[:5]'"))
 @click.argument("files", nargs=-1, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help=f"Emit JSON (schema {SCHEMA}).")
+@output_options(RENDERERS)
 @click.option("--diff", "diff_pair", nargs=2, type=click.Path(), metavar="OLD NEW",
               help="Show what grew or shrank from OLD to NEW.")
 @friendly_errors
-def size_cmd(files: tuple[str, ...], as_json: bool, diff_pair: tuple[str, str] | None) -> None:
+def size_cmd(files: tuple[str, ...], out: Output, diff_pair: tuple[str, str] | None) -> None:
     """Break each FILE down by section, by Go package and by module (std, main, dependencies, C, metadata)."""
     if diff_pair:
         if files:
@@ -67,23 +93,9 @@ def size_cmd(files: tuple[str, ...], as_json: bool, diff_pair: tuple[str, str] |
         if len(old) != len(new):
             raise UsageError(f"{diff_pair[0]} has {len(old)} images and {diff_pair[1]} has {len(new)}; "
                              "expected the same number")
-        diffs = [diff(a, b) for a, b in zip(old, new, strict=True)]
-        if as_json:
-            echo_json(render_json.dumps({"schema": SCHEMA, "diffs": diffs}))
-        else:
-            for i, d in enumerate(diffs):
-                if i:
-                    click.echo()
-                click.echo("\n".join(render_diff(d)))
+        out.emit(SizeResult(diffs=[diff(a, b) for a, b in zip(old, new, strict=True)]))
         sys.exit(EXIT_OK)
     if not files:
         raise UsageError("expected FILE... or --diff OLD NEW")
-    reports = [r for f in files for r in size_path(f)]
-    if as_json:
-        echo_json(render_json.dumps({"schema": SCHEMA, "binaries": [r.to_json() for r in reports]}))
-    else:
-        for i, r in enumerate(reports):
-            if i:
-                click.echo()
-            click.echo("\n".join(render_size(r)))
+    out.emit(SizeResult(reports=[r for f in files for r in size_path(f)]))
     sys.exit(EXIT_OK)
