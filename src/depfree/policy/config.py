@@ -76,7 +76,7 @@ class Policy:
 
     def for_path(self, path: str) -> Policy:
         """The policy with the overrides whose globs match ``path`` applied."""
-        matching = [o for o in self.overrides if any(fnmatch.fnmatch(path, g) for g in o.paths)]
+        matching = [o for o in self.overrides if any(_matches(path, g) for g in o.paths)]
         if not matching:
             return self
         rules = dict(self.rules)
@@ -101,7 +101,7 @@ class Policy:
 
     def suppression_for(self, rule_id: str, path: str) -> Suppression | None:
         for s in self.suppressions:
-            if s.rule == rule_id and fnmatch.fnmatch(path, s.path):
+            if s.rule == rule_id and _matches(path, s.path):
                 return s
         return None
 
@@ -119,6 +119,20 @@ class Policy:
                                                        ("allowed_os", self.allowed_os), ("targets", self.targets)) if v]
         return (f"policy: {self.source}; fail on {self.fail_on}; {len(on)} rules ({', '.join(on) or 'none'})"
                 + (f"; {'; '.join(settings)}" if settings else ""))
+
+
+def _matches(path: str, glob: str) -> bool:
+    """A policy glob matches a path as reported (absolute for files found in a directory) or relative to the working
+    directory (how a policy file beside ``dist/`` names them: ``dist/debug/*``)."""
+    if fnmatch.fnmatch(path, glob):
+        return True
+    outer, sep, member = path.partition("!")
+    full = os.path.abspath(outer)
+    cwd = os.getcwd()
+    if full.startswith(cwd.rstrip(os.sep) + os.sep):
+        rel = os.path.relpath(full, cwd) + sep + member
+        return fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(rel, glob.removeprefix("./"))
+    return False
 
 
 def default_policy() -> Policy:
@@ -183,7 +197,8 @@ def load_policy(path: str | None = None, preset: str | None = None, *, discover:
     policy = preset_policy(base) if base else default_policy()
     if path is not None:
         _apply(policy, data, path, text)
-        policy.source = path if not base else f"{path} on preset {base}"
+        shown = os.path.normpath(path)
+        policy.source = shown if not base else f"{shown} on preset {base}"
         if preset and data.get("preset") not in (None, preset):
             policy.notes.append(f"--preset {preset} replaces the file's preset {data['preset']!r}")
     return policy
