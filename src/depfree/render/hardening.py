@@ -20,14 +20,14 @@ COLUMNS = ("relro", "pie", "nx", "canary", "fortify", "rwx_segments", "rpath_ris
 
 
 def word(value: Any) -> str:
-    """yes / no / unknown for booleans and None; strings as they are."""
+    """yes / no / unknown for booleans and None ("none" is no); other strings as they are."""
     if value is True:
         return "yes"
     if value is False:
         return "no"
     if value is None:
         return "unknown"
-    return str(value)
+    return "no" if value == "none" else str(value)
 
 
 def row(b: Binary) -> dict[str, str]:

@@ -152,7 +152,9 @@ def _go(b: Binary) -> tuple[str, Lines]:
 
 def _yn(v: object) -> str:
     """yes / no / unknown, never Python's True / False / None."""
-    return {True: "yes", False: "no", None: "unknown"}[v] if isinstance(v, bool) or v is None else str(v)
+    if isinstance(v, bool) or v is None:
+        return {True: "yes", False: "no", None: "unknown"}[v]
+    return "no" if v == "none" else str(v)
 
 
 def hardening_summary(b: Binary) -> str:
