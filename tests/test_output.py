@@ -172,3 +172,12 @@ def test_rules_and_explain_come_from_the_catalogue() -> None:
     assert by_name.startswith("DF004 ")
     bad = through_pipe(["explain", "DF999"])
     assert bad.returncode == 2 and "unknown rule 'DF999'" in bad.stderr
+
+
+@pytest.mark.parametrize(("args", "label"), [(["hardening", "-r"], "hardening"), (["inspect"], "inspecting"),
+                                             (["check", "--preset", "static"], "checking")])
+def test_progress_bar_on_a_terminal_only(dist: Path, args: list[str], label: str) -> None:
+    _, seen = in_terminal([*args, str(dist)], 120)
+    assert re.search(label + r" +━", seen), seen[:500]
+    piped = through_pipe([*args, str(dist)])
+    assert label not in piped.stderr and "━" not in piped.stderr + piped.stdout

@@ -109,8 +109,9 @@ ROWS = (
 )
 
 
-def side_by_side(report: Report) -> Table:
-    table = Table(title="one Go program (net + os/user), built twice", show_lines=True, expand=True)
+def side_by_side(report: Report, expand: bool = True) -> Table:
+    """Both reports in columns; ``expand`` to the terminal's width (not in a pipe, whose width is unlimited)."""
+    table = Table(title="one Go program (net + os/user), built twice", show_lines=True, expand=expand)
     table.add_column("", style="bold", no_wrap=True)
     for b in report.binaries:
         table.add_column("CGO_ENABLED=1" if Path(b.path).name == DYNAMIC_NAME else "CGO_ENABLED=0", overflow="fold")
@@ -121,7 +122,7 @@ def side_by_side(report: Report) -> Table:
 
 def _text(report: Report, out: Output) -> None:
     console = out.console()
-    console.print(side_by_side(report))
+    console.print(side_by_side(report, expand=out.terminal))
     for line in EXPLANATION if len(report.binaries) == 2 else EXPLANATION[:1]:
         console.print(line, markup=False)
 

@@ -15,6 +15,7 @@ from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
+from depfree.render.paths import relative
 from depfree.scan import ScanResult, iter_scan
 
 
@@ -124,7 +125,7 @@ def _print_container(console: Console, res: ScanResult, details: bool) -> None:
                       "layers")
     prefix = c["path"] + "!"
     for b in res.binaries:
-        shown = b.path[len(prefix):] if b.path.startswith(prefix) else b.path
+        shown = b.path[len(prefix):] if b.path.startswith(prefix) else relative(b.path)
         if b.slice:
             shown += f" [{b.slice}]"
         r = b.resolution or {}
