@@ -31,9 +31,12 @@ class Cut(str):
 
 
 def ev(items: object) -> Lines:
-    """The evidence line for ``items`` (Evidence objects), or nothing."""
-    parts = [str(e) for e in items] if items else []  # type: ignore[attr-defined]
-    return [Ev("[dim]evidence: " + escape("; ".join(parts)) + "[/dim]")] if parts else []
+    """One evidence line per item of ``items`` (Evidence objects): ``evidence: kind name: detail``."""
+    out: Lines = []
+    for e in items or []:  # type: ignore[attr-defined]
+        text = f"{e.kind} {e.name}" + (f": {e.detail}" if e.detail else "")
+        out.append(Ev("[dim]evidence: " + escape(text) + "[/dim]"))
+    return out
 
 
 def limited(lines: Lines, limit: int, noun: str) -> Lines:
