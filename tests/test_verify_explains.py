@@ -77,3 +77,37 @@ def test_missing_root_directory(factory, tmp_path: Path) -> None:  # type: ignor
     (tmp_path / "file").write_text("x")
     not_dir = verify(exe, "--root", str(tmp_path / "file"))
     assert not_dir.returncode == 2 and "not a directory" in not_dir.stderr
+
+
+def test_interrupted_is_exit_130_and_leaves_nothing_running(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import signal
+    import time
+
+    factory.require("busybox")
+    bb = tmp_path / "busybox"
+    shutil.copy(BUSYBOX, bb)
+    proc = subprocess.Popen([sys.executable, "-m", "depfree", "verify", str(bb), "--root", "scratch", "--timeout",
+                             "60", "--", "sleep", "55"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _sleeping():
+        time.sleep(0.2)
+    assert _sleeping(), "the sandboxed program never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not _sleeping()
+
+
+def _sleeping() -> bool:
+    """The sandboxed ``busybox sleep 55`` is running (argv[0] is where verify puts the program in its root)."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd[:3] == [b"/.depfree/busybox", b"sleep", b"55"]:
+            return True
+    return False

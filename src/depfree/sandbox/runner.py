@@ -301,6 +301,10 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
             # dies the kernel kills everything else in the PID namespace, setsid() or not.
             os.killpg(proc.pid, signal.SIGKILL)
             rc = proc.wait()
+        except BaseException:  # Ctrl-C (KeyboardInterrupt): leave nothing running behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         for t in readers:
             t.join(timeout=5)
         duration = time.monotonic() - t0
