@@ -226,3 +226,17 @@ def test_junit_fails_only_at_or_above_fail_on(release: Path) -> None:
     assert passed_with_output == expect_passed and ("dist/unstripped", "DF005") in passed_with_output
     for suite in xml:
         assert suite.failures == sum(1 for c in suite if c.is_failure)
+
+
+def test_flags_and_overrides_follow_the_documented_rule(release: Path) -> None:
+    """docs/policy.md: --preset replaces the file's preset (and says so); a threshold set in an override turns its
+    rule on for the matching paths only."""
+    (release / "o.toml").write_text('preset = "hardened"\n[[overrides]]\npaths = ["dist/old"]\nmin_go = "1.22"\n')
+    (release / "other").mkdir(exist_ok=True)
+    shutil.copy(release / "dist" / "old", release / "other" / "old")  # the same Go 1.21 build, outside the glob
+    proc = check("--policy", "o.toml", "--preset", "static", "--json", "dist/old", "other/old", cwd=release)
+    data = json.loads(proc.stdout)
+    assert data["policy"]["source"] == "o.toml on preset static"
+    assert "--preset static replaces the file's preset 'hardened'" in data["policy"]["notes"]
+    df012 = {f["path"] for f in data["findings"] if f["rule"] == "DF012"}
+    assert df012 == {"dist/old"}
