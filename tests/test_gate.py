@@ -240,3 +240,16 @@ def test_flags_and_overrides_follow_the_documented_rule(release: Path) -> None:
     assert "--preset static replaces the file's preset 'hardened'" in data["policy"]["notes"]
     df012 = {f["path"] for f in data["findings"] if f["rule"] == "DF012"}
     assert df012 == {"dist/old"}
+
+
+def test_sarif_locations_of_archive_members_point_at_the_archive(release: Path) -> None:
+    import tarfile
+
+    with tarfile.open(release / "rel.tar.gz", "w:gz") as tar:
+        tar.add(release / "dist" / "cgo-app", arcname="bin/cgo-app")
+    log = json.loads(check("--preset", "static", "--format", "sarif", str(release / "rel.tar.gz"), cwd=release).stdout)
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(log)
+    results = log["runs"][0]["results"]
+    assert results and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "rel.tar.gz"
+                           for r in results)
+    assert all(r["message"]["text"].startswith("bin/cgo-app: ") for r in results)
