@@ -193,3 +193,18 @@ def test_progress_bar_on_a_terminal_only(dist: Path, args: list[str], label: str
     assert re.search(label + r" +━", seen), seen[:500]
     piped = through_pipe([*args, str(dist)])
     assert label not in piped.stderr and "━" not in piped.stderr + piped.stdout
+
+
+def test_size_all_lists_every_row(factory) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    exe = str(factory.go("nettool"))
+    data = json.loads(in_process(["size", "--json", exe])[1])["binaries"][0]
+    short = in_process(["size", exe])[1]
+    full = in_process(["size", "--all", exe])[1]
+    assert len(data["packages"]) > 20 and "more (--all lists them)" in short
+    assert "more (--all lists them)" not in full
+    for p in data["packages"]:
+        assert f"  {p['name']}  ({p['kind']})" in full or f"  {p['name']}" in full
+    assert full.count("\n") == short.count("\n") + sum(max(0, len(data[k]) - 20) - (len(data[k]) > 20)
+                                                       for k in ("sections", "packages", "modules"))
