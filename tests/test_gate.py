@@ -253,3 +253,15 @@ def test_sarif_locations_of_archive_members_point_at_the_archive(release: Path) 
     assert results and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "rel.tar.gz"
                            for r in results)
     assert all(r["message"]["text"].startswith("bin/cgo-app: ") for r in results)
+
+
+def test_readme_installs_only_what_exists() -> None:
+    """The quick start works from a clone in a venv; no install line names a URL or tag that was never published."""
+    text = (ROOT / "README.md").read_text()
+    quick = text[text.index("## Quick start"):text.index("## Run the tests")]
+    assert "Inside a clone of this repository, in a venv" in quick and "pip install -e '.[go]'" in quick
+    for line in text.splitlines():
+        if "pip install" in line or line.strip().startswith(("rev:", "- repo:")):
+            assert "git+" not in line and "://" not in line and "rev: v" not in line, line
+    for script in re.findall(r"^\s*(?:python3 -m )?pip install (\S+)", text, re.M):
+        assert script.startswith(("-e", "/path/to/depfree", "./depfree", "'.[")), script
