@@ -13,7 +13,6 @@ table ever cuts a path there (see render/table.py for tables wider than the term
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -76,10 +75,6 @@ class Output:
     def terminal(self) -> bool:
         """True when the text goes to a terminal (not -o FILE, not a pipe)."""
         return self.path is None and sys.stdout.isatty()
-
-    @property
-    def width(self) -> int:
-        return shutil.get_terminal_size().columns if self.terminal else PIPE_WIDTH
 
     def stream(self) -> IO[str]:
         if self.path is None:

@@ -63,21 +63,34 @@ class CheckResult:
     def fails(self, finding: Finding) -> bool:
         return finding.active and rank(finding.severity) >= rank(self.policy.fail_on)
 
+    def statuses(self) -> dict[str, str]:
+        """Each path (binaries, then containers with container-level findings such as DF019): ``fail`` (a finding
+        at or above fail_on), else the worst active finding's severity, else ``ok``; in one pass."""
+        out = dict.fromkeys(self.binaries, "ok")
+        for f in self.findings:
+            now = out.setdefault(f.path, "ok")
+            if not f.active or now == "fail":
+                continue
+            if self.fails(f):
+                out[f.path] = "fail"
+            elif now == "ok" or rank(f.severity) > rank(now):
+                out[f.path] = f.severity
+        return out
+
     def status(self, path: str) -> str:
-        """``fail`` (a finding at or above fail_on), else the worst active finding's severity, else ``ok``."""
-        active = [f for f in self.findings if f.path == path and f.active]
-        if any(self.fails(f) for f in active):
-            return "fail"
-        return max((f.severity for f in active), key=rank, default="ok")
+        return self.statuses().get(path, "ok")
 
     def paths(self) -> list[str]:
-        """Every binary, then containers that only have container-level findings (DF019)."""
-        seen = dict.fromkeys(self.binaries)
-        seen.update(dict.fromkeys(f.path for f in self.findings))
-        return list(seen)
+        return list(self.statuses())
 
     def failing_binaries(self) -> list[str]:
-        return [p for p in self.paths() if self.status(p) == "fail"]
+        return [p for p, st in self.statuses().items() if st == "fail"]
+
+    def by_path(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            out.setdefault(f.path, []).append(f)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         active = [f for f in self.findings if f.active]

@@ -55,12 +55,10 @@ def print_text(result: CheckResult, console: Console | None = None) -> None:
     console.print(f"[bold]{escape(result.policy.headline())}[/bold]")
     for note in result.policy.notes:
         console.print(f"[yellow]policy note: {escape(note)}[/yellow]")
-    by_path: dict[str, list[Finding]] = {}
-    for f in result.findings:
-        by_path.setdefault(f.path, []).append(f)
-    for path in result.paths():
+    by_path = result.by_path()
+    for path, status in result.statuses().items():
         findings = [f for f in by_path.get(path, []) if f.active]
-        console.print(f"{MARK[result.status(path)]} [bold]{escape(relative(path))}[/bold]")
+        console.print(f"{MARK[status]} [bold]{escape(relative(path))}[/bold]")
         for f in findings:
             icon = "✗" if result.fails(f) else ICON[f.severity]
             console.print(f"    [{COLOR[f.severity]}]{icon} {f.rule} {f.name}[/{COLOR[f.severity]}]: "

@@ -21,15 +21,17 @@ def to_junit(result: CheckResult) -> str:
     cat = catalog()
     root = ET.Element("testsuites", name="depfree check")
     total = failures = 0
+    by_path = result.by_path()
     for path in result.paths():
         shown = relative(path)
         suite = ET.SubElement(root, "testsuite", name=shown)
         cases = failed = skipped = 0
-        rules = list(dict.fromkeys([*result.rules_run, *(f.rule for f in result.findings if f.path == path)]))
+        mine = by_path.get(path, [])
+        rules = list(dict.fromkeys([*result.rules_run, *(f.rule for f in mine)]))
         for rid in rules:
             case = ET.SubElement(suite, "testcase", classname=shown, name=f"{rid} {cat[rid].name}", time="0")
             cases += 1
-            hits = [f for f in result.findings if f.path == path and f.rule == rid]
+            hits = [f for f in mine if f.rule == rid]
             failing = [f for f in hits if result.fails(f)]
             passing = [f for f in hits if f.active and not result.fails(f)]
             if failing:
