@@ -154,7 +154,10 @@ def test_check_page(chrome, tree, tmp_path, artifacts):
     rule = page.locator("section.rule", has=page.locator("h3", has_text="interpreter-present"))
     listed = {p for p in rule.locator("li.finding code.path").all_inner_texts()}
     assert listed == with_interp
-    assert rule.locator("a").get_attribute("href").endswith(".md")
+    rid = rule.get_attribute("id").removeprefix("rule-")
+    assert page.locator(f"nav a[href='#rule-{rid}']").count() == 1
+    doc = re.search(r"docs/rules/\w+\.md", rule.locator(".doc").inner_text()).group(0)
+    assert (Path(__file__).parent.parent / doc).is_file() and rid in doc
     assert page.locator("#matrix tbody tr").count() == 4
     page.screenshot(path=str(artifacts / "check.png"))
     s.assert_clean()
@@ -235,7 +238,7 @@ def test_html_errors(tmp_path, factory, monkeypatch):
     binary = factory.c("hello.c")
     for fmt in ("html", "json"):
         res = CliRunner().invoke(cli, ["size", "--format", fmt, "-o", str(tmp_path / "no" / "x"), str(binary)])
-        assert res.exit_code == 2 and "expected a file the report can be written to" in res.output
+        assert res.exit_code == 2 and "cannot write the output file" in res.output
     _run("inspect", "--format", "json", "-o", str(tmp_path / "r.json"), str(binary))
     assert json.loads((tmp_path / "r.json").read_text())["binaries"][0]["path"] == str(binary)
     from depfree.render import html

@@ -22,7 +22,6 @@ from typing import Any
 
 from depfree.errors import UsageError
 from depfree.render.html.sizes import diff_view, size_view
-from depfree.render.output import emit as output_page  # noqa: F401  (the verbs write pages through it)
 
 RANK = {"ok": 0, "warn": 1, "fail": 2}
 MARK = {"ok": "✓ ok", "warn": "⚠ warn", "fail": "✗ fail"}
@@ -126,7 +125,7 @@ def check_page(result: dict[str, Any], report: dict[str, Any]) -> str:
         rules.append({"id": rid, "name": findings[0]["name"], "findings": findings,
                       "severity": max((f["severity"] for f in findings), key=_sev_rank),
                       "summary": info.summary if info else "", "fix": info.fix if info else "",
-                      "url": info.help_uri if info else ""})
+                      "doc": info.doc_path if info else ""})
     return _render("check.html.j2", verb="check", result=result, rules=rules, report=report, m=_matrix(report),
                    data=_embed(report), title="depfree check")
 
@@ -146,3 +145,8 @@ def size_diff_page(data: dict[str, Any]) -> str:
     views = [diff_view(d, i) for i, d in enumerate(data.get("diffs") or [])]
     return _render("diff.html.j2", verb="size --diff", views=views, title="depfree size --diff")
 
+
+
+def size_html(data: dict[str, Any]) -> str:
+    """``size`` or ``size --diff`` (``{"schema", "binaries": [...]}`` or ``{"schema", "diffs": [...]}``)."""
+    return size_diff_page(data) if "diffs" in data else size_page(data)
