@@ -126,6 +126,12 @@ def test_non_utf8_name_in_json_and_sarif(odd_name: bytes, tmp_path: Path) -> Non
         doc = json.loads(text)
         paths = json.dumps(doc)
         assert "\\udce9-\\udcff" in paths
+    for verb in ("inspect", "scan", "check", "size"):  # HTML, to a file: the JSON inside it is escaped the same way
+        out = tmp_path / f"{verb}.html"
+        proc = subprocess.run(depfree_cmd(verb, "--format", "html", "-o", str(out), name), capture_output=True,
+                              check=False)
+        assert b"Traceback" not in proc.stderr and proc.returncode in (0, 1), proc.stderr[-2000:]
+        assert out.stat().st_size > 0
     # the escape gives the original bytes back
     doc = json.loads(subprocess.run(depfree_cmd("inspect", "--json", name), capture_output=True,
                                     check=True).stdout)

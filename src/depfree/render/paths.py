@@ -31,6 +31,7 @@ def repo_uri(path: str, cwd: str | None = None) -> tuple[str, bool]:
     against %SRCROOT%), or a ``file://`` URI for a file outside it. A container member maps to its container file."""
     outer, _ = split_member(path)
     rel = relative(outer, cwd)
+    # a name that is not UTF-8 is percent-encoded as its own bytes (surrogateescape), as a file URI must be
     if os.path.isabs(rel):
-        return "file://" + quote(rel), False
-    return quote(rel.replace(os.sep, "/")), True
+        return "file://" + quote(rel.encode("utf-8", "surrogateescape")), False
+    return quote(rel.replace(os.sep, "/").encode("utf-8", "surrogateescape")), True

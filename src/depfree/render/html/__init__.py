@@ -62,7 +62,9 @@ def _embed(data: Any) -> str:
     """The report as gzip-compressed JSON in base64, for <script type="application/gzip">: the browser inflates it
     with its own DecompressionStream when the first card opens. A 1,400-binary scan's 12 MB of JSON becomes ~1.5 MB,
     which the HTML parser then does not have to read on load (bench/results/html.md)."""
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    from depfree.render.json import escape_surrogates  # a file name that is not UTF-8 stays valid JSON
+
+    raw = escape_surrogates(json.dumps(data, ensure_ascii=False, separators=(",", ":"))).encode("utf-8")
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
 
 
