@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from depfree import inspect
+from helpers.corpus import corpus_file
 from helpers.gofixtures import go_list_deps
-from helpers.oracles import gosym_package_counts
+from helpers.oracles import gosym_package_counts, readelf_version_need_names
+from helpers.truth import readelf
 
 
 def _deep_go(binary):
@@ -42,3 +44,20 @@ def test_go_dot_packages_go119_match_go_list(factory):
         assert truth[path] == ("go.example.org/x", False)
         assert pkgs[path].kind == "dep" and pkgs[path].functions >= 1
     assert not [p for p in pkgs if p.startswith("go.") and p not in truth]
+
+
+# --- 9. version needs not shaped NAME_x.y ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["ssh", "tmux"])
+def test_every_version_need_listed(factory, name):
+    """Every version name readelf -V lists under "Version needs" is in ``versioned`` (gssapi_krb5_2_MIT too)."""
+    binary = corpus_file(factory, name)
+    needs = readelf_version_need_names(binary)
+    link = inspect(binary).binaries[0].linkage
+    listed = {v for r in link.versioned for v in r.versions}  # a family's versions, from whichever library
+    expected = {v for vs in needs.values() for v in vs if v != "GLIBC_PRIVATE" and "_ABI_" not in v}
+    assert expected and expected <= listed
+    if name == "ssh":
+        req = next(r for r in link.versioned if r.family == "gssapi_krb5_2_MIT")
+        assert req.library == "libgssapi_krb5.so.2" and req.min_version == "gssapi_krb5_2_MIT"
+        bound = {s for s, v in readelf(binary).dynsym_versions.items() if v == "gssapi_krb5_2_MIT"}
+        assert bound and {s.symbol for s in req.symbols} == bound

@@ -41,7 +41,9 @@ class VersionedSymbol:
 
 @dataclass
 class VersionRequirement:
-    """The highest version needed of one versioned family (GLIBC, GLIBCXX, GCC, OPENSSL...)."""
+    """The highest version needed of one versioned family (GLIBC, GLIBCXX, GCC, OPENSSL...). A version name not
+    shaped ``NAME_x.y`` (``Base``, ``gssapi_krb5_2_MIT``) is a requirement of its own: ``family``, ``min_version``
+    and the only entry of ``versions`` are that name (the loader checks that the library defines it)."""
 
     family: str
     library: str

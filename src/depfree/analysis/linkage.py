@@ -55,6 +55,7 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
     tag_minimum = _tag_minimum()
     tag_evidence: dict[str, list[Evidence]] = {}
     families: dict[str, dict[str, str]] = {}  # family -> {version: library}
+    unshaped: dict[str, str] = {}  # version name -> library
     for need in needs:
         for name in need.versions.values():
             if name == "GLIBC_PRIVATE":
@@ -67,12 +68,15 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
                 continue
             split = split_tag(name)
             if split is None:
+                # Not shaped NAME_x.y (``Base``, ``gssapi_krb5_2_MIT``): the loader still checks that the library
+                # defines it (glibc elf/dl-version.c match_symbol), so it is a requirement of its own.
+                unshaped.setdefault(name, need.library)
                 continue
             fam, ver = split
             families.setdefault(fam, {})[ver] = need.library
 
     tops = {fam: max_version(list(vers)) for fam, vers in families.items()}
-    wanted = {f"{fam}_{top}" for fam, top in tops.items()}
+    wanted = {f"{fam}_{top}" for fam, top in tops.items()} | set(unshaped)
     # Only the symbols bound to each family's highest version are evidence; thousands of others are skipped.
     bound: dict[str, list[VersionedSymbol]] = {}
     top_indexes = {idx for idx, (name, _lib) in index.items() if name in wanted and idx >= 2}
@@ -97,6 +101,13 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
         if fam == "GLIBC":
             link.min_glibc = top
             link.glibc_symbols = syms
+    for name, lib in sorted(unshaped.items()):
+        syms = sorted(bound.get(name, []), key=lambda s: s.symbol)
+        what = f"{lib}; a version name without a number: the library must define it"
+        evidence = [Evidence("version-need", name, f"{what}; bound by {s.symbol}") for s in syms[:3]]
+        link.versioned.append(VersionRequirement(
+            family=name, library=lib, min_version=name, versions=[name], symbols=syms,
+            evidence=evidence or [Evidence("version-need", name, f"{what}; no symbol bound to it")]))
 
 
 def _libc(exe: ElfExecutable, link: Linkage) -> Libc:
