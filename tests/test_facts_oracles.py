@@ -8,7 +8,7 @@ import pytest
 from depfree import inspect
 from helpers.corpus import corpus_file
 from helpers.gofixtures import go_list_deps
-from helpers.oracles import gosym_package_counts, readelf_version_need_names
+from helpers.oracles import gosym_package_counts, readelf_symbols, readelf_version_need_names
 from helpers.truth import readelf
 
 
@@ -61,3 +61,18 @@ def test_every_version_need_listed(factory, name):
         assert req.library == "libgssapi_krb5.so.2" and req.min_version == "gssapi_krb5_2_MIT"
         bound = {s for s, v in readelf(binary).dynsym_versions.items() if v == "gssapi_krb5_2_MIT"}
         assert bound and {s.symbol for s in req.symbols} == bound
+
+
+# --- 3. a shared object with a dynamic section but no DT_NEEDED ------------------------------------------------------
+def test_dso_without_needed_gets_symbols_from_the_process(factory):
+    """numpy's _operand_flag_tests extension needs no library: ld.so binds its Py* symbols to the python process."""
+    binary = corpus_file(factory, "numpy-operand-flag")
+    truth = readelf(binary)
+    assert truth.elf_type == "DYN" and truth.needed == [] and truth.interpreter is None
+    undefined = [name for name, _typ, ndx in readelf_symbols(binary, dynamic=True) if ndx == "UND" and name]
+    assert any(n.startswith("Py") for n in undefined)
+    b = inspect(binary).binaries[0]
+    assert b.linkage.kind == "dynamic" and "self-contained" not in b.verdict
+    assert "loaded by ld.so" in b.verdict
+    ev = next(e for e in b.linkage.evidence if e.name == "DT_NEEDED")
+    assert f"its {len(undefined)} undefined symbols" in ev.detail and sorted(undefined)[0] in ev.detail

@@ -27,6 +27,9 @@ def elf_linkage(exe: ElfExecutable) -> Linkage:
     elif needed:
         kind = "dynamic"  # a shared library: loaded by someone else's loader
         ev.append(Evidence("dynamic", "DT_NEEDED", ", ".join(needed)))
+    elif exe.type == "shared" and exe.has_dynamic:
+        kind = "dynamic"  # a DSO without DT_NEEDED: ld.so loads it into a process, which provides its symbols
+        ev.append(Evidence("dynamic", "DT_NEEDED", "absent: " + host_symbols(exe)))
     elif exe.type == "pie" and exe.has_dynamic:
         kind = "static-pie"
         ev.append(Evidence("header", "ET_DYN", "no PT_INTERP and no DT_NEEDED: relocates itself"))
@@ -41,6 +44,17 @@ def elf_linkage(exe: ElfExecutable) -> Linkage:
     link.libc = _libc(exe, link)
     link.libraries = [_classify(n, link.libc.flavour) for n in needed]
     return link
+
+
+def host_symbols(exe: ElfExecutable) -> str:
+    """What a shared object without DT_NEEDED relies on: its undefined dynamic symbols, bound by ld.so to the
+    process that loads it (glibc elf/dl-lookup.c searches the global scope, the program and its libraries first)."""
+    undefined = [name for name, defined, _v in exe.dynamic_symbol_entries if not defined and name]
+    if not undefined:
+        return "a shared object loaded by ld.so; it has no undefined symbols"
+    shown = ", ".join(sorted(undefined)[:3]) + (" …" if len(undefined) > 3 else "")
+    return (f"a shared object loaded by ld.so; its {len(undefined)} undefined symbols ({shown}) come from the "
+            "process that loads it")
 
 
 def _versions(exe: ElfExecutable, link: Linkage) -> None:
