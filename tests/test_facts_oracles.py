@@ -8,7 +8,12 @@ import pytest
 from depfree import inspect
 from helpers.corpus import corpus_file
 from helpers.gofixtures import go_list_deps
-from helpers.oracles import gosym_package_counts, readelf_symbols, readelf_version_need_names
+from helpers.oracles import (
+    gosym_package_counts,
+    macho_symtab_counts,
+    readelf_symbols,
+    readelf_version_need_names,
+)
 from helpers.truth import readelf
 
 
@@ -76,3 +81,20 @@ def test_dso_without_needed_gets_symbols_from_the_process(factory):
     assert "loaded by ld.so" in b.verdict
     ev = next(e for e in b.linkage.evidence if e.name == "DT_NEEDED")
     assert f"its {len(undefined)} undefined symbols" in ev.detail and sorted(undefined)[0] in ev.detail
+
+
+# --- 4. Mach-O built with -s: LC_SYMTAB keeps only the imported symbols ---------------------------------------------
+@pytest.mark.parametrize("where", ["esbuild-darwin", "go-s", "go"])
+def test_macho_symtab_judged_by_defined_symbols(factory, where):
+    if where == "esbuild-darwin":
+        binary = corpus_file(factory, "esbuild-darwin")
+    else:
+        binary = factory.go("plain", goos="darwin", ldflags="-s" if where == "go-s" else "")
+    defined, undefined = macho_symtab_counts(binary)
+    assert undefined > 0  # dyld's imports stay in every case
+    debug = inspect(binary).binaries[0].debug
+    assert debug["symtab"] is (defined > 0)
+    assert (where == "go") is (defined > 0)
+    assert debug["evidence"]["symtab"][0]["detail"] == f"{defined} defined, {undefined} undefined symbols"
+    if not defined:
+        assert debug["stripped"].startswith("fully stripped")
