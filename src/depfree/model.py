@@ -121,8 +121,12 @@ class Go:
     main: GoModule | None = None
     deps: list[GoModule] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
+    # cgo: whether C code is linked (runtime/cgo's C part, C symbols, imported C functions, a NEEDED libc); what
+    # verdicts use. cgo_enabled: the CGO_ENABLED build setting (None when build info does not record it), which
+    # only allows cgo: CGO_ENABLED=1 with no package using C links no C code.
     cgo: bool | None = None
     cgo_evidence: list[Evidence] = field(default_factory=list)
+    cgo_enabled: bool | None = None
     evidence: list[Evidence] = field(default_factory=list)
     # Filled by deeper analysis (pclntab, --deep); None when not looked at.
     packages: list[GoPackage] | None = None

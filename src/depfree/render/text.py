@@ -97,6 +97,8 @@ def _go(b: Binary) -> tuple[str, Lines]:
             lines.append(f"  … {len(go.deps) - 20} more")
     cgo = {True: "on", False: "off", None: "unknown"}[go.cgo]
     ev = "; ".join(escape(str(e)) for e in go.cgo_evidence)
+    if go.cgo_enabled is not None and go.cgo_enabled != go.cgo:
+        ev += f"{'; ' if ev else ''}CGO_ENABLED={int(go.cgo_enabled)} in the build settings"
     lines.append(f"cgo         {cgo}" + (f"  [dim]({ev})[/dim]" if ev else ""))
     keys = ("GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "-buildmode", "-tags", "-ldflags", "-trimpath",
             "vcs", "vcs.revision", "vcs.time", "vcs.modified")
