@@ -3,14 +3,20 @@ readelf, objdump, a Mach-O load-command walk, pefile)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from depfree import inspect
+from depfree.analysis.fortify import fortify_table
 from helpers.corpus import corpus_file
 from helpers.gofixtures import go_list_deps, go_tool_nm
 from helpers.oracles import (
     gosym_package_counts,
     macho_symtab_counts,
+    readelf_chk_exports,
     readelf_symbols,
     readelf_version_need_names,
 )
@@ -126,3 +132,38 @@ def test_cgo_enabled_without_c_packages(factory, cgo):
     assert "x_cgo_init" not in syms
     go = inspect(binary).binaries[0].go
     assert go.cgo_enabled is cgo and go.cgo is False
+
+
+# --- 5. FORTIFY: the table is glibc's own, the counts match checksec -------------------------------------------------
+HOST_LIBC = Path("/lib/x86_64-linux-gnu/libc.so.6")
+
+
+def test_fortify_table_is_the_host_glibc_exports():
+    """data/fortify.toml lists every __*_chk function the host's libc.so.6 exports, at the same version."""
+    exports = readelf_chk_exports(HOST_LIBC)
+    assert len(exports) > 70 and "__wctomb_chk" in exports and "__longjmp_chk" in exports
+    table = fortify_table()
+    assert {n: table.functions[n].version for n in exports if n in table.functions} == exports
+    for f in table.functions.values():
+        assert f.name[2:-4] in f.checks  # __NAME_chk checks NAME
+    assert {"_longjmp", "siglongjmp"} <= set(table.functions["__longjmp_chk"].checks)
+
+
+def _checksec(path: Path) -> dict[str, str]:
+    out = subprocess.run(["checksec", f"--file={path}", "--output=json"], capture_output=True, text=True, check=False)
+    return next(iter(json.loads(out.stdout).values()))
+
+
+@pytest.mark.parametrize("name", ["tmux", "ssh", "numpy-multiarray"])
+def test_fortify_counts_match_checksec(factory, name):
+    """checksec derives its list from the host libc too; its count of a binary's dynamic symbols (leading
+    underscores stripped) must equal depfree's, except for siglongjmp, which checksec cannot map to __longjmp_chk."""
+    binary = corpus_file(factory, name)
+    cs = _checksec(binary)
+    h = inspect(binary).binaries[0].hardening
+    undefined = {n for n, _t, ndx in readelf_symbols(binary, dynamic=True) if ndx == "UND"}
+    missed_by_checksec = len(undefined & {"siglongjmp"})
+    assert h["fortify"]["fortified"] == int(cs["fortified"])
+    assert h["fortify"]["fortifiable"] == int(cs["fortify-able"]) + missed_by_checksec
+    if name == "tmux":
+        assert "wctomb" in undefined and h["fortify"]["fortified"] >= 5

@@ -13,6 +13,7 @@ import struct
 from typing import Any
 
 from depfree.analysis.context import Context
+from depfree.analysis.fortify import count_fortify
 from depfree.datafiles import load
 from depfree.formats.base import Executable
 from depfree.model import Binary, Evidence, to_json
@@ -144,14 +145,14 @@ def elf_hardening(exe: Any, b: Binary) -> dict[str, Any]:
             evidence["canary"] = _ev(Evidence("import", "__stack_chk_fail", "not referenced"))
         if b.go is not None and b.go.cgo:
             reasons["canary"] = "measured on the cgo/C part; the Go part checks stack bounds itself"
-        names = set(data["fortify"]["functions"])
         if b.linkage.kind == "dynamic":
-            fortified = sorted(n for n in imports if n.startswith("__") and n.endswith("_chk")
-                               and n[2:-4] in names)
-            plain = sorted(n for n in imports if n in names)
-            # as checksec counts: fortifiable = every checked-variant-capable call, fortified or not
+            # glibc's own __*_chk table (data/fortify.toml); as checksec counts: fortifiable = every call a checked
+            # variant exists for, fortified or not
+            counted = count_fortify(imports)
+            fortified, plain = counted.fortified, counted.unchecked
             out["fortify"] = {"fortified": len(fortified), "fortifiable": len(fortified) + len(plain)}
-            evidence["fortify"] = _ev(*(Evidence("import", n) for n in fortified[:5]))
+            evidence["fortify"] = _ev(*(Evidence("import", n) for n in fortified[:5]),
+                                      *(Evidence("import", n, "unchecked") for n in plain[:3]))
         else:
             out["fortify"] = "unknown"
             reasons["fortify"] = "statically linked: libc's own _chk functions are linked in whether used or not"
