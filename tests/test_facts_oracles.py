@@ -16,6 +16,7 @@ from helpers.gofixtures import go_list_deps, go_tool_nm
 from helpers.oracles import (
     gosym_package_counts,
     macho_symtab_counts,
+    objdump_canary_loads,
     readelf_chk_exports,
     readelf_symbols,
     readelf_version_need_names,
@@ -167,3 +168,31 @@ def test_fortify_counts_match_checksec(factory, name):
     assert h["fortify"]["fortifiable"] == int(cs["fortify-able"]) + missed_by_checksec
     if name == "tmux":
         assert "wctomb" in undefined and h["fortify"]["fortified"] >= 5
+
+
+# --- 6. stack canary of stripped static binaries, counted in the code ------------------------------------------------
+def _stripped_static(factory, cc: str, *flags: str) -> Path:
+    return factory.c("hello.c", cc=cc, flags=("-static", "-s", *flags))
+
+
+@pytest.mark.parametrize("which", ["busybox", "musl", "musl-no-protector", "glibc-i386", "ruff-musl"])
+def test_stripped_static_canary_loads_match_objdump(factory, which):
+    """The count of canary loads equals objdump -d's count of `mov %fs:0x28,%reg` (`%gs:0x14` on i386)."""
+    arch = "amd64"
+    if which in ("busybox", "ruff-musl"):
+        binary = corpus_file(factory, which)
+    elif which == "musl":
+        binary = _stripped_static(factory, "musl-gcc", "-fstack-protector-strong")
+    elif which == "musl-no-protector":
+        binary = _stripped_static(factory, "musl-gcc", "-fno-stack-protector")
+    else:
+        binary, arch = _stripped_static(factory, "gcc", "-m32", "-fstack-protector-strong"), "386"
+    assert not [s for s in readelf_symbols(binary) if s[0]]  # stripped: no .symtab to look at
+    expected = objdump_canary_loads(binary, arch)
+    h = inspect(binary).binaries[0].hardening
+    assert h["canary"] == ("yes" if expected else "no")
+    detail = h["evidence"]["canary"][0]["detail"]
+    assert detail.startswith(f"{expected} canary loads" if expected else "no canary load")
+    if which == "busybox":
+        assert expected > 100  # checksec says "No canary found" here: it only looks for __stack_chk_fail
+        assert _checksec(binary)["canary"] == "no"
