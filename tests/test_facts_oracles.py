@@ -11,9 +11,11 @@ import pytest
 
 from depfree import inspect
 from depfree.analysis.fortify import fortify_table
-from helpers.corpus import corpus_file
+from helpers.corpus import corpus_file, stripped, zig_cc
+from helpers.factory import C_PROGRAMS
 from helpers.gofixtures import go_list_deps, go_tool_nm
 from helpers.oracles import (
+    gosym_functions,
     gosym_package_counts,
     macho_symtab_counts,
     objdump_canary_loads,
@@ -196,3 +198,66 @@ def test_stripped_static_canary_loads_match_objdump(factory, which):
     if which == "busybox":
         assert expected > 100  # checksec says "No canary found" here: it only looks for __stack_chk_fail
         assert _checksec(binary)["canary"] == "no"
+
+
+# --- 2. the libc of a static executable, from code and data only that libc links ------------------------------------
+def _twin_symbol(unstripped: Path, names: tuple[str, ...]) -> bool:
+    """The oracle for a stripped build: its unstripped twin's symbol table (readelf -s) names the libc's own code."""
+    return any(s[0] in names for s in readelf_symbols(unstripped))
+
+
+GLIBC_OWN = ("__libc_setup_tls", "_dl_relocate_static_pie", "__libc_start_call_main", "_dl_aux_init")
+MUSL_OWN = ("__init_libc", "__libc_start_init", "__init_tp")
+
+
+@pytest.mark.parametrize("which", ["gcc", "gcc-static-pie", "musl-gcc", "zig"])
+@pytest.mark.parametrize("strip", [False, True])
+def test_static_c_libc(factory, which, strip):
+    """Static C builds: glibc (gcc -static, -static-pie), musl (musl-gcc -static, zig cc -target x86_64-linux-musl),
+    each also stripped; the unstripped twin's symbols say which libc it is."""
+    if which == "zig":
+        twin = zig_cc(factory, C_PROGRAMS / "hello.c")
+    else:
+        flags = ("-static-pie", "-fPIE") if which == "gcc-static-pie" else ("-static",)
+        twin = factory.c("hello.c", cc="musl-gcc" if which == "musl-gcc" else "gcc", flags=flags)
+    binary = stripped(factory, twin) if strip else twin
+    truth = readelf(binary)
+    assert truth.interpreter is None and truth.needed == []
+    expected = "glibc" if _twin_symbol(twin, GLIBC_OWN) else "musl" if _twin_symbol(twin, MUSL_OWN) else None
+    assert expected == ("glibc" if which.startswith("gcc") else "musl")
+    libc = inspect(binary).binaries[0].linkage.libc
+    assert libc.flavour == expected and libc.evidence
+    assert libc.evidence[0].kind in ("symbol", "string", "section", "note")
+
+
+def test_rust_musl_wheel_libc(factory):
+    """ruff's musllinux wheel: a Rust static-pie linked with musl (the wheel's platform tag; readelf: no loader)."""
+    binary = corpus_file(factory, "ruff-musl")
+    truth = readelf(binary)
+    assert truth.interpreter is None and truth.needed == [] and truth.elf_type == "DYN"
+    b = inspect(binary).binaries[0]
+    assert b.linkage.kind == "static-pie" and b.linkage.libc.flavour == "musl"
+    assert "glibc" not in b.verdict
+
+
+@pytest.mark.parametrize("program", ["plain", "licence"])
+def test_go_without_cgo_has_no_libc(factory, program):
+    """CGO_ENABLED=0 Go (`go version -m`), also when the program embeds the LGPL, a glibc.git URL and the name
+    GLIBC_TUNABLES (the strings are in the file: grep): libc none."""
+    binary = factory.go(program)
+    assert go_version_m(factory.gobin(), binary).settings["CGO_ENABLED"] == "0"
+    if program == "licence":
+        data = binary.read_bytes()
+        assert b"GNU C Library" in data and b"glibc.git" in data and b"GLIBC_TUNABLES" in data
+    for path in (binary, stripped(factory, binary)):
+        libc = inspect(path).binaries[0].linkage.libc
+        assert libc.flavour == "none", libc
+
+
+@pytest.mark.parametrize("name", ["task-linux", "esbuild-linux"])
+def test_third_party_go_without_cgo_has_no_libc(factory, name):
+    binary = corpus_file(factory, name)
+    truth = readelf(binary)
+    assert truth.interpreter is None and truth.needed == []
+    assert "x_cgo_init" not in {pkg_name for _pkg, pkg_name in gosym_functions(factory, binary)}
+    assert inspect(binary).binaries[0].linkage.libc.flavour == "none"

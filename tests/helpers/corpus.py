@@ -149,3 +149,45 @@ def corpus_file(factory: Factory, name: str) -> Path:
     if not path.is_file():
         missing(f"corpus item {name}: {item.member} is not in {item.spec}")
     return path
+
+
+# --- Zig (PyPI ziglang): a musl C toolchain without rustup targets ---------------------------------------------------
+ZIGLANG = "ziglang==0.17.0"
+
+
+def zig(factory: Factory) -> Path:
+    """The zig compiler from the ``ziglang`` wheel (downloaded once, not installed into the venv)."""
+    def fetch(out: Path) -> None:
+        _fetch_wheel(ZIGLANG, "manylinux_2_12_x86_64", out)
+        (out / "ziglang" / "zig").chmod(0o755)
+
+    root = factory.cached(("zig", ZIGLANG), fetch, name="root")
+    return root / "ziglang" / "zig"
+
+
+def zig_cc(factory: Factory, source: Path, target: str = "x86_64-linux-musl", flags: tuple[str, ...] = ("-O2",)) -> Path:
+    """``zig cc -target <target>`` of one C file; zig's own cache (musl built from source on first use, about a
+    minute) lives in the fixture cache too."""
+    compiler = zig(factory)
+    cache_dir = factory.root / "zig-global-cache"
+
+    def build(out: Path) -> None:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(cache_dir), "ZIG_GLOBAL_CACHE_DIR": str(cache_dir),
+               "ZIG_LOCAL_CACHE_DIR": str(cache_dir / "local")}
+        proc = subprocess.run([str(compiler), "cc", "-target", target, *flags, "-o", str(out), str(source)],
+                              capture_output=True, text=True, check=False, env=env, timeout=_TIMEOUT)
+        if proc.returncode != 0:
+            missing(f"zig cc -target {target} {source.name} failed: {proc.stderr[-1500:]}")
+
+    return factory.cached(("zig-cc", ZIGLANG, source.read_bytes().hex(), target, flags), build, name=source.stem)
+
+
+def stripped(factory: Factory, binary: Path) -> Path:
+    """``strip --strip-all`` of a copy (binutils)."""
+    def build(out: Path) -> None:
+        proc = subprocess.run(["strip", "--strip-all", "-o", str(out), str(binary)], capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0:
+            missing(f"strip {binary}: {proc.stderr[-500:]}")
+
+    return factory.cached(("strip-all", binary), build, name=binary.name)

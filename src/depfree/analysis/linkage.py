@@ -3,6 +3,7 @@ minimum versions of glibc (and of every other versioned library) it needs, with 
 
 from __future__ import annotations
 
+from depfree.analysis.staticlibc import static_libc
 from depfree.analysis.versions import max_version, split_tag, version_key
 from depfree.datafiles import load
 from depfree.formats.elf import ElfExecutable
@@ -142,34 +143,8 @@ def _libc(exe: ElfExecutable, link: Linkage) -> Libc:
     if "libc.so" in link.needed:
         return Libc("musl", [Evidence("dynamic", "DT_NEEDED", "libc.so (musl's soname)")])
     if link.kind != "dynamic":
-        return _static_libc(exe)
+        return static_libc(exe)
     return Libc("unknown", [Evidence("dynamic", "DT_NEEDED", "no libc among " + (", ".join(link.needed) or "none"))])
-
-
-# Symbols that a statically linked libc leaves behind in .symtab.
-_GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie", "__libc_start_call_main", "_dl_aux_init")
-_MUSL_STATIC_SYMBOLS = ("__init_libc", "__libc_start_init", "__dls2", "__init_tp")
-_GLIBC_STRINGS = (b"GLIBC_TUNABLES", b"GNU C Library", b"glibc.")  # the most common first: one pass
-
-
-def _static_libc(exe: ElfExecutable) -> Libc:
-    for name in _GLIBC_STATIC_SYMBOLS:
-        if exe.symbol(name) is not None:
-            return Libc("glibc", [Evidence("symbol", name, "statically linked glibc")])
-    for name in _MUSL_STATIC_SYMBOLS:
-        if exe.symbol(name) is not None:
-            return Libc("musl", [Evidence("symbol", name, "statically linked musl")])
-    ro = exe.section(".rodata")
-    if ro is not None and ro.file_size:
-        for s in _GLIBC_STRINGS:
-            if exe.find(s, ro.offset, ro.offset + ro.file_size) >= 0:
-                return Libc("glibc", [Evidence("string", s.decode(), "in .rodata: statically linked glibc")])
-    if exe.abi_tag is not None:
-        return Libc("glibc", [Evidence("note", "NT_GNU_ABI_TAG", "glibc's crt1.o writes it; musl's does not")])
-    if exe.section(".go.buildinfo") is not None or exe.symbol("runtime.main") is not None:
-        return Libc("none", [Evidence("section", ".go.buildinfo" if exe.section(".go.buildinfo") else "runtime.main",
-                                      "Go runtime makes system calls itself")])
-    return Libc("unknown", [Evidence("segment", "PT_INTERP", "absent; no libc signature found")])
 
 
 _SYSTEM_PREFIXES = ("libc.", "libm.", "libpthread.", "libdl.", "librt.", "libresolv.", "ld-linux", "libutil.",
