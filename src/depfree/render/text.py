@@ -60,6 +60,9 @@ def _pe_macho(b: Binary) -> tuple[str, Lines]:
         for imp in p.get("imports") or []:
             how = " (delay-load)" if imp.get("delay") else ""
             lines.append(f"imports     {escape(imp['dll'])}{how}: {len(imp.get('functions') or [])} functions")
+        if b.linkage.runtime_dlls:
+            names = ", ".join(d.name + ("" if d.system else " (not part of Windows)") for d in b.linkage.runtime_dlls)
+            lines.append(f"loads       {escape(names)}  [dim](at run time, by name: linkage.runtime_dlls)[/dim]")
         return "pe", lines
     if b.macho:
         m = b.macho
