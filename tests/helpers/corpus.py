@@ -96,7 +96,7 @@ def _fetch_deb(package: str, version: str, out: Path) -> None:
         if len(debs) != 1:
             missing(f"apt-get download {package}: expected one .deb, found {len(debs)}")
         out.mkdir()
-        _run(["dpkg-deb", "-x", str(debs[0]), str(out)], Path(tmp))
+        _run(["dpkg-deb", "-R", str(debs[0]), str(out)], Path(tmp))  # the files and DEBIAN/control
 
 
 def _fetch_wheel(spec: str, platform: str, out: Path) -> None:
@@ -132,14 +132,29 @@ def corpus_dir(factory: Factory, item: Item) -> Path:
     """The unpacked package an item comes from, downloaded once."""
     if item.kind == "deb":
         version = debian_version(item.spec)
-        return factory.cached(("corpus-deb", item.spec, version), lambda out: _fetch_deb(item.spec, version, out),
-                              name="root")
+        return factory.cached(("corpus-deb-R", item.spec, version),
+                              lambda out: _fetch_deb(item.spec, version, out), name="root")
     if item.kind == "wheel":
         return factory.cached(("corpus-wheel", item.spec, item.platform),
                               lambda out: _fetch_wheel(item.spec, item.platform, out), name="root")
     if item.kind == "npm":
         return factory.cached(("corpus-npm", item.spec), lambda out: _fetch_npm(item.spec, out), name="root")
     raise ValueError(f"unknown corpus item kind {item.kind!r}")
+
+
+def deb_control(factory: Factory, name: str) -> dict[str, str]:
+    """The DEBIAN/control fields of a Debian corpus item (``Built-Using`` names a static libc's source package)."""
+    item = CORPUS[name]
+    assert item.kind == "deb", f"{name} is not a Debian package"
+    fields: dict[str, str] = {}
+    key = ""
+    for line in (corpus_dir(factory, item) / "DEBIAN" / "control").read_text().splitlines():
+        if line[:1] in (" ", "\t") and key:
+            fields[key] += "\n" + line.strip()
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
 
 
 def corpus_file(factory: Factory, name: str) -> Path:

@@ -31,8 +31,21 @@ def gosym_functions(factory: Factory, binary: Path) -> list[tuple[str, str]]:
 
 
 def gosym_package_counts(factory: Factory, binary: Path) -> Counter[str]:
-    """Functions per package name (``Sym.PackageName``; generated names have the empty package)."""
-    return Counter(pkg for pkg, _name in gosym_functions(factory, binary))
+    """Functions per package name (``Sym.PackageName``; generated names have the empty package), normalised."""
+    return Counter(gosym_normalised(pkg) for pkg, _name in gosym_functions(factory, binary))
+
+
+_PROMOTED_PKG = re.compile(r"^([^()]*/[^/.()]+)\.(?:\(\*\w+\)|\w+)\.[^()/.]+\.[^()/]*/[^()]*$")
+
+
+def gosym_normalised(pkg: str) -> str:
+    """debug/gosym's package name with two of its known slips undone: the linker's ``%xx`` escapes are kept
+    (``otel/semconv/v1%2e37%2e0``), and a method promoted from another package's embedded type, ``P.T.Q.m``, is
+    given package ``P.T.Q``; the package is ``P`` (the path up to its dot-free last element)."""
+    m = _PROMOTED_PKG.match(pkg)
+    if m:
+        pkg = m.group(1)
+    return re.sub(r"%([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), pkg)
 
 
 # --- canary loads --------------------------------------------------------------------------------------------------
@@ -55,6 +68,9 @@ def objdump_canary_loads(binary: Path, arch: str = "amd64") -> int:
 def readelf_symbols(binary: Path, dynamic: bool = False) -> list[tuple[str, str, str]]:
     """(name, type, section index) of every symbol of .symtab (or .dynsym) as ``readelf -sW`` prints them."""
     out = _out(["readelf", "--dyn-syms" if dynamic else "--syms", "-W", str(binary)])
+    if not dynamic:  # readelf --syms prints .dynsym too: keep the .symtab part
+        part = out.split("Symbol table '.symtab'", 1)
+        out = part[1] if len(part) == 2 else ""
     rows = []
     for line in out.splitlines():
         m = re.match(r"\s*\d+:\s+[0-9a-f]+\s+\d+\s+(\S+)\s+\S+\s+\S+\s+(\S+)\s+(\S+)", line)

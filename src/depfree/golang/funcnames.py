@@ -20,6 +20,13 @@ The rules (GOROOT ``src/debug/gosym/symtab.go`` ``Sym.PackageName`` and ``nameWi
   (``cmd/link/internal/ld``). A real import path may also start with ``go.`` (``go.uber.org/zap``,
   ``go.etcd.io/etcd/server/v3``): it is told apart by its form — a host name of letters, digits, ``-`` and ``.``
   followed by ``/`` — and by its second label not being one of the reserved names above;
+- a method promoted from an embedded type of another package has that package's path in its name:
+  ``go.etcd.io/etcd/clientv3.retryOption.google.golang.org/grpc.before`` is package ``go.etcd.io/etcd/clientv3``
+  (type ``retryOption``, method ``google.golang.org/grpc.before``; ``cmd/compile`` qualifies unexported method
+  names by their package). debug/gosym reads these as package ``…clientv3.retryOption.google.golang.org/grpc``;
+  here the path is cut after the last element that has no dot (the linker escapes dots of a last element) when
+  what follows is a type name and a path starting with a host name (not a dotted middle element such as
+  ``go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc``);
 - assembly and C functions without a dot (``_rt0_amd64_linux``, ``x_cgo_init``, ``_cgo_<hash>_Cfunc_getaddrinfo``)
   belong to no package, nor does the blank package ``_`` (``_.goready.func1`` in Go 1.27's runtime).
 """
@@ -82,9 +89,29 @@ def package_of(name: str) -> str | None:
     if dot <= 0:
         return None
     path = name[:dot]
+    if "." in path[path.find("/") + 1 : path.rfind("/")]:
+        path = _promoted_owner(name, path)
     if path == "_" or path[-1] == "/" or " " in path or "(" in path:
         return None
     return _ESCAPE.sub(_unescape_one, path) if "%" in path else path
+
+
+# T.Q.m after P: a type name (or (*T)), then Q, whose first element is a host name (has a dot), then the method.
+_PROMOTED = re.compile(r"(?:\(\*[A-Za-z_]\w*\)|[A-Za-z_]\w*)\.[^()\s/.]+\.[^()\s/]*/[^()\s]*\.[^./]+")
+
+
+def _promoted_owner(name: str, path: str) -> str:
+    """For ``P.T.Q.m`` (method m of package Q promoted into type T of package P): P, the longest prefix whose last
+    element has no dot and after which comes ``T.Q.m``; else ``path`` unchanged (a dot in a middle element, as in
+    ``gopkg.in/src-d/go-git.v4/plumbing``)."""
+    i = len(path)
+    while True:
+        i = name.rfind(".", 0, i)
+        if i <= 0:
+            return path
+        owner = name[:i]
+        if "." not in owner[owner.rfind("/") + 1 :] and _PROMOTED.fullmatch(name, i + 1):
+            return owner
 
 
 def package_paths_of(names: Iterable[str]) -> set[str]:
@@ -100,7 +127,8 @@ def package_paths_of(names: Iterable[str]) -> set[str]:
             continue
         dot = name.find(".", name.rfind("/") + 1)
         if dot > 0:
-            add(name[:dot])
+            path = name[:dot]
+            add(_promoted_owner(name, path) if "." in path[path.find("/") + 1 : path.rfind("/")] else path)
     return {p for p in paths if p != "_" and p[-1] != "/" and " " not in p and "(" not in p}
 
 

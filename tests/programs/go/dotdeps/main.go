@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	fmt.Println(x.New("dotdeps").Name())
+	fmt.Println(x.New("dotdeps").Name(), x.Describe("named"))
 }
