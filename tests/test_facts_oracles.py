@@ -13,7 +13,7 @@ from depfree import inspect
 from depfree.analysis.fortify import fortify_table
 from helpers.corpus import corpus_file, stripped, zig_cc
 from helpers.factory import C_PROGRAMS
-from helpers.gofixtures import go_list_deps, go_tool_nm
+from helpers.gofixtures import go_list_deps, go_tool_nm, without_section_headers
 from helpers.oracles import (
     goroot_lazy_dlls,
     goroot_runtime_dlls,
@@ -257,7 +257,10 @@ def test_go_without_cgo_has_no_libc(factory, program):
     if program == "licence":
         data = binary.read_bytes()
         assert b"GNU C Library" in data and b"glibc.git" in data and b"GLIBC_TUNABLES" in data
-    for path in (binary, stripped(factory, binary)):
+    no_shdr = without_section_headers(factory, binary)
+    assert "There are no sections in this file" in subprocess.run(["readelf", "-SW", str(no_shdr)], capture_output=True,
+                                                            text=True, check=False).stdout
+    for path in (binary, stripped(factory, binary), no_shdr):
         libc = inspect(path).binaries[0].linkage.libc
         assert libc.flavour == "none", libc
 

@@ -20,6 +20,7 @@ MAX_RELOCS = 1 << 16  # entries read per relocation section
 MAX_STRING_SCAN = 256 << 20  # bytes of read-only data searched for strings
 _RELOC_SECTIONS = (".rela.plt", ".rela.iplt", ".rela.dyn", ".rel.plt", ".rel.iplt", ".rel.dyn")
 _GO_SECTIONS = (".go.buildinfo", ".gopclntab", ".note.go.buildid")
+GO_BUILDINFO_MAGIC = b"\xff Go buildinf:"  # GOROOT src/debug/buildinfo/buildinfo.go buildInfoMagic
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,11 @@ def go_sign(exe: ElfExecutable) -> Evidence | None:
     for name in _GO_SECTIONS:
         if exe.section(name) is not None:
             return Evidence("section", name, "")
-    return Evidence("symbol", "runtime.main", "") if exe.symbol("runtime.main") is not None else None
+    if exe.symbol("runtime.main") is not None:
+        return Evidence("symbol", "runtime.main", "")
+    if not exe.sections() and exe.find(GO_BUILDINFO_MAGIC) >= 0:  # section headers removed: the build info stays
+        return Evidence("string", "Go build info", "build info magic in the file (section headers removed)")
+    return None
 
 
 def static_libc(exe: ElfExecutable) -> Libc:
