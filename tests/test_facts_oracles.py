@@ -86,9 +86,10 @@ def test_every_version_need_listed(factory, name):
 
 
 # --- 3. a shared object with a dynamic section but no DT_NEEDED ------------------------------------------------------
-def test_dso_without_needed_gets_symbols_from_the_process(factory):
-    """numpy's _operand_flag_tests extension needs no library: ld.so binds its Py* symbols to the python process."""
-    binary = corpus_file(factory, "numpy-operand-flag")
+@pytest.mark.parametrize("name", ["numpy-operand-flag", "numpy-struct-ufunc"])
+def test_dso_without_needed_gets_symbols_from_the_process(factory, name):
+    """numpy's test extensions need no library: ld.so binds their Py* symbols to the python process."""
+    binary = corpus_file(factory, name)
     truth = readelf(binary)
     assert truth.elf_type == "DYN" and truth.needed == [] and truth.interpreter is None
     undefined = [name for name, _typ, ndx in readelf_symbols(binary, dynamic=True) if ndx == "UND" and name]
