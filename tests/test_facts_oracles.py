@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from helpers.oracles import (
     goroot_lazy_dlls,
     goroot_runtime_dlls,
     gosym_functions,
+    gosym_normalised,
     gosym_package_counts,
+    gosym_table,
     macho_symtab_counts,
     objdump_canary_loads,
     pe_imported_dlls,
@@ -55,6 +58,24 @@ def test_go_dot_packages_match_gosym(factory, go):
     # belong to no package in either
     assert {p for p in oracle if p.startswith("go.")} == {p for p in pkgs if p.startswith("go.")}
     assert oracle[""] > 0
+
+
+def test_go_dot_module_size_matches_gosym(factory):
+    """`depfree size`: the go.example.org/x module's bytes are its packages' functions' bytes (debug/gosym's
+    End-Entry), not counted as runtime."""
+    binary = factory.go("dotdeps")
+    sizes: dict[str, int] = {}
+    for pkg, _name, size in gosym_table(factory, binary):
+        sizes[gosym_normalised(pkg)] = sizes.get(gosym_normalised(pkg), 0) + size
+    proc = subprocess.run([sys.executable, "-m", "depfree", "size", "--json", str(binary)], capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    b = json.loads(proc.stdout)["binaries"][0]
+    packages = {p["name"]: p["size"] for p in b["packages"]}
+    modules = {m["name"]: m["size"] for m in b["modules"]}
+    for path in ("go.example.org/x", "go.example.org/x/trace"):
+        assert packages[path] == sizes[path] > 0
+    assert modules["go.example.org/x"] == sizes["go.example.org/x"] + sizes["go.example.org/x/trace"]
 
 
 def test_go_dot_packages_go119_match_go_list(factory):

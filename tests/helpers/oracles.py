@@ -25,9 +25,20 @@ def _out(cmd: list[str], timeout: int = 600) -> str:
 
 def gosym_functions(factory: Factory, binary: Path) -> list[tuple[str, str]]:
     """(package, function) for every function of the pclntab, as Go 1.27's ``debug/gosym`` reads it."""
+    return [(pkg, name) for pkg, name, _size in gosym_table(factory, binary)]
+
+
+def gosym_table(factory: Factory, binary: Path) -> list[tuple[str, str, int]]:
+    """(package, function, size in bytes) for every function of the pclntab (debug/gosym)."""
     tool = factory.go("gosymdump")
     out = _out([str(tool), str(binary)])
-    return [tuple(line.split("\t", 1)) for line in out.splitlines() if "\t" in line]  # type: ignore[misc]
+    rows = []
+    for line in out.splitlines():
+        pkg, _, rest = line.partition("\t")
+        name, _, size = rest.rpartition("\t")
+        if name:
+            rows.append((pkg, name, int(size)))
+    return rows
 
 
 def gosym_package_counts(factory: Factory, binary: Path) -> Counter[str]:

@@ -1,5 +1,6 @@
-// gosymdump is a test oracle: it prints "<package>\t<function>" for every function of a Go binary's pclntab, as
-// Go's own debug/gosym reads it (Sym.PackageName). The tests compare depfree's package lists with this output.
+// gosymdump is a test oracle: it prints "<package>\t<function>\t<size>" for every function of a Go binary's
+// pclntab, as Go's own debug/gosym reads it (Sym.PackageName, End-Entry). The tests compare depfree's package
+// lists and sizes with this output.
 // Usage: gosymdump FILE (ELF, Mach-O or PE).
 package main
 
@@ -32,7 +33,7 @@ func main() {
 	defer w.Flush()
 	for i := range tab.Funcs {
 		f := &tab.Funcs[i]
-		fmt.Fprintf(w, "%s\t%s\n", f.PackageName(), f.Name)
+		fmt.Fprintf(w, "%s\t%s\t%d\n", f.PackageName(), f.Name, f.End-f.Entry)
 	}
 }
 
