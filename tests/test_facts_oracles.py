@@ -337,3 +337,19 @@ def test_every_new_fact_validates_against_the_schema(factory):
     report = inspect(paths)
     assert not report.errors
     assert_valid_report(report.to_json())
+
+
+@pytest.mark.parametrize("flags", [("-static",), ("-static-pie", "-fPIE"), ("-m32", "-static")])
+def test_irelative_count_matches_readelf(factory, flags):
+    """The IRELATIVE sign of a static glibc: the count equals readelf -r's R_*_IRELATIVE lines."""
+    from depfree.analysis.staticlibc import _irelative_counts, signs
+    from depfree.formats.detect import open_executables
+    from depfree.sources.file import FileSource
+
+    binary = stripped(factory, factory.c("hello.c", flags=flags))
+    out = subprocess.run(["readelf", "-rW", str(binary)], capture_output=True, text=True, check=True).stdout
+    expected = sum(1 for line in out.splitlines() if "_IRELATIV" in line)
+    assert expected > 0
+    with FileSource(binary) as src:
+        exe = open_executables(src)[0]
+        assert sum(n for _s, n in _irelative_counts(exe, signs()[1][exe.arch])) == expected

@@ -113,13 +113,10 @@ def _irelative_counts(exe: ElfExecutable, rtype: int) -> list[tuple[str, int]]:
             continue
         ent = rela_size if name.startswith(".rela") else rel_size
         raw = exe.read_file(sec.offset, min(sec.file_size, MAX_RELOCS * ent))
-        count = 0
-        for i in range(0, len(raw) // ent * ent, ent):
-            if exe.bits == 64:
-                info = struct.unpack_from(order + "Q", raw, i + 8)[0] & 0xFFFFFFFF
-            else:
-                info = struct.unpack_from(order + "I", raw, i + 4)[0] & 0xFF
-            count += info == rtype
+        # r_offset, r_info (and r_addend): the type is the low 32 bits of r_info (ELF64), its low byte (ELF32)
+        fmt = order + ("QQ" if exe.bits == 64 else "II") + "x" * (ent - (16 if exe.bits == 64 else 8))
+        mask = 0xFFFFFFFF if exe.bits == 64 else 0xFF
+        count = sum(1 for _off, info in struct.iter_unpack(fmt, raw[: len(raw) // ent * ent]) if info & mask == rtype)
         out.append((name, count))
     return out
 
