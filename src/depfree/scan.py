@@ -505,6 +505,7 @@ class ScanResult:
     container: dict[str, Any]
     binaries: list[Binary]
     errors: list[FileError]
+    view: FsView | None = None  # the container's filesystem (for later stages: sbom reads its dpkg database)
 
 
 class Scanner:
@@ -694,7 +695,7 @@ class Scanner:
         errors = list(c.errors)
         for msg in (rec.get("checksums") or {}).get("errors", []):
             errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
-        return ScanResult(rec, binaries, errors)
+        return ScanResult(rec, binaries, errors, c.view)
 
 
 def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,

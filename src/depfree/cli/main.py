@@ -15,6 +15,7 @@ COMMANDS = {
     "demo": "depfree.cli.demo:demo_cmd",
     "hardening": "depfree.cli.hardening:hardening_cmd",
     "inspect": "depfree.cli.inspect:inspect_cmd",
+    "sbom": "depfree.cli.sbom:sbom_cmd",
     "scan": "depfree.cli.scan:scan_cmd",
     "size": "depfree.cli.size:size_cmd",
     "targets": "depfree.cli.targets:targets_cmd",

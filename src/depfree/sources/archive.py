@@ -29,10 +29,22 @@ from depfree.formats.detect import sniff
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DIR, FILE, OTHER, SYMLINK, IndexView, Node, norm
 
-# Files whose content the resolver needs later (the loader's search path), kept while streaming.
-KEEP_CONTENT = ("/etc/ld.so.conf",)
-KEEP_CONTENT_DIRS = ("/etc/ld.so.conf.d/",)
+# Files whose content the resolver needs later (the loader's search path), kept while streaming; and the files that
+# name the distribution and the owner of each file (os-release, the dpkg database) for ``sbom``.
+KEEP_CONTENT = ("/etc/ld.so.conf", "/etc/os-release", "/usr/lib/os-release", "/var/lib/dpkg/status")
+KEEP_CONTENT_DIRS = ("/etc/ld.so.conf.d/", "/var/lib/dpkg/info/", "/var/lib/dpkg/status.d/")
 KEEP_LIMIT = 64 * 1024
+KEEP_LIMIT_DPKG = 16 << 20  # a status file of thousands of packages, the file list of a large package
+KEEP_DPKG_INFO = (".list", ".shlibs", ".symbols")  # of var/lib/dpkg/info/, only these (not md5sums or scripts)
+
+
+def keep_limit(path: str) -> int:
+    """How many bytes of the member at ``path`` to keep (0: none)."""
+    if path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS):
+        if path.startswith("/var/lib/dpkg/info/"):
+            return KEEP_LIMIT_DPKG if path.endswith(KEEP_DPKG_INFO) else 0
+        return KEEP_LIMIT_DPKG if path.startswith("/var/lib/dpkg/") else KEEP_LIMIT
+    return 0
 
 COMPRESSED = ("gzip", "bzip2", "xz", "zstd")
 
@@ -289,7 +301,7 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         if fh is None:
             return TarEntry(path, node)
         head = fh.read(512)
-    keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
+    keep = keep_limit(path)
     kind = classify(head)
     if kind is not None and not sink.wants(kind):
         kind = None
@@ -302,7 +314,7 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         except (OSError, EOFError, tarfile.TarError, lzma.LZMAError, zlib.error) as exc:
             raise ArchiveError(f"{shown}: corrupt member data ({_why(exc)})") from None
     if keep:
-        node.data = member.read_at(0, KEEP_LIMIT)
+        node.data = member.read_at(0, keep)
     if kind is not None:
         node.token = sink.found(shown, member, kind)
     return TarEntry(path, node)
@@ -458,7 +470,7 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
                 target = fh.read(4096).decode("utf-8", "replace")
             view.add(path, Node(SYMLINK, target=target))
             return
-        keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
+        keep = keep_limit(path)
         head = _zip_head(read_at, info) if not keep else None
         if head is not None:
             kind = classify(head)
@@ -475,7 +487,7 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
                 member = _stored_slice(zf, info, blob) or sink.capture(_Prepend(head, _Capped(fh, info.file_size)),
                                                                         info.file_size)
                 if keep:
-                    node.data = member.read_at(0, KEEP_LIMIT)
+                    node.data = member.read_at(0, keep)
                 if kind is not None:
                     node.token = sink.found(shown, member, kind)
             view.add(path, node)
