@@ -281,7 +281,8 @@ class Builder:
             props.append(("depfree:go.replace", f"{r.path} {r.version}".strip()))
             if r.sum:
                 props.append(("depfree:go.replace.sum", r.sum))
-            if r.version:  # a module replaced by another module: that one is what was compiled in
+            if r.version and r.version != "(devel)" and not r.path.startswith((".", "/")):
+                # a module replaced by another module (not a directory): that one is what was compiled in
                 path, version = r.path, r.version
         shown = version if version and version != "(devel)" else ""
         return Component(ref=f"go:{m.path}@{m.version}" + (f"=>{r.path}@{r.version}" if r else ""), kind=kind,
@@ -340,8 +341,9 @@ class Builder:
 
     def _library(self, name: str, path: str | None, cpath: str, view: FsView | None,
                  by_vpath: dict[str, Component], owners: DpkgOwners | None, role: str) -> Component:
-        if path and path in by_vpath:
-            comp = by_vpath[path]
+        real = view.resolve(path).path if path and view is not None else path
+        if real and real in by_vpath:
+            comp = by_vpath[real]
             comp.required = True
             return comp
         props = [("depfree:role", role)]
@@ -372,9 +374,8 @@ class Builder:
             for t in self.tops:
                 self.edge(root.ref, t.ref, "contains")
         comps = sorted(self.components.values(), key=lambda c: c.ref)
-        for c in comps:
-            c.properties.sort()
-        root.properties.sort()
+        for c in [root, *comps]:
+            c.properties.sort(key=lambda p: p[0])  # by name; values keep their order (NEEDED in load order)
         edges = [Edge(*e) for e in sorted(self.edges)]
         serial = "urn:uuid:" + str(uuid.uuid5(UUID_NAMESPACE, _content_hash(root, comps, edges)))
         return Sbom(root=root, components=comps, edges=edges, serial=serial, timestamp=timestamp,

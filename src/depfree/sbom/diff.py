@@ -24,7 +24,7 @@ class Item:
 
 
 def inventory_of_sbom(sbom: Sbom) -> dict[str, Item]:
-    return _merge((c.key, c.name, c.version, c.purl, c.properties) for c in sbom.components)
+    return _merge((c.key, c.name, c.version, c.purl, c.properties) for c in [sbom.root, *sbom.components])
 
 
 def inventory_of_cyclonedx(doc: dict[str, Any], path: str) -> dict[str, Item]:
@@ -32,7 +32,8 @@ def inventory_of_cyclonedx(doc: dict[str, Any], path: str) -> dict[str, Item]:
         raise InputError(f"{path}: expected a CycloneDX JSON document (bomFormat CycloneDX), found "
                          f"{str(doc.get('bomFormat') or doc.get('spdxVersion') or 'another JSON document')[:40]}")
     rows = []
-    for c in doc.get("components") or []:
+    root = (doc.get("metadata") or {}).get("component")
+    for c in ([root] if isinstance(root, dict) else []) + list(doc.get("components") or []):
         props = [(str(p.get("name")), str(p.get("value", ""))) for p in c.get("properties") or []]
         rows.append((_key(str(c.get("bom-ref", "")), str(c.get("name", "")), props), str(c.get("name", "")),
                      str(c.get("version", "")), c.get("purl"), props))
