@@ -23,7 +23,7 @@ from depfree.sources.dpkg import parse_list, parse_status
 from depfree.toolchains import go_env
 from helpers import debian
 from helpers.factory import PROGRAMS, Factory, build_goproxy
-from helpers.gofixtures import go_list_deps, without_buildinfo
+from helpers.gofixtures import go_list_deps, go_tool_nm, without_buildinfo
 
 EPOCH = "1700000000"
 FORMATS = ("cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tv")
@@ -205,6 +205,11 @@ def test_debian_image_libraries_resolve_to_dpkg_packages(factory: Factory) -> No
         want = PackageURL("deb", "debian", owner, c["Version"], {"arch": c["Architecture"], "distro": distro})
         assert lib["purl"] == want.to_string()
     assert props(comp, "depfree:min_glibc") == [readelf_min_glibc(app)]
+    assert any("GLIBC_" + readelf_min_glibc(app) in e for e in props(comp, "depfree:min_glibc.evidence"))  # type: ignore
+    # the CA bundle: needed because crypto/x509's system-roots loader is linked (go tool nm), with that evidence
+    assert "crypto/x509.loadSystemRoots" in go_tool_nm(factory, app)
+    ca = [v for v in props(comp, "depfree:needs.file") if v.startswith("/etc/ssl/certs/ca-certificates.crt ")]
+    assert len(ca) == 1 and "(required, not found)" in ca[0] and "crypto/x509" in ca[0].split("[", 1)[1], ca
     # every library file of the image that dpkg owns carries its owner; the others none
     for c in components(doc):
         for path in props(c, "depfree:path"):
@@ -373,6 +378,7 @@ def test_bad_input_and_usage_errors(factory: Factory, tmp_path: Path) -> None:
         (["--diff", exe], "--diff takes two paths"),
         (["--format", "text", exe], "--format text is for --diff"),
         (["--diff", "--format", "spdx-json", exe, exe], "--diff writes text or json"),
+        (["--json", "--format", "spdx-tv", exe], "contradicts --format spdx-tv"),
         (["--root", str(tmp_path / "nope"), exe], "--root"),
         (["-o", str(tmp_path / "no" / "such" / "dir.json"), exe], "cannot write the output"),
     ]

@@ -5,13 +5,19 @@ releases."""
 from __future__ import annotations
 
 import json
+import os
 import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_FAIL, EXIT_INPUT, EXIT_OK, friendly_errors, print_error
 from depfree.errors import UsageError
+
+if TYPE_CHECKING:
+    from depfree.sbom.model import Sbom
 
 FORMATS = ("cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tv")
 DIFF_FORMATS = ("text", "json")
@@ -54,6 +60,8 @@ def sbom_cmd(paths: tuple[str, ...], fmt: str | None, as_json: bool, output: str
         return
     if fmt in DIFF_FORMATS:
         raise UsageError(f"--format {fmt} is for --diff; an SBOM is one of {', '.join(FORMATS)}")
+    if as_json and fmt not in (None, "cyclonedx-json"):
+        raise UsageError(f"--json means --format cyclonedx-json, which contradicts --format {fmt}")
     fmt = fmt or "cyclonedx-json"
     from depfree.sbom import build as sbom_build
     from depfree.sbom.render import render, validate_text
@@ -73,17 +81,14 @@ def sbom_cmd(paths: tuple[str, ...], fmt: str | None, as_json: bool, output: str
     sys.exit(EXIT_INPUT if sbom.errors else EXIT_OK)
 
 
-def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, timestamp: object) -> object:
+def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, timestamp: datetime) -> Sbom:
     from depfree.sbom.build import build_sbom
     from depfree.scan import iter_scan
 
-    if root is not None:
-        import os
-
-        if not os.path.isdir(root):
-            raise UsageError(f"--root must be a directory, found {root!r}")
+    if root is not None and not os.path.isdir(root):
+        raise UsageError(f"--root must be a directory, found {root!r}")
     results = iter_scan(paths, jobs=jobs, depth=depth, options=Options(deep=True))
-    return build_sbom(results, paths, root=root, timestamp=timestamp)  # type: ignore[arg-type]
+    return build_sbom(results, paths, root=root, timestamp=timestamp)
 
 
 def _diff(paths: tuple[str, ...], fmt: str | None, as_json: bool, output: str | None, root: str | None,
@@ -100,9 +105,9 @@ def _diff(paths: tuple[str, ...], fmt: str | None, as_json: bool, output: str | 
         inv = sbom_diff.load_side(p)
         if inv is None:
             sbom = _build([p], root, jobs, depth, source_date())
-            for err in sbom.errors:  # type: ignore[attr-defined]
+            for err in sbom.errors:
                 print_error(None, err)
-            inv = sbom_diff.inventory_of_sbom(sbom)  # type: ignore[arg-type]
+            inv = sbom_diff.inventory_of_sbom(sbom)
         sides.append(inv)
     d = sbom_diff.diff(sides[0], sides[1], paths[0], paths[1])
     if as_json or fmt == "json":

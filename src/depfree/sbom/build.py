@@ -37,6 +37,7 @@ from depfree.sbom import purls
 from depfree.sbom.model import APPLICATION, CONTAINER, FILE, LIBRARY, Component, Edge, Sbom
 from depfree.sbom.owners import DpkgOwners
 from depfree.scan import KINDS_ROOTFS, ScanResult
+from depfree.sources.dpkg import DpkgPackage
 from depfree.sources.fsview import DirView, FsView
 
 GO_ENV = ("GOOS", "GOARCH", "CGO_ENABLED")  # settings with a cdx:gomod:build:env name
@@ -230,7 +231,7 @@ class Builder:
         return comp
 
     @staticmethod
-    def _own(comp: Component, owner: Any, owners: DpkgOwners) -> None:
+    def _own(comp: Component, owner: DpkgPackage, owners: DpkgOwners) -> None:
         comp.purl = purls.deb(owner.package, owner.version, owner.architecture, owners.vendor or "debian",
                               owners.distro)
         comp.version = owner.version
@@ -328,12 +329,14 @@ class Builder:
             found = interp if r.get("interpreter_found") else None
             target = self._library(posixpath.basename(interp), found, cpath, view, by_vpath, owners, "interpreter")
             self.edge(comp.ref, target.ref, "interpreter")
+        proofs = {n.what: n.evidence for n in b.needs or [] if n.kind in ("file", "dir")}
         for f in r.get("files") or []:
             state = f"found at {f['found']}" if f.get("found") else (
                 f"provided by {f['provided_by']}" if f.get("provided_by") else "not found")
             need = "required" if f.get("required") else "optional"
+            ev = "; ".join(str(e) for e in proofs.get(f["path"], [])[:3])
             comp.properties.append((f"depfree:needs.{f.get('kind', 'file')}",
-                                    f"{f['path']} ({need}, {state}): {f.get('why', '')}"))
+                                    f"{f['path']} ({need}, {state}): {f.get('why', '')}" + (f" [{ev}]" if ev else "")))
         for n in b.needs or []:
             if n.kind in ("kernel", "cpu", "os", "env"):
                 ev = "; ".join(str(e) for e in n.evidence[:3])
@@ -396,7 +399,7 @@ def _sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
-def _deb_control(path: str) -> Any:
+def _deb_control(path: str) -> DpkgPackage | None:
     """The package stanza of a .deb's ``control.tar.*`` (None when unreadable)."""
     from depfree.sources.debcontrol import read_deb_control
 

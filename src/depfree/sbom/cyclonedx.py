@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from cyclonedx.model import HashAlgorithm, HashType, Property
 from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.component import Component as CdxComponent
 from cyclonedx.model.component import ComponentScope, ComponentType
+from cyclonedx.model.dependency import Dependency
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.output.xml import XmlV1Dot6
 from cyclonedx.schema import SchemaVersion
@@ -28,21 +30,41 @@ def _component(c: Component) -> CdxComponent:
         properties=[Property(name=n, value=v) for n, v in c.properties])
 
 
+class _Bom(Bom):
+    """A Bom whose dependency graph is filled in one pass by :func:`to_bom`. The writers validate a Bom first, and
+    validation registers every component again with ``register_dependency``, which finds each entry by a linear
+    scan: quadratic, a minute for an image of ten thousand binaries. A component already registered with no new
+    dependencies needs nothing (what that lookup ends in), so that case is answered from a set of references."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.registered: set[str] = set()
+
+    def register_dependency(self, target: Any, depends_on: Any = None) -> None:
+        if not depends_on and target.bom_ref.value in self.registered:
+            return
+        super().register_dependency(target, depends_on)
+
+
 def to_bom(sbom: Sbom) -> Bom:
     root = _component(sbom.root)
     meta = BomMetaData(component=root, timestamp=sbom.timestamp)
     meta.tools.components.add(CdxComponent(name="depfree", type=ComponentType.APPLICATION,
                                            version=sbom.tool_version, bom_ref="tool:depfree"))
-    bom = Bom(serial_number=uuid.UUID(sbom.serial.removeprefix("urn:uuid:")), metadata=meta)
+    bom = _Bom(serial_number=uuid.UUID(sbom.serial.removeprefix("urn:uuid:")), metadata=meta)
     comps = {sbom.root.ref: root}
     for c in sbom.components:
         comps[c.ref] = _component(c)
         bom.components.add(comps[c.ref])
-    targets: dict[str, list[str]] = {}
+    targets: dict[str, set[str]] = {ref: set() for ref in comps}
     for e in sbom.edges:
-        targets.setdefault(e.source, []).append(e.target)
-    for source, refs in sorted(targets.items()):
-        bom.register_dependency(comps[source], [comps[r] for r in sorted(set(refs))])
+        targets[e.source].add(e.target)
+    # The graph as Bom.register_dependency would record it (every component an entry, its direct dependencies
+    # under it), built in one pass: register_dependency looks each target up linearly, quadratic in an image.
+    bom.dependencies = [Dependency(ref=comps[source].bom_ref, dependencies=[Dependency(ref=comps[r].bom_ref)
+                                                                             for r in refs])
+                        for source, refs in targets.items()]
+    bom.registered = set(targets)
     return bom
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.errors import InputError
-from depfree.sbom.model import Component, Sbom
+from depfree.sbom.model import Sbom
 
 SCHEMA = "depfree.sbom-diff/1"
 
@@ -158,6 +158,3 @@ def load_side(path: str) -> dict[str, Item] | None:
         raise InputError(f"{path}: expected a CycloneDX JSON document, found a JSON {type(doc).__name__}")
     return inventory_of_cyclonedx(doc, path)
 
-
-def component_keys(components: list[Component]) -> list[str]:
-    return sorted({c.key for c in components})
