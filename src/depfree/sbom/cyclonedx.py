@@ -30,20 +30,19 @@ def _component(c: Component) -> CdxComponent:
         properties=[Property(name=n, value=v) for n, v in c.properties])
 
 
-class _Bom(Bom):
-    """A Bom whose dependency graph is filled in one pass by :func:`to_bom`. The writers validate a Bom first, and
-    validation registers every component again with ``register_dependency``, which finds each entry by a linear
-    scan: quadratic, a minute for an image of ten thousand binaries. A component already registered with no new
-    dependencies needs nothing (what that lookup ends in), so that case is answered from a set of references."""
+def _register_once(bom: Bom, registered: set[str]) -> None:
+    """The writers validate a Bom first, and validation registers every component again with
+    ``Bom.register_dependency``, which finds each entry by a linear scan: quadratic, a minute for an image of ten
+    thousand binaries. A component already registered with no new dependencies needs nothing (what that lookup ends
+    in), so this Bom answers that case from the set of references :func:`to_bom` registered in one pass."""
+    original = bom.register_dependency
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.registered: set[str] = set()
-
-    def register_dependency(self, target: Any, depends_on: Any = None) -> None:
-        if not depends_on and target.bom_ref.value in self.registered:
+    def register_dependency(target: Any, depends_on: Any = None) -> None:
+        if not depends_on and target.bom_ref.value in registered:
             return
-        super().register_dependency(target, depends_on)
+        original(target, depends_on)
+
+    bom.register_dependency = register_dependency  # type: ignore[method-assign]
 
 
 def to_bom(sbom: Sbom) -> Bom:
@@ -51,7 +50,7 @@ def to_bom(sbom: Sbom) -> Bom:
     meta = BomMetaData(component=root, timestamp=sbom.timestamp)
     meta.tools.components.add(CdxComponent(name="depfree", type=ComponentType.APPLICATION,
                                            version=sbom.tool_version, bom_ref="tool:depfree"))
-    bom = _Bom(serial_number=uuid.UUID(sbom.serial.removeprefix("urn:uuid:")), metadata=meta)
+    bom = Bom(serial_number=uuid.UUID(sbom.serial.removeprefix("urn:uuid:")), metadata=meta)
     comps = {sbom.root.ref: root}
     for c in sbom.components:
         comps[c.ref] = _component(c)
@@ -64,7 +63,7 @@ def to_bom(sbom: Sbom) -> Bom:
     bom.dependencies = [Dependency(ref=comps[source].bom_ref, dependencies=[Dependency(ref=comps[r].bom_ref)
                                                                              for r in refs])
                         for source, refs in targets.items()]
-    bom.registered = set(targets)
+    _register_once(bom, set(targets))
     return bom
 
 
