@@ -410,3 +410,40 @@ def _sha256(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_kept_dpkg_files_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile images: a status file larger than the per-file limit is cut there; once an image's budget of kept
+    content is spent, further lists are indexed without content (their packages then own nothing)."""
+    import io
+
+    from depfree.sources import archive
+    from depfree.sources.blob import Blob
+    from depfree.sources.fsview import IndexView
+
+    monkeypatch.setattr(archive, "KEEP_LIMIT_DPKG", 1000)
+    monkeypatch.setattr(archive, "KEEP_BUDGET", 2500)
+    tar = tmp_path / "layer.tar"
+    with tarfile.open(tar, "w") as tf:
+        for name, size in (("var/lib/dpkg/status", 1500), ("var/lib/dpkg/info/a.list", 800),
+                           ("var/lib/dpkg/info/b.list", 800), ("var/lib/dpkg/info/c.list", 800),
+                           ("var/lib/dpkg/info/a.md5sums", 800)):
+            ti = tarfile.TarInfo(name)
+            ti.size = size
+            tf.addfile(ti, io.BytesIO(b"x" * size))
+
+    class Sink:
+        limits = archive.Limits()
+
+        def error(self, name: str, message: str) -> None:
+            raise AssertionError(message)
+
+        def wants(self, kind: str) -> bool:
+            return False
+
+    view = IndexView()
+    archive.index_tar(Blob.of_file(str(tar)), "tar", Sink(), view)  # type: ignore[arg-type]
+    kept = {p: len(n.data) if n.data is not None else None for p, n in view.files()}
+    assert kept == {"/var/lib/dpkg/status": 1000, "/var/lib/dpkg/info/a.list": 800,
+                    "/var/lib/dpkg/info/b.list": 700, "/var/lib/dpkg/info/c.list": None,
+                    "/var/lib/dpkg/info/a.md5sums": None}

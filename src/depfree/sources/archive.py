@@ -38,12 +38,22 @@ KEEP_LIMIT_DPKG = 16 << 20  # a status file of thousands of packages, the file l
 KEEP_DPKG_INFO = (".list", ".shlibs", ".symbols")  # of var/lib/dpkg/info/, only these (not md5sums or scripts)
 
 
-def keep_limit(path: str) -> int:
-    """How many bytes of the member at ``path`` to keep (0: none)."""
+KEEP_BUDGET = 256 << 20  # all content kept from one archive or image together (a hostile image of huge lists)
+
+
+def keep_limit(path: str, size: int = 0, sink: object = None) -> int:
+    """How many bytes of the member at ``path`` (``size`` bytes) to keep (0: none), within what is left of the
+    sink's ``KEEP_BUDGET``."""
     if path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS):
         if path.startswith("/var/lib/dpkg/info/"):
-            return KEEP_LIMIT_DPKG if path.endswith(KEEP_DPKG_INFO) else 0
-        return KEEP_LIMIT_DPKG if path.startswith("/var/lib/dpkg/") else KEEP_LIMIT
+            limit = KEEP_LIMIT_DPKG if path.endswith(KEEP_DPKG_INFO) else 0
+        else:
+            limit = KEEP_LIMIT_DPKG if path.startswith("/var/lib/dpkg/") else KEEP_LIMIT
+        if limit and sink is not None:
+            used = getattr(sink, "kept_bytes", 0)
+            limit = max(0, min(limit, KEEP_BUDGET - used))
+            setattr(sink, "kept_bytes", used + min(limit, size))  # noqa: B010 - any sink, counted on the side
+        return limit
     return 0
 
 COMPRESSED = ("gzip", "bzip2", "xz", "zstd")
@@ -301,7 +311,7 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         if fh is None:
             return TarEntry(path, node)
         head = fh.read(512)
-    keep = keep_limit(path)
+    keep = keep_limit(path, ti.size, sink)
     kind = classify(head)
     if kind is not None and not sink.wants(kind):
         kind = None
@@ -470,7 +480,7 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
                 target = fh.read(4096).decode("utf-8", "replace")
             view.add(path, Node(SYMLINK, target=target))
             return
-        keep = keep_limit(path)
+        keep = keep_limit(path, info.file_size, sink)
         head = _zip_head(read_at, info) if not keep else None
         if head is not None:
             kind = classify(head)
