@@ -219,6 +219,19 @@ def test_debian_image_libraries_resolve_to_dpkg_packages(factory: Factory) -> No
     assert_valid(str(image))
 
 
+def test_unpacked_root_filesystem_tree(factory: Factory) -> None:
+    """The same tree as a directory: its own dpkg database names the owners."""
+    rootfs = debian.rootfs(factory)
+    doc = cdx(str(rootfs))
+    comp = binary(doc, debian.APP)
+    needs = [c for c in depends_on(doc, comp["bom-ref"]) if c.get("scope") == "required"]
+    assert {c["name"] for c in needs} == {*readelf_needed(rootfs / debian.APP.lstrip("/")), "ld-linux-x86-64.so.2"}
+    for lib in needs:
+        path = props(lib, "depfree:path")[0]
+        owner = debian.dpkg_search(rootfs, path)
+        assert owner is not None and lib["purl"].startswith(f"pkg:deb/debian/{owner}@"), (path, lib.get("purl"))
+
+
 def test_root_resolves_a_lone_binary_in_a_root_filesystem(factory: Factory) -> None:
     rootfs = debian.rootfs(factory)
     exe = factory.go("nettool", cgo=True)
