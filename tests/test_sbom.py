@@ -186,6 +186,8 @@ def test_debian_image_libraries_resolve_to_dpkg_packages(factory: Factory) -> No
                       if "=" in line)
     distro = f"debian-{os_release['VERSION_ID'].strip(chr(34))}"
     controls = {name: debian.control(deb) for name, deb in debian.debs(factory).items()}
+    distros = [c for c in depends_on(doc, root["bom-ref"]) if c["type"] == "operating-system"]
+    assert [(c["name"], c["version"]) for c in distros] == [("debian", os_release["VERSION_ID"].strip(chr(34)))]
 
     comp = binary(doc, debian.APP)
     needed = readelf_needed(app)

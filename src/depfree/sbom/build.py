@@ -34,7 +34,7 @@ from typing import Any
 from depfree.errors import UsageError
 from depfree.model import Binary, GoModule
 from depfree.sbom import purls
-from depfree.sbom.model import APPLICATION, CONTAINER, FILE, LIBRARY, Component, Edge, Sbom
+from depfree.sbom.model import APPLICATION, CONTAINER, FILE, LIBRARY, OPERATING_SYSTEM, Component, Edge, Sbom
 from depfree.sbom.owners import DpkgOwners
 from depfree.scan import KINDS_ROOTFS, ScanResult
 from depfree.sources.dpkg import DpkgPackage
@@ -116,6 +116,14 @@ class Builder:
                 self.edge(parent, box.ref, "contains")
             else:
                 self.tops.append(box)
+        if box is not None and owners is not None and owners.os_release.get("ID"):
+            osr = owners.os_release
+            distro = self.add(Component(ref=f"os:{self.shown(path)}", kind=OPERATING_SYSTEM, name=osr["ID"],
+                                        key=f"os:{osr['ID']}", version=osr.get("VERSION_ID", ""),
+                                        description=osr.get("PRETTY_NAME", ""),
+                                        properties=[("depfree:os-release", f"{k}={osr[k]}") for k in sorted(osr)
+                                                    if k in ("ID", "ID_LIKE", "VERSION_ID", "VERSION_CODENAME")]))
+            self.edge(box.ref, distro.ref, "contains")
         by_vpath: dict[str, Component] = {}
         placed: list[tuple[Binary, str, Component]] = []
         for b in res.binaries:

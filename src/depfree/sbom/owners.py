@@ -24,6 +24,7 @@ class DpkgOwners:
         self._dirs: dict[str, str] = {}
         self.packages: list[DpkgPackage] = []
         os_release = read_os_release(view)
+        self.os_release = os_release
         self.vendor = os_release.get("ID", "")
         version = os_release.get("VERSION_ID") or os_release.get("VERSION_CODENAME", "")
         self.distro = f"{self.vendor}-{version}" if self.vendor and version else ""
