@@ -105,6 +105,7 @@ class Builder:
         owners = None
         if view is not None and kind in (*KINDS_ROOTFS, "dir", "tar"):
             owners = DpkgOwners(view)
+        own = owners  # the container's own database and os-release (not --root's)
         lone = kind == "file" and len(res.binaries) == 1
         if kind in ("file", "dir") and self.root_view is not None:
             view, owners = self.root_view, self.root_owners
@@ -116,8 +117,8 @@ class Builder:
                 self.edge(parent, box.ref, "contains")
             else:
                 self.tops.append(box)
-        if box is not None and owners is not None and owners.os_release.get("ID"):
-            osr = owners.os_release
+        if box is not None and own is not None and own.os_release.get("ID"):
+            osr = own.os_release
             distro = self.add(Component(ref=f"os:{self.shown(path)}", kind=OPERATING_SYSTEM, name=osr["ID"],
                                         key=f"os:{osr['ID']}", version=osr.get("VERSION_ID", ""),
                                         description=osr.get("PRETTY_NAME", ""),
