@@ -393,9 +393,9 @@ def test_bad_input_and_usage_errors(factory: Factory, tmp_path: Path) -> None:
         (["--diff", exe], "--diff takes two paths"),
         (["--format", "text", exe], "--format text is for --diff"),
         (["--diff", "--format", "spdx-json", exe, exe], "--diff writes text or json"),
-        (["--json", "--format", "spdx-tv", exe], "contradicts --format spdx-tv"),
+        (["--json", "--format", "spdx-tv", exe], "--json is --format json"),
         (["--root", str(tmp_path / "nope"), exe], "--root"),
-        (["-o", str(tmp_path / "no" / "such" / "dir.json"), exe], "cannot write the output"),
+        (["-o", str(tmp_path / "no" / "such" / "dir.json"), exe], "cannot write the output file"),
     ]
     bad_json = tmp_path / "bad.json"
     bad_json.write_text("{not json")
