@@ -375,7 +375,8 @@ def test_dpkg_status_and_list_parsers_agree_with_dpkg_query() -> None:
         pytest.skip("no dpkg database on this machine")
     out = subprocess.run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n"],
                          capture_output=True, text=True, check=True).stdout
-    truth = {tuple(f.split("\t")[1:]) for f in out.splitlines() if f.startswith("ii")}
+    # the second letter of the abbreviated status is the package's state: i = installed (whatever is wanted)
+    truth = {tuple(f.split("\t")[1:]) for f in out.splitlines() if f[1:2] == "i"}
     mine = {(p.package, p.version, p.architecture) for p in parse_status(status.read_text()) if p.installed
             and p.status.endswith(" installed")}
     assert mine == truth
