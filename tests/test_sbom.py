@@ -249,6 +249,21 @@ def test_root_resolves_a_lone_binary_in_a_root_filesystem(factory: Factory) -> N
     assert_valid(str(exe), extra=("--root", str(rootfs)))
 
 
+def test_oci_layout_with_several_images(factory: Factory) -> None:
+    from helpers.images import oci_layout
+
+    layout = oci_layout(factory)
+    index = json.loads((layout / "index.json").read_text())
+    truth = {(m["annotations"]["org.opencontainers.image.ref.name"], m["digest"]) for m in index["manifests"]}
+    doc = cdx(str(layout))
+    images = [c for c in components(doc) if c["type"] == "container"]
+    assert {(props(c, "depfree:image.name")[0], c["version"]) for c in images} == truth
+    for c in images:
+        tag = props(c, "depfree:image.name")[0]
+        assert c["purl"] == f"pkg:oci/{layout.name}@{c['version']}?tag={tag}"  # packageurl leaves ':' as it is
+    assert_valid(str(layout))
+
+
 # ---- a .deb and a wheel ---------------------------------------------------------------------------------------------
 
 def test_deb_package(factory: Factory) -> None:

@@ -89,7 +89,7 @@ class Builder:
 
     def shown(self, path: str) -> str:
         for p in self.inputs:
-            if path == p or path.startswith((p + "!", p + "/")):
+            if path == p or path.startswith((p + "!", p + "/", p + "@")):  # '@': one image of several in a layout
                 return (os.path.basename(p) or p) + path[len(p):]
         return path
 
@@ -191,9 +191,14 @@ class Builder:
         digest = str(image.get("manifest") or "")
         if not digest and re.fullmatch(r"[0-9a-f]{64}(\.json)?", posixpath.basename(config)):
             digest = "sha256:" + posixpath.basename(config)[:64]  # docker save: the config's name is the image ID
-        shown = str(image.get("name") or name)
-        repo, _, tag = shown.rpartition(":") if ":" in shown.rsplit("/", 1)[-1] else (shown, "", "")
-        props.append(("depfree:image.name", shown))
+        shown = str(image.get("name") or "")
+        if "/" in shown or ":" in shown:  # a reference: [registry/]repository[:tag]
+            repo, _, tag = shown.rpartition(":") if ":" in shown.rsplit("/", 1)[-1] else (shown, "", "")
+        else:  # an OCI layout's ref name is a tag of the layout itself
+            repo, tag = "", shown
+        base = repo.rsplit("/", 1)[-1] if repo else posixpath.basename(path.split("!")[-1].split("@")[0].rstrip("/"))
+        if shown:
+            props.append(("depfree:image.name", shown))
         if config:
             props.append(("depfree:image.config", config))
         for layer in image.get("layers") or []:
@@ -201,9 +206,9 @@ class Builder:
             m = re.search(r"[0-9a-f]{64}", lname)
             ldigest = lname if lname.startswith("sha256:") else (f"sha256:{m.group(0)}" if m else lname)
             props.append(("depfree:image.layer", f"{layer.get('layer', 0)} {ldigest}"))
-        return Component(ref=f"container:{path}", kind=CONTAINER, name=repo.rsplit("/", 1)[-1] or name,
-                         key=f"image:{repo or name}", version=digest or tag,
-                         purl=purls.oci(repo.rsplit("/", 1)[-1] or name, digest, repo) if digest else None,
+        return Component(ref=f"container:{path}", kind=CONTAINER, name=base or name,
+                         key=f"image:{repo or base or name}", version=digest or tag,
+                         purl=purls.oci(base or name, digest, repo if "/" in repo else "", tag) if digest else None,
                          properties=props)
 
     # ---- binaries ---------------------------------------------------------------------------------------------

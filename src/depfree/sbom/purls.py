@@ -44,6 +44,6 @@ def pypi(name: str, version: str) -> str:
     return PackageURL(type="pypi", name=re.sub(r"[-_.]+", "-", name).lower(), version=version or None).to_string()
 
 
-def oci(name: str, digest: str, repository: str = "") -> str:
-    qualifiers = {"repository_url": repository} if repository else None
-    return PackageURL(type="oci", name=name.lower(), version=digest or None, qualifiers=qualifiers).to_string()
+def oci(name: str, digest: str, repository: str = "", tag: str = "") -> str:
+    qualifiers = {k: v for k, v in (("repository_url", repository), ("tag", tag)) if v}
+    return PackageURL(type="oci", name=name.lower(), version=digest or None, qualifiers=qualifiers or None).to_string()
