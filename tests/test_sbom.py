@@ -335,6 +335,15 @@ def test_output_is_byte_identical_and_the_serial_follows_the_content(factory: Fa
     assert d2["metadata"]["timestamp"].startswith("1970-01-01T00:00:01")
     other = json.loads(run_sbom(str(factory.go("plain")))[1])
     assert other["serialNumber"] != d1["serialNumber"]
+    # two inputs with the same base name stay two components
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    shutil.copy2(factory.go("plain"), tmp_path / "a" / "app")
+    shutil.copy2(factory.go("withdeps"), tmp_path / "b" / "app")
+    both = json.loads(run_sbom(str(tmp_path / "a" / "app"), str(tmp_path / "b" / "app"))[1])
+    apps = [c for c in components(both) if c["name"] == "app"]
+    assert sorted(c["hashes"][0]["content"] for c in apps) == sorted(
+        _sha256(tmp_path / d / "app") for d in ("a", "b"))
 
 
 # ---- --diff ---------------------------------------------------------------------------------------------------------

@@ -88,9 +88,12 @@ class Builder:
             self.edges.add((source, target, how))
 
     def shown(self, path: str) -> str:
+        """``path`` with its input named by base name (by the path as given when two inputs share a base name)."""
         for p in self.inputs:
             if path == p or path.startswith((p + "!", p + "/", p + "@")):  # '@': one image of several in a layout
-                return (os.path.basename(p) or p) + path[len(p):]
+                base = os.path.basename(p) or p
+                unique = sum(1 for q in self.inputs if (os.path.basename(q) or q) == base) == 1
+                return (base if unique else p) + path[len(p):]
         return path
 
     # ---- containers -------------------------------------------------------------------------------------------
