@@ -264,6 +264,16 @@ def test_oci_layout_with_several_images(factory: Factory) -> None:
     assert_valid(str(layout))
 
 
+def test_pe_system_dlls_are_required_components(factory: Factory) -> None:
+    exe = factory.c("hello.c", cc="x86_64-w64-mingw32-gcc")
+    out = subprocess.run(["objdump", "-p", str(exe)], capture_output=True, text=True, check=True).stdout
+    dlls = re.findall(r"DLL Name: (\S+)", out)
+    doc = cdx(str(exe))
+    needs = {c["name"] for c in depends_on(doc, doc["metadata"]["component"]["bom-ref"]) if c.get("scope") == "required"}
+    assert dlls and needs == set(dlls)
+    assert_valid(str(exe))
+
+
 # ---- a .deb and a wheel ---------------------------------------------------------------------------------------------
 
 def test_deb_package(factory: Factory) -> None:

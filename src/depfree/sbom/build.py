@@ -329,9 +329,10 @@ class Builder:
 
             r = Resolver(view, {}, None).resolve(b, vpath)
         r = r or {}
-        libs = r.get("libraries")
-        if libs is None:
-            libs = [{"name": n, "path": None} for n in b.linkage.needed]
+        libs = list(r.get("libraries") or [])
+        listed = {lib["name"] for lib in libs}
+        # what the resolution does not look for (a PE's system DLLs: KERNEL32.dll) is still needed, unresolved
+        libs += [{"name": n, "path": None} for n in b.linkage.needed if n not in listed]
         by_name: dict[str, str] = {}
         targets: list[tuple[dict[str, Any], Component]] = []
         for lib in libs:
