@@ -450,6 +450,23 @@ def test_bad_input_and_usage_errors(factory: Factory, tmp_path: Path) -> None:
     assert validate_text(out, "cyclonedx-json") == []
 
 
+def test_truncated_deb_and_garbage_dpkg_database(factory: Factory, tmp_path: Path) -> None:
+    deb = debian.debs(factory)["libgcc-s1"]
+    cut = tmp_path / deb.name
+    cut.write_bytes(deb.read_bytes()[: deb.stat().st_size // 2])
+    code, out, err = run_sbom(str(cut))
+    assert code == 2 and "Traceback" not in err and err.count("\n") >= 1
+    assert validate_text(out, "cyclonedx-json") == []
+    # a root filesystem whose dpkg files are garbage: no owner is claimed, nothing breaks
+    root = tmp_path / "root"
+    (root / "var/lib/dpkg/info").mkdir(parents=True)
+    (root / "var/lib/dpkg/status").write_bytes(b"\xff\xfe garbage\nPackage libc6\n\n:::\n")
+    (root / "var/lib/dpkg/info/libc6:amd64.list").write_bytes(b"\x00\x01/lib/x86_64-linux-gnu/libc.so.6")
+    exe = factory.go("nettool", cgo=True)
+    doc = cdx(str(exe), extra=("--root", str(root)))
+    assert not [c for c in components(doc) if c.get("purl", "").startswith("pkg:deb/")]
+
+
 def test_help_has_examples() -> None:
     res = CliRunner().invoke(cli, ["sbom", "--help"])
     assert res.exit_code == 0
