@@ -9,6 +9,7 @@ import click
 
 from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_FAIL, EXIT_INPUT, EXIT_OK, friendly_errors
+from depfree.cli.fleet import EXIT_INTERRUPTED, fleet_options, inputs
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
@@ -19,15 +20,16 @@ from depfree.render.sarif import to_sarif
 FORMATS = ("text", "json", "sarif", "junit", "markdown", "github")
 
 
-def gather(paths: list[str], options: Options) -> dict:
-    """The report for all PATHs: files, directories, archives and images (through ``depfree scan``)."""
-    from depfree.scan import scan
+def gather(paths: list[str], options: Options, executor: str = "local", scheduler: str | None = None) -> dict:
+    """The report for all PATHs: files, directories, archives and images (through ``depfree scan``, on the local
+    pool or a Dask cluster)."""
+    from depfree.cli.fleet import report
 
-    return scan(paths, options=options).to_json()
+    return report(paths, executor=executor, scheduler=scheduler, options=options).to_json()
 
 
 @click.command("check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--policy", "policy_file", type=click.Path(), help="Policy file (default: ./depfree.toml or "
               "[tool.depfree] in ./pyproject.toml).")
 @click.option("--preset", type=click.Choice(preset_names()), help="Start from a ready-made policy.")
@@ -38,9 +40,11 @@ def gather(paths: list[str], options: Options) -> dict:
 @click.option("--write-baseline", "new_baseline", type=click.Path(),
               help="Record the current findings as the baseline and pass.")
 @click.option("--output", "-o", type=click.Path(), help="Write the report here instead of standard output.")
+@fleet_options
 @friendly_errors
 def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, fmt: str, fail_on: str | None,
-              baseline: str | None, new_baseline: str | None, output: str | None) -> None:
+              baseline: str | None, new_baseline: str | None, output: str | None, from_file: str | None,
+              executor: str, scheduler: str | None) -> None:
     """Check PATHs against a policy; exit 0 pass, 1 violations at/above --fail-on, 2 usage or input errors."""
     policy = load_policy(policy_file, preset)
     if fail_on:
@@ -48,7 +52,12 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
     baseline = baseline or policy.baseline
     known = read_baseline(baseline) if baseline and not new_baseline else None
     options = Options(targets=policy.targets or None, targets_file=policy.targets_file)
-    report = gather(list(paths), options)
+    paths = tuple(inputs(paths, from_file))
+    try:
+        report = gather(list(paths), options, executor, scheduler)
+    except KeyboardInterrupt:
+        click.echo("depfree: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     result = evaluate(report, policy, known)
     if new_baseline:
         n = write_baseline(result, new_baseline)

@@ -13,15 +13,19 @@ from rich.markup import escape
 
 from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, echo_json, friendly_errors, print_error
+from depfree.cli.fleet import EXIT_INTERRUPTED, fleet_options, inputs
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
-from depfree.scan import ScanResult, iter_scan
+from depfree.render import scan_jsonl as jsonl
+from depfree.scan import ScanResult
 
 
 @click.command("scan")
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Emit the JSON report (schema depfree.report/1, with "
-              "'containers'), on one line: pipe it to `jq .` to read it.")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(("text", "json", "jsonl")), default="text", show_default=True,
+              help="json: the whole report (schema depfree.report/1, with 'containers') on one line; jsonl: one line "
+                   "per container as each is done, then a summary line.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json: pipe it to `jq .` to read it.")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores; 1 = "
               "no pool).")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
@@ -30,19 +34,32 @@ from depfree.scan import ScanResult, iter_scan
                    "each PATH).")
 @click.option("--details", is_flag=True, help="Also print the full inspect report of every binary.")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
+@fleet_options
 @friendly_errors
-def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int, checksums_file: str | None,
-             details: bool, deep: bool) -> None:
+def scan_cmd(paths: tuple[str, ...], fmt: str, as_json: bool, jobs: int | None, depth: int,
+             checksums_file: str | None, details: bool, deep: bool, from_file: str | None, executor: str,
+             scheduler: str | None) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, .deb) and container images (OCI layout,
-    docker save): does each binary find its interpreter, libraries and files inside its own package?"""
+    docker save): does each binary find its interpreter, libraries and files inside its own package?
+
+    \b
+    Example:
+      depfree scan dist/app.tar.gz /srv/images/web.tar
+      find /mirror -name '*.tar' | depfree scan --from - --executor dask --scheduler tcp://sched:8786 --format jsonl
+    """
+    from depfree.cli.fleet import results as fleet_results
+
+    fmt = "json" if as_json else fmt
+    as_json = fmt != "text"
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if depth < 0:
         raise UsageError(f"--depth must be 0 or more, got {depth}")
     console = Console(highlight=False, soft_wrap=True)
     progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
-    results = iter_scan(list(paths), jobs=jobs, depth=depth, checksums=checksums_file, options=Options(deep=deep),
-                        progress=progress)
+
+    results = fleet_results(inputs(paths, from_file), executor=executor, scheduler=scheduler, jobs=jobs,
+                            depth=depth, checksums=checksums_file, options=Options(deep=deep), progress=progress)
     report = Report(tool=_tool(), containers=[])
     totals = {"containers": 0, "binaries": 0, "contained": 0, "errors": 0}
     try:
@@ -51,12 +68,22 @@ def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int
                 progress.clear()
             for err in res.errors:
                 print_error(err.path, err.error)
+            if fmt == "jsonl":
+                _count(res, totals)
+                echo_json(jsonl.container_line(res))
+                continue
             _collect(report, res, totals)
             if not as_json and res.container:
                 _print_container(console, res, details)
+    except KeyboardInterrupt:
+        print_error(None, "interrupted")
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         if progress:
             progress.stop()
+    if fmt == "jsonl":
+        echo_json(jsonl.summary_line(_tool(), totals))
+        sys.exit(EXIT_INPUT if totals["errors"] else EXIT_OK)
     if as_json:
         echo_json(_dumps(report))
     else:
@@ -80,9 +107,13 @@ def _collect(report: Report, res: ScanResult, totals: dict[str, int]) -> None:
     if res.container:
         assert report.containers is not None
         report.containers.append(res.container)
-        totals["containers"] += 1
     report.binaries.extend(res.binaries)
     report.errors.extend(res.errors)
+    _count(res, totals)
+
+
+def _count(res: ScanResult, totals: dict[str, int]) -> None:
+    totals["containers"] += 1 if res.container else 0
     totals["binaries"] += len(res.binaries)
     totals["contained"] += sum(1 for b in res.binaries if (b.resolution or {}).get("self_contained"))
     totals["errors"] += len(res.errors)
