@@ -64,6 +64,22 @@ def analyse_batch(items: list[tuple[Blob, str]], options: Options) -> list[tuple
     return [analyse_blob(blob, name, options) for blob, name in items]
 
 
+class Cancelled(Exception):
+    """Raised in an input task whose client cancelled it (an interrupt), so that it stops reading."""
+
+
+def _cancelled() -> bool:
+    """Whether the task running in this thread was cancelled (its worker no longer wants its result)."""
+    try:
+        from distributed import get_worker
+        from distributed.worker import thread_state
+
+        ts = get_worker().state.tasks.get(thread_state.key)
+    except (ValueError, AttributeError):  # not in a task on a worker
+        return False
+    return ts is None or ts.state in ("cancelled", "released", "forgotten")
+
+
 class _Handle:
     """One analysis given to :class:`BatchPool`: its value, once run here or fetched from its batch."""
 
@@ -114,10 +130,14 @@ class BatchPool:
         self.buffer: list[tuple[_Handle, Blob, str]] = []
         self.batches: list[_Batch] = []
         self.client: Any = None
+        self.calls = 0
 
     def apply_async(self, func: Callable[..., Any], args: tuple[Any, ...]) -> _Handle:
         from depfree.scan import _work
 
+        self.calls += 1
+        if self.calls % 16 == 0 and _cancelled():
+            raise Cancelled("the scan was cancelled by its client")
         h = _Handle(self)
         if func is _work:
             blob, name = args[0]
@@ -173,10 +193,14 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
             from None
     import dask
 
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # its warnings are not our output
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.startswith("distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)  # its warnings (a task rescheduled) are not our output
     if scheduler is None:
+        # no dashboard; its HTTP server on any free loopback port (not 8787, which another cluster may hold)
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.CRITICAL)
+                               host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         return Client(cluster, set_as_default=False), cluster
     if "://" not in scheduler and ":" not in scheduler:
         raise UsageError(f"--scheduler expects an address like tcp://HOST:8786, got {scheduler!r}")
