@@ -1,0 +1,335 @@
+"""`depfree scan` of a fleet of image tarballs: the local process pool against Dask (a `LocalCluster` started by the
+command, and a standing cluster of a `dask scheduler` and two `dask worker` processes), interleaved in one run.
+Writes bench/results/dask.md.
+
+    python bench/bench_dask.py [--images N] [--runs N] [--out FILE]
+
+The fleet: N docker-archive tarballs (one uncompressed layer each, written here with tarfile), each holding 14 shared
+libraries from /usr/lib/x86_64-linux-gnu and 6 programs from /usr/bin chosen at random (seeded by the image's number)
+plus a unique /etc/fleet-id. Every executable gets a trailer of 1-64 bytes unique to its image (ignored by the loader,
+like a signature), so no two images share a file and the content cache short-circuits nothing: both executors do the
+same work. Cached under the depfree cache (bench-dask-fleet/).
+
+Measured per run: wall time, images/s, peak RSS of the client process and of the largest worker process (psutil,
+sampled every 50 ms over the whole process tree; GNU time cannot see a LocalCluster's workers). On the standing
+cluster, the scheduler's task stream gives each task's compute time; the scheduler overhead per task is
+(wall x worker threads - sum of compute times) / tasks, the time a worker thread was not computing, per task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from common import depfree_argv
+
+from depfree.toolchains import cache_root
+
+HERE = Path(__file__).resolve().parent
+LIBS, BINS = "/usr/lib/x86_64-linux-gnu", "/usr/bin"
+PER_IMAGE = (14, 6)
+MAX_FILE = 3 << 20
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    aligns = ["---"] + ["---:"] * (len(header) - 1)
+    return "\n".join(["| " + " | ".join(header) + " |", "|" + "|".join(aligns) + "|",
+                      *("| " + " | ".join(r) + " |" for r in rows)])
+
+
+def _elf_files(root: str) -> list[str]:
+    out = []
+    for name in sorted(os.listdir(root)):
+        p = os.path.join(root, name)
+        if os.path.isfile(p) and not os.path.islink(p) and os.path.getsize(p) <= MAX_FILE:
+            with open(p, "rb") as fh:
+                if fh.read(4) == b"\x7fELF":
+                    out.append(p)
+    return out
+
+
+def _docker_archive(out: Path, i: int, files: list[str]) -> None:
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.GNU_FORMAT) as tf:
+        dirs = sorted({os.path.dirname(f).lstrip("/") for f in files} | {"etc"})
+        for d in dirs:
+            parts = d.split("/")
+            for k in range(1, len(parts) + 1):
+                sub = "/".join(parts[:k])
+                if sub not in tf.getnames():
+                    ti = tarfile.TarInfo(sub)
+                    ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                    tf.addfile(ti)
+        for f in files:
+            data = Path(f).read_bytes() + hashlib.sha256(f"{i}:{f}".encode()).digest()[: 1 + (i + len(f)) % 64]
+            ti = tarfile.TarInfo(f.lstrip("/"))
+            ti.size, ti.mode = len(data), 0o755
+            tf.addfile(ti, io.BytesIO(data))
+        ident = f"fleet image {i}\n".encode()
+        ti = tarfile.TarInfo("etc/fleet-id")
+        ti.size = len(ident)
+        tf.addfile(ti, io.BytesIO(ident))
+    blob = layer.getvalue()
+    diff_id = hashlib.sha256(blob).hexdigest()
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{diff_id}"]}}).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [f"fleet/img{i}:latest"],
+                            "Layers": [f"{diff_id}/layer.tar"]}]).encode()
+    tmp = out.with_suffix(".part")
+    with tarfile.open(tmp, "w") as tf:
+        for name, data in ((f"{diff_id}/layer.tar", blob), (config_name, config), ("manifest.json", manifest)):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tf.addfile(ti, io.BytesIO(data))
+    tmp.rename(out)
+
+
+def build_fleet(n: int) -> list[Path]:
+    root = cache_root() / "bench-dask-fleet"
+    root.mkdir(parents=True, exist_ok=True)
+    libs, bins = _elf_files(LIBS), _elf_files(BINS)
+    out = []
+    for i in range(n):
+        path = root / f"img{i:05d}.tar"
+        if not path.exists():
+            rng = random.Random(i)
+            _docker_archive(path, i, sorted(rng.sample(libs, PER_IMAGE[0]) + rng.sample(bins, PER_IMAGE[1])))
+        out.append(path)
+    return out
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of a process (the client) and of every process below it or in ``extra`` (workers), every 50 ms."""
+
+    def __init__(self, pid: int, extra: list[int]) -> None:
+        super().__init__(daemon=True)
+        import psutil
+
+        self.psutil = psutil
+        self.pid, self.extra = pid, extra
+        self.peaks: dict[int, int] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        ps = self.psutil
+        while not self.stop.is_set():
+            try:
+                top = ps.Process(self.pid)
+                procs = [top, *top.children(recursive=True)]
+                for pid in self.extra:
+                    p = ps.Process(pid)
+                    procs += [p, *p.children(recursive=True)]
+            except ps.Error:
+                procs = []
+            for p in procs:
+                try:
+                    rss = p.memory_info().rss
+                except ps.Error:
+                    continue
+                self.peaks[p.pid] = max(self.peaks.get(p.pid, 0), rss)
+            time.sleep(0.05)
+
+    def client_mib(self) -> float:
+        return self.peaks.get(self.pid, 0) / 2**20
+
+    def worker_mib(self, worker_pids: set[int] | None = None) -> float:
+        vals = [v for pid, v in self.peaks.items() if pid != self.pid and (worker_pids is None or pid in worker_pids)]
+        return max(vals, default=0) / 2**20
+
+
+def run(cmd: list[str], out: Path, extra: list[int], worker_pids: set[int] | None = None) -> dict[str, float]:
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with open(out, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.DEVNULL)
+        sampler = Sampler(proc.pid, extra)
+        sampler.start()
+        rc = proc.wait()
+    wall = time.perf_counter() - t0
+    sampler.stop.set()
+    sampler.join()
+    return {"wall": wall, "rc": rc, "client": sampler.client_mib(), "worker": sampler.worker_mib(worker_pids),
+            "load": load, "t0": t0}
+
+
+class StandingCluster:
+    def __init__(self, tmp: Path) -> None:
+        import distributed
+
+        self.procs = []
+        sched_file = tmp / "scheduler.json"
+        dask = [sys.executable, "-m", "dask"]
+        self.procs.append(subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                            "--no-dashboard", "--scheduler-file", str(sched_file)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        while not sched_file.exists():
+            time.sleep(0.1)
+        self.address = json.loads(sched_file.read_text())["address"]
+        for _ in range(2):
+            self.procs.append(subprocess.Popen([*dask, "worker", self.address, "--host", "127.0.0.1", "--nworkers",
+                                                "1", "--nthreads", "1", "--no-dashboard"],
+                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.client = distributed.Client(self.address, set_as_default=False)
+        self.client.wait_for_workers(2, timeout=120)
+        self.client.get_task_stream()  # installs the task-stream plugin on the scheduler
+        self.worker_pids = set(self.client.run(os.getpid).values())
+
+    def compute_times(self, since: float) -> list[float]:
+        """Compute seconds of every task that started after ``since`` (epoch seconds)."""
+        out = []
+        for rec in self.client.get_task_stream(start=since):
+            for ss in rec.get("startstops", []):
+                if ss["action"] == "compute" and ss["start"] >= since:
+                    out.append(ss["stop"] - ss["start"])
+        return out
+
+    def close(self) -> None:
+        self.client.close()
+        for p in reversed(self.procs):
+            p.kill()
+            p.wait()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "dask.md")
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    fleet = build_fleet(args.images)
+    built = time.perf_counter() - t
+    size = sum(p.stat().st_size for p in fleet)
+    depfree = depfree_argv()
+    with tempfile.TemporaryDirectory(prefix="depfree-bench-dask-") as tmpdir:
+        tmp = Path(tmpdir)
+        listing = tmp / "fleet.txt"
+        listing.write_text("".join(f"{p}\n" for p in fleet))
+        base = [*depfree, "scan", "--format", "jsonl", "--from", str(listing)]
+        cluster = StandingCluster(tmp)
+        kinds = {
+            "local pool, -j 2": [*base, "-j", "2"],
+            "Dask LocalCluster, -j 2 (started by the command)": [*base, "--executor", "dask", "-j", "2"],
+            "Dask standing cluster, 2 workers (--scheduler)": [*base, "--executor", "dask", "--scheduler",
+                                                               cluster.address],
+        }
+        results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
+        outputs: dict[str, Path] = {}
+        computes: list[list[float]] = []
+        try:
+            for p in fleet:  # warm-up: the page cache, then the imports of the standing cluster's workers
+                p.read_bytes()
+            warm = tmp / "warm.txt"
+            warm.write_text("".join(f"{p}\n" for p in fleet[:4]))
+            run([*depfree, "scan", "--format", "jsonl", "--from", str(warm), "--executor", "dask", "--scheduler",
+                 cluster.address], tmp / "warm.jsonl", [])
+            for r in range(args.runs):
+                for name, cmd in kinds.items():
+                    out = tmp / f"{abs(hash(name))}-{r}.jsonl"
+                    standing = name.startswith("Dask standing")
+                    since = time.time()
+                    res = run(cmd, out, [p.pid for p in cluster.procs[1:]] if standing else [],
+                              cluster.worker_pids if standing else None)
+                    if standing:
+                        time.sleep(1)
+                        computes.append(cluster.compute_times(since))
+                    results[name].append(res)
+                    outputs[name] = out
+                    print(f"run {r + 1} {name}: {res['wall']:.2f} s (load {res['load']:.1f})", flush=True)
+        finally:
+            cluster.close()
+        texts = {name: p.read_text() for name, p in outputs.items()}
+        identical = len(set(texts.values())) == 1
+        summary = json.loads(next(iter(texts.values())).splitlines()[-1])
+
+    n = args.images
+    local_wall = statistics.median(r["wall"] for r in results["local pool, -j 2"])
+    rows = []
+    for name, rs in results.items():
+        wall = statistics.median(r["wall"] for r in rs)
+        rows.append([name, f"{wall:.2f} s", f"{n / wall:.1f}", f"{(wall / local_wall - 1) * 100:+.1f} %",
+                     f"{max(r['client'] for r in rs):.0f} MiB", f"{max(r['worker'] for r in rs):.0f} MiB",
+                     " / ".join(f"{r['wall']:.2f}" for r in rs), " / ".join(f"{r['load']:.1f}" for r in rs)])
+    standing_walls = [r["wall"] for r in results["Dask standing cluster, 2 workers (--scheduler)"]]
+    per_run = []
+    for wall, comp in zip(standing_walls, computes, strict=True):
+        tasks = len(comp)
+        per_run.append(((wall * 2 - sum(comp)) / max(tasks, 1), sum(comp) / max(tasks, 1), tasks))
+    overhead = statistics.median(o for o, _, _ in per_run)
+    compute = statistics.median(c for _, c, _ in per_run)
+    tasks = per_run[0][2]
+    standing_wall = statistics.median(standing_walls)
+    local_per_image = local_wall * 2 / n  # worker-seconds per image on the local pool
+
+    def projection(workers: int) -> str:
+        work = 10_000 * (compute + overhead) / workers
+        return f"{work / 60:.1f} min"
+
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# depfree scan on Dask vs the local pool",
+        "",
+        f"Measured {now} by `python bench/bench_dask.py --images {n} --runs {args.runs}` on {platform.node()} "
+        f"({os.cpu_count()} cores, Python {platform.python_version()}). The three ways ran interleaved in each run "
+        "(local, LocalCluster, standing cluster, then again), after a warm-up (the fleet read once into the page cache, 4 images scanned on the standing cluster); medians. "
+        "**Load**: the machine was shared with other engineers' test runs; the 1-minute load average at the start "
+        "of each run is in the last column (2 cores: anything above 2 means the runs competed for CPU).",
+        "",
+        f"Fleet: {n} docker-archive tarballs, {size / 2**30:.2f} GiB, built here in {built:.0f} s (cached): each one "
+        f"uncompressed layer of {PER_IMAGE[0]} shared libraries from {LIBS} and {PER_IMAGE[1]} programs from "
+        f"{BINS} (files ≤ 3 MiB, a seeded random choice per image) with a trailer unique to the image, plus "
+        f"/etc/fleet-id. Scan result: {summary['containers']} containers, {summary['binaries']:,} binaries, "
+        f"{summary['errors']} errors. Outputs (`--format jsonl`) of every way byte-identical: "
+        f"**{'yes' if identical else 'NO'}**.",
+        "",
+        table(["executor", "wall (median)", "images/s", "vs local", "client peak RSS",
+                        "largest worker peak RSS", "walls per run (s)", "load at start"], rows),
+        "",
+        "Scheduler overhead on the standing cluster (task stream of the scheduler): "
+        f"{tasks} tasks per run (one per image; no image has 64 executables, so none is split into batches), "
+        f"mean compute {compute * 1000:.1f} ms per task, overhead {overhead * 1000:.1f} ms per task "
+        f"((wall × 2 threads − Σ compute) / tasks: everything a worker thread spent not computing — scheduling, "
+        "sending the result of about 100 KiB of facts back, the client's process start-up and import of "
+        f"distributed, and waiting on the client), i.e. {overhead / (compute + overhead) * 100:.1f} % of each "
+        f"worker's time. Against the local pool's wall: standing cluster {(standing_wall / local_wall - 1) * 100:+.1f} "
+        f"% (target ≤ +5 %). Local pool: {local_per_image * 1000:.1f} worker-ms per image.",
+        "",
+        "## Projection: 10,000 images",
+        "",
+        "From the per-task costs above (compute + overhead per image, on one worker thread):",
+        "",
+        table(["workers (1 thread each)", "projected wall"],
+                       [["10", projection(10)], ["100", projection(100)]]),
+        "",
+        "Assumptions: images like these (20 executables, ~10 MiB each; time grows with executables and bytes, not "
+        "image count); each worker a core as fast as this one's when not shared; the inputs on a shared filesystem "
+        "that delivers each worker's reads (10,000 × ~10 MiB = ~100 GiB, i.e. ~1 GiB/s for 100 workers over ~2 "
+        "min) — past that the filesystem, not Dask, is the limit; the scheduler's own cost (Dask documents "
+        "roughly 1 ms of scheduler time per task) gives a floor of ~10 s for 10,000 tasks, under both figures; the "
+        "client writes one JSON line per image (the jsonl cost is in the overhead above); cluster start-up not "
+        "included (the LocalCluster row shows ~the cost of starting two workers here).",
+        "",
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
