@@ -30,6 +30,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError
 from typing import Any
 
 from depfree.analysis.context import Options
@@ -280,6 +281,8 @@ def _result(fut: Any, path: str) -> list[ScanResult]:
     except KilledWorker:
         msg = ("cannot scan: it killed every Dask worker that ran it, up to the scheduler's allowed-failures "
                "(it may crash the analysis or exhaust a worker's memory)")
+    except CancelledError:
+        msg = "cannot scan: its Dask task was cancelled (the scheduler was lost or restarted)"
     except Exception as exc:  # noqa: BLE001 - one input's failure must not end a scan of thousands
         msg = f"internal error on the Dask worker ({type(exc).__name__}: {exc})"
     return [ScanResult({}, [], [FileError(path=path, error=msg)])]

@@ -14,6 +14,7 @@ from rich.markup import escape
 from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, echo_json, friendly_errors, print_error
 from depfree.cli.fleet import EXIT_INTERRUPTED, fleet_options, inputs
+from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
 from depfree.render import scan_jsonl as jsonl
@@ -27,7 +28,7 @@ from depfree.scan import ScanResult
                    "per container as each is done, then a summary line.")
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json: pipe it to `jq .` to read it.")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores; 1 = "
-              "no pool).")
+              "no pool); with --executor dask and no --scheduler, the local cluster's workers.")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
 @click.option("--checksums", "checksums_file", type=click.Path(), default=None, metavar="FILE",
               help="Checksum manifest to verify against (default: SHA256SUMS, *checksums.txt, *.sha256 beside "
@@ -47,8 +48,6 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, as_json: bool, jobs: int | None, 
       depfree scan dist/app.tar.gz /srv/images/web.tar
       find /mirror -name '*.tar' | depfree scan --from - --executor dask --scheduler tcp://sched:8786 --format jsonl
     """
-    from depfree.cli.fleet import results as fleet_results
-
     fmt = "json" if as_json else fmt
     as_json = fmt != "text"
     if jobs is not None and jobs < 1:
@@ -57,7 +56,6 @@ def scan_cmd(paths: tuple[str, ...], fmt: str, as_json: bool, jobs: int | None, 
         raise UsageError(f"--depth must be 0 or more, got {depth}")
     console = Console(highlight=False, soft_wrap=True)
     progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
-
     results = fleet_results(inputs(paths, from_file), executor=executor, scheduler=scheduler, jobs=jobs,
                             depth=depth, checksums=checksums_file, options=Options(deep=deep), progress=progress)
     report = Report(tool=_tool(), containers=[])
