@@ -217,6 +217,30 @@ def test_interrupt_cancels_the_cluster_tasks_and_exits_130(cluster: Cluster) -> 
     assert cluster.tasks_on_scheduler() == 0
 
 
+def test_interrupt_on_a_terminal_stops_the_local_cluster_quietly(corpus: dict[str, Path]) -> None:
+    """Ctrl-C reaches the whole process group (the LocalCluster's workers too): exit 130, one line, nothing left."""
+    proc = subprocess.Popen([sys.executable, "-m", "depfree", "scan", "--format", "jsonl", "--executor", "dask",
+                             "-j", "2", str(corpus["hello"]), "/usr/bin", "/usr/lib/x86_64-linux-gnu"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the cluster is up and the scan under way
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert json.loads(first)["container"]["path"] == str(corpus["hello"])
+    assert (proc.returncode, err) == (130, "depfree: interrupted\n")
+    deadline = time.monotonic() + 20
+    while (left := subprocess.run(["pgrep", "-a", "-g", str(proc.pid)], capture_output=True, text=True).stdout) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert left == ""
+
+
 def test_local_cluster_from_stdin_equals_local(corpus: dict[str, Path]) -> None:
     paths = [str(corpus["tree"]), str(corpus["glibc"]), str(corpus["zip"])]
     local = cli("scan", "--json", *paths)

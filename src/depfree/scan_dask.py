@@ -199,9 +199,19 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
             logging.getLogger(name).setLevel(logging.CRITICAL)  # its warnings (a task rescheduled) are not our output
     if scheduler is None:
         # no dashboard; its HTTP server on any free loopback port (not 8787, which another cluster may hold)
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL,
-                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+        # The workers are started with SIGINT ignored (inherited): Ctrl-C on a terminal reaches the whole process
+        # group, and it is the client that stops them, without a traceback from each.
+        try:
+            handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            handler = None
+        try:
+            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL,
+                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+        finally:
+            if handler is not None:
+                signal.signal(signal.SIGINT, handler)
         return Client(cluster, set_as_default=False), cluster
     if "://" not in scheduler and ":" not in scheduler:
         raise UsageError(f"--scheduler expects an address like tcp://HOST:8786, got {scheduler!r}")
