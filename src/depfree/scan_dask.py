@@ -12,11 +12,13 @@ How the work is spread:
   size); members held in memory or spooled by this worker (from a compressed layer) are analysed here. The
   resolution of the container is done by the input task once its members are in, as in the local scan. A container
   with fewer than ``batch`` executables is analysed in its own task.
-* Results come back in input order (a finished input waits for the ones before it); at most ``window`` inputs are on
-  the cluster at a time, so a fleet of 10,000 paths read from ``--from`` is not held in memory at once.
+* Results come back in input order (a finished input waits for the ones before it); at most ``window`` inputs are
+  submitted and not yet written out, so a fleet of 10,000 paths is never all in memory at once.
 
 Faults: a task whose worker died is rerun on another by the scheduler; one that killed ``allowed-failures`` workers
-(``distributed.scheduler.allowed-failures``, default 3) comes back as that input's error, and the scan goes on. An
+(``distributed.scheduler.allowed-failures``, default 3) is submitted once more (a task only queued on a worker that
+another input killed counts as a suspect too), and if that one kills them again it is that input's error; the scan
+goes on. An
 unreachable scheduler is a :class:`ClusterError` (exit 2). On an interrupt, the client cancels its tasks.
 
 Test hook: a worker started with ``DEPFREE_DASK_TEST_POISON=NAME`` in its environment kills itself (SIGKILL) when it
@@ -240,7 +242,7 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
     sums = os.fspath(checksums) if checksums is not None else None
     client, cluster = connect(scheduler, workers)
     inputs = iter(enumerate(os.fspath(p) for p in paths))
-    running: dict[Any, tuple[int, str]] = {}
+    running: dict[Any, tuple[int, str, int]] = {}  # future -> (input number, path, tries before this one)
     try:
         from distributed import as_completed
 
@@ -248,31 +250,40 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         window = window or max(64, 8 * threads)
         queue = as_completed(loop=client.loop)
         submitted = 0
+        finished: dict[int, list[ScanResult]] = {}  # done, waiting for the inputs before them
+
+        def submit(index: int, path: str, tries: int) -> None:
+            fut = client.submit(scan_input, path, max(0, depth), sums, options, limits, batch, pure=False)
+            running[fut] = (index, path, tries)
+            queue.add(fut)
 
         def submit_more() -> None:
             nonlocal submitted
-            while len(running) < window:
+            while len(running) + len(finished) < window:
                 item = next(inputs, None)
                 if item is None:
                     return
-                fut = client.submit(scan_input, item[1], max(0, depth), sums, options, limits, batch, pure=False)
-                running[fut] = item
-                queue.add(fut)
+                submit(*item, 0)
                 submitted += 1
 
         submit_more()
-        finished: dict[int, list[ScanResult]] = {}
         emitted = 0
         for fut in queue:
-            index, path = running.pop(fut)
+            index, path, tries = running.pop(fut)
+            if tries == 0 and _killed_workers(fut):
+                # Tasks merely queued on a worker that a poison input killed are suspects too: an input is told it
+                # is the poison only when it kills workers again, in a task of its own.
+                fut.release()
+                submit(index, path, 1)
+                continue
             finished[index] = _result(fut, path)
             fut.release()
-            submit_more()
             if progress:
                 progress(len(finished) + emitted, submitted, path)
             while emitted in finished:
                 yield from finished.pop(emitted)
                 emitted += 1
+            submit_more()
     except KeyboardInterrupt:
         client.cancel(list(running), force=True)
         raise
@@ -280,6 +291,12 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _killed_workers(fut: Any) -> bool:
+    from distributed import KilledWorker
+
+    return fut.status == "error" and isinstance(fut.exception(), KilledWorker)
 
 
 def _result(fut: Any, path: str) -> list[ScanResult]:
