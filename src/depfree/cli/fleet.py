@@ -82,11 +82,6 @@ def report(paths: list[str], *, executor: str, scheduler: str | None, options: O
         from depfree.scan import scan
 
         return scan(paths, options=options)
-    out = Report(tool=tool_info(), containers=[])
-    for res in results(paths, executor=executor, scheduler=scheduler, jobs=None, options=options):
-        if res.container:
-            assert out.containers is not None
-            out.containers.append(res.container)
-        out.binaries.extend(res.binaries)
-        out.errors.extend(res.errors)
-    return out
+    got = list(results(paths, executor=executor, scheduler=scheduler, jobs=None, options=options))
+    return Report(tool=tool_info(), containers=[r.container for r in got if r.container],
+                  binaries=[b for r in got for b in r.binaries], errors=[e for r in got for e in r.errors])
