@@ -105,8 +105,10 @@ class Cluster:
                 return int(self.client.run(os.getpid, workers=[addr])[addr])
         return None
 
-    def tasks_on_scheduler(self) -> int:
-        return int(self.client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)))
+    def tasks_on_scheduler(self) -> dict[str, str]:
+        """Every task the scheduler holds: key -> state."""
+        return dict(self.client.run_on_scheduler(
+            lambda dask_scheduler: {str(k): ts.state for k, ts in dask_scheduler.tasks.items()}))
 
     def ran(self, prefix: str) -> bool:
         return bool(self.client.run_on_scheduler(lambda dask_scheduler: prefix in dask_scheduler.task_prefixes))
@@ -214,7 +216,7 @@ def test_interrupt_cancels_the_cluster_tasks_and_exits_130(cluster: Cluster) -> 
     deadline = time.monotonic() + 60
     while cluster.tasks_on_scheduler() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert cluster.tasks_on_scheduler() == 0
+    assert cluster.tasks_on_scheduler() == {}
 
 
 def test_interrupt_on_a_terminal_stops_the_local_cluster_quietly(corpus: dict[str, Path]) -> None:

@@ -115,7 +115,15 @@ class _Batch:
     def result(self) -> list[tuple[list[Binary], str | None]]:
         if self._result is None:
             try:
-                self._result = self.future.result()
+                while True:
+                    try:
+                        self._result = self.future.result(timeout=0.5)
+                        break
+                    except TimeoutError:
+                        if _cancelled():  # the input's task was cancelled while it waited for this batch
+                            raise Cancelled("the scan was cancelled by its client") from None
+            except Cancelled:
+                raise
             except Exception as exc:  # noqa: BLE001 - a batch lost for good is its members' error, not the scan's
                 self._result = [([], f"cannot analyse: the Dask task of its batch failed ({type(exc).__name__})")
                                 for _ in self.names]

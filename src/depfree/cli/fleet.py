@@ -14,7 +14,6 @@ from depfree.errors import UsageError
 from depfree.model import Report
 from depfree.scan import Progress, ScanResult
 
-EXIT_INTERRUPTED = 130
 EXECUTORS = ("local", "dask")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,7 +72,8 @@ def results(paths: list[str], *, executor: str, scheduler: str | None, jobs: int
     return iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress)
 
 
-def report(paths: list[str], *, executor: str, scheduler: str | None, options: Options) -> Report:
+def report(paths: list[str], *, executor: str, scheduler: str | None, options: Options,
+           progress: Progress | None = None) -> Report:
     """The whole report, as :func:`depfree.scan.scan` makes it, from either executor."""
     from depfree.api import tool_info
 
@@ -81,7 +81,7 @@ def report(paths: list[str], *, executor: str, scheduler: str | None, options: O
     if executor == "local":
         from depfree.scan import scan
 
-        return scan(paths, options=options)
-    got = list(results(paths, executor=executor, scheduler=scheduler, jobs=None, options=options))
+        return scan(paths, options=options, progress=progress)
+    got = list(results(paths, executor=executor, scheduler=scheduler, jobs=None, options=options, progress=progress))
     return Report(tool=tool_info(), containers=[r.container for r in got if r.container],
                   binaries=[b for r in got for b in r.binaries], errors=[e for r in got for e in r.errors])
