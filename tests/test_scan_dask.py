@@ -274,6 +274,25 @@ def test_unreachable_scheduler_is_one_line_and_exit_2(corpus: dict[str, Path]) -
     assert len(run.stderr.splitlines()) == 1
 
 
+def test_scheduler_without_workers_is_one_line_and_exit_2(corpus: dict[str, Path], tmp_path: Path) -> None:
+    file = tmp_path / "scheduler.json"
+    sched = subprocess.Popen([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                              "--no-dashboard", "--scheduler-file", str(file)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        address = json.loads(file.read_text())["address"]
+        run = cli("scan", "--executor", "dask", "--scheduler", address, str(corpus["hello"]),
+                  env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"})
+    finally:
+        os.killpg(sched.pid, signal.SIGKILL)
+        sched.wait()
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2, "", f"depfree: the Dask scheduler at {address} has no workers: none joined within 2s\n")
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--scheduler", "tcp://127.0.0.1:1", "X"], "depfree: --scheduler is for --executor dask, got --executor local"),
     (["--executor", "dask", "--scheduler", "nonsense", "X"],

@@ -19,7 +19,7 @@ Faults: a task whose worker died is rerun on another by the scheduler; one that 
 (``distributed.scheduler.allowed-failures``, default 3) is submitted once more (a task only queued on a worker that
 another input killed counts as a suspect too), and if that one kills them again it is that input's error; the scan
 goes on. An
-unreachable scheduler is a :class:`ClusterError` (exit 2). On an interrupt, the client cancels its tasks.
+unreachable scheduler, or one without workers, is a :class:`ClusterError` (exit 2). On an interrupt, the client cancels its tasks.
 
 Test hook: a worker started with ``DEPFREE_DASK_TEST_POISON=NAME`` in its environment kills itself (SIGKILL) when it
 is given an input whose file name is ``NAME`` — a deterministic poison input for tests/test_scan_dask.py. Nothing else
@@ -227,13 +227,20 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
         raise UsageError(f"--scheduler expects an address like tcp://HOST:8786, got {scheduler!r}")
     timeout = dask.config.get("distributed.comm.timeouts.connect")
     try:
-        return Client(scheduler, timeout=timeout, set_as_default=False), None
+        client = Client(scheduler, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} within {timeout}: {reason}") from None
     except ValueError as exc:
         raise UsageError(f"--scheduler expects an address like tcp://HOST:8786, got {scheduler!r} ({exc})") \
             from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)  # a scheduler without workers would leave the scan waiting
+    except TimeoutError:
+        client.close()
+        raise ClusterError(f"the Dask scheduler at {scheduler} has no workers: none joined within {timeout}") \
+            from None
+    return client, None
 
 
 def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | None = None,
