@@ -17,15 +17,16 @@ The result is ``binary.resolution``::
      "files": [{"path", "kind", "found", "required", "why", "alternatives", "provided_by"?}],
      "missing_files": [required paths]}
 
-In a container image, ``/etc/resolv.conf``, ``/etc/hosts`` and ``/etc/hostname`` are written by the container runtime
-at start (Docker, Podman, containerd/CRI), so they count as present (``provided_by``) when the image lacks them.
+Paths supplied from outside (``provided``: in a container image, what the runtime writes at start, from
+data/contexts.toml) count as present (``provided_by``) when the tree lacks them. The verdict built on this
+(missing from the package vs needed from the machine) is targets/context.py's.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from depfree.model import Binary
@@ -36,8 +37,6 @@ MULTIARCH = {("x86_64", 64): "x86_64-linux-gnu", ("x86", 32): "i386-linux-gnu", 
              ("ppc64le", 64): "powerpc64le-linux-gnu", ("s390x", 64): "s390x-linux-gnu"}
 ARCH_ALIASES = {"amd64": "x86_64", "386": "x86", "i386": "x86", "arm64": "aarch64"}
 MAX_DEPTH = 16
-RUNTIME_FILES = {p: "the container runtime (written at container start)"
-                 for p in ("/etc/resolv.conf", "/etc/hosts", "/etc/hostname")}
 MAX_CONF_FILES = 256
 
 
@@ -81,10 +80,12 @@ class Resolver:
     """Resolution of every binary of one container against its filesystem view. ``binaries`` maps an in-view path
     to the analysed binary at that path, so libraries in the image can be followed."""
 
-    def __init__(self, view: FsView, binaries: Mapping[str, Binary], provided: Mapping[str, str] | None = None
-                 ) -> None:
+    def __init__(self, view: FsView, binaries: Mapping[str, Binary], provided: Mapping[str, str] | None = None,
+                 loader: Callable[[str], Binary | None] | None = None) -> None:
         self.view = view
         self.binaries = binaries
+        # reads a library the scan did not analyse (one found in a --root), so its own NEEDED are followed too
+        self.loader = loader
         self.provided = dict(provided or {})  # paths supplied from outside (a container runtime), and by whom
         self.problems: dict[str, str] = {}  # symlink path -> what is wrong with it (loop, escape)
         self._conf_dirs: list[str] | None = None
@@ -155,8 +156,14 @@ class Resolver:
             entry = entry.replace("${" + token + "}", value).replace("$" + token, value)
         return entry if entry.startswith("/") else "/" + entry  # relative entries are relative to the cwd: '/'
 
+    def _binary_at(self, path: str) -> Binary | None:
+        got = self.binaries.get(path)
+        if got is None and self.loader is not None:
+            got = self.loader(path)
+        return got
+
     def _compatible(self, path: str, want: Binary) -> bool:
-        other = self.binaries.get(path)
+        other = self._binary_at(path)
         if other is None:
             return True  # not analysed (not an ELF we read): the loader would try it
         return other.format == want.format and other.bits == want.bits and other.arch == want.arch
@@ -227,7 +234,7 @@ class Resolver:
                 if parent is not None:
                     entry["needed_by"] = parent
                 libs.append(entry)
-                child = self.binaries.get(found) if found else None
+                child = self._binary_at(found) if found else None
                 if child is not None and depth < MAX_DEPTH and child.linkage.needed:
                     queue.append((child, found, posixpath.basename(found), depth + 1))
         # a name missing along one path but found along another (another RUNPATH) is loaded once found

@@ -1,0 +1,117 @@
+"""A wheel's platform tag as the contract its ELF files must meet (PEP 600 / PEP 656), from the wheel's file name
+(PEP 427) or its ``WHEEL`` metadata, with the allowed external libraries of data/wheel_policies.toml."""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+import re
+from dataclasses import dataclass
+
+from depfree.analysis.versions import version_key
+from depfree.datafiles import load
+from depfree.model import Binary
+
+_TAG = re.compile(r"^(?P<family>manylinux|musllinux)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>\w+)$")
+_ARCH = {"x86_64": "amd64", "i686": "386", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
+         "s390x": "s390x", "riscv64": "riscv64", "ppc64": "ppc64", "loongarch64": "loong64"}
+
+
+@dataclass(frozen=True)
+class Platform:
+    tag: str  # as written: manylinux2014_x86_64
+    family: str  # manylinux | musllinux
+    libc: str  # glibc | musl
+    ceiling: str  # 2.17, 1.2
+    arch: str  # GOARCH naming: amd64
+
+
+@dataclass(frozen=True)
+class WheelTag:
+    """The Linux platforms a wheel claims (a compressed tag set names several)."""
+
+    filename: str
+    platforms: tuple[Platform, ...]
+
+    @property
+    def tag(self) -> str:
+        return ".".join(p.tag for p in self.platforms) or "no Linux platform tag"
+
+
+def _platform(tag: str) -> Platform | None:
+    aliases = {k: v for k, v in load("wheel_policies.toml")["aliases"].items() if k != "source"}
+    for legacy, modern in aliases.items():
+        if tag.startswith(legacy + "_"):
+            tag_norm = modern + tag[len(legacy):]
+            break
+    else:
+        tag_norm = tag
+    m = _TAG.match(tag_norm)
+    if not m:
+        return None
+    family = m.group("family")
+    return Platform(tag, family, "glibc" if family == "manylinux" else "musl",
+                    f"{m.group('major')}.{m.group('minor')}", _ARCH.get(m.group("arch"), m.group("arch")))
+
+
+def parse_wheel_name(path: str) -> WheelTag | None:
+    """PEP 427: ``{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl``; None when the name is not a wheel's."""
+    name = posixpath.basename(path.replace("!", "/"))
+    if not name.endswith(".whl"):
+        return None
+    parts = name[:-4].split("-")
+    if len(parts) not in (5, 6):
+        return None
+    platforms = tuple(p for p in (_platform(t) for t in parts[-1].split(".")) if p is not None)
+    return WheelTag(name, platforms)
+
+
+def _for(b: Binary, wheel: WheelTag) -> list[Platform]:
+    libc = b.linkage.libc.flavour
+    return [p for p in wheel.platforms if p.arch == b.arch and (libc not in ("glibc", "musl") or p.libc == libc)]
+
+
+@functools.cache
+def _allowed(family: str, ceiling: str) -> frozenset[str]:
+    data = load("wheel_policies.toml")[family]
+    names = set(data["libraries"])
+    if family == "manylinux":
+        minor = int(ceiling.split(".")[1])
+        for since, extra in data.get("since", {}).items():
+            if minor >= int(since):
+                names |= set(extra)
+    return frozenset(names)
+
+
+def allowed_library(b: Binary, wheel: WheelTag, name: str) -> bool:
+    """Every platform of the wheel this binary runs on lets it take ``name`` from the system. glibc's dynamic loader
+    (``ld-linux-x86-64.so.2``, NEEDED by libraries using TLS) is part of the glibc every manylinux host has, as
+    auditwheel's lddtree treats it."""
+    platforms = _for(b, wheel)
+    loader = name.startswith(("ld-linux", "ld64.so")) if b.linkage.libc.flavour != "musl" else False
+    return bool(platforms) and all(loader or name in _allowed(p.family, p.ceiling) for p in platforms)
+
+
+def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
+    """What in ``b`` breaks the wheel's promise: a libc the tag does not name, a glibc symbol version above the
+    ceiling, an architecture the tag does not name. Static binaries meet every tag of their architecture."""
+    if b.format != "elf" or b.type == "relocatable":
+        return []
+    out: list[dict[str, str]] = []
+    link = b.linkage
+    if not any(p.arch == b.arch for p in wheel.platforms):
+        return [{"kind": "tag", "name": wheel.tag, "why": f"a {b.arch} binary in a wheel tagged {wheel.tag}",
+                 "severity": "fail"}]
+    if link.kind != "dynamic":
+        return out
+    libc = link.libc.flavour
+    platforms = _for(b, wheel)
+    if libc in ("glibc", "musl") and not platforms:
+        return [{"kind": "tag", "name": wheel.tag, "why": f"linked against {libc}, but the wheel is tagged "
+                 f"{wheel.tag} (no {'manylinux' if libc == 'glibc' else 'musllinux'} tag)", "severity": "fail"}]
+    for p in platforms:
+        if p.libc == "glibc" and link.min_glibc and version_key(link.min_glibc) > version_key(p.ceiling):
+            syms = ", ".join(s.symbol for s in link.glibc_symbols[:3])
+            out.append({"kind": "tag", "name": p.tag, "why": f"needs GLIBC_{link.min_glibc} (symbol {syms}), above "
+                        f"the glibc {p.ceiling} ceiling of {p.tag}", "severity": "fail"})
+    return out
