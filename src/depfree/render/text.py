@@ -19,9 +19,10 @@ Section = Callable[[Binary], tuple[str, Lines]]
 def _identity(b: Binary) -> tuple[str, Lines]:
     ident = f"{b.format.upper()} {b.bits}-bit {b.endian}-endian {b.type}, {b.os}/{b.arch}"
     lines = [ident, f"size {b.size:,} bytes, sha256 {b.sha256}"]
-    if b.min_os:
-        ev = f"  [dim]({', '.join(str(e) for e in b.min_os.evidence)})[/dim]" if b.min_os.evidence else ""
-        lines.append(f"minimum {b.min_os.os} {b.min_os.version}{ev}")
+    low = b.effective_min_os or b.min_os
+    if low:
+        ev = f"  [dim](from {escape('; '.join(str(e) for e in low.evidence))})[/dim]" if low.evidence else ""
+        lines.append(f"minimum {low.os} {low.version}{ev}")
     return "", lines
 
 
@@ -197,6 +198,12 @@ def render_binary(b: Binary) -> Lines:
     color = "green" if b.verdict.startswith("self-contained") else "yellow"
     head = escape(b.path + (f" [{b.slice}]" if b.slice else ""))
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
+    res = b.resolution or {}
+    if res.get("verdict") and res.get("context") == "root":  # inspect --root: the verdict on that machine
+        from depfree.targets.context import summary_line
+
+        mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}[res["verdict"]]
+        out.append(f"  {mark} on the root: {escape(summary_line(res))}")
     for section in SECTIONS:
         title, lines = section(b)
         if not lines:
