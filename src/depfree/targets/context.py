@@ -135,8 +135,8 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
         from depfree.targets.wheel import check_tag
 
         missing += check_tag(b, pkg.wheel)
-    # files
-    for f in res.get("files") or []:
+    # files (a Linux program's: on Darwin and Windows the paths Go's net and time read are the OS's own)
+    for f in res.get("files") or [] if b.os == "linux" else []:
         if f.get("found") is not None:
             continue
         if f.get("provided_by"):
@@ -145,9 +145,15 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
             missing.append(_item(f["kind"], f["path"], f["why"], severity="warn"))
         elif "file" not in rule.carries:
             host.append(_item(f["kind"], f["path"], f["why"], status="unknown"))
-    # kernel, OS and CPU: always the machine's
+    # the minimum kernel or OS (one, the highest of its sources) and the CPU level: always the machine's
+    low = b.effective_min_os
+    if low is not None:
+        kind = "kernel" if low.os == "linux" else "os"
+        why = "; ".join(f"{e.name}: {e.detail.split(';')[0]}" for e in low.evidence[:3])
+        host.append(_item(kind, f"{low.os} ≥ {low.version}", why or "the minimum the binary declares",
+                          status="unknown"))
     for need in b.needs or []:
-        if need.kind in ("kernel", "os", "cpu"):
+        if need.kind == "cpu":
             host.append(_item(need.kind, need.what, need.why, status="unknown"))
     if rule.libraries == "host":
         _apply_targets(b, pkg, host)

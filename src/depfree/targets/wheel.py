@@ -12,17 +12,17 @@ from depfree.analysis.versions import version_key
 from depfree.datafiles import load
 from depfree.model import Binary
 
-_TAG = re.compile(r"^(?P<family>manylinux|musllinux)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>\w+)$")
-_ARCH = {"x86_64": "amd64", "i686": "386", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
+_TAG = re.compile(r"^(?P<family>manylinux|musllinux|macosx)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>\w+)$")
+_ARCH = {"arm64": "arm64", "universal2": "universal2", "x86_64": "amd64", "i686": "386", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64", "ppc64": "ppc64", "loongarch64": "loong64"}
 
 
 @dataclass(frozen=True)
 class Platform:
     tag: str  # as written: manylinux2014_x86_64
-    family: str  # manylinux | musllinux
-    libc: str  # glibc | musl
-    ceiling: str  # 2.17, 1.2
+    family: str  # manylinux | musllinux | macosx
+    libc: str  # glibc | musl | libsystem
+    ceiling: str  # 2.17, 1.2; for macosx the oldest macOS the wheel promises to run on (13.0)
     arch: str  # GOARCH naming: amd64
 
 
@@ -32,10 +32,11 @@ class WheelTag:
 
     filename: str
     platforms: tuple[Platform, ...]
+    raw: str = ""  # the platform part of the file name, as written
 
     @property
     def tag(self) -> str:
-        return ".".join(p.tag for p in self.platforms) or "no Linux platform tag"
+        return ".".join(p.tag for p in self.platforms) or self.raw
 
 
 def _platform(tag: str) -> Platform | None:
@@ -50,7 +51,8 @@ def _platform(tag: str) -> Platform | None:
     if not m:
         return None
     family = m.group("family")
-    return Platform(tag, family, "glibc" if family == "manylinux" else "musl",
+    libc = {"manylinux": "glibc", "musllinux": "musl", "macosx": "libsystem"}[family]
+    return Platform(tag, family, libc,
                     f"{m.group('major')}.{m.group('minor')}", _ARCH.get(m.group("arch"), m.group("arch")))
 
 
@@ -63,12 +65,13 @@ def parse_wheel_name(path: str) -> WheelTag | None:
     if len(parts) not in (5, 6):
         return None
     platforms = tuple(p for p in (_platform(t) for t in parts[-1].split(".")) if p is not None)
-    return WheelTag(name, platforms)
+    return WheelTag(name, platforms, parts[-1])
 
 
 def _for(b: Binary, wheel: WheelTag) -> list[Platform]:
     libc = b.linkage.libc.flavour
-    return [p for p in wheel.platforms if p.arch == b.arch and (libc not in ("glibc", "musl") or p.libc == libc)]
+    return [p for p in wheel.platforms if p.arch in (b.arch, "universal2") and p.family != "macosx"
+            and (libc not in ("glibc", "musl") or p.libc == libc)]
 
 
 @functools.cache
@@ -95,11 +98,13 @@ def allowed_library(b: Binary, wheel: WheelTag, name: str) -> bool:
 def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
     """What in ``b`` breaks the wheel's promise: a libc the tag does not name, a glibc symbol version above the
     ceiling, an architecture the tag does not name. Static binaries meet every tag of their architecture."""
-    if b.format != "elf" or b.type == "relocatable":
+    if b.format == "macho":
+        return _check_macos(b, wheel)
+    if b.format != "elf" or b.type == "relocatable" or not wheel.platforms:
         return []
     out: list[dict[str, str]] = []
     link = b.linkage
-    if not any(p.arch == b.arch for p in wheel.platforms):
+    if not any(p.arch == b.arch for p in wheel.platforms if p.family != "macosx"):
         return [{"kind": "tag", "name": wheel.tag, "why": f"a {b.arch} binary in a wheel tagged {wheel.tag}",
                  "severity": "fail"}]
     if link.kind != "dynamic":
@@ -115,3 +120,18 @@ def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
             out.append({"kind": "tag", "name": p.tag, "why": f"needs GLIBC_{link.min_glibc} (symbol {syms}), above "
                         f"the glibc {p.ceiling} ceiling of {p.tag}", "severity": "fail"})
     return out
+
+
+def _check_macos(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
+    """A macosx_X_Y tag promises macOS X.Y: the binary's minimum (LC_BUILD_VERSION, Go's) must not be above it."""
+    from depfree.analysis.minimum import padded
+
+    mac = [p for p in wheel.platforms if p.family == "macosx" and p.arch in (b.arch, "universal2")]
+    low = b.effective_min_os
+    if not mac or low is None or low.os != "macos":
+        return []
+    promise = min(mac, key=lambda p: padded(p.ceiling))
+    if padded(low.version) > padded(promise.ceiling):
+        return [{"kind": "tag", "name": promise.tag, "why": f"needs macOS {low.version}, but the wheel is tagged "
+                 f"{promise.tag} (pip installs it on macOS {promise.ceiling})", "severity": "fail"}]
+    return []
