@@ -482,9 +482,13 @@ class Container:
                 binaries.append(b)
                 by_path.setdefault(vpath, b)
                 where.append((b, vpath))
+        from depfree.analysis.resolution import adopt_from_loaders
+
         resolver, pkg = self._judgement(by_path)
         for b, vpath in where:
             b.resolution = resolver.resolve(b, vpath)
+        adopt_from_loaders([(vpath, b.resolution) for b, vpath in where if b.resolution is not None])
+        for b, _ in where:
             judge_in_package(b, pkg)
         for link, problem in sorted(resolver.problems.items()):
             self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))

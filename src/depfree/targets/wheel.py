@@ -89,9 +89,11 @@ def _allowed(family: str, ceiling: str) -> frozenset[str]:
 def allowed_library(b: Binary, wheel: WheelTag, name: str) -> bool:
     """Every platform of the wheel this binary runs on lets it take ``name`` from the system. glibc's dynamic loader
     (``ld-linux-x86-64.so.2``, NEEDED by libraries using TLS) is part of the glibc every manylinux host has, as
-    auditwheel's lddtree treats it."""
+    auditwheel's lddtree treats it; likewise musl's ``libc.musl-ARCH.so.1``."""
     platforms = _for(b, wheel)
-    loader = name.startswith(("ld-linux", "ld64.so")) if b.linkage.libc.flavour != "musl" else False
+    # the C library's own loader names: ld-linux-x86-64.so.2 for glibc, libc.musl-x86_64.so.1 (the soname of musl's
+    # libc.so, which is also its loader) for musl
+    loader = name.startswith(("ld-linux", "ld64.so", "libc.musl-", "ld-musl-"))
     return bool(platforms) and all(loader or name in _allowed(p.family, p.ceiling) for p in platforms)
 
 

@@ -1,0 +1,245 @@
+"""One verdict per binary, judged the way its package is really installed and run (targets/context.py,
+data/contexts.toml), on real packages downloaded in the test run.
+
+Ground truth: auditwheel (is a wheel consistent with its platform tag), dpkg-shlibdeps and dpkg-deb (which packages
+a .deb's binaries need, what its Depends says, which package's shlibs/symbols name a soname), readelf, and the
+loader itself through ``ldd`` on the host's own binaries and lddtree (pax-utils) against a root."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from depfree.model import Binary, Report
+from depfree.scan import scan
+from helpers import packages
+from helpers.factory import Factory
+from helpers.schema import assert_valid_report
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "depfree", *args], capture_output=True, text=True, check=False)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def readelf_needed(path: Path) -> list[str]:
+    out = subprocess.run(["readelf", "-dW", str(path)], capture_output=True, text=True, check=True).stdout
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def by_path(report: Report) -> dict[str, Binary]:
+    return {b.path: b for b in report.binaries}
+
+
+# ---- wheels ----------------------------------------------------------------------------------------------------
+
+def auditwheel_tag(wheel: Path) -> str:
+    """The platform tag auditwheel says the wheel is consistent with (the lowest it meets)."""
+    exe = Path(sys.executable).with_name("auditwheel")
+    proc = subprocess.run([str(exe), "show", str(wheel)], capture_output=True, text=True, check=False)
+    m = re.search(r'platform tag:\s+"([^"]+)"', " ".join(proc.stdout.split()))
+    assert m, proc.stdout + proc.stderr
+    return m.group(1)
+
+
+LEGACY = {"manylinux1": "manylinux_2_5", "manylinux2010": "manylinux_2_12", "manylinux2014": "manylinux_2_17"}
+
+
+def tag_version(tag: str) -> tuple[str, tuple[int, int]]:
+    """``manylinux2014_x86_64`` -> ("manylinux", (2, 17)) (PEP 600's legacy aliases)."""
+    head = tag.split("_")[0]
+    if head in LEGACY:
+        tag = LEGACY[head] + tag[len(head):]
+    family, major, minor = tag.split("_")[:3]
+    return family, (int(major), int(minor))
+
+
+@pytest.fixture(scope="module")
+def wheels(factory: Factory, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    got = {
+        "go-task": packages.wheel(factory, "go-task-bin==3.54.0", "manylinux_2_28_x86_64"),
+        "psycopg2": packages.wheel(factory, "psycopg2-binary==2.9.13", "manylinux2014_x86_64"),
+        "psycopg2-musl": packages.wheel(factory, "psycopg2-binary==2.9.9", "musllinux_1_1_x86_64"),
+        "cryptography": packages.wheel(factory, "cryptography==50.0.2", "manylinux_2_34_x86_64"),
+    }
+    tmp = tmp_path_factory.mktemp("wheels")
+    # a wheel that lies about its tag: the real manylinux_2_34 build renamed to promise glibc 2.17
+    retagged = tmp / got["cryptography"].name.replace("manylinux_2_34", "manylinux_2_17")
+    shutil.copy2(got["cryptography"], retagged)
+    got["retagged"] = retagged
+    # a wheel whose vendored library went missing: libpq removed from psycopg2_binary.libs
+    broken = tmp / got["psycopg2"].name
+    with zipfile.ZipFile(got["psycopg2"]) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            if not re.search(r"\.libs/libpq-", info.filename):
+                dst.writestr(info, src.read(info))
+    got["no-libpq"] = broken
+    return got
+
+
+@pytest.mark.parametrize("name", ["go-task", "psycopg2", "psycopg2-musl", "retagged"])
+def test_wheel_verdict_follows_auditwheel(wheels: dict[str, Path], name: str) -> None:
+    """A wheel fails exactly when auditwheel finds it needs a newer platform than its name promises."""
+    wheel = wheels[name]
+    truth = auditwheel_tag(wheel)
+    promised = [t for t in wheel.name[:-4].split("-")[-1].split(".")]
+    family = truth.split("_")[0]
+    promises = [tag_version(t) for t in promised if tag_version(t)[0] == family]
+    assert promises, (truth, promised)
+    honest = family == "musllinux" or tag_version(truth)[1] <= min(v for _, v in promises)
+    report = scan(wheel, jobs=1)
+    assert not report.errors
+    (container,) = report.containers or []
+    assert container["context"] == "wheel"
+    assert (container["verdict"] != "fail") is honest, [b.resolution for b in report.binaries]
+    if not honest:
+        (b,) = report.binaries
+        reasons = [m for m in b.resolution["missing"] if m["kind"] == "tag"]
+        assert reasons and "above the glibc 2.17 ceiling of manylinux_2_17_x86_64" in reasons[0]["why"]
+        assert reasons[0]["why"].startswith(f"needs GLIBC_{b.linkage.min_glibc}")
+
+
+def test_go_task_wheel_is_one_verdict_and_the_host_supplies_dns(wheels: dict[str, Path]) -> None:
+    """The issue's go_task_bin case: a static Go program in a wheel is ✓; /etc/resolv.conf and the CA bundle are
+    the machine's part, listed as needs, never "not in the archive", and never a second verdict on the line."""
+    wheel = wheels["go-task"]
+    with zipfile.ZipFile(wheel) as zf:
+        member = next(n for n in zf.namelist() if n.endswith("/scripts/task"))
+        data = zf.read(member)
+    exe = Path(wheel).with_name("task-from-wheel")
+    exe.write_bytes(data)
+    program_headers = subprocess.run(["readelf", "-lW", str(exe)], capture_output=True, text=True, check=True).stdout
+    assert "INTERP" not in program_headers  # static: nothing for the loader to find
+    proc = cli("scan", "--jobs", "1", str(wheel))
+    assert proc.returncode == 0, proc.stderr
+    (line,) = [ln for ln in proc.stdout.splitlines() if member in ln]
+    assert line.lstrip().startswith("✓") and "✗" not in line and "self-contained" not in line
+    assert "needs from the machine: /etc/ssl/certs/ca-certificates.crt, /etc/resolv.conf" in line
+    data = json.loads(cli("scan", "--json", "--jobs", "1", str(wheel)).stdout)
+    assert_valid_report(data)
+    res = data["binaries"][0]["resolution"]
+    assert res["verdict"] == "ok" and res["missing"] == []
+    assert {h["name"] for h in res["host"] if h["kind"] == "file"} >= {"/etc/resolv.conf",
+                                                                        "/etc/ssl/certs/ca-certificates.crt"}
+
+
+def test_vendored_libraries_found_through_origin_and_a_missing_one_fails(wheels: dict[str, Path]) -> None:
+    policy = json.loads((Path(sys.executable).parent.parent / "lib").glob(
+        "python3*/site-packages/auditwheel/policy/manylinux-policy.json").__next__().read_text())
+    allowed = set(next(p for p in policy if p["name"] == "manylinux_2_17")["lib_whitelist"])
+    report = scan(wheels["psycopg2"], jobs=1)
+    ext = next(b for b in report.binaries if "_psycopg" in b.path)
+    with zipfile.ZipFile(wheels["psycopg2"]) as zf:
+        libs = {Path(n).name: n for n in zf.namelist() if ".libs/" in n}
+        tmp = Path(wheels["no-libpq"]).with_name("psycopg-ext.so")
+        tmp.write_bytes(zf.read(ext.path.split("!", 1)[1]))
+    vendored = [n for n in readelf_needed(tmp) if n not in allowed and not n.startswith("ld-linux")]
+    assert vendored and all(n in libs for n in vendored)  # auditwheel repair put them in psycopg2_binary.libs
+    found = {e["name"]: e["path"] for e in ext.resolution["libraries"]}
+    for n in vendored:
+        assert found[n] == "/" + libs[n]
+    assert ext.resolution["verdict"] == "ok"
+    broken = scan(wheels["no-libpq"], jobs=1)
+    ext = next(b for b in broken.binaries if "_psycopg" in b.path)
+    libpq = next(n for n in vendored if n.startswith("libpq-"))
+    assert ext.resolution["verdict"] == "fail"
+    assert [m["name"] for m in ext.resolution["missing"]] == [libpq]
+    assert "not in the wheel and not allowed by manylinux2014" in ext.resolution["missing"][0]["why"]
+
+
+# ---- Debian packages -------------------------------------------------------------------------------------------
+
+def shlibdeps(deb: Path, binary: str, tmp: Path) -> set[str]:
+    """The packages dpkg-shlibdeps derives for one binary of a .deb (against this machine's dpkg database)."""
+    work = tmp / f"shlibdeps-{deb.stem}-{Path(binary).name}"
+    (work / "debian").mkdir(parents=True)
+    (work / "debian" / "control").write_text("Source: x\n\nPackage: x\nArchitecture: any\n")
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "pkg")], check=True)
+    proc = subprocess.run(["dpkg-shlibdeps", "-O", "-e", f"pkg{binary}"], cwd=work, capture_output=True, text=True,
+                          check=True)
+    value = proc.stdout.split("shlibs:Depends=", 1)[1]
+    return {d.strip().split(" ")[0] for d in value.split(",") if d.strip()}
+
+
+def deb_field(deb: Path, name: str) -> str:
+    return subprocess.run(["dpkg-deb", "-f", str(deb), name], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def providers(res: dict[str, Any]) -> set[str]:
+    return {h["detail"].split(" ")[1] for h in res["host"] if h["kind"] == "library" and h["status"] == "met"}
+
+
+def test_deb_needs_satisfied_through_depends_like_dpkg_shlibdeps(factory: Factory, tmp_path: Path) -> None:
+    deb = packages.deb(factory, "zstd")
+    report = scan(deb, jobs=1)
+    assert not report.errors
+    (container,) = report.containers or []
+    assert container["context"] == "deb" and container["verdict"] == "ok"
+    assert container["deb"]["depends"] == deb_field(deb, "Depends")
+    dynamic = [b for b in report.binaries if b.linkage.needed and b.type in ("exec", "pie")]
+    assert dynamic
+    for b in dynamic:
+        member = b.path.split("!", 1)[1]
+        assert providers(b.resolution) == shlibdeps(deb, member, tmp_path), b.resolution["host"]
+        assert all("(Depends ✓)" in h["detail"] for h in b.resolution["host"] if h["kind"] == "library")
+
+
+def test_deb_missing_a_dependency_fails(factory: Factory, tmp_path: Path) -> None:
+    """zstd rebuilt with dpkg-deb after liblzma5 was dropped from Depends: /usr/bin/zstd still needs liblzma.so.5."""
+    deb = packages.deb(factory, "zstd")
+    tree = tmp_path / "tree"
+    subprocess.run(["dpkg-deb", "-R", str(deb), str(tree)], check=True)
+    control = tree / "DEBIAN" / "control"
+    text = control.read_text()
+    depends = next(line for line in text.splitlines() if line.startswith("Depends:"))
+    kept = [d for d in depends[len("Depends:"):].split(",") if not d.strip().startswith("liblzma5")]
+    control.write_text(text.replace(depends, "Depends:" + ",".join(kept)))
+    broken = tmp_path / "zstd-broken.deb"
+    subprocess.run(["dpkg-deb", "--root-owner-group", "-b", str(tree), str(broken)], check=True, capture_output=True)
+    assert "liblzma5" in shlibdeps(broken, "/usr/bin/zstd", tmp_path)
+    assert "liblzma5" not in deb_field(broken, "Depends")
+    report = scan(broken, jobs=1)
+    zstd = by_path(report)[f"{broken}!/usr/bin/zstd"]
+    assert zstd.resolution["verdict"] == "fail"
+    (miss,) = zstd.resolution["missing"]
+    assert miss["name"] == "liblzma.so.5" and miss["detail"].startswith("← liblzma5 (")
+    assert miss["detail"].endswith("not in Depends or Pre-Depends")
+    out = cli("scan", "--jobs", "1", str(broken)).stdout
+    assert "✗ /usr/bin/zstd" in out and "missing from the package: liblzma.so.5 ← liblzma5" in out
+
+
+def test_go_deb_with_cgo_libraries_from_the_packages_own_symbols(factory: Factory, tmp_path: Path) -> None:
+    """hugo (Go with cgo: libwebp, libsass) scanned with the .debs of its libraries: each soname is mapped through
+    the shlibs/symbols file of the package that ships it, and found in hugo's Depends."""
+    hugo, webp, sass = (packages.deb(factory, n) for n in ("hugo", "libwebp7", "libsass1"))
+    report = scan([hugo, webp, sass], jobs=1)
+    b = by_path(report)[f"{hugo}!/usr/bin/hugo"]
+    assert b.go is not None and b.linkage.kind == "dynamic"
+    subprocess.run(["dpkg-deb", "-x", str(hugo), str(tmp_path / "hugo")], check=True)
+    needed = readelf_needed(tmp_path / "hugo" / "usr" / "bin" / "hugo")
+    assert {"libwebp.so.7", "libsass.so.1"} <= set(needed)
+    want: dict[str, str] = {}
+    for deb in (webp, sass):
+        info = subprocess.run(["dpkg-deb", "-I", str(deb), "symbols"], capture_output=True, text=True).stdout or \
+            subprocess.run(["dpkg-deb", "-I", str(deb), "shlibs"], capture_output=True, text=True).stdout
+        for line in info.splitlines():
+            if line and not line[0].isspace() and ".so." in line.split()[0]:
+                want[line.split()[0]] = line.split()[1]
+            elif line and not line[0].isspace() and len(line.split()) >= 3:
+                want[f"{line.split()[0]}.so.{line.split()[1]}"] = line.split()[2]
+    host = {h["name"]: h for h in b.resolution["host"] if h["kind"] == "library"}
+    for so in ("libwebp.so.7", "libsass.so.1"):
+        assert so in want, want
+        assert host[so]["status"] == "met" and host[so]["detail"] == f"← {want[so]} (Depends ✓)"
+    assert b.resolution["verdict"] == "ok"
+    out = cli("scan", "--jobs", "1", str(hugo), str(webp), str(sass)).stdout
+    assert f"libwebp.so.7 ← {want['libwebp.so.7']} (Depends ✓)" in out
