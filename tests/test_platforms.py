@@ -178,6 +178,12 @@ def test_scan_of_an_image_and_targets_on_scratch_agree(factory: Factory) -> None
     warned_by_scan = {m["name"] for m in res["missing"] if m["severity"] == "warn"}
     provided = {h["name"] for h in res["host"] if h["status"] == "provided"}
     assert {"/etc/resolv.conf", "/etc/hosts"} <= provided and res["verdict"] == "warn"
+    skopeo = factory.require("skopeo")
+    archive = factory.cached(("nettool-docker-archive", layout), lambda out: images.run(
+        [skopeo, "copy", "--quiet", f"oci:{layout}:nettool", f"docker-archive:{out}:depfree/nettool:latest"]),
+        name="nettool.tar")
+    (docker,) = scan(archive, jobs=1).binaries
+    assert docker.resolution == res  # the same image as a docker-archive (skopeo copy): the same verdict
     rc, got = cells(factory.go("nettool"), "-t", "scratch")
     scratch = got["scratch"]
     required = {n.what for n in b.needs or [] if n.kind in ("file", "dir") and n.required}

@@ -243,3 +243,61 @@ def test_go_deb_with_cgo_libraries_from_the_packages_own_symbols(factory: Factor
     assert b.resolution["verdict"] == "ok"
     out = cli("scan", "--jobs", "1", str(hugo), str(webp), str(sass)).stdout
     assert f"libwebp.so.7 ← {want['libwebp.so.7']} (Depends ✓)" in out
+
+
+# ---- release archives --------------------------------------------------------------------------------------------
+
+def _tarball(tmp: Path, name: str, files: dict[str, Path]) -> Path:
+    root = tmp / f"{name}-tree"
+    for rel, src in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, root / rel)
+    out = tmp / f"{name}.tar.gz"
+    subprocess.run(["tar", "-czf", str(out), "-C", str(root), "."], check=True)
+    return out
+
+
+def test_release_archives_of_static_and_cgo_go_builds_judged_on_chosen_targets(factory: Factory,
+                                                                                tmp_path: Path) -> None:
+    """A release archive is the application: without --target both builds are ✓ with their needs listed; on a
+    chosen target the host's part is judged, and the verdict matches a real start in that root (the verify
+    sandbox: the cgo build has no loader on scratch, the static one starts)."""
+    from depfree.sandbox import verify
+
+    static, cgo = factory.go("nettool"), factory.go("nettool", cgo=True)
+    archives = {"static": _tarball(tmp_path, "static", {"bin/nettool": static}),
+                "cgo": _tarball(tmp_path, "cgo", {"bin/nettool": cgo})}
+    for kind, tgz in archives.items():
+        (b,) = scan(tgz, jobs=1).binaries
+        assert b.resolution["context"] == "app" and b.resolution["verdict"] == "ok" and b.resolution["missing"] == []
+        if kind == "cgo":
+            host = {h["name"] for h in b.resolution["host"]}
+            assert {"/lib64/ld-linux-x86-64.so.2", "libc.so.6"} <= host
+    runs = {kind: verify(str(path), ["scratch"])[0] for kind, path in (("static", static), ("cgo", cgo))}
+    assert runs["cgo"].failure == "interpreter-missing" and runs["static"].started
+    proc = cli("scan", "--jobs", "1", "-t", "scratch", str(archives["cgo"]), str(archives["static"]))
+    lines = [ln for ln in proc.stdout.splitlines() if "bin/nettool" in ln]
+    assert lines[0].lstrip().startswith("✗") and "unmet on scratch: interpreter /lib64/ld-linux-x86-64.so.2" in lines[0]
+    assert not lines[1].lstrip().startswith("✗")  # the static build starts there (CA roots: a warning)
+    proc = cli("scan", "--jobs", "1", "-t", "debian-12", str(archives["cgo"]))
+    assert "✓ bin/nettool" in proc.stdout
+    proc = cli("scan", "-t", "no-such-target", str(archives["cgo"]))
+    assert proc.returncode == 2 and "unknown target 'no-such-target'" in proc.stderr
+
+
+def test_release_archive_searching_origin_must_bring_its_library(factory: Factory, tmp_path: Path) -> None:
+    """A program with RUNPATH $ORIGIN/../lib ships its libraries: one left out is missing from the archive (ldd on
+    the unpacked tree agrees), glibc's own libraries stay the host's part."""
+    lib = factory.c("hello.c", flags=("-shared", "-fPIC", "-Wl,-soname,libdepfreetest.so.1"))
+    app = factory.c("hello.c", flags=(str(lib), "-Wl,-rpath,$ORIGIN/../lib"))
+    good = _tarball(tmp_path, "good", {"bin/app": app, "lib/libdepfreetest.so.1": lib})
+    bad = _tarball(tmp_path, "bad", {"bin/app": app})
+    out = subprocess.run(["ldd", str(tmp_path / "bad-tree" / "bin" / "app")], capture_output=True, text=True).stdout
+    assert "libdepfreetest.so.1 => not found" in out and "libc.so.6 => /" in out
+    assert "libdepfreetest.so.1 => not found" not in subprocess.run(
+        ["ldd", str(tmp_path / "good-tree" / "bin" / "app")], capture_output=True, text=True).stdout
+    (g,) = [b for b in scan(good, jobs=1).binaries if b.path.endswith("bin/app")]
+    (b,) = [b for b in scan(bad, jobs=1).binaries if b.path.endswith("bin/app")]
+    assert g.resolution["verdict"] == "ok"
+    assert b.resolution["verdict"] == "fail" and [m["name"] for m in b.resolution["missing"]] == ["libdepfreetest.so.1"]
+    assert "libc.so.6" in {h["name"] for h in b.resolution["host"]}
