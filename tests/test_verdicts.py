@@ -301,3 +301,39 @@ def test_release_archive_searching_origin_must_bring_its_library(factory: Factor
     assert g.resolution["verdict"] == "ok"
     assert b.resolution["verdict"] == "fail" and [m["name"] for m in b.resolution["missing"]] == ["libdepfreetest.so.1"]
     assert "libc.so.6" in {h["name"] for h in b.resolution["host"]}
+
+
+# ---- bad input ---------------------------------------------------------------------------------------------------
+
+def test_bad_deb_control_members_are_one_line_errors(factory: Factory, tmp_path: Path) -> None:
+    """A .deb whose control member is missing or not a tar: one clear error, the data is still scanned, and the
+    verdict does not pretend Depends were checked."""
+    deb = packages.deb(factory, "zstd")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    subprocess.run(["ar", "x", str(deb)], cwd=parts, check=True)
+    data = next(p.name for p in parts.iterdir() if p.name.startswith("data.tar"))
+    no_control = tmp_path / "no-control.deb"
+    subprocess.run(["ar", "rc", str(no_control), "debian-binary", data], cwd=parts, check=True)
+    (parts / "control.tar.xz").write_bytes(b"\xfd7zXZ\x00" + b"garbage" * 20)
+    bad_control = tmp_path / "bad-control.deb"
+    subprocess.run(["ar", "rc", str(bad_control), "debian-binary", "control.tar.xz", data], cwd=parts, check=True)
+    for path, expect in ((no_control, "expected a control.tar member in the Debian package, found none"),
+                         (bad_control, "control.tar.xz: expected a tar of control files, found")):
+        proc = cli("scan", "--jobs", "1", str(path))
+        assert proc.returncode == 2, proc.stderr
+        (err,) = [ln for ln in proc.stderr.splitlines() if "control member" in ln]
+        assert err.startswith(f"depfree: {path}: control member: {expect}")
+        assert "/usr/bin/zstd" in proc.stdout
+        report = scan(path, jobs=1)
+        zstd = by_path(report)[f"{path}!/usr/bin/zstd"]
+        libs = [h for h in zstd.resolution["host"] if h["kind"] == "library"]
+        assert libs and all(h["status"] == "unknown" for h in libs)
+
+
+def test_a_zip_named_whl_without_a_wheel_name_is_an_ordinary_archive(factory: Factory, tmp_path: Path) -> None:
+    odd = tmp_path / "not-a-wheel.whl"
+    with zipfile.ZipFile(odd, "w") as zf:
+        zf.write(factory.c("hello.c"), "bin/hello")
+    (container,) = scan(odd, jobs=1).containers or []
+    assert container["context"] == "app" and container["verdict"] == "ok"

@@ -505,7 +505,10 @@ class Container:
         if self.kind in ("dir", "tar", "zip") and any(self.view.exists(m) for m in rootfs_markers()):
             return "rootfs"
         if self.kind == "zip" and self.path.endswith(".whl"):
-            return "wheel"
+            from depfree.targets.wheel import parse_wheel_name
+
+            if parse_wheel_name(self.path) is not None:  # (a .whl without PEP 427's name: an ordinary zip)
+                return "wheel"
         return self.kind
 
     def _judgement(self, by_path: dict[str, Binary]) -> tuple[Any, Any]:

@@ -139,7 +139,7 @@ def read_deb_control(blob: Blob) -> DebControl:
                 else:
                     for so, pkg in parse_symbols(text).items():
                         out.shlibs.setdefault(so, pkg)
-    except (tarfile.TarError, EOFError, OSError, ArchiveError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any decoding failure (tarfile, lzma, zlib, zstd) is a bad member
         raise DebError(f"{name}: expected a tar of control files, found {type(exc).__name__}: {exc}") from None
     if not out.fields.get("Package"):
         raise DebError(f"{name}: expected a control file with a Package field, found none")

@@ -116,8 +116,10 @@ def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
     if libc in ("glibc", "musl") and not platforms:
         return [{"kind": "tag", "name": wheel.tag, "why": f"linked against {libc}, but the wheel is tagged "
                  f"{wheel.tag} (no {'manylinux' if libc == 'glibc' else 'musllinux'} tag)", "severity": "fail"}]
-    for p in platforms:
-        if p.libc == "glibc" and link.min_glibc and version_key(link.min_glibc) > version_key(p.ceiling):
+    glibc = [p for p in platforms if p.libc == "glibc"]
+    if glibc and link.min_glibc:
+        p = min(glibc, key=lambda p: version_key(p.ceiling))  # the lowest promise is the one that counts
+        if version_key(link.min_glibc) > version_key(p.ceiling):
             syms = ", ".join(s.symbol for s in link.glibc_symbols[:3])
             out.append({"kind": "tag", "name": p.tag, "why": f"needs GLIBC_{link.min_glibc} (symbol {syms}), above "
                         f"the glibc {p.ceiling} ceiling of {p.tag}", "severity": "fail"})
