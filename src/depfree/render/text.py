@@ -175,6 +175,8 @@ def _hardening(b: Binary) -> tuple[str, Lines]:
 def _needs_and_targets(b: Binary) -> tuple[str, Lines]:
     lines = []
     for n in b.needs or []:
+        if n.kind in ("kernel", "os") and b.effective_min_os is not None:
+            continue  # folded into the one effective "minimum" line at the top, with its sources
         opt = "" if n.required else " (optional)"
         ev = "; ".join(str(e) for e in n.evidence[:1])
         lines.append(f"{n.kind:<11} {escape(n.what)}{opt}  [dim]({escape(n.why)}; {escape(ev)})[/dim]")
