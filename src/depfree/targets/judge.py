@@ -136,8 +136,10 @@ def _other_os_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
         for lib in b.linkage.libraries:
             got = _dll_since().get(lib.name.lower())
             if got and _newer(got[0], p.os_version) and not lib.delay_load:
-                out.append(_reason("library-missing", f"{lib.name} ships with Windows {got[0]} and later, {p.name} "
-                                   f"is {p.os_version} ({got[1]})", "raise the minimum Windows version", "fail"))
+                release = load("windows.toml")["versions"].get(got[0], f"Windows {got[0]}")
+                out.append(_reason("library-missing", f"{lib.name} ships with {release} ({got[0]}) and later, "
+                                   f"{p.name} is {p.os_version} ({got[1]})", "raise the minimum Windows version",
+                                   "fail"))
     return out
 
 
