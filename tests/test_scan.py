@@ -105,7 +105,7 @@ def test_text_names_the_kind_of_container(inputs: dict[str, Path], tmp_path: Pat
         "libc.so.6" in out
     assert f"✓ {inputs['dir'] / 'hello'} (dynamic executable, glibc): needs from the machine: " \
         "/lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6" in out
-    assert "judged as an archive" in out
+    assert "judged as an application" in out
 
 
 def test_checksums_in_text_and_exit_codes(inputs: dict[str, Path], tmp_path: Path) -> None:

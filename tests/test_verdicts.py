@@ -286,7 +286,7 @@ def test_release_archives_of_static_and_cgo_go_builds_judged_on_chosen_targets(f
 
 
 def test_release_archive_searching_origin_must_bring_its_library(factory: Factory, tmp_path: Path) -> None:
-    """A program with RUNPATH $ORIGIN/../lib ships its libraries: one left out is missing from the archive (ldd on
+    """A program with RUNPATH $ORIGIN/../lib ships its libraries: one left out is missing from the application (ldd on
     the unpacked tree agrees), glibc's own libraries stay the host's part."""
     lib = factory.c("hello.c", flags=("-shared", "-fPIC", "-Wl,-soname,libdepfreetest.so.1"))
     app = factory.c("hello.c", flags=(str(lib), "-Wl,-rpath,$ORIGIN/../lib"))
@@ -301,6 +301,8 @@ def test_release_archive_searching_origin_must_bring_its_library(factory: Factor
     assert g.resolution["verdict"] == "ok"
     assert b.resolution["verdict"] == "fail" and [m["name"] for m in b.resolution["missing"]] == ["libdepfreetest.so.1"]
     assert "libc.so.6" in {h["name"] for h in b.resolution["host"]}
+    out = cli("scan", "--jobs", "1", str(bad)).stdout
+    assert "✗ bin/app (dynamic executable, glibc): missing from the application: libdepfreetest.so.1" in out
 
 
 # ---- bad input ---------------------------------------------------------------------------------------------------
