@@ -146,6 +146,20 @@ def read_deb_control(blob: Blob) -> DebControl:
     return out
 
 
+def policy_package_names(soname: str) -> list[str]:
+    """The names Debian Policy §8.1 gives the run-time package of a shared library: the soname's library name
+    followed by its major version (``libwebp.so.7`` → ``libwebp7``), with a hyphen when the name ends in a digit
+    (``libfoo2.so.3`` → ``libfoo2-3``), and the ``t64`` suffix of the 64-bit time_t transition (``libwebp7t64``).
+    What a .deb's Depends names when no shlibs/symbols file is at hand to say it."""
+    name, sep, version = soname.partition(".so.")
+    if not sep or not name or not version:
+        return []
+    major = version.split(".")[0]
+    base = f"{name}-{major}" if name[-1].isdigit() else f"{name}{major}"
+    base = base.replace("_", "-").lower()
+    return [base, base + "t64"]
+
+
 BIARCH = ("-i386", "-x32", "-amd64", "-mips32", "-mipsn32", "-mips64", "-s390", "-powerpc", "-ppc64", "-sparc64")
 BIARCH_PREFIXES = ("lib32", "lib64", "libx32", "libn32")
 

@@ -215,6 +215,11 @@ def _deb_status(pkg: Package, soname: str) -> tuple[str, str]:
     dependency), or ``unknown`` (no shlibs/symbols file maps it)."""
     got = pkg.shlibs.get(soname)
     if got is None:
+        from depfree.sources.dpkg import policy_package_names
+
+        named = [n for n in policy_package_names(soname) if any(n in alt for alt in pkg.depends or [])]
+        if named:
+            return "met", f"← {named[0]} (Depends ✓; named as Debian Policy §8.1 names library packages)"
         return "unknown", "no shlibs/symbols file maps it to a package: Depends not checked"
     provider, where = got
     if provider == pkg.package_name:
