@@ -13,8 +13,10 @@ from depfree import __version__
 COMMANDS = {
     "check": "depfree.cli.check:check_cmd",
     "demo": "depfree.cli.demo:demo_cmd",
+    "explain": "depfree.cli.rules:explain_cmd",
     "hardening": "depfree.cli.hardening:hardening_cmd",
     "inspect": "depfree.cli.inspect:inspect_cmd",
+    "rules": "depfree.cli.rules:rules_cmd",
     "scan": "depfree.cli.scan:scan_cmd",
     "size": "depfree.cli.size:size_cmd",
     "targets": "depfree.cli.targets:targets_cmd",
