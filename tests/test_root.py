@@ -128,3 +128,20 @@ def test_root_errors(tmp_path: Path) -> None:
     for verb in ("scan", "inspect", "targets"):
         proc = cli(verb, "--root", str(tmp_path / "nowhere"), "/usr/bin/true")
         assert proc.returncode == 2 and "--root" in proc.stderr and "expected a directory" in proc.stderr
+
+
+def test_an_archive_laid_over_a_root(debian_root: Path, tmp_path: Path) -> None:
+    """A release tarball judged with --root: the package first, then the root (what unpacking it there gives)."""
+    (tmp_path / "pkg" / "bin").mkdir(parents=True)
+    shutil.copy2(debian_root / "usr" / "bin" / "zstd", tmp_path / "pkg" / "bin" / "zstd")
+    tgz = tmp_path / "zstd.tar.gz"
+    subprocess.run(["tar", "-czf", str(tgz), "-C", str(tmp_path / "pkg"), "."], check=True)
+    _, missing = lddtree("/usr/bin/zstd", str(debian_root))  # the same bytes, where Debian puts them
+    assert missing == set()
+    (b,) = scan(tgz, jobs=1, root=str(debian_root)).binaries
+    assert b.resolution["context"] == "root" and b.resolution["verdict"] == "ok"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (b,) = scan(tgz, jobs=1, root=str(empty)).binaries
+    names = {m["name"] for m in b.resolution["missing"]}
+    assert b.resolution["verdict"] == "fail" and "/lib64/ld-linux-x86-64.so.2" in names and "libc.so.6" in names
