@@ -101,6 +101,7 @@ def test_wheel_verdict_follows_auditwheel(wheels: dict[str, Path], name: str) ->
     (container,) = report.containers or []
     assert container["context"] == "wheel"
     assert (container["verdict"] != "fail") is honest, [b.resolution for b in report.binaries]
+    assert_valid_report(report.to_json())
     if not honest:
         (b,) = report.binaries
         reasons = [m for m in b.resolution["missing"] if m["kind"] == "tag"]
@@ -213,6 +214,11 @@ def test_deb_missing_a_dependency_fails(factory: Factory, tmp_path: Path) -> Non
     (miss,) = zstd.resolution["missing"]
     assert miss["name"] == "liblzma.so.5" and miss["detail"].startswith("← liblzma5 (")
     assert miss["detail"].endswith("not in Depends or Pre-Depends")
+    # the evidence names the shlibs/symbols file that maps the soname, and it really does (read here)
+    mapped = next(e for e in miss["evidence"] if e["kind"] == "file" and e["name"] != "control")
+    text = Path(mapped["name"]).read_text()
+    assert "liblzma.so.5 liblzma5" in text or re.search(r"^liblzma 5 liblzma5", text, re.M)
+    assert_valid_report(report.to_json())
     out = cli("scan", "--jobs", "1", str(broken)).stdout
     assert "✗ /usr/bin/zstd" in out and "missing from the package: liblzma.so.5 ← liblzma5" in out
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.datafiles import load
-from depfree.model import Binary
+from depfree.model import Binary, Evidence, to_json
 
 CARRIES = {"interpreter", "library", "file"}
 LIBRARY_RULES = {"inside", "depends", "platform-tag", "host"}
@@ -105,8 +105,17 @@ class Package:
     targets_chosen: bool = False  # the user named the targets: a failing cell fails the binary
 
 
-def _item(kind: str, name: str, why: str, **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "why": why, **extra}
+def _item(kind: str, name: str, why: str, evidence: list[Evidence] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "name": name, "why": why, **extra, "evidence": to_json(evidence or [])}
+
+
+def _needed_ev(name: str, entry: dict[str, Any] | None = None) -> list[Evidence]:
+    by = (entry or {}).get("needed_by")
+    return [Evidence("dynamic", "DT_NEEDED", name + (f" of {by}" if by else ""))]
+
+
+def _need_ev(b: Binary, path: str) -> list[Evidence]:
+    return next((list(n.evidence) for n in b.needs or [] if n.what == path), [])
 
 
 def judge_in_package(b: Binary, pkg: Package) -> None:
@@ -120,11 +129,12 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
     # the interpreter
     interp = res.get("interpreter")
     if interp and res.get("interpreter_found") is False:
+        ev = [Evidence("segment", "PT_INTERP", interp)]
         if "interpreter" in rule.carries:
-            missing.append(_item("interpreter", interp, "the kernel starts the program through this loader",
+            missing.append(_item("interpreter", interp, "the kernel starts the program through this loader", ev,
                                  severity="fail"))
         else:
-            host.append(_item("interpreter", interp, "the kernel starts the program through this loader",
+            host.append(_item("interpreter", interp, "the kernel starts the program through this loader", ev,
                               status=_deb_status(pkg, "libc.so.6")[0] if rule.libraries == "depends" else "unknown"))
     # libraries
     for entry in res.get("libraries") or []:
@@ -139,22 +149,23 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
     for f in res.get("files") or [] if b.os == "linux" else []:
         if f.get("found") is not None:
             continue
+        ev = _need_ev(b, f["path"])
         if f.get("provided_by"):
-            host.append(_item(f["kind"], f["path"], f["why"], status="provided", detail=f["provided_by"]))
+            host.append(_item(f["kind"], f["path"], f["why"], ev, status="provided", detail=f["provided_by"]))
         elif "file" in rule.carries and f.get("required"):
-            missing.append(_item(f["kind"], f["path"], f["why"], severity="warn"))
+            missing.append(_item(f["kind"], f["path"], f["why"], ev, severity="warn"))
         elif "file" not in rule.carries:
-            host.append(_item(f["kind"], f["path"], f["why"], status="unknown"))
+            host.append(_item(f["kind"], f["path"], f["why"], ev, status="unknown"))
     # the minimum kernel or OS (one, the highest of its sources) and the CPU level: always the machine's
     low = b.effective_min_os
     if low is not None:
         kind = "kernel" if low.os == "linux" else "os"
         why = "; ".join(f"{e.name}: {e.detail.split(';')[0]}" for e in low.evidence[:3])
         host.append(_item(kind, f"{low.os} ≥ {low.version}", why or "the minimum the binary declares",
-                          status="unknown"))
+                          low.evidence, status="unknown"))
     for need in b.needs or []:
         if need.kind == "cpu":
-            host.append(_item(need.kind, need.what, need.why, status="unknown"))
+            host.append(_item(need.kind, need.what, need.why, need.evidence, status="unknown"))
     if rule.libraries == "host":
         _apply_targets(b, pkg, host)
     severities = [m["severity"] for m in missing] + [h["severity"] for h in host if h["status"] == "unmet"]
@@ -170,64 +181,78 @@ def _judge_library(b: Binary, pkg: Package, entry: dict[str, Any], missing: list
     rule = pkg.rule
     why = "a shared library the loader must find" + (f" (needed by {entry['needed_by']})"
                                                      if entry.get("needed_by") else "")
+    ev = _needed_ev(name, entry)
     if rule.libraries == "inside":
-        missing.append(_item("library", name, why, severity="fail"))
+        missing.append(_item("library", name, why, ev, severity="fail"))
         return
     if rule.libraries == "depends":
         if entry.get("needed_by"):
             return  # a library of the package's own library: judged on that library
-        status, detail = _deb_status(pkg, name)
+        status, detail, how = _deb_status(pkg, name)
         if status == "unmet":
-            missing.append(_item("library", name, f"{why}; {detail}", severity="fail", detail=detail))
+            missing.append(_item("library", name, f"{why}; {detail}", ev + how, severity="fail", detail=detail))
         else:
-            host.append(_item("library", name, why, status=status, detail=detail))
+            host.append(_item("library", name, why, ev + how, status=status, detail=detail))
         return
     if rule.libraries == "platform-tag":
         from depfree.targets.wheel import allowed_library
 
         if pkg.wheel is not None and allowed_library(b, pkg.wheel, name):
-            host.append(_item("library", name, why, status="met", detail=f"allowed by {pkg.wheel.tag}"))
+            host.append(_item("library", name, why, ev + [_policy_ev(pkg)], status="met",
+                              detail=f"allowed by {pkg.wheel.tag}"))
         else:
             policy = pkg.wheel.tag if pkg.wheel is not None else "its platform tag"
             missing.append(_item("library", name, f"{why}; not in the wheel and not allowed by {policy}",
-                                 severity="fail"))
+                                 ev + [_policy_ev(pkg)], severity="fail"))
         return
     # host: the package is the application; the machine supplies the rest, unless the binary looks next to itself
     if b.format == "elf":
         searches_origin = any("$ORIGIN" in p or "${ORIGIN}" in p for p in b.linkage.rpath + b.linkage.runpath)
         if searches_origin and not is_host_library(name):
+            origin = [p for p in b.linkage.rpath + b.linkage.runpath if "ORIGIN" in p]
             missing.append(_item("library", name, f"{why}; the binary searches $ORIGIN for its libraries and no "
-                                                  "host is expected to have this one", severity="fail"))
+                                                  "host is expected to have this one",
+                                 ev + [Evidence("dynamic", "DT_RUNPATH" if b.linkage.runpath else "DT_RPATH",
+                                                ":".join(origin))], severity="fail"))
             return
-        host.append(_item("library", name, why, status="unknown"))
+        host.append(_item("library", name, why, ev, status="unknown"))
         return
     lib = next((lib for lib in b.linkage.libraries if lib.name == name), None)
     kind = lib.kind if lib is not None else ""
+    ev = [Evidence("import" if b.format == "pe" else "load-command", name, kind or "not a system library")]
     if kind == "c-runtime:vcruntime" or (kind == "third-party" and b.format == "macho" and name.startswith("/")):
-        host.append(_item("library", name, "a runtime the machine must have installed", status="unknown"))
+        host.append(_item("library", name, "a runtime the machine must have installed", ev, status="unknown"))
     else:
-        missing.append(_item("library", name, "not part of the OS: must travel next to the program",
+        missing.append(_item("library", name, "not part of the OS: must travel next to the program", ev,
                              severity="fail"))
 
 
-def _deb_status(pkg: Package, soname: str) -> tuple[str, str]:
+def _policy_ev(pkg: Package) -> Evidence:
+    return Evidence("file", "data/wheel_policies.toml", f"{pkg.wheel.tag if pkg.wheel else 'no tag'}; "
+                    + load("wheel_policies.toml")["manylinux"]["source"])
+
+
+def _deb_status(pkg: Package, soname: str) -> tuple[str, str, list[Evidence]]:
     """How a .deb satisfies ``soname``: ``met`` through Depends, ``unmet`` (the package providing it is not a
-    dependency), or ``unknown`` (no shlibs/symbols file maps it)."""
+    dependency), or ``unknown`` (no shlibs/symbols file maps it); the detail and the evidence."""
+    depends = Evidence("file", "control", "Depends/Pre-Depends: " + ", ".join(" | ".join(a) for a in pkg.depends or []))
     got = pkg.shlibs.get(soname)
     if got is None:
         from depfree.sources.dpkg import policy_package_names
 
         named = [n for n in policy_package_names(soname) if any(n in alt for alt in pkg.depends or [])]
         if named:
-            return "met", f"← {named[0]} (Depends ✓; named as Debian Policy §8.1 names library packages)"
-        return "unknown", "no shlibs/symbols file maps it to a package: Depends not checked"
+            return ("met", f"← {named[0]} (Depends ✓; named as Debian Policy §8.1 names library packages)",
+                    [Evidence("setting", "Debian Policy §8.1", f"{soname} → {named[0]}"), depends])
+        return "unknown", "no shlibs/symbols file maps it to a package: Depends not checked", []
     provider, where = got
+    mapped = Evidence("file", where, f"maps {soname} to {provider}")
     if provider == pkg.package_name:
-        return "met", f"← {provider} (this package)"
+        return "met", f"← {provider} (this package)", [mapped]
     for alternatives in pkg.depends or []:
         if provider in alternatives:
-            return "met", f"← {provider} (Depends ✓)"
-    return "unmet", f"← {provider} ({where}), not in Depends or Pre-Depends"
+            return "met", f"← {provider} (Depends ✓)", [mapped, depends]
+    return "unmet", f"← {provider} ({where}), not in Depends or Pre-Depends", [mapped, depends]
 
 
 def _apply_targets(b: Binary, pkg: Package, host: list[dict[str, Any]]) -> None:
@@ -236,8 +261,9 @@ def _apply_targets(b: Binary, pkg: Package, host: list[dict[str, Any]]) -> None:
         return
     for cell in b.targets or []:
         for r in cell.get("reasons") or []:
-            host.append({"kind": "target", "name": cell["target"], "why": r["message"], "status": "unmet",
-                         "severity": r["severity"], "detail": r["fix"]})
+            host.append(_item("target", cell["target"], r["message"],
+                              [Evidence("file", "data/targets.toml", f"{cell['target']}: {r['code']}")],
+                              status="unmet", severity=r["severity"], detail=r["fix"]))
 
 
 # ---- one line for people ------------------------------------------------------------------------------------------

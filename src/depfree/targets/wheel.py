@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from depfree.analysis.versions import version_key
 from depfree.datafiles import load
-from depfree.model import Binary
+from depfree.model import Binary, Evidence, to_json
 
 _TAG = re.compile(r"^(?P<family>manylinux|musllinux|macosx)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>\w+)$")
 _ARCH = {"arm64": "arm64", "universal2": "universal2", "x86_64": "amd64", "i686": "386", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
@@ -97,14 +97,28 @@ def allowed_library(b: Binary, wheel: WheelTag, name: str) -> bool:
     return bool(platforms) and all(loader or name in _allowed(p.family, p.ceiling) for p in platforms)
 
 
-def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
+def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:
     """What in ``b`` breaks the wheel's promise: a libc the tag does not name, a glibc symbol version above the
     ceiling, an architecture the tag does not name. Static binaries meet every tag of their architecture."""
+    found = _check_tag(b, wheel)
+    for item in found:
+        ev = [Evidence("file", wheel.filename, f"platform tag {wheel.tag} (PEP 427 file name)")]
+        if b.linkage.min_glibc and "GLIBC_" in str(item["why"]):
+            ev.append(Evidence("version-need", f"GLIBC_{b.linkage.min_glibc}",
+                               ", ".join(s.symbol for s in b.linkage.glibc_symbols[:3])))
+        low = b.effective_min_os
+        if b.format == "macho" and low is not None:
+            ev += low.evidence
+        item["evidence"] = to_json(ev)
+    return found
+
+
+def _check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:
     if b.format == "macho":
         return _check_macos(b, wheel)
     if b.format != "elf" or b.type == "relocatable" or not wheel.platforms:
         return []
-    out: list[dict[str, str]] = []
+    out: list[dict[str, object]] = []
     link = b.linkage
     if not any(p.arch == b.arch for p in wheel.platforms if p.family != "macosx"):
         return [{"kind": "tag", "name": wheel.tag, "why": f"a {b.arch} binary in a wheel tagged {wheel.tag}",
@@ -126,7 +140,7 @@ def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
     return out
 
 
-def _check_macos(b: Binary, wheel: WheelTag) -> list[dict[str, str]]:
+def _check_macos(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:
     """A macosx_X_Y tag promises macOS X.Y: the binary's minimum (LC_BUILD_VERSION, Go's) must not be above it."""
     from depfree.analysis.minimum import padded
 
