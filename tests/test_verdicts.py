@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from depfree.analysis.context import Options
 from depfree.model import Binary, Report
 from depfree.scan import scan
 from helpers import packages
@@ -287,6 +288,10 @@ def test_release_archives_of_static_and_cgo_go_builds_judged_on_chosen_targets(f
     assert not lines[1].lstrip().startswith("✗")  # the static build starts there (CA roots: a warning)
     proc = cli("scan", "--jobs", "1", "-t", "debian-12", str(archives["cgo"]))
     assert "✓ bin/nettool" in proc.stdout
+    # a multi-OS release: a Linux target is not the .exe's machine
+    exe = _tarball(tmp_path, "windows", {"nettool.exe": factory.go("nettool", goos="windows")})
+    (b,) = scan(exe, jobs=1, options=Options(targets=["debian-12"])).binaries
+    assert b.resolution["verdict"] == "ok" and b.targets[0]["verdict"] == "fail"
     proc = cli("scan", "-t", "no-such-target", str(archives["cgo"]))
     assert proc.returncode == 2 and "unknown target 'no-such-target'" in proc.stderr
 

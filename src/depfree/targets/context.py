@@ -260,6 +260,8 @@ def _apply_targets(b: Binary, pkg: Package, host: list[dict[str, Any]]) -> None:
     if not pkg.targets_chosen:
         return
     for cell in b.targets or []:
+        if any(r.get("code") == "os-mismatch" for r in cell.get("reasons") or []):
+            continue  # a target for another OS (a Linux profile for the .exe of a multi-OS release): not its machine
         for r in cell.get("reasons") or []:
             host.append(_item("target", cell["target"], r["message"],
                               [Evidence("file", "data/targets.toml", f"{cell['target']}: {r['code']}")],
