@@ -23,6 +23,7 @@ from depfree.errors import InputError
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
+from depfree.render import html
 from depfree.render.check_text import print_text, to_github, to_markdown
 from depfree.render.junit import to_junit
 from depfree.render.sarif import to_sarif
@@ -39,6 +40,7 @@ RENDERERS = {
     "junit": lambda r, out: to_junit(r),
     "markdown": lambda r, out: to_markdown(r),
     "github": lambda r, out: to_github(r),
+    "html": lambda r, out: html.check_page(r.to_json(), getattr(r, "report", {})),
 }
 FORMATS = tuple(RENDERERS)
 
@@ -98,6 +100,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
     if new_baseline:
         n = write_baseline(result, new_baseline)
         click.echo(f"depfree: wrote {n} findings to {new_baseline}", err=True)
+    result.report = report  # type: ignore[attr-defined]  # the judged report, for --format html's matrix
     out.emit(result)
     # An input that could not be read never passes: the gate cannot vouch for what it did not see.
     if result.errors:
