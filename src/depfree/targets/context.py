@@ -76,11 +76,14 @@ def rootfs_markers() -> list[str]:
 @functools.cache
 def _host_libraries() -> tuple[frozenset[str], tuple[str, ...]]:
     hl = load("contexts.toml")["host_libraries"]
-    return frozenset(hl["names"]), tuple(hl["prefixes"])
+    policy = load("wheel_policies.toml")["manylinux"]  # the X11, GL and GLib libraries manylinux lets wheels use
+    extra = [n for names in policy.get("since", {}).values() for n in names]
+    return frozenset([*hl["names"], *policy["libraries"], *extra]), tuple(hl["prefixes"])
 
 
 def is_host_library(name: str) -> bool:
-    """A library every Linux host of its libc has (glibc's own, libgcc_s, libstdc++, libz, the loader)."""
+    """A library a Linux host of its libc is expected to have: glibc's own, libgcc_s, libstdc++, libz, the loader,
+    and what the manylinux policies let a wheel take from the system (libX11, libGL, libglib...)."""
     names, prefixes = _host_libraries()
     return name in names or name.startswith(prefixes)
 
