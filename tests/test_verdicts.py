@@ -297,23 +297,31 @@ def test_release_archives_of_static_and_cgo_go_builds_judged_on_chosen_targets(f
 
 
 def test_release_archive_searching_origin_must_bring_its_library(factory: Factory, tmp_path: Path) -> None:
-    """A program with RUNPATH $ORIGIN/../lib ships its libraries: one left out is missing from the application (ldd on
-    the unpacked tree agrees), glibc's own libraries stay the host's part."""
-    lib = factory.c("hello.c", flags=("-shared", "-fPIC", "-Wl,-soname,libdepfreetest.so.1"))
-    app = factory.c("hello.c", flags=(str(lib), "-Wl,-rpath,$ORIGIN/../lib"))
-    good = _tarball(tmp_path, "good", {"bin/app": app, "lib/libdepfreetest.so.1": lib})
-    bad = _tarball(tmp_path, "bad", {"bin/app": app})
+    """A program with RUNPATH $ORIGIN/../lib that bundles its libraries: one left out is missing from the
+    application (ldd on the unpacked tree agrees); glibc's own libraries stay the host's part. With none of them
+    shipped, nothing shows the package meant to bundle them: the host's part (it may have them installed)."""
+    one = factory.c("hello.c", flags=("-shared", "-fPIC", "-Wl,-soname,libdepfreetest.so.1"))
+    two = factory.c("hello.c", flags=("-shared", "-fPIC", "-Wl,-soname,libdepfreetwo.so.1", "-DSECOND"))
+    app = factory.c("hello.c", flags=("-Wl,--no-as-needed", str(one), str(two), "-Wl,-rpath,$ORIGIN/../lib"))
+    assert {"libdepfreetest.so.1", "libdepfreetwo.so.1"} <= set(readelf_needed(app))
+    good = _tarball(tmp_path, "good", {"bin/app": app, "lib/libdepfreetest.so.1": one, "lib/libdepfreetwo.so.1": two})
+    bad = _tarball(tmp_path, "bad", {"bin/app": app, "lib/libdepfreetest.so.1": one})
+    bare = _tarball(tmp_path, "bare", {"bin/app": app})
     out = subprocess.run(["ldd", str(tmp_path / "bad-tree" / "bin" / "app")], capture_output=True, text=True).stdout
-    assert "libdepfreetest.so.1 => not found" in out and "libc.so.6 => /" in out
-    assert "libdepfreetest.so.1 => not found" not in subprocess.run(
-        ["ldd", str(tmp_path / "good-tree" / "bin" / "app")], capture_output=True, text=True).stdout
-    (g,) = [b for b in scan(good, jobs=1).binaries if b.path.endswith("bin/app")]
-    (b,) = [b for b in scan(bad, jobs=1).binaries if b.path.endswith("bin/app")]
-    assert g.resolution["verdict"] == "ok"
-    assert b.resolution["verdict"] == "fail" and [m["name"] for m in b.resolution["missing"]] == ["libdepfreetest.so.1"]
-    assert "libc.so.6" in {h["name"] for h in b.resolution["host"]}
+    assert "libdepfreetwo.so.1 => not found" in out and "libdepfreetest.so.1 => /" in out and "libc.so.6 => /" in out
+    assert "not found" not in subprocess.run(["ldd", str(tmp_path / "good-tree" / "bin" / "app")],
+                                             capture_output=True, text=True).stdout
+    verdict = {}
+    for name, tgz in (("good", good), ("bad", bad), ("bare", bare)):
+        (verdict[name],) = [b.resolution for b in scan(tgz, jobs=1).binaries if b.path.endswith("bin/app")]
+    assert verdict["good"]["verdict"] == "ok"
+    assert verdict["bad"]["verdict"] == "fail"
+    assert [m["name"] for m in verdict["bad"]["missing"]] == ["libdepfreetwo.so.1"]
+    assert "libc.so.6" in {h["name"] for h in verdict["bad"]["host"]}
+    assert verdict["bare"]["verdict"] == "ok" and verdict["bare"]["missing"] == []
+    assert {"libdepfreetest.so.1", "libdepfreetwo.so.1"} <= {h["name"] for h in verdict["bare"]["host"]}
     out = cli("scan", "--jobs", "1", str(bad)).stdout
-    assert "✗ bin/app (dynamic executable, glibc): missing from the application: libdepfreetest.so.1" in out
+    assert "✗ bin/app (dynamic executable, glibc): missing from the application: libdepfreetwo.so.1" in out
 
 
 # ---- bad input ---------------------------------------------------------------------------------------------------

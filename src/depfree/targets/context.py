@@ -211,10 +211,12 @@ def _judge_library(b: Binary, pkg: Package, entry: dict[str, Any], missing: list
     # host: the package is the application; the machine supplies the rest, unless the binary looks next to itself
     if b.format == "elf":
         searches_origin = any("$ORIGIN" in p or "${ORIGIN}" in p for p in b.linkage.rpath + b.linkage.runpath)
-        if searches_origin and not is_host_library(name):
+        bundles = any(e.get("path") and not is_host_library(e["name"]) for e in (b.resolution or {}).get("libraries")
+                      or [])  # it found libraries of its own in the package: it bundles, and this one is left out
+        if searches_origin and bundles and not is_host_library(name):
             origin = [p for p in b.linkage.rpath + b.linkage.runpath if "ORIGIN" in p]
-            missing.append(_item("library", name, f"{why}; the binary searches $ORIGIN for its libraries and no "
-                                                  "host is expected to have this one",
+            missing.append(_item("library", name, f"{why}; the binary searches $ORIGIN for the libraries the "
+                                                  "package bundles, and no host is expected to have this one",
                                  ev + [Evidence("dynamic", "DT_RUNPATH" if b.linkage.runpath else "DT_RPATH",
                                                 ":".join(origin))], severity="fail"))
             return
