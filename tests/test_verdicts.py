@@ -110,6 +110,35 @@ def test_wheel_verdict_follows_auditwheel(wheels: dict[str, Path], name: str) ->
         assert reasons[0]["why"].startswith(f"needs GLIBC_{b.linkage.min_glibc}")
 
 
+def test_cxx_symbol_versions_against_the_tag_like_auditwheel(factory: Factory, tmp_path: Path) -> None:
+    """A C++ extension built here with g++ (GLIBC_2.2.5 only, but Debian 12's libstdc++ symbol versions) in a wheel
+    that says manylinux_2_17: auditwheel finds it needs a newer policy, and so does the tag check — through GLIBCXX
+    and CXXABI, not glibc."""
+    so = factory.c("hello_cpp.cpp", cc="g++", flags=("-shared", "-fPIC"))
+    tag = "cp311-cp311-manylinux_2_17_x86_64"
+    wheel = tmp_path / f"depfreecpp-1.0-{tag}.whl"
+    files = {"depfreecpp/_ext.cpython-311-x86_64-linux-gnu.so": so.read_bytes(),
+             "depfreecpp-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: depfreecpp\nVersion: 1.0\n",
+             "depfreecpp-1.0.dist-info/WHEEL": f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
+                                               f"Tag: {tag}\n".encode()}
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+        zf.writestr("depfreecpp-1.0.dist-info/RECORD", "".join(f"{n},,\n" for n in files)
+                    + "depfreecpp-1.0.dist-info/RECORD,,\n")
+    truth = auditwheel_tag(wheel)
+    assert tag_version(truth)[1] > (2, 17)
+    versions = subprocess.run(["readelf", "-VW", str(so)], capture_output=True, text=True, check=True).stdout
+    glibc = {tuple(int(x) for x in v.split(".")) for v in re.findall(r"GLIBC_(\d+(?:\.\d+)+)", versions)}
+    assert max(glibc) <= (2, 17)  # so glibc is not what breaks the promise
+    (b,) = scan(wheel, jobs=1).binaries
+    assert b.resolution["verdict"] == "fail"
+    reasons = [m for m in b.resolution["missing"] if m["kind"] == "tag"]
+    assert reasons and {r["why"].split("_")[0].removeprefix("needs ") for r in reasons} <= {"GLIBCXX", "CXXABI", "GCC"}
+    assert any(r["why"].startswith("needs GLIBCXX_") and "above the GLIBCXX 3.4.19 that manylinux_2_17_x86_64 "
+               "allows" in r["why"] for r in reasons)
+
+
 def test_go_task_wheel_is_one_verdict_and_the_host_supplies_dns(wheels: dict[str, Path]) -> None:
     """The issue's go_task_bin case: a static Go program in a wheel is ✓; /etc/resolv.conf and the CA bundle are
     the machine's part, listed as needs, never "not in the archive", and never a second verdict on the line."""

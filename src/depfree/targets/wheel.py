@@ -13,6 +13,7 @@ from depfree.datafiles import load
 from depfree.model import Binary, Evidence, to_json
 
 _TAG = re.compile(r"^(?P<family>manylinux|musllinux|macosx)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>\w+)$")
+_RAW_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}
 _ARCH = {"arm64": "arm64", "universal2": "universal2", "x86_64": "amd64", "i686": "386", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64", "ppc64": "ppc64", "loongarch64": "loong64"}
 
@@ -103,9 +104,10 @@ def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:
     found = _check_tag(b, wheel)
     for item in found:
         ev = [Evidence("file", wheel.filename, f"platform tag {wheel.tag} (PEP 427 file name)")]
-        if b.linkage.min_glibc and "GLIBC_" in str(item["why"]):
-            ev.append(Evidence("version-need", f"GLIBC_{b.linkage.min_glibc}",
-                               ", ".join(s.symbol for s in b.linkage.glibc_symbols[:3])))
+        for req in b.linkage.versioned:
+            if f"needs {req.family}_{req.min_version} " in str(item["why"]):
+                ev.append(Evidence("version-need", f"{req.family}_{req.min_version}",
+                                   ", ".join(s.symbol for s in req.symbols[:3])))
         low = b.effective_min_os
         if b.format == "macho" and low is not None:
             ev += low.evidence
@@ -131,12 +133,22 @@ def _check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:
         return [{"kind": "tag", "name": wheel.tag, "why": f"linked against {libc}, but the wheel is tagged "
                  f"{wheel.tag} (no {'manylinux' if libc == 'glibc' else 'musllinux'} tag)", "severity": "fail"}]
     glibc = [p for p in platforms if p.libc == "glibc"]
-    if glibc and link.min_glibc:
-        p = min(glibc, key=lambda p: version_key(p.ceiling))  # the lowest promise is the one that counts
-        if version_key(link.min_glibc) > version_key(p.ceiling):
-            syms = ", ".join(s.symbol for s in link.glibc_symbols[:3])
-            out.append({"kind": "tag", "name": p.tag, "why": f"needs GLIBC_{link.min_glibc} (symbol {syms}), above "
-                        f"the glibc {p.ceiling} ceiling of {p.tag}", "severity": "fail"})
+    if not glibc:
+        return out
+    p = min(glibc, key=lambda p: version_key(p.ceiling))  # the lowest promise is the one that counts
+    if link.min_glibc and version_key(link.min_glibc) > version_key(p.ceiling):
+        syms = ", ".join(s.symbol for s in link.glibc_symbols[:3])
+        out.append({"kind": "tag", "name": p.tag, "why": f"needs GLIBC_{link.min_glibc} (symbol {syms}), above "
+                    f"the glibc {p.ceiling} ceiling of {p.tag}", "severity": "fail"})
+    allowed = load("wheel_policies.toml")["manylinux"]["symbol_versions"].get(
+        f"{p.ceiling.replace('.', '_')}_{_RAW_ARCH.get(p.arch, p.arch)}", {})
+    for req in link.versioned:
+        top = allowed.get(req.family)
+        if top and version_key(req.min_version) > version_key(top):
+            syms = ", ".join(s.symbol for s in req.symbols[:3])
+            out.append({"kind": "tag", "name": p.tag, "why": f"needs {req.family}_{req.min_version} from "
+                        f"{req.library}" + (f" (symbol {syms})" if syms else "") + f", above the {req.family} "
+                        f"{top} that {p.tag} allows", "severity": "fail"})
     return out
 
 
