@@ -52,6 +52,17 @@ def gather(paths: list[str], options: Options, progress: Any = None) -> dict:
     return scan(paths, options=options, progress=progress).to_json()
 
 
+def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """--list-rules: the same list as `depfree rules`, then exit."""
+    if not value or ctx.resilient_parsing:
+        return
+    from depfree.cli.rules import RULES_RENDERERS
+    from depfree.policy.catalog import catalog
+
+    Output(format="text", path=None, renderers=RULES_RENDERERS).emit(list(catalog().values()))
+    ctx.exit(EXIT_OK)
+
+
 def empty_inputs(report: dict, paths: list[str]) -> list[str]:
     """The PATHs (directories, archives, images) in which no executable was found."""
     return [c["path"] for c in report.get("containers") or [] if c["path"] in paths and not c.get("binaries")]
@@ -73,6 +84,8 @@ def empty_inputs(report: dict, paths: list[str]) -> list[str]:
 @click.option("--write-baseline", "new_baseline", type=click.Path(),
               help="Record the current findings as the baseline and pass.")
 @click.option("--allow-empty", is_flag=True, help="Pass a PATH that holds no executable (default: exit 2).")
+@click.option("--list-rules", is_flag=True, is_eager=True, expose_value=False, callback=_list_rules,
+              help="List the rules (as `depfree rules`) and exit; `depfree explain DF003` explains one.")
 @friendly_errors
 def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, out: Output,
               fail_on: str | None, baseline: str | None, new_baseline: str | None, allow_empty: bool) -> None:
