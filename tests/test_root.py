@@ -124,6 +124,14 @@ def test_debian_root_like_lddtree_root(debian_root: Path) -> None:
         backup.rename(lz4)
 
 
+def test_targets_root_is_a_linux_machine(factory: Factory) -> None:
+    exe = factory.go("plain", goos="windows")
+    proc = cli("targets", "--json", "--root", "/", str(exe))
+    cell = next(c for c in json.loads(proc.stdout)["targets"] if c["target"] == "root:/")
+    assert proc.returncode == 1 and cell["verdict"] == "fail"
+    assert [r["code"] for r in cell["reasons"]] == ["os-mismatch"]
+
+
 def test_root_errors(tmp_path: Path) -> None:
     for verb in ("scan", "inspect", "targets"):
         proc = cli(verb, "--root", str(tmp_path / "nowhere"), "/usr/bin/true")

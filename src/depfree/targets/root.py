@@ -43,6 +43,10 @@ def resolve_in_root(binaries: list[Binary], root: str) -> None:
 def root_cell(b: Binary, root: str) -> dict[str, Any]:
     """The ``targets`` cell of a binary on ``root`` (after :func:`resolve_in_root`)."""
     res = b.resolution or {}
+    if b.os != "linux":  # a root filesystem is a Linux machine's
+        return {"binary": b.path, "target": f"root:{root}", "verdict": "fail", "reasons": [
+            {"code": "os-mismatch", "message": f"a {b.os} binary cannot run on the Linux root {root}",
+             "fix": "build with GOOS=linux", "severity": "fail"}]}
     reasons = [{"code": f"{m['kind']}-missing", "message": f"{m['name']} not in {root}: {m['why']}",
                 "fix": f"install what provides {m['name']} in {root}, or ship it with the program",
                 "severity": m["severity"]} for m in res.get("missing") or []]
