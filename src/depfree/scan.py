@@ -28,7 +28,7 @@ import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from depfree.analysis.context import Options
 from depfree.errors import DepfreeError, NotABinaryError
@@ -38,6 +38,10 @@ from depfree.sources.archive import COMPRESSED, ArchiveError, Limits, classify, 
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DirView, FsView, IndexView, SingleFileView
 from depfree.targets.context import judge_in_package
+
+if TYPE_CHECKING:
+    from depfree.analysis.resolution import Resolver
+    from depfree.targets.context import Package
 
 Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
 
@@ -511,7 +515,9 @@ class Container:
                 return "wheel"
         return self.kind
 
-    def _judgement(self, by_path: dict[str, Binary]) -> tuple[Any, Any]:
+    def _judgement(self, by_path: dict[str, Binary]) -> tuple[Resolver, Package]:
+        """The resolver (its view: the package, laid over --root in the root context) and what the judgement knows
+        of the package (its context rule, a .deb's Depends and shlibs, a wheel's tag)."""
         from depfree.analysis.resolution import Resolver
         from depfree.targets.context import Package, rule_for, runtime_files
 
