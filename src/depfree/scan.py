@@ -363,7 +363,7 @@ def _prewarm() -> None:
     from depfree.datafiles import load
 
     for name in ("glibc.toml", "hardening.toml", "packers.toml", "stdlib_needs.toml", "go_versions.toml",
-                 "targets.toml"):
+                 "targets.toml", "fortify.toml"):
         load(name)
 
 
