@@ -1,0 +1,407 @@
+"""`depfree build` and `depfree diff` on tests/programs/go/shipit, built for real in every variant.
+
+The matrix (binaries kept, JSON report) is a cached fixture keyed by the program, the toolchain, the variant table and
+depfree's build code, so a warm run re-uses it and any change to the code rebuilds it. Every cell is checked against
+an independent oracle: the file itself (size, sha256), readelf (-h, -l, -d, -V, -S), `go version -m`, and a real run
+in an empty root made with unshare + chroot (not depfree's sandbox).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import depfree.build
+from depfree.build.matrix import run_matrix, variants_for
+from depfree.build.reproduce import reproduce
+from depfree.build.runner import build_variant, toolchain_for
+from depfree.build.variants import builtin, parse, resolve
+from depfree.cli.main import cli
+from depfree.errors import DepfreeError, UsageError
+from helpers.factory import GO_PROGRAMS
+from helpers.truth import go_version_m, readelf
+
+PROGRAM = GO_PROGRAMS / "shipit"
+BUILD_CODE = tuple(p.read_text() for p in sorted(Path(depfree.build.__file__).parent.glob("*.py")))
+VARIANTS_TOML = Path(depfree.build.__file__).parent.parent / "data" / "variants.toml"
+TARGETS = ["scratch", "centos-7"]
+
+
+def _matrix(factory: Any, go: str, variants: list[str] | None) -> tuple[dict[str, Any], Path]:
+    tc = factory.toolchain(go)
+    for tool in ("gcc", "musl-gcc"):
+        factory.require(tool)
+
+    def build(out: Path) -> None:
+        m = run_matrix(PROGRAM, tc, variants=variants_for(variants), targets=TARGETS, keep=str(out / "bin"),
+                       runs=3)
+        (out / "matrix.json").write_text(json.dumps({"built_in": str(out), "matrix": m.to_json()}))
+
+    out = factory.cached(("build-matrix", PROGRAM, go, tc.release, variants, VARIANTS_TOML.read_text(), BUILD_CODE,
+                          TARGETS), build, name="matrix")
+    doc = json.loads((out / "matrix.json").read_text())
+    for v in doc["matrix"]["variants"]:  # the fixture was built in a temporary directory, then renamed
+        if v["build"]["path"]:
+            v["build"]["path"] = v["build"]["path"].replace(doc["built_in"], str(out), 1)
+    return doc["matrix"], out / "bin"
+
+
+@pytest.fixture(scope="module")
+def matrix(factory: Any) -> tuple[dict[str, Any], Path]:
+    return _matrix(factory, "1.27.3", None)
+
+
+def _variants(m: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["variant"]["name"]: v for v in m["variants"]}
+
+
+def _built(m: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in _variants(m).items() if v["build"]["status"] == "built"}
+
+
+def empty_root_run(binary: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """The oracle run: the binary alone in an empty directory made the root (user + mount namespace, chroot)."""
+    root = tmp / "root"
+    root.mkdir(parents=True)
+    shutil.copy(binary, root / "app")
+    return subprocess.run(["unshare", "-r", "-n", "chroot", str(root), "/app"], capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_every_variant_of_the_table_is_built(matrix: tuple[dict[str, Any], Path]) -> None:
+    m, _ = matrix
+    assert list(_variants(m)) == list(builtin())
+    assert set(_built(m)) == set(builtin()), {k: v["build"]["reason"] for k, v in _variants(m).items()}
+    assert m["schema"] == "depfree.build/1" and m["go"] == "go1.27.3"
+
+
+def test_size_and_sha256_are_the_files(matrix: tuple[dict[str, Any], Path]) -> None:
+    m, _ = matrix
+    for name, v in _built(m).items():
+        path = v["build"]["path"]
+        data = Path(path).read_bytes()
+        assert v["facts"]["size"] == len(data), name
+        assert v["facts"]["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert sum(p["size"] for p in v["facts"]["size_by_module"]) == len(data), name
+
+
+def test_linkage_interpreter_and_needed_agree_with_readelf(matrix: tuple[dict[str, Any], Path]) -> None:
+    m, _ = matrix
+    for name, v in _built(m).items():
+        truth = readelf(v["build"]["path"])
+        link = v["facts"]["linkage"]
+        assert link["interpreter"] == truth.interpreter, name
+        assert sorted(link["needed"]) == sorted(truth.needed), name
+        assert link["min_glibc"] == truth.min_glibc, name
+        assert (link["kind"] == "dynamic") == bool(truth.interpreter or truth.needed), name
+        if truth.min_glibc:  # the symbols named are bound at that version per readelf --dyn-syms
+            at = {s for s, ver in truth.dynsym_versions.items() if ver == f"GLIBC_{truth.min_glibc}"}
+            assert link["min_glibc_symbols"] and set(link["min_glibc_symbols"]) <= at, name
+
+
+def test_glibc_217_variant_needs_nothing_newer_than_217(matrix: tuple[dict[str, Any], Path]) -> None:
+    m, _ = matrix
+    v = _built(m)["glibc-2.17"]
+    ver = subprocess.run(["readelf", "-VW", v["build"]["path"]], capture_output=True, text=True, check=True).stdout
+    glibc = [tuple(int(x) for x in g.split(".")) for g in re.findall(r"Name: GLIBC_(\d+(?:\.\d+)+)", ver)]
+    assert glibc and max(glibc) <= (2, 17)
+    assert v["facts"]["go"]["cgo"] is True and "libc.so.6" in v["facts"]["linkage"]["needed"]
+    centos = next(t for t in v["targets"] if t["target"] == "centos-7")
+    assert centos["verdict"] != "fail" and centos["passes"]
+    default = next(t for t in _built(m)["default"]["targets"] if t["target"] == "centos-7")
+    assert default["verdict"] == "fail" and not default["passes"]  # the host's gcc binds newer symbols
+
+
+def test_go_settings_agree_with_go_version_m(matrix: tuple[dict[str, Any], Path], factory: Any) -> None:
+    m, _ = matrix
+    gobin = factory.gobin("1.27.3")
+    for name, v in _built(m).items():
+        truth = go_version_m(gobin, v["build"]["path"])
+        assert truth is not None, name
+        assert v["facts"]["go"]["settings"] == truth.settings, name
+        assert v["facts"]["go"]["cgo"] == (truth.settings["CGO_ENABLED"] == "1"), name
+        var = resolve(name)
+        assert truth.settings["CGO_ENABLED"] == ("1" if var.cgo else "0"), name
+        assert (truth.settings.get("-trimpath") == "true") == var.trimpath, name
+        assert truth.settings.get("-tags", "") == ",".join(var.tags), name
+        assert truth.settings.get("-buildmode") == (var.buildmode or "exe"), name
+        assert truth.settings.get("-ldflags", "") == " ".join(var.ldflags), name
+        assert truth.settings.get("GOAMD64") == dict(var.env).get("GOAMD64", "v1"), name
+
+
+def test_hardening_and_stripping_agree_with_readelf(matrix: tuple[dict[str, Any], Path]) -> None:
+    m, _ = matrix
+    for name, v in _built(m).items():
+        path = v["build"]["path"]
+        truth = readelf(path)
+        assert v["facts"]["hardening"]["pie"] == (truth.elf_type.startswith("DYN")), name
+        secs = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True, check=True).stdout
+        has_symtab = " .symtab " in secs
+        assert ("not stripped" in v["facts"]["debug"]) == (has_symtab or ".debug_" in secs), name
+    assert _built(m)["pie"]["facts"]["type"] == "pie"
+    assert "stripped" in _built(m)["stripped"]["facts"]["debug"]
+
+
+def test_sandbox_runs_agree_with_a_real_run_in_an_empty_root(matrix: tuple[dict[str, Any], Path],
+                                                             tmp_path: Path) -> None:
+    m, _ = matrix
+    built = _built(m)
+    for i, name in enumerate(("cgo-off", "musl-static", "default")):
+        v = built[name]
+        truth = empty_root_run(v["build"]["path"], tmp_path / str(i))
+        runs = {r["root"]: r for r in v["runs"]}
+        assert runs["scratch"]["started"] == (truth.returncode == 0), (name, truth.stderr)
+        assert runs["scratch"]["exit_code"] == truth.returncode or not runs["scratch"]["started"], name
+        if truth.returncode == 0:
+            assert runs["scratch"]["stdout"] == truth.stdout, name
+    assert built["cgo-off"]["runs"][0]["started"] and built["musl-static"]["runs"][0]["started"]
+    assert not built["default"]["runs"][0]["started"]
+    assert built["default"]["runs"][0]["failure"] == "interpreter-missing"
+    assert readelf(built["default"]["build"]["path"]).interpreter in built["default"]["runs"][0]["missing"]
+    glibc = {r["root"]: r for r in built["default"]["runs"]}["glibc"]
+    assert glibc["started"] and glibc["exit_code"] == 0 and "localhost:" in glibc["stdout"]
+
+
+def test_timing_and_peak_rss(matrix: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    m, _ = matrix
+    v = _built(m)["cgo-off"]
+    t = v["timing"]
+    assert t["root"] == "scratch" and t["runs"] == 3 and t["min"] <= t["median"] <= t["max"]
+    # GNU time on the same binary in an empty root: the program's own peak. The sandbox's figure is the largest of
+    # the program and the sandbox's shell helpers, so it is at least the program's and not far above it.
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(v["build"]["path"], root / "app")
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", "unshare", "-r", "-n", "chroot", str(root), "/app"],
+                         capture_output=True, text=True, check=True)
+    own = int(out.stderr.strip().splitlines()[-1])
+    assert own * 0.7 <= t["peak_rss_kb"] <= own * 1.5 + 4096, (own, t["peak_rss_kb"])
+    assert v["seconds"]["build"] > 0 and v["seconds"]["analysis"] > 0 and v["seconds"]["runs"] > 0
+
+
+def test_recommendation_for_scratch_and_centos7_passes_both(matrix: tuple[dict[str, Any], Path],
+                                                            tmp_path: Path) -> None:
+    m, _ = matrix
+    rec = m["recommendation"]
+    assert rec["variant"] and rec["targets"] == TARGETS
+    v = _built(m)[rec["variant"]]
+    path = v["build"]["path"]
+    truth = readelf(path)
+    assert truth.interpreter is None and not truth.needed  # nothing the empty root lacks
+    assert truth.min_glibc is None or tuple(map(int, truth.min_glibc.split("."))) <= (2, 17)
+    assert empty_root_run(path, tmp_path).returncode == 0
+    # the smallest of the variants that pass: every smaller built variant needs an interpreter (readelf says so)
+    for name, other in _built(m).items():
+        if other["facts"]["size"] < v["facts"]["size"]:
+            assert readelf(other["build"]["path"]).interpreter, name
+    assert rec["command"].startswith("CGO_ENABLED=") and " go build " in f" {rec['command']}"
+    rejected = {r["variant"]: r["why"] for r in rec["rejected"]}
+    assert "interpreter" in rejected["default"] and "GLIBC_2." in rejected["default"]
+
+
+def test_a_combination_builds_what_it_names(factory: Any, tmp_path: Path) -> None:
+    tc = factory.toolchain("1.27.3")
+    v = resolve("cgo-off+stripped+trimpath")
+    res = build_variant(v, tc, PROGRAM, ".", tmp_path / "app")
+    assert res.status == "built", res.reason
+    truth = go_version_m(factory.gobin("1.27.3"), res.path)
+    assert truth is not None and truth.settings["CGO_ENABLED"] == "0" and truth.settings["-trimpath"] == "true"
+    assert "-ldflags" not in truth.settings  # go leaves -ldflags out of the build info under -trimpath (go.dev/issue/52372)
+    secs = subprocess.run(["readelf", "-SW", res.path], capture_output=True, text=True, check=True).stdout
+    assert ".symtab" not in secs and ".debug_info" not in secs and not readelf(res.path).interpreter
+
+
+def test_absent_compiler_is_skipped_with_the_install_hint(factory: Any, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    tc = factory.toolchain("1.27.3")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no musl-gcc, no gcc
+    res = build_variant(resolve("musl-static"), tc, PROGRAM, ".", tmp_path / "app")
+    assert res.status == "skipped" and "musl-gcc is not installed: apt-get install musl-tools" == res.reason
+    assert not (tmp_path / "app").exists()
+
+
+@pytest.mark.parametrize("go", ["1.21.13", "debian-1.19"])
+def test_older_toolchains_default_and_cgo_off(factory: Any, go: str, tmp_path: Path) -> None:
+    m, _ = _matrix(factory, go, ["default", "cgo-off"])
+    built = _built(m)
+    assert set(built) == {"default", "cgo-off"}
+    gobin = factory.gobin(go)
+    for i, (name, v) in enumerate(built.items()):
+        truth = go_version_m(gobin, v["build"]["path"])
+        assert truth is not None and v["facts"]["go"]["version"] == truth.go_version
+        assert v["facts"]["go"]["cgo"] == (truth.settings.get("CGO_ENABLED") == "1")
+        assert v["facts"]["linkage"]["interpreter"] == readelf(v["build"]["path"]).interpreter
+        real = empty_root_run(v["build"]["path"], tmp_path / str(i))
+        assert v["runs"][0]["started"] == (real.returncode == 0) == (name == "cgo-off")
+    assert m["recommendation"]["variant"] == "cgo-off"
+
+
+# -- reproducibility ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reproductions(factory: Any) -> dict[str, dict[str, Any]]:
+    tc = factory.toolchain("1.27.3")
+
+    def build(out: Path) -> None:
+        out.mkdir()
+        result = {}
+        for name in ("cgo-off+trimpath", "cgo-off"):
+            rep = reproduce(resolve(name), tc, PROGRAM, ".", workdir=out / name)
+            result[name] = rep.to_json()
+        (out / "reproductions.json").write_text(json.dumps({"built_in": str(out), "reps": result}))
+
+    out = factory.cached(("build-reproduce", PROGRAM, tc.release, VARIANTS_TOML.read_text(), BUILD_CODE), build,
+                         name="repro")
+    doc = json.loads((out / "reproductions.json").read_text())
+    for rep in doc["reps"].values():
+        for b in rep["builds"]:
+            b["path"] = b["path"].replace(doc["built_in"], str(out), 1)
+    return doc["reps"]
+
+
+def test_trimpath_builds_are_identical(reproductions: dict[str, dict[str, Any]]) -> None:
+    rep = reproductions["cgo-off+trimpath"]
+    a, b = (x["path"] for x in rep["builds"])
+    assert Path(a).read_bytes() == Path(b).read_bytes()  # the oracle: the bytes
+    assert rep["identical"] is True and rep["causes"][0]["code"] == "identical"
+    assert rep["dirs"][0] != rep["dirs"][1]
+
+
+def test_without_trimpath_the_embedded_path_is_named(reproductions: dict[str, dict[str, Any]]) -> None:
+    rep = reproductions["cgo-off"]
+    (a, b), (dir_a, dir_b) = (x["path"] for x in rep["builds"]), rep["dirs"]
+    data_a, data_b = Path(a).read_bytes(), Path(b).read_bytes()
+    assert data_a != data_b and rep["identical"] is False
+    assert dir_a.encode() in data_a and dir_b.encode() in data_b and dir_a.encode() not in data_b
+    cause = next(c for c in rep["causes"] if c["code"] == "embedded-paths")
+    assert dir_a in cause["message"] and dir_b in cause["message"] and "-trimpath" in cause["message"]
+    # the sections named do hold the path (readelf -x would show the same bytes: we read the section's extent)
+    secs = subprocess.run(["readelf", "-SW", a], capture_output=True, text=True, check=True).stdout
+    for name in cause["sections"]:
+        row = re.search(rf"\s{re.escape(name)}\s+\S+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)", secs)
+        assert row, name
+        off, size = int(row.group(1), 16), int(row.group(2), 16)
+        assert dir_a.encode() in data_a[off: off + size], name
+
+
+# -- depfree diff ------------------------------------------------------------------------------------------------
+
+def test_diff_cli_of_two_variants(matrix: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    m, _ = matrix
+    built = _built(m)
+    a, b = built["default"]["build"]["path"], built["cgo-off"]["build"]["path"]
+    res = CliRunner().invoke(cli, ["diff", a, b, "--json"])
+    assert res.exit_code == 1, res.output
+    d = json.loads(res.output)
+    assert d["schema"] == "depfree.diff/1" and d["identical"] is False
+    ra, rb = readelf(a), readelf(b)
+    assert d["facts"]["needed"] == {"only_a": sorted(set(ra.needed) - set(rb.needed)), "only_b": []}
+    assert d["facts"]["interpreter"] == {"a": ra.interpreter, "b": None}
+    assert d["facts"]["settings"]["CGO_ENABLED"] == {"a": "1", "b": "0"}
+    assert any(c["code"] == "build-settings" and "CGO_ENABLED" in c["message"] for c in d["causes"])
+    out = tmp_path / "d.txt"
+    res = CliRunner().invoke(cli, ["diff", a, a, "-o", str(out)])
+    assert res.exit_code == 0 and "identical" in out.read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["diff", "/nonexistent-a", "/nonexistent-b"], "/nonexistent-a"),
+    (["diff", str(PROGRAM), str(PROGRAM)], "expected a binary, found a directory"),
+    (["diff", str(PROGRAM / "main.go"), str(PROGRAM / "main.go")], "main.go"),
+])
+def test_diff_bad_input(args: list[str], message: str) -> None:
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
+
+
+# -- the CLI -----------------------------------------------------------------------------------------------------
+
+def test_build_cli_json_and_exit_codes(factory: Any, tmp_path: Path) -> None:
+    factory.toolchain("1.27.3")
+    out = tmp_path / "m.json"
+    res = CliRunner().invoke(cli, ["build", str(PROGRAM), "-V", "cgo-off", "-t", "scratch", "--no-run", "--go",
+                                   "1.27.3", "--format", "json", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    m = json.loads(out.read_text())
+    assert m["sandbox"] == "off" and m["recommendation"]["variant"] == "cgo-off"
+    assert m["variants"][0]["build"]["path"] is None  # not kept
+    assert m["variants"][0]["targets"][0]["run"] == "not run"
+    res = CliRunner().invoke(cli, ["build", str(PROGRAM), "-V", "cgo-off", "-t", "windows-10", "--no-run"])
+    assert res.exit_code == 1, res.output
+    assert "no variant passes windows-10" in res.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["build", "/nonexistent-dir"], "expected a Go module directory, found nothing"),
+    (["build", str(GO_PROGRAMS)], "found no go.mod"),
+    (["build", str(PROGRAM), "-V", "nope"], "unknown variant 'nope'"),
+    (["build", str(PROGRAM), "-V", "cgo-off+musl-static"], "cannot combine cgo-off and musl-static"),
+    (["build", str(PROGRAM), "-V", "pie+pie"], "names the same variant twice"),
+    (["build", str(PROGRAM), "--pkg", "./cmd/none"], "--pkg ./cmd/none: expected a directory"),
+    (["build", str(PROGRAM), "--go", "/nonexistent-goroot"], "--go /nonexistent-goroot: expected a GOROOT"),
+    (["build", str(PROGRAM), "--go", "0.0.1-nope"], "unknown Go toolchain"),
+    (["build", str(PROGRAM), "--env", "NOEQUALS"], "--env: expected K=V"),
+    (["build", str(PROGRAM), "--run", "'unclosed"], "--run: expected shell-quoted arguments"),
+    (["build", str(PROGRAM), "-t", "no-such-target", "--no-run"], "no-such-target"),
+])
+def test_build_bad_input(args: list[str], message: str) -> None:
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_help_has_examples() -> None:
+    for verb in ("build", "diff"):
+        res = CliRunner().invoke(cli, [verb, "--help"])
+        assert res.exit_code == 0 and "Examples:" in res.output and f"depfree {verb} " in res.output
+
+
+# -- the variant table -------------------------------------------------------------------------------------------
+
+def test_builtin_variants_cite_sources() -> None:
+    for v in builtin().values():
+        assert v.description and v.source.startswith("https://"), v.name
+    assert {"default", "cgo-off", "stripped", "trimpath", "netgo", "musl-static", "pie", "goamd64-v3",
+            "glibc-2.17"} <= set(builtin())
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"cgo-off": {"description": "d", "source": "s"}}, "expected a [default] variant"),
+    ({"default": {"description": "d"}}, "is missing source"),
+    ({"default": {"description": "d", "source": "s", "colour": "red"}}, "unknown key 'colour'"),
+    ({"default": {"description": "d", "source": "s", "cgo": "yes"}}, "'cgo' must be a bool"),
+    ({"default": {"description": "d", "source": "s", "tags": ["a", 1]}}, "list of non-empty strings"),
+    ({"default": {"description": "d", "source": "s", "env": {"CGO_ENABLED": "0"}}}, "env may not set CGO_ENABLED"),
+    ({"default": {"description": "d", "source": "s", "cc": "zig:"}}, "names no Zig target"),
+    ({"default": "x"}, "must be a table"),
+])
+def test_variant_table_is_validated(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse(doc, "test.toml")
+
+
+def test_combinations_merge_flags() -> None:
+    v = resolve("cgo-off+stripped+trimpath")
+    assert (v.cgo, v.ldflags, v.trimpath, v.cc) == (False, ("-s", "-w"), True, "")
+    assert v.command_line(".", "app") == "CGO_ENABLED=0 go build -trimpath '-ldflags=-s -w' -o app ."
+    v = resolve("musl-static+stripped")
+    assert v.ldflags == ("-linkmode", "external", "-extldflags", "-static", "-s", "-w") and v.cc == "musl-gcc"
+    with pytest.raises(UsageError, match="cannot combine musl-static and glibc-2.17"):
+        resolve("musl-static+glibc-2.17")
+
+
+def test_toolchain_by_path(factory: Any) -> None:
+    tc = factory.toolchain("1.27.3")
+    assert toolchain_for(str(tc.go)).goroot == tc.goroot == toolchain_for(str(tc.goroot)).goroot
+    with pytest.raises(DepfreeError, match="no bin/go in it"):
+        toolchain_for(str(PROGRAM))
+    assert os.path.isfile(toolchain_for(str(tc.goroot)).go)
