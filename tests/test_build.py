@@ -94,6 +94,36 @@ def test_size_and_sha256_are_the_files(matrix: tuple[dict[str, Any], Path]) -> N
         assert sum(p["size"] for p in v["facts"]["size_by_module"]) == len(data), name
 
 
+def _readelf_sections(path: str) -> dict[str, int]:
+    out = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True, check=True).stdout
+    secs = {}
+    for m in re.finditer(r"^\s*\[\s*\d+\]\s+(\S+)\s+(\S+)\s+[0-9a-f]+\s+([0-9a-f]+)\s+([0-9a-f]+)", out, re.M):
+        secs[m.group(1)] = 0 if m.group(2) == "NOBITS" else int(m.group(4), 16)
+    return secs
+
+
+def test_size_by_module_metadata_agrees_with_readelf_sections(matrix: tuple[dict[str, Any], Path]) -> None:
+    m, _ = matrix
+    for name, v in _built(m).items():
+        secs = _readelf_sections(v["build"]["path"])
+        mods = {p["name"]: p["size"] for p in v["facts"]["size_by_module"]}
+        assert mods["pclntab"] == secs[".gopclntab"], name
+        assert mods.get("DWARF", 0) == sum(n for s, n in secs.items() if s.startswith((".debug_", ".zdebug_"))), name
+        assert mods.get("symtab", 0) == secs.get(".symtab", 0) + secs.get(".strtab", 0), name
+        assert mods["std"] > 0, name
+
+
+def test_target_verdicts_follow_readelf(matrix: tuple[dict[str, Any], Path]) -> None:
+    m, _ = matrix
+    for name, v in _built(m).items():
+        truth = readelf(v["build"]["path"])
+        t = {x["target"]: x for x in v["targets"]}
+        assert (t["scratch"]["verdict"] == "fail") == bool(truth.interpreter), name
+        too_new = truth.min_glibc is not None and tuple(map(int, truth.min_glibc.split("."))) > (2, 17)
+        assert (t["centos-7"]["verdict"] == "fail") == too_new, name
+        assert t["scratch"]["root"] == "scratch" and t["centos-7"]["root"] == "glibc"
+
+
 def test_linkage_interpreter_and_needed_agree_with_readelf(matrix: tuple[dict[str, Any], Path]) -> None:
     m, _ = matrix
     for name, v in _built(m).items():
@@ -143,7 +173,17 @@ def test_hardening_and_stripping_agree_with_readelf(matrix: tuple[dict[str, Any]
     for name, v in _built(m).items():
         path = v["build"]["path"]
         truth = readelf(path)
-        assert v["facts"]["hardening"]["pie"] == (truth.elf_type.startswith("DYN")), name
+        h = v["facts"]["hardening"]
+        assert h["pie"] == (truth.elf_type.startswith("DYN")), name
+        segs = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True, check=True).stdout
+        dyn = subprocess.run(["readelf", "-dW", path], capture_output=True, text=True, check=True).stdout
+        stack = re.search(r"GNU_STACK(?:\s+\S+){5}\s+(\S+)", segs)
+        assert h["nx"] == (stack is not None and "E" not in stack.group(1)), name
+        bind_now = "BIND_NOW" in dyn or bool(re.search(r"FLAGS_1.*NOW", dyn))
+        if "GNU_RELRO" not in segs:
+            assert h["relro"] in ("none", "n/a"), name
+        else:
+            assert h["relro"] == ("full" if bind_now else "partial"), name
         secs = subprocess.run(["readelf", "-SW", path], capture_output=True, text=True, check=True).stdout
         has_symtab = " .symtab " in secs
         assert ("not stripped" in v["facts"]["debug"]) == (has_symtab or ".debug_" in secs), name
@@ -151,18 +191,25 @@ def test_hardening_and_stripping_agree_with_readelf(matrix: tuple[dict[str, Any]
     assert "stripped" in _built(m)["stripped"]["facts"]["debug"]
 
 
-def test_sandbox_runs_agree_with_a_real_run_in_an_empty_root(matrix: tuple[dict[str, Any], Path],
-                                                             tmp_path: Path) -> None:
+def test_sandbox_runs_agree_with_real_runs(matrix: tuple[dict[str, Any], Path], tmp_path: Path) -> None:
+    """Every variant in every root: the empty and CA-only roots against a run in an empty chroot, the musl root
+    (a musl loader, no glibc) against readelf's interpreter, the glibc root against a run on this glibc host."""
     m, _ = matrix
     built = _built(m)
-    for i, name in enumerate(("cgo-off", "musl-static", "default")):
-        v = built[name]
-        truth = empty_root_run(v["build"]["path"], tmp_path / str(i))
+    for i, (name, v) in enumerate(built.items()):
+        path = v["build"]["path"]
+        truth = empty_root_run(path, tmp_path / str(i))
+        host = subprocess.run(["unshare", "-r", "-n", path], capture_output=True, text=True, timeout=60, check=False)
         runs = {r["root"]: r for r in v["runs"]}
-        assert runs["scratch"]["started"] == (truth.returncode == 0), (name, truth.stderr)
-        assert runs["scratch"]["exit_code"] == truth.returncode or not runs["scratch"]["started"], name
+        assert list(runs) == ["scratch", "scratch+certs", "musl", "glibc"], name
+        for root in ("scratch", "scratch+certs"):
+            assert runs[root]["started"] == (truth.returncode == 0), (name, root, truth.stderr)
         if truth.returncode == 0:
-            assert runs["scratch"]["stdout"] == truth.stdout, name
+            assert runs["scratch"]["stdout"] == truth.stdout and runs["scratch"]["exit_code"] == 0, name
+        assert runs["musl"]["started"] == (readelf(path).interpreter is None), name
+        assert host.returncode == 0 and runs["glibc"]["started"] and runs["glibc"]["exit_code"] == 0, name
+        assert "certs: true" in runs["scratch+certs"]["stdout"] or not truth.returncode == 0, name
+        assert "certs: false" in runs["scratch"]["stdout"] or not truth.returncode == 0, name
     assert built["cgo-off"]["runs"][0]["started"] and built["musl-static"]["runs"][0]["started"]
     assert not built["default"]["runs"][0]["started"]
     assert built["default"]["runs"][0]["failure"] == "interpreter-missing"

@@ -56,7 +56,7 @@ def emit(text: str, output: str | None) -> None:
 @click.option("--targets-file", type=click.Path(), help="Extra target profiles (TOML).")
 @click.option("--run", "run_line", metavar="ARGS", help="Arguments for every sandbox run, shell-quoted "
               "(or give them after --).")
-@click.option("--runs", type=int, default=5, show_default=True, help="Timed sandbox runs per variant.")
+@click.option("--runs", type=int, default=3, show_default=True, help="Timed sandbox runs per variant.")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds before a run is killed.")
 @click.option("--no-run", is_flag=True, help="Build and analyse only; no sandbox runs (facts-only verdicts).")
 @click.option("--keep", metavar="OUT", help="Keep the binaries in OUT/<variant>/ (default: removed).")

@@ -109,8 +109,10 @@ def variant_details(m: Matrix, console: Console) -> None:
         t = r.timing
         if t:
             rss = f", peak RSS {t.peak_rss_kb:,} KB" if t.peak_rss_kb else ", peak RSS unknown (GNU time missing)"
-            console.print(f"  start-up in {t.root}: median {_ms(t.median)} ms, {_ms(t.min)}–{_ms(t.max)} ms over "
-                          f"{t.runs} runs{rss}")
+            net = r.startup_net(m.floor)
+            above = f" ({_ms(net)} ms above the sandbox floor)" if net is not None else ""
+            console.print(f"  start-up in {t.root}: median {_ms(t.median)} ms{above}, {_ms(t.min)}–{_ms(t.max)} ms "
+                          f"over {t.runs} runs{rss}")
         console.print(f"  [dim]seconds: build {r.build.seconds:.2f}, analysis {r.analysis_seconds:.2f}, "
                       f"runs {r.runs_seconds:.2f}[/dim]")
 
@@ -157,6 +159,9 @@ def print_matrix(m: Matrix, console: Console | None = None) -> None:
     console.print(f"[bold]{escape(m.module)}[/bold] {escape(m.pkg)} with {escape(m.go)}: "
                   f"{len(m.results)} variants, targets {escape(', '.join(m.targets))}"
                   + ("" if m.sandbox == "used" else f" [yellow](sandbox {escape(m.sandbox)})[/yellow]"))
+    if m.floor:
+        console.print(f"[dim]sandbox floor (busybox-static exiting at once, same roots and runs): median "
+                      f"{_ms(m.floor.median)} ms, {_ms(m.floor.min)}–{_ms(m.floor.max)} ms[/dim]")
     for section in SECTIONS:
         section(m, console)
     secs = m.to_json()["seconds"]
