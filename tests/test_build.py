@@ -452,3 +452,32 @@ def test_toolchain_by_path(factory: Any) -> None:
     with pytest.raises(DepfreeError, match="no bin/go in it"):
         toolchain_for(str(PROGRAM))
     assert os.path.isfile(toolchain_for(str(tc.goroot)).go)
+
+
+# -- failure paths -----------------------------------------------------------------------------------------------
+
+def test_a_failing_build_is_reported_not_raised(factory: Any, tmp_path: Path) -> None:
+    mod = tmp_path / "broken"
+    mod.mkdir()
+    (mod / "go.mod").write_text("module example.com/broken\n\ngo 1.19\n")
+    (mod / "main.go").write_text("package main\n\nfunc main() { undefinedCall() }\n")
+    factory.toolchain("1.27.3")
+    res = CliRunner().invoke(cli, ["build", str(mod), "-V", "cgo-off", "-t", "scratch", "--go", "1.27.3", "--json"])
+    assert res.exit_code == 1, res.output
+    m = json.loads(res.output)
+    v = m["variants"][0]
+    assert v["build"]["status"] == "failed" and "undefined: undefinedCall" in v["build"]["reason"]
+    assert m["recommendation"]["variant"] is None
+    assert m["recommendation"]["rejected"][0]["why"].startswith("failed: ")
+
+
+def test_no_sandbox_on_this_machine_leaves_facts_only_verdicts(factory: Any, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    tc = factory.toolchain("1.27.3")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no unshare: the sandbox cannot be built; a cgo-off build needs no tool
+    m = run_matrix(PROGRAM, tc, variants=[resolve("cgo-off")], targets=["scratch"])
+    assert m.sandbox.startswith("unavailable: depfree verify needs unshare")
+    r = m.results[0]
+    assert r.build.status == "built" and r.runs == [] and r.timing is None
+    assert r.targets[0].run == "not run" and r.targets[0].passes  # the judge's ✓ (warn) stands, unproven
+    assert m.recommendation and m.recommendation["static_only"] == ["scratch"] and not m.recommendation["proven_on"]
