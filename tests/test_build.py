@@ -251,6 +251,8 @@ def test_recommendation_for_scratch_and_centos7_passes_both(matrix: tuple[dict[s
         if other["facts"]["size"] < v["facts"]["size"]:
             assert readelf(other["build"]["path"]).interpreter, name
     assert rec["command"].startswith("CGO_ENABLED=") and " go build " in f" {rec['command']}"
+    assert rec["proven_on"] == TARGETS and rec["static_only"] == []
+    assert "glibc 2.17 is judged from the symbol versions" in rec["why"]  # the host's glibc is newer than 2.17
     rejected = {r["variant"]: r["why"] for r in rec["rejected"]}
     assert "interpreter" in rejected["default"] and "GLIBC_2." in rejected["default"]
 
