@@ -68,13 +68,17 @@ def _built(m: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in _variants(m).items() if v["build"]["status"] == "built"}
 
 
-def empty_root_run(binary: str, tmp: Path) -> subprocess.CompletedProcess[str]:
-    """The oracle run: the binary alone in an empty directory made the root (user + mount namespace, chroot)."""
+def _empty_root(binary: str, tmp: Path) -> Path:
     root = tmp / "root"
     root.mkdir(parents=True)
     shutil.copy(binary, root / "app")
-    return subprocess.run(["unshare", "-r", "-n", "chroot", str(root), "/app"], capture_output=True, text=True,
-                          timeout=60, check=False)
+    return root
+
+
+def empty_root_run(binary: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    """The oracle run: the binary alone in an empty directory made the root (user + mount namespace, chroot)."""
+    return subprocess.run(["unshare", "-r", "-n", "chroot", str(_empty_root(binary, tmp)), "/app"],
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_every_variant_of_the_table_is_built(matrix: tuple[dict[str, Any], Path]) -> None:
@@ -483,3 +487,24 @@ def test_no_sandbox_on_this_machine_leaves_facts_only_verdicts(factory: Any, tmp
     assert r.build.status == "built" and r.runs == [] and r.timing is None
     assert r.targets[0].run == "not run" and r.targets[0].passes  # the judge's ✓ (warn) stands, unproven
     assert m.recommendation and m.recommendation["static_only"] == ["scratch"] and not m.recommendation["proven_on"]
+
+
+def test_run_arguments_reach_every_run(factory: Any, tmp_path: Path) -> None:
+    """`-- -fail`: shipit exits 1 without a CA bundle, so the empty root fails scratch and the CA-only root (standing
+    for distroless-static, which has the bundle) passes; the oracle is the same binary run by hand."""
+    factory.toolchain("1.27.3")
+    res = CliRunner().invoke(cli, ["build", str(PROGRAM), "-V", "cgo-off", "-t", "scratch", "-t", "distroless-static",
+                                   "--runs", "1", "--keep", str(tmp_path / "out"), "--json", "--", "-fail"])
+    assert res.exit_code == 1, res.output
+    m = json.loads(res.output)
+    assert m["run_args"] == ["-fail"]
+    v = m["variants"][0]
+    real = subprocess.run(["unshare", "-r", "-n", "chroot", str(_empty_root(v["build"]["path"], tmp_path)), "/app",
+                           "-fail"], capture_output=True, text=True, check=False)
+    runs = {r["root"]: r for r in v["runs"]}
+    assert real.returncode == 1 == runs["scratch"]["exit_code"] and not runs["scratch"]["passed"]
+    assert runs["scratch+certs"]["exit_code"] == 0 and "certs: true" in runs["scratch+certs"]["stdout"]
+    t = {x["target"]: x for x in v["targets"]}
+    assert t["scratch"]["run"] == "failed: nonzero-exit (exit 1)" and not t["scratch"]["passes"]
+    assert t["distroless-static"]["root"] == "scratch+certs" and t["distroless-static"]["passes"]
+    assert "scratch: sandbox scratch run failed: nonzero-exit (exit 1)" in m["recommendation"]["rejected"][0]["why"]
