@@ -508,3 +508,16 @@ def test_run_arguments_reach_every_run(factory: Any, tmp_path: Path) -> None:
     assert t["scratch"]["run"] == "failed: nonzero-exit (exit 1)" and not t["scratch"]["passes"]
     assert t["distroless-static"]["root"] == "scratch+certs" and t["distroless-static"]["passes"]
     assert "scratch: sandbox scratch run failed: nonzero-exit (exit 1)" in m["recommendation"]["rejected"][0]["why"]
+
+
+def test_diff_names_module_dependencies(factory: Any) -> None:
+    a, b = factory.go("plain"), factory.go("withdeps")
+    res = CliRunner().invoke(cli, ["diff", str(a), str(b), "--json"])
+    assert res.exit_code == 1, res.output
+    d = json.loads(res.output)
+    truth_a, truth_b = go_version_m(factory.gobin(), a), go_version_m(factory.gobin(), b)
+    assert truth_a is not None and truth_b is not None
+    deps_b = {dep[0]: dep[1] for dep in truth_b.deps}
+    assert deps_b and d["facts"]["deps"] == {k: {"a": None, "b": v} for k, v in sorted(deps_b.items())}
+    assert any(c["code"] == "dependencies" and "example.com/greeter" in c["message"] for c in d["causes"])
+    assert sum(m["delta"] for m in d["size_by_module"]) == os.path.getsize(b) - os.path.getsize(a)

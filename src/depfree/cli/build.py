@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shlex
 import sys
+from collections.abc import Callable
 
 import click
 from rich.console import Console
@@ -31,6 +32,16 @@ def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
             raise UsageError(f"--env: expected K=V, found {e!r}")
         env[k] = v
     return env
+
+
+def emit_rendered(printer: Callable[[Console], None], output: str | None) -> None:
+    """Text to the terminal (with colour when it is one) or, plain, into the ``-o`` file."""
+    if output:
+        buf = io.StringIO()
+        printer(Console(file=buf, highlight=False, soft_wrap=True, no_color=True, width=160))
+        emit(buf.getvalue(), output)
+    else:
+        printer(Console(highlight=False, soft_wrap=True))
 
 
 def emit(text: str, output: str | None) -> None:
@@ -101,10 +112,5 @@ def build_cmd(directory: str, pkg: str, go_spec: str | None, variant_names: tupl
     else:
         from depfree.render.build import print_matrix
 
-        if output:
-            buf = io.StringIO()
-            print_matrix(matrix, Console(file=buf, highlight=False, soft_wrap=True, no_color=True, width=160))
-            emit(buf.getvalue(), output)
-        else:
-            print_matrix(matrix)
+        emit_rendered(lambda console: print_matrix(matrix, console), output)
     sys.exit(EXIT_OK if matrix.recommendation and matrix.recommendation.get("variant") else EXIT_FAIL)

@@ -3,14 +3,12 @@ embedded paths, size by module — and why, in Go terms."""
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 
 import click
-from rich.console import Console
 
-from depfree.cli.build import emit
+from depfree.cli.build import emit, emit_rendered
 from depfree.cli.common import EXIT_FAIL, EXIT_OK, friendly_errors
 from depfree.errors import InputError
 from depfree.render import json as render_json
@@ -45,10 +43,5 @@ def diff_cmd(a: str, b: str, fmt: str, as_json: bool, output: str | None) -> Non
     else:
         from depfree.render.build import print_diff
 
-        if output:
-            buf = io.StringIO()
-            print_diff(d, Console(file=buf, highlight=False, soft_wrap=True, no_color=True, width=160))
-            emit(buf.getvalue(), output)
-        else:
-            print_diff(d)
+        emit_rendered(lambda console: print_diff(d, console), output)
     sys.exit(EXIT_OK if d.identical else EXIT_FAIL)
