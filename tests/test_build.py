@@ -521,3 +521,33 @@ def test_diff_names_module_dependencies(factory: Any) -> None:
     assert deps_b and d["facts"]["deps"] == {k: {"a": None, "b": v} for k, v in sorted(deps_b.items())}
     assert any(c["code"] == "dependencies" and "example.com/greeter" in c["message"] for c in d["causes"])
     assert sum(m["delta"] for m in d["size_by_module"]) == os.path.getsize(b) - os.path.getsize(a)
+
+
+def test_diff_explains_vcs_stamping(factory: Any, tmp_path: Path) -> None:
+    """Two builds of two commits with -buildvcs=true: the diff names vcs.revision, as `git rev-parse` gives it."""
+    tc = factory.toolchain("1.27.3")
+    repo = tmp_path / "shipit"
+    shutil.copytree(PROGRAM, repo)
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    revs, bins = [], []
+    subprocess.run([*git, "init", "-q"], check=True)
+    for i in range(2):
+        (repo / "NOTES").write_text(f"build {i}\n")
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", f"commit {i}"], check=True)
+        revs.append(subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
+                                   check=True).stdout.strip())
+        res = build_variant(resolve("cgo-off+trimpath"), tc, repo, ".", tmp_path / f"out{i}" / "app",
+                            extra_env={"GOFLAGS": "-mod=mod -buildvcs=true"})
+        assert res.status == "built", res.reason
+        bins.append(res.path)
+    for rev, b in zip(revs, bins, strict=True):
+        truth = go_version_m(factory.gobin("1.27.3"), b)
+        assert truth is not None and truth.settings["vcs.revision"] == rev
+    res = CliRunner().invoke(cli, ["diff", *bins, "--json"])
+    assert res.exit_code == 1, res.output
+    d = json.loads(res.output)
+    assert d["facts"]["settings"]["vcs.revision"] == {"a": revs[0], "b": revs[1]}
+    cause = next(c for c in d["causes"] if c["code"] == "vcs-stamping")
+    assert revs[0] in cause["message"] and revs[1] in cause["message"] and "-buildvcs=false" in cause["message"]
+    assert not any(c["code"] == "embedded-paths" for c in d["causes"])  # -trimpath: the same paths
