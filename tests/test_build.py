@@ -337,13 +337,12 @@ def test_without_trimpath_the_embedded_path_is_named(reproductions: dict[str, di
     assert dir_a.encode() in data_a and dir_b.encode() in data_b and dir_a.encode() not in data_b
     cause = next(c for c in rep["causes"] if c["code"] == "embedded-paths")
     assert dir_a in cause["message"] and dir_b in cause["message"] and "-trimpath" in cause["message"]
-    # the sections named do hold the path (readelf -x would show the same bytes: we read the section's extent)
-    secs = subprocess.run(["readelf", "-SW", a], capture_output=True, text=True, check=True).stdout
+    # the sections named do hold the path: readelf -p (with -z, inflating compressed DWARF) prints it
     for name in cause["sections"]:
-        row = re.search(rf"\s{re.escape(name)}\s+\S+\s+\S+\s+([0-9a-f]+)\s+([0-9a-f]+)", secs)
-        assert row, name
-        off, size = int(row.group(1), 16), int(row.group(2), 16)
-        assert dir_a.encode() in data_a[off: off + size], name
+        out = subprocess.run(["readelf", "-zW", "-p", name, a], capture_output=True, text=True, errors="replace",
+                             check=True).stdout
+        assert dir_a in out, name
+    assert ".gopclntab" in cause["sections"]
 
 
 # -- depfree diff ------------------------------------------------------------------------------------------------
@@ -551,3 +550,60 @@ def test_diff_explains_vcs_stamping(factory: Any, tmp_path: Path) -> None:
     cause = next(c for c in d["causes"] if c["code"] == "vcs-stamping")
     assert revs[0] in cause["message"] and revs[1] in cause["message"] and "-buildvcs=false" in cause["message"]
     assert not any(c["code"] == "embedded-paths" for c in d["causes"])  # -trimpath: the same paths
+
+
+OLD_CC = """#!/bin/sh
+# gcc as a C compiler without -fdebug-prefix-map would be: go's flag mapping $WORK away is dropped
+for a in "$@"; do
+  shift
+  case "$a" in -fdebug-prefix-map=*|-ffile-prefix-map=*) ;; *) set -- "$@" "$a" ;; esac
+done
+exec gcc "$@"
+"""
+CGO_MAIN = """package main
+
+/*
+int twice(int x) { return 2 * x; }
+*/
+import "C"
+
+import "fmt"
+
+func main() { fmt.Println(C.twice(21)) }
+"""
+
+
+def _readelf_work_dirs(path: str) -> set[str]:
+    found: set[str] = set()
+    for sec in (".debug_str", ".debug_line_str", ".debug_line"):
+        out = subprocess.run(["readelf", "-zW", "-p", sec, path], capture_output=True, text=True, errors="replace",
+                             check=False).stdout
+        found.update(re.findall(r"/tmp/go-build\d+", out))
+    return found
+
+
+def test_reproducibility_names_cgo_work_dirs(factory: Any, tmp_path: Path) -> None:
+    """A C compiler that ignores go's -fdebug-prefix-map leaves $WORK (/tmp/go-buildNNN) in the C objects' DWARF;
+    the two builds (two GOCACHEs, each keeping its own first $WORK) then differ by it, -trimpath or not."""
+    tc = factory.toolchain("1.27.3")
+    factory.require("gcc")
+
+    def write_cc(out: Path) -> None:
+        out.write_text(OLD_CC)
+        out.chmod(0o755)
+
+    cc = factory.cached(("old-cc", OLD_CC), write_cc, name="oldcc")
+    mod = tmp_path / "cgowork"
+    mod.mkdir()
+    (mod / "go.mod").write_text("module example.com/cgowork\n\ngo 1.19\n")
+    (mod / "main.go").write_text(CGO_MAIN)
+    rep = reproduce(resolve("trimpath"), tc, mod, ".", workdir=tmp_path / "w", extra_env={"CC": str(cc)})
+    assert rep.identical is False and rep.diff is not None
+    a, b = (x.path for x in rep.builds)
+    wa, wb = _readelf_work_dirs(a), _readelf_work_dirs(b)
+    assert wa and wb and wa != wb
+    cause = next(c for c in rep.diff.causes if c.code == "cgo-work-dir")
+    assert all(w in cause.message for w in wa | wb), cause.message
+    assert set(cause.sections) <= {s["name"] for s in rep.diff.sections} and any(
+        s.startswith(".debug_") for s in cause.sections)
+    assert not any(c.code == "embedded-paths" for c in rep.diff.causes)
