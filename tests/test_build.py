@@ -27,6 +27,7 @@ from depfree.build.runner import build_variant, toolchain_for
 from depfree.build.variants import builtin, parse, resolve
 from depfree.cli.main import cli
 from depfree.errors import DepfreeError, UsageError
+from depfree.toolchains import go_env
 from helpers.factory import GO_PROGRAMS
 from helpers.truth import go_version_m, readelf
 
@@ -607,3 +608,24 @@ def test_reproducibility_names_cgo_work_dirs(factory: Any, tmp_path: Path) -> No
     assert set(cause.sections) <= {s["name"] for s in rep.diff.sections} and any(
         s.startswith(".debug_") for s in cause.sections)
     assert not any(c.code == "embedded-paths" for c in rep.diff.causes)
+
+
+def test_diff_explains_a_build_id_set_by_hand(factory: Any, tmp_path: Path) -> None:
+    import dataclasses
+
+    tc = factory.toolchain("1.27.3")
+    base = resolve("cgo-off+trimpath")
+    bins = []
+    for i, bid in enumerate(("release-one", "release-two")):
+        v = dataclasses.replace(base, ldflags=(f"-buildid={bid}",))
+        res = build_variant(v, tc, PROGRAM, ".", tmp_path / str(i) / "app")
+        assert res.status == "built", res.reason
+        bins.append(res.path)
+        env = go_env(tc)  # `go tool buildid` may have to build the tool: with the shared GOCACHE, once
+        assert subprocess.run([str(tc.go), "tool", "buildid", res.path], capture_output=True, text=True, env=env,
+                              check=True).stdout.strip() == bid
+    d = json.loads(CliRunner().invoke(cli, ["diff", *bins, "--json"]).output)
+    assert d["facts"]["go_build_id"] == {"a": "release-one", "b": "release-two"}
+    cause = next(c for c in d["causes"] if c["code"] == "build-id")
+    assert "set by hand with -ldflags=-buildid" in cause["message"] and "'release-two'" in cause["message"]
+    assert {s["name"] for s in d["sections"]} <= {".note.go.buildid", ".note.gnu.build-id"}
