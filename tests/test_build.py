@@ -629,3 +629,21 @@ def test_diff_explains_a_build_id_set_by_hand(factory: Any, tmp_path: Path) -> N
     cause = next(c for c in d["causes"] if c["code"] == "build-id")
     assert "set by hand with -ldflags=-buildid" in cause["message"] and "'release-two'" in cause["message"]
     assert {s["name"] for s in d["sections"]} <= {".note.go.buildid", ".note.gnu.build-id"}
+
+
+def test_a_main_package_below_the_module(factory: Any, tmp_path: Path) -> None:
+    factory.toolchain("1.27.3")
+    mod = tmp_path / "svc"
+    (mod / "cmd" / "app").mkdir(parents=True)
+    (mod / "go.mod").write_text("module example.com/svc\n\ngo 1.19\n")
+    (mod / "cmd" / "app" / "main.go").write_text('package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("up") }\n')
+    out = tmp_path / "out"
+    res = CliRunner().invoke(cli, ["build", str(mod), "--pkg", "./cmd/app", "-V", "cgo-off+stripped", "-t", "scratch",
+                                   "--keep", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.output)
+    v = m["variants"][0]
+    assert v["build"]["path"] == str(out / "cgo-off+stripped" / "app") and v["runs"][0]["stdout"] == "up\n"
+    assert m["recommendation"]["command"] == "CGO_ENABLED=0 go build '-ldflags=-s -w' -o app ./cmd/app"
+    truth = go_version_m(factory.gobin("1.27.3"), v["build"]["path"])
+    assert truth is not None and truth.path == "example.com/svc/cmd/app"
