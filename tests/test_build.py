@@ -647,3 +647,18 @@ def test_a_main_package_below_the_module(factory: Any, tmp_path: Path) -> None:
     assert m["recommendation"]["command"] == "CGO_ENABLED=0 go build '-ldflags=-s -w' -o app ./cmd/app"
     truth = go_version_m(factory.gobin("1.27.3"), v["build"]["path"])
     assert truth is not None and truth.path == "example.com/svc/cmd/app"
+
+
+def test_diff_names_the_c_side(matrix: tuple[dict[str, Any], Path]) -> None:
+    """default (host gcc) vs glibc-2.17 (Zig): same Go settings, another C compiler — named from readelf's facts."""
+    m, _ = matrix
+    built = _built(m)
+    a, b = built["default"]["build"]["path"], built["glibc-2.17"]["build"]["path"]
+    d = json.loads(CliRunner().invoke(cli, ["diff", a, b, "--json"]).output)
+    ra, rb = readelf(a), readelf(b)
+    assert d["facts"]["min_glibc"] == {"a": ra.min_glibc, "b": rb.min_glibc}
+    assert d["facts"]["needed"]["only_b"] == sorted(set(rb.needed) - set(ra.needed))
+    cause = next(c for c in d["causes"] if c["code"] == "c-toolchain")
+    assert f"min_glibc {ra.min_glibc} vs {rb.min_glibc}" in cause["message"]
+    assert ".gnu.version_r" in cause["sections"]
+    assert "CGO_ENABLED" not in d["facts"].get("settings", {})  # both built with cgo on: the build info is silent
