@@ -104,8 +104,9 @@ def variant_details(m: Matrix, console: Console) -> None:
                 console.print(f"  [dim]{escape(_ROOT_LABEL.get(x.root, x.root))}: reached for "
                               f"{escape(', '.join(x.missing[:6]))}[/dim]")
             elif not x.started:
+                what = [f"{k} {v}" for k, v in x.details.items() if k not in ("hint", "interpreter")] + x.missing[:2]
                 console.print(f"  [dim]{escape(_ROOT_LABEL.get(x.root, x.root))}: did not start ({escape(x.failure)}"
-                              + (f": {escape(', '.join(x.missing[:2]))}" if x.missing else "") + ")[/dim]")
+                              + (f": {escape(', '.join(what))}" if what else "") + ")[/dim]")
         t = r.timing
         if t:
             rss = f", peak RSS {t.peak_rss_kb:,} KB" if t.peak_rss_kb else ", peak RSS unknown (GNU time missing)"
