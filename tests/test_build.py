@@ -283,6 +283,19 @@ def test_absent_compiler_is_skipped_with_the_install_hint(factory: Any, tmp_path
     assert not (tmp_path / "app").exists()
 
 
+def test_absent_ziglang_is_skipped_with_the_install_hint(factory: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    tc = factory.toolchain("1.27.3")
+    monkeypatch.setitem(sys.modules, "ziglang", None)  # how Python marks a module as not importable
+    res = build_variant(resolve("glibc-2.17"), tc, PROGRAM, ".", tmp_path / "app")
+    assert res.status == "skipped" and res.reason.endswith(": pip install ziglang")
+    m = run_matrix(PROGRAM, tc, variants=[resolve("glibc-2.17")], targets=["centos-7"], sandbox=False)
+    assert m.results[0].build.status == "skipped" and m.recommendation is not None
+    assert m.recommendation["variant"] is None and "skipped: " in m.recommendation["rejected"][0]["why"]
+
+
 @pytest.mark.parametrize("go", ["1.21.13", "debian-1.19"])
 def test_older_toolchains_default_and_cgo_off(factory: Any, go: str, tmp_path: Path) -> None:
     m, _ = _matrix(factory, go, ["default", "cgo-off"])
