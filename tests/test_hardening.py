@@ -231,7 +231,7 @@ def test_hardening_cli_table_json_csv(factory, tmp_path: Path) -> None:  # type:
     csv_out = subprocess.run(["python", "-m", "depfree", "hardening", "--csv", str(tmp_path / "go-prog")],
                              capture_output=True, text=True, check=True).stdout.splitlines()
     assert csv_out[0].startswith("path,format,relro,pie,nx,canary")
-    assert ",n/a,False,True,n/a,n/a," in csv_out[1]
+    assert ",n/a,no,yes,n/a,n/a," in csv_out[1]  # yes/no, never Python's True/False
     bad = subprocess.run(["python", "-m", "depfree", "hardening", str(tmp_path / "missing")], capture_output=True,
                          text=True, check=False)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

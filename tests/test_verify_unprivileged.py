@@ -103,7 +103,7 @@ def test_usage_errors(factory, tmp_path: Path) -> None:  # type: ignore[no-untyp
     exe = str(factory.go("lookups"))
     cmd = [sys.executable, "-m", "depfree", "verify"]
     cases = {("--timeout", "0"): "--timeout", ("--env", "NOEQUALS"): "--env", ("--expect-output", "("): "regular",
-             ("--root", str(tmp_path / "nope")): "unknown root"}
+             ("--root", str(tmp_path / "nope")): "no such directory", ("--root", "nope"): "unknown root 'nope'"}
     for extra, message in cases.items():
         proc = subprocess.run([*cmd, exe, *extra], capture_output=True, text=True, check=False)
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr, (extra, proc.stderr)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from depfree import __version__
 from depfree.analysis.context import Options
@@ -31,14 +31,17 @@ def inspect_path(path: str | os.PathLike[str], options: Options | None = None) -
 
 
 def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, deep: bool = False,
-            options: Options | None = None) -> Report:
-    """Read each file without executing it and report what it needs. Bad files go to ``report.errors``."""
+            options: Options | None = None, progress: Callable[[int, int, str], None] | None = None) -> Report:
+    """Read each file without executing it and report what it needs. Bad files go to ``report.errors``.
+    ``progress(done, total, current)`` is called before each file (the CLI's progress bar)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     options = options or Options(deep=deep)
     report = Report(tool=tool_info())
     files, report.errors = expand_paths(paths)
-    for p in files:
+    for i, p in enumerate(files):
+        if progress is not None:
+            progress(i, len(files), os.fspath(p))
         try:
             report.binaries.extend(inspect_path(p, options))
         except DepfreeError as exc:

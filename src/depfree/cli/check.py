@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
 from depfree.analysis.context import Options
-from depfree.cli.common import EXIT_FAIL, EXIT_INPUT, EXIT_OK, friendly_errors
+from depfree.cli.common import (
+    EXIT_FAIL,
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    output_options,
+    print_error,
+)
+from depfree.errors import InputError
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
@@ -16,71 +27,82 @@ from depfree.render.check_text import print_text, to_github, to_markdown
 from depfree.render.junit import to_junit
 from depfree.render.sarif import to_sarif
 
-FORMATS = ("text", "json", "sarif", "junit", "markdown", "github")
+
+def _text(result: CheckResult, out: Output) -> None:
+    print_text(result, out.console())
 
 
-def gather(paths: list[str], options: Options) -> dict:
+RENDERERS = {
+    "text": _text,
+    "json": lambda r, out: json.dumps(r.to_json(), indent=2, ensure_ascii=False),
+    "sarif": lambda r, out: json.dumps(to_sarif(r), indent=2, ensure_ascii=False),
+    "junit": lambda r, out: to_junit(r),
+    "markdown": lambda r, out: to_markdown(r),
+    "github": lambda r, out: to_github(r),
+}
+FORMATS = tuple(RENDERERS)
+
+
+def gather(paths: list[str], options: Options, progress: Any = None) -> dict:
     """The report for all PATHs: files, directories, archives and images (through ``depfree scan``)."""
     from depfree.scan import scan
 
-    return scan(paths, options=options).to_json()
+    return scan(paths, options=options, progress=progress).to_json()
 
 
-@click.command("check")
+def empty_inputs(report: dict, paths: list[str]) -> list[str]:
+    """The PATHs (directories, archives, images) in which no executable was found."""
+    return [c["path"] for c in report.get("containers") or [] if c["path"] in paths and not c.get("binaries")]
+
+
+@click.command("check", epilog=examples(
+    "depfree check --preset static dist/",
+    "depfree check --policy depfree.toml --format sarif -o depfree.sarif dist/",
+    "depfree check --format github --fail-on warning dist/app.tar.gz"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--policy", "policy_file", type=click.Path(), help="Policy file (default: ./depfree.toml or "
               "[tool.depfree] in ./pyproject.toml).")
-@click.option("--preset", type=click.Choice(preset_names()), help="Start from a ready-made policy.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--preset", type=click.Choice(preset_names()), help="Start from a ready-made policy (replaces the "
+              "file's preset).")
+@output_options(RENDERERS)
 @click.option("--fail-on", type=click.Choice(SEVERITIES), help="Lowest severity that fails the check "
               "(default: the policy's fail_on, else error).")
 @click.option("--baseline", type=click.Path(), help="Ignore findings recorded in this baseline file.")
 @click.option("--write-baseline", "new_baseline", type=click.Path(),
               help="Record the current findings as the baseline and pass.")
-@click.option("--output", "-o", type=click.Path(), help="Write the report here instead of standard output.")
+@click.option("--allow-empty", is_flag=True, help="Pass a PATH that holds no executable (default: exit 2).")
 @friendly_errors
-def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, fmt: str, fail_on: str | None,
-              baseline: str | None, new_baseline: str | None, output: str | None) -> None:
-    """Check PATHs against a policy; exit 0 pass, 1 violations at/above --fail-on, 2 usage or input errors."""
+def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, out: Output,
+              fail_on: str | None, baseline: str | None, new_baseline: str | None, allow_empty: bool) -> None:
+    """Check PATHs against a policy; exit 0 pass, 1 a finding at/above --fail-on, 2 an input that could not be read
+    or holds no executable (see docs/policy.md for how presets, files and flags combine)."""
     policy = load_policy(policy_file, preset)
     if fail_on:
         policy.fail_on = fail_on
     baseline = baseline or policy.baseline
     known = read_baseline(baseline) if baseline and not new_baseline else None
     options = Options(targets=policy.targets or None, targets_file=policy.targets_file)
-    report = gather(list(paths), options)
+    bar = out.progress("checking")
+    try:
+        report = gather(list(paths), options, bar)
+    finally:
+        if bar:
+            bar.stop()
+    empty = empty_inputs(report, list(paths))
+    if empty and not allow_empty:
+        raise InputError("no executables found under " + ", ".join(empty)
+                         + " (wrong path, or a build that produced nothing? --allow-empty passes it)")
     result = evaluate(report, policy, known)
+    for e in result.errors:
+        print_error(e["path"], e["error"])
     if new_baseline:
         n = write_baseline(result, new_baseline)
         click.echo(f"depfree: wrote {n} findings to {new_baseline}", err=True)
-    text = render(result, fmt)
-    if text is not None:
-        if output:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        else:
-            click.echo(text, nl=False)
-    for e in result.errors:
-        click.echo(f"depfree: {e['path']}: {e['error']}", err=True)
-    # A PATH that could not be read at all is an input error; bad entries inside a directory, archive or image are
-    # reported and the check goes on.
-    if any(e["path"] in paths for e in result.errors):
+    out.emit(result)
+    # An input that could not be read never passes: the gate cannot vouch for what it did not see.
+    if result.errors:
         sys.exit(EXIT_INPUT)
     if new_baseline:
         sys.exit(EXIT_OK)
     sys.exit(EXIT_OK if result.passed else EXIT_FAIL)
 
-
-def render(result: CheckResult, fmt: str) -> str | None:
-    if fmt == "json":
-        return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "sarif":
-        return json.dumps(to_sarif(result), indent=2, ensure_ascii=False) + "\n"
-    if fmt == "junit":
-        return to_junit(result)
-    if fmt == "markdown":
-        return to_markdown(result)
-    if fmt == "github":
-        return to_github(result)
-    print_text(result)
-    return None

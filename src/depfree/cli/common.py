@@ -1,20 +1,34 @@
-"""What every verb shares: error printing without tracebacks, exit codes, JSON output."""
+"""What every verb shares: error printing without tracebacks, exit codes, and ONE output convention.
+
+Every verb declares its renderers in a dict (format name -> renderer) and wraps itself in :func:`output_options`,
+which adds ``--format NAME`` (the dict's keys), ``--json`` (the alias of ``--format json``) and ``-o/--output FILE``,
+and hands the verb an :class:`Output`. The verb builds its result and calls ``out.emit(result)``. Adding a format to
+a verb is one line in its dict, e.g. ``"html": lambda report, out: to_html(report)``.
+
+A renderer is ``(result, out) -> str | None``: a returned string is written as it is (JSON, SARIF, HTML…); a text
+renderer prints through ``out.console()`` instead and returns None. The console writes to ``-o FILE`` or stdout,
+colours only a terminal, and is as wide as the terminal — or unlimited when stdout is a pipe or a file, so that no
+table ever cuts a path there (see render/table.py for tables wider than the terminal).
+"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 from rich.console import Console
 
-from depfree.errors import DepfreeError
+from depfree.errors import DepfreeError, UsageError
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+PIPE_WIDTH = 100_000  # "unlimited": a line in a pipe or file is as long as its content
 
 F = TypeVar("F", bound=Callable[..., Any])
+Renderer = Callable[[Any, "Output"], "str | None"]
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -36,9 +50,111 @@ def friendly_errors(func: F) -> F:
             sys.exit(exc.exit_code)
         except BrokenPipeError:
             sys.exit(EXIT_OK)
+        except KeyboardInterrupt:
+            print_error(None, "interrupted")
+            sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
 
 
 def echo_json(text: str) -> None:
     click.echo(text)
+
+
+@dataclass
+class Output:
+    """Where and how a verb's result goes: ``format`` (a key of the verb's renderers) and ``path`` (-o, or None)."""
+
+    format: str
+    path: str | None
+    renderers: Mapping[str, Renderer]
+    _file: IO[str] | None = field(default=None, repr=False)
+    _console: Console | None = field(default=None, repr=False)
+
+    @property
+    def terminal(self) -> bool:
+        """True when the text goes to a terminal (not -o FILE, not a pipe)."""
+        return self.path is None and sys.stdout.isatty()
+
+    def stream(self) -> IO[str]:
+        if self.path is None:
+            return sys.stdout
+        if self._file is None:
+            try:
+                self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+            except OSError as exc:
+                raise UsageError(f"{self.path}: cannot write the output file: {exc.strerror or exc}") from None
+        return self._file
+
+    def console(self) -> Console:
+        """A rich console on the output: colour and the terminal's width in a terminal, plain and unlimited width
+        in a pipe or file."""
+        if self._console is None:
+            if self.terminal:
+                self._console = Console(highlight=False, soft_wrap=True)
+            else:
+                self._console = Console(file=self.stream(), highlight=False, soft_wrap=True, width=PIPE_WIDTH,
+                                        color_system=None, force_terminal=False, emoji=False)
+        return self._console
+
+    def write(self, text: str) -> None:
+        stream = self.stream()
+        stream.write(text if text.endswith("\n") or not text else text + "\n")
+        stream.flush()
+
+    def emit(self, result: Any) -> None:
+        """Render ``result`` with the chosen format's renderer."""
+        text = self.renderers[self.format](result, self)
+        if text is not None:
+            self.write(text)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def progress(self, label: str) -> Callable[[int, int, str], None] | None:
+        """A progress bar on stderr for verbs that walk many files; None unless stderr is a terminal (never in a
+        CI log or a pipe) and the output is text."""
+        if self.format != "text" and self.path is None:
+            return None
+        from depfree.cli.progress import ProgressBar
+
+        return ProgressBar(label) if sys.stderr.isatty() else None
+
+
+def output_options(renderers: Mapping[str, Renderer], *, default: str = "text") -> Callable[[F], F]:
+    """Add ``--format``, ``--json`` and ``-o/--output`` to a verb and pass it ``out: Output``.
+
+    The verb's function takes a keyword argument ``out``; ``renderers`` maps each format name to its renderer."""
+    names = list(renderers)
+    if default not in renderers:
+        raise ValueError(f"default format {default!r} has no renderer")
+
+    def decorate(func: F) -> F:
+        @wraps(func)
+        def wrapper(*args: Any, fmt: str | None = None, as_json: bool = False, output: str | None = None,
+                    **kwargs: Any) -> Any:
+            if as_json and fmt not in (None, "json"):
+                raise click.UsageError(f"--json is --format json; got --format {fmt} as well")
+            chosen = "json" if as_json else (fmt or default)
+            out = Output(format=chosen, path=output, renderers=renderers)
+            try:
+                return func(*args, out=out, **kwargs)
+            finally:
+                out.close()
+
+        wrapper = click.option("--output", "-o", "output", type=click.Path(dir_okay=False), metavar="FILE",
+                               help="Write the report to FILE instead of standard output.")(wrapper)
+        if "json" in renderers:
+            wrapper = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")(wrapper)
+        wrapper = click.option("--format", "fmt", type=click.Choice(names), default=None, metavar="|".join(names),
+                               help=f"Output format (default {default}).")(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def examples(*lines: str) -> str:
+    """An "Examples" block for a verb's --help (click keeps it as written thanks to the \\b marker)."""
+    return "\n\n\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)

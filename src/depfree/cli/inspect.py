@@ -2,30 +2,67 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
 
 import click
 
 from depfree.analysis.context import Options
 from depfree.api import inspect as api_inspect
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, echo_json, friendly_errors, print_error
+from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.model import Report
 from depfree.render import json as render_json
 from depfree.render.text import print_report
 
 
-@click.command("inspect")
+@dataclass
+class InspectResult:
+    """What the renderers get: the report and how the text should look."""
+
+    report: Report
+    verbose: bool = False
+    all_items: bool = False
+    brief: bool = False
+
+
+def _text(r: InspectResult, out: Output) -> None:
+    print_report(r.report, out.console(), verbose=r.verbose, all_items=r.all_items, brief=r.brief)
+
+
+RENDERERS = {
+    "text": _text,
+    "json": lambda r, out: render_json.dumps(r.report.to_json()),
+}
+
+
+@click.command("inspect", epilog=examples(
+    "depfree inspect dist/app",
+    "depfree inspect -v --all dist/app          # with the evidence and every dependency",
+    "depfree inspect --brief /usr/bin/*         # one line per file",
+    "depfree inspect --json dist/app | jq '.binaries[0].linkage.min_glibc'"))
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Emit the JSON report (schema depfree.report/1).")
+@output_options(RENDERERS)
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
+@click.option("-v", "--verbose", is_flag=True, help="Print the evidence of each fact on an indented line.")
+@click.option("--all", "all_items", is_flag=True, help="List every dependency and package (default: the first few).")
+@click.option("--brief", "-b", is_flag=True, help="One line per file: path, verdict, format, OS/arch, type.")
 @click.option("--verify", "do_verify", is_flag=True, help="Also run each binary in sandboxed roots and show the "
               "static needs next to what it reached for (see depfree verify).")
 @click.option("--verify-root", "verify_roots", multiple=True, metavar="KIND|DIR",
               help="Roots for --verify (repeatable; default scratch and glibc).")
 @friendly_errors
-def inspect_cmd(files: tuple[str, ...], as_json: bool, deep: bool, do_verify: bool,
-                verify_roots: tuple[str, ...]) -> None:
-    """Report how each FILE is linked, which libc (and version) it needs, and what Go built it."""
-    report = api_inspect(list(files), options=Options(deep=deep))
+def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, verbose: bool, all_items: bool, brief: bool,
+                do_verify: bool, verify_roots: tuple[str, ...]) -> None:
+    """Report how each FILE is linked, which libc (and version) it needs, and what Go built it. A directory is
+    walked for ELF, PE and Mach-O files."""
+    many = any(os.path.isdir(f) for f in files) or len(files) > 20
+    bar = out.progress("inspecting") if many else None
+    try:
+        report = api_inspect(list(files), options=Options(deep=deep), progress=bar)
+    finally:
+        if bar:
+            bar.stop()
     if do_verify or verify_roots:
         from depfree.sandbox import verify
 
@@ -35,8 +72,5 @@ def inspect_cmd(files: tuple[str, ...], as_json: bool, deep: bool, do_verify: bo
                 b.verify = [r.to_json() for r in verify(b.path, roots, expect_exit=None)]
     for err in report.errors:
         print_error(err.path, err.error)
-    if as_json:
-        echo_json(render_json.dumps(report.to_json()))
-    else:
-        print_report(report)
+    out.emit(InspectResult(report, verbose, all_items, brief))
     sys.exit(EXIT_INPUT if report.errors else EXIT_OK)

@@ -4,7 +4,7 @@ what its own package or image holds, with the release's checksums verified."""
 from __future__ import annotations
 
 import sys
-import time
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -12,16 +12,33 @@ from rich.console import Console
 from rich.markup import escape
 
 from depfree.analysis.context import Options
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, echo_json, friendly_errors, print_error
+from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
+from depfree.render.paths import relative
 from depfree.scan import ScanResult, iter_scan
 
 
-@click.command("scan")
+@dataclass
+class ScanOutcome:
+    """The whole scan: the report (with ``containers``) and the totals of the summary line."""
+
+    report: Report
+    totals: dict[str, int]
+
+
+RENDERERS = {
+    # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
+    "text": lambda r, out: _print_summary(out.console(), r.totals),
+    # JSON on one line (schema depfree.report/1, with 'containers'): pipe it to `jq .` to read it
+    "json": lambda r, out: _dumps(r.report),
+}
+
+
+@click.command("scan", epilog=examples("depfree scan dist/", "depfree scan release.tar.gz image.tar --details",
+                                       "depfree scan --json /usr/lib | jq '.containers[0].summary'"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Emit the JSON report (schema depfree.report/1, with "
-              "'containers'), on one line: pipe it to `jq .` to read it.")
+@output_options(RENDERERS)
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores; 1 = "
               "no pool).")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
@@ -31,7 +48,7 @@ from depfree.scan import ScanResult, iter_scan
 @click.option("--details", is_flag=True, help="Also print the full inspect report of every binary.")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
 @friendly_errors
-def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int, checksums_file: str | None,
+def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, checksums_file: str | None,
              details: bool, deep: bool) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, .deb) and container images (OCI layout,
     docker save): does each binary find its interpreter, libraries and files inside its own package?"""
@@ -39,8 +56,9 @@ def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if depth < 0:
         raise UsageError(f"--depth must be 0 or more, got {depth}")
-    console = Console(highlight=False, soft_wrap=True)
-    progress = None if as_json or not sys.stderr.isatty() else _ProgressBar()
+    streaming = out.format == "text"
+    console = out.console() if streaming else Console(highlight=False, soft_wrap=True)
+    progress = out.progress("scanning")
     results = iter_scan(list(paths), jobs=jobs, depth=depth, checksums=checksums_file, options=Options(deep=deep),
                         progress=progress)
     report = Report(tool=_tool(), containers=[])
@@ -48,19 +66,16 @@ def scan_cmd(paths: tuple[str, ...], as_json: bool, jobs: int | None, depth: int
     try:
         for res in results:
             if progress:
-                progress.clear()
+                progress.stop()
             for err in res.errors:
                 print_error(err.path, err.error)
             _collect(report, res, totals)
-            if not as_json and res.container:
+            if streaming and res.container:
                 _print_container(console, res, details)
     finally:
         if progress:
             progress.stop()
-    if as_json:
-        echo_json(_dumps(report))
-    else:
-        _print_summary(console, totals)
+    out.emit(ScanOutcome(report, totals))
     sys.exit(EXIT_INPUT if report.errors else EXIT_OK)
 
 
@@ -110,7 +125,7 @@ def _print_container(console: Console, res: ScanResult, details: bool) -> None:
                       "layers")
     prefix = c["path"] + "!"
     for b in res.binaries:
-        shown = b.path[len(prefix):] if b.path.startswith(prefix) else b.path
+        shown = b.path[len(prefix):] if b.path.startswith(prefix) else relative(b.path)
         if b.slice:
             shown += f" [{b.slice}]"
         r = b.resolution or {}
@@ -154,36 +169,3 @@ def _print_summary(console: Console, totals: dict[str, int]) -> None:
     color = "green" if n == ok else "yellow"
     console.print(f"\n[bold]summary[/bold]: {_n(totals['containers'], 'container')}, {_n(n, 'binary')}: "
                   f"[{color}]{ok} self-contained, {n - ok} not[/{color}]{errs}")
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr, refreshed at most ten times a second from the scan's callback (no thread)."""
-
-    def __init__(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self.progress = Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn("[dim]{task.description}[/dim]"),
-                                 console=Console(stderr=True), auto_refresh=False, transient=True)
-        self.task = self.progress.add_task("", total=None)
-        self.started = False
-        self.last = 0.0
-
-    def __call__(self, done: int, found: int, current: str) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.1:
-            return
-        self.last = now
-        if not self.started:
-            self.progress.start()
-            self.started = True
-        self.progress.update(self.task, completed=done, total=max(found, 1), description=escape(current[-60:]))
-        self.progress.refresh()
-
-    def clear(self) -> None:
-        if self.started:
-            self.progress.stop()
-            self.started = False
-
-    def stop(self) -> None:
-        self.clear()

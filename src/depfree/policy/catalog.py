@@ -8,7 +8,7 @@ from functools import lru_cache
 from depfree.datafiles import load
 
 SEVERITIES = ("note", "warning", "error")  # in increasing order
-DOCS_URL = "https://github.com/depfree/depfree/blob/main/docs/rules/{id}.md"
+DOCS_PATH = "docs/rules/{id}.md"  # in the depfree source tree
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,8 @@ class RuleInfo:
     fix: str
 
     @property
-    def help_uri(self) -> str:
-        return DOCS_URL.format(id=self.id)
+    def doc_path(self) -> str:
+        return DOCS_PATH.format(id=self.id)
 
 
 @lru_cache(maxsize=1)

@@ -1,5 +1,16 @@
 """Policy files: ``depfree.toml``, ``[tool.depfree]`` in ``pyproject.toml``, ``--policy FILE``, and presets.
 
+How they combine — one rule, applied in this order (docs/policy.md):
+
+1. the base: a preset (``--preset`` wins over the file's ``preset =``), which turns on only the rules it lists;
+   without a preset, every rule at its catalogue severity (data/rules.toml);
+2. the policy file's settings replace the base's (``fail_on``, ``max_glibc``, ``targets``, …);
+3. a threshold the file sets (``max_glibc``, ``min_go``, ``targets``, ``allowed_arch``, ``allowed_os``) turns its
+   rule (DF003, DF012, DF016, DF017, DF018) on at the catalogue severity, even when the preset left it off;
+4. the file's ``[rules]`` table has the last word on each rule it names (a severity, or ``"off"`` — then the run
+   says the threshold is ignored, in :attr:`Policy.notes`);
+5. ``[[overrides]]`` do the same per path glob; the command line's ``--fail-on`` replaces ``fail_on``.
+
 Every mistake in a policy file is a :class:`~depfree.errors.UsageError` that names the file and line.
 """
 
@@ -30,6 +41,7 @@ _STR_KEYS = ("preset", "fail_on", "max_glibc", "min_go", "targets_file", "baseli
 # Rules that only make sense once the policy gives them something to compare with.
 NEEDS_SETTING = {"DF003": "max_glibc", "DF012": "min_go", "DF016": "targets", "DF017": "allowed_arch",
                  "DF018": "allowed_os"}
+THRESHOLD_RULE = {setting: rid for rid, setting in NEEDS_SETTING.items()}
 
 
 @dataclass
@@ -60,15 +72,20 @@ class Policy:
     suppressions: list[Suppression] = field(default_factory=list)
     baseline: str | None = None
     source: str = "defaults"
+    notes: list[str] = field(default_factory=list)  # why a setting of the policy does nothing, for the report
 
     def for_path(self, path: str) -> Policy:
         """The policy with the overrides whose globs match ``path`` applied."""
-        matching = [o for o in self.overrides if any(fnmatch.fnmatch(path, g) for g in o.paths)]
+        matching = [o for o in self.overrides if any(_matches(path, g) for g in o.paths)]
         if not matching:
             return self
         rules = dict(self.rules)
         settings: dict[str, Any] = {}
         for o in matching:
+            for key in o.settings:  # step 3 of the module's rule, per path
+                rid = THRESHOLD_RULE.get(key)
+                if rid and rid not in o.rules and rules.get(rid, "off") == "off":
+                    rules[rid] = catalog()[rid].severity
             rules.update(o.rules)
             settings.update(o.settings)
         return Policy(**{**self.__dict__, "rules": rules, "overrides": [], **settings})
@@ -84,7 +101,7 @@ class Policy:
 
     def suppression_for(self, rule_id: str, path: str) -> Suppression | None:
         for s in self.suppressions:
-            if s.rule == rule_id and fnmatch.fnmatch(path, s.path):
+            if s.rule == rule_id and _matches(path, s.path):
                 return s
         return None
 
@@ -92,7 +109,30 @@ class Policy:
         return {"source": self.source, "fail_on": self.fail_on,
                 "rules": {k: v for k, v in sorted(self.rules.items()) if v != "off"},
                 "max_glibc": self.max_glibc, "min_go": self.min_go, "allowed_arch": self.allowed_arch,
-                "allowed_os": self.allowed_os, "targets": self.targets}
+                "allowed_os": self.allowed_os, "targets": self.targets, "notes": self.notes}
+
+    def headline(self) -> str:
+        """One line naming the policy in force: where it came from, the threshold, the rules on, the settings."""
+        on = [rid for rid in sorted(self.rules) if self.severity(rid)]
+        settings = [f"{k} {v}" for k, v in (("max_glibc", self.max_glibc), ("min_go", self.min_go)) if v]
+        settings += [f"{k} {','.join(v)}" for k, v in (("allowed_arch", self.allowed_arch),
+                                                       ("allowed_os", self.allowed_os), ("targets", self.targets)) if v]
+        return (f"policy: {self.source}; fail on {self.fail_on}; {len(on)} rules ({', '.join(on) or 'none'})"
+                + (f"; {'; '.join(settings)}" if settings else ""))
+
+
+def _matches(path: str, glob: str) -> bool:
+    """A policy glob matches a path as reported (absolute for files found in a directory) or relative to the working
+    directory (how a policy file beside ``dist/`` names them: ``dist/debug/*``)."""
+    if fnmatch.fnmatch(path, glob):
+        return True
+    outer, sep, member = path.partition("!")
+    full = os.path.abspath(outer)
+    cwd = os.getcwd()
+    if full.startswith(cwd.rstrip(os.sep) + os.sep):
+        rel = os.path.relpath(full, cwd) + sep + member
+        return fnmatch.fnmatch(rel, glob) or fnmatch.fnmatch(rel, glob.removeprefix("./"))
+    return False
 
 
 def default_policy() -> Policy:
@@ -157,7 +197,10 @@ def load_policy(path: str | None = None, preset: str | None = None, *, discover:
     policy = preset_policy(base) if base else default_policy()
     if path is not None:
         _apply(policy, data, path, text)
-        policy.source = path if not base else f"{path} (preset {base})"
+        shown = os.path.normpath(path)
+        policy.source = shown if not base else f"{shown} on preset {base}"
+        if preset and data.get("preset") not in (None, preset):
+            policy.notes.append(f"--preset {preset} replaces the file's preset {data['preset']!r}")
     return policy
 
 
@@ -195,8 +238,15 @@ def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
     for key in ("allowed_arch", "allowed_os", "targets", "targets_file", "baseline"):
         if key in data:
             setattr(policy, key, data[key])
-    if "rules" in data:
-        policy.rules.update(_rules(data["rules"], path, text, "rules"))
+    named = _rules(data["rules"], path, text, "rules") if "rules" in data else {}
+    for key, rid in THRESHOLD_RULE.items():  # step 3: a threshold turns its rule on
+        if data.get(key) and policy.rules.get(rid, "off") == "off" and rid not in named:
+            policy.rules[rid] = catalog()[rid].severity
+    policy.rules.update(named)  # step 4: [rules] has the last word
+    for key, rid in THRESHOLD_RULE.items():
+        if data.get(key) and named.get(rid) == "off":
+            policy.notes.append(f"{key} is set but {rid} {catalog()[rid].name} is off in [rules] "
+                                f"({_where(path, text, rid)}): {key} is ignored")
     if "overrides" in data:
         for o in _tables(data, "overrides", OVERRIDE_KEYS, path, text):
             paths = o.get("paths")

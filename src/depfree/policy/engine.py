@@ -57,7 +57,40 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return not self.failing()
+        """No active finding at or above fail_on, and every input was read (an unreadable input never passes)."""
+        return not self.failing() and not self.errors
+
+    def fails(self, finding: Finding) -> bool:
+        return finding.active and rank(finding.severity) >= rank(self.policy.fail_on)
+
+    def statuses(self) -> dict[str, str]:
+        """Each path (binaries, then containers with container-level findings such as DF019): ``fail`` (a finding
+        at or above fail_on), else the worst active finding's severity, else ``ok``; in one pass."""
+        out = dict.fromkeys(self.binaries, "ok")
+        for f in self.findings:
+            now = out.setdefault(f.path, "ok")
+            if not f.active or now == "fail":
+                continue
+            if self.fails(f):
+                out[f.path] = "fail"
+            elif now == "ok" or rank(f.severity) > rank(now):
+                out[f.path] = f.severity
+        return out
+
+    def status(self, path: str) -> str:
+        return self.statuses().get(path, "ok")
+
+    def paths(self) -> list[str]:
+        return list(self.statuses())
+
+    def failing_binaries(self) -> list[str]:
+        return [p for p, st in self.statuses().items() if st == "fail"]
+
+    def by_path(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            out.setdefault(f.path, []).append(f)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         active = [f for f in self.findings if f.active]
@@ -66,7 +99,7 @@ class CheckResult:
             "policy": self.policy.describe(),
             "passed": self.passed,
             "summary": {"binaries": len(self.binaries), "findings": len(active),
-                        "failing": len(self.failing()),
+                        "failing": len(self.failing()), "failing_binaries": len(self.failing_binaries()),
                         "by_severity": {s: sum(1 for f in active if f.severity == s) for s in ("error", "warning", "note")},
                         "suppressed": sum(1 for f in self.findings if f.suppressed),
                         "baselined": sum(1 for f in self.findings if f.baselined), "errors": len(self.errors)},

@@ -1,6 +1,8 @@
 """Text report for people: the verdict first, then the facts with the evidence for each.
 
 Each part of a binary's report is a small function in ``SECTIONS`` returning (title, lines); add one per new fact.
+A line may be an :class:`Ev` (the evidence of the line above: shown, indented, with ``-v``), a :class:`More` (an
+item past the first few: shown with ``--all``) or a :class:`Cut` (the "… N more" line shown without ``--all``).
 """
 
 from __future__ import annotations
@@ -16,18 +18,47 @@ Lines = list[str]
 Section = Callable[[Binary], tuple[str, Lines]]
 
 
+class Ev(str):
+    """Evidence of the line before it; printed on an indented line with -v."""
+
+
+class More(str):
+    """An item past the first few of a list; printed with --all."""
+
+
+class Cut(str):
+    """The "… N more" line that stands for the More lines without --all."""
+
+
+def ev(items: object) -> Lines:
+    """One evidence line per item of ``items`` (Evidence objects): ``evidence: kind name: detail``."""
+    out: Lines = []
+    for e in items or []:  # type: ignore[attr-defined]
+        text = f"{e.kind} {e.name}" + (f": {e.detail}" if e.detail else "")
+        out.append(Ev("[dim]evidence: " + escape(text) + "[/dim]"))
+    return out
+
+
+def limited(lines: Lines, limit: int, noun: str) -> Lines:
+    """The first ``limit`` lines, the rest as More lines and a Cut line that counts them."""
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:limit], *(More(x) for x in lines[limit:]),
+            Cut(f"  … {len(lines) - limit} more {noun} (--all lists them)")]
+
+
 def _identity(b: Binary) -> tuple[str, Lines]:
     ident = f"{b.format.upper()} {b.bits}-bit {b.endian}-endian {b.type}, {b.os}/{b.arch}"
     lines = [ident, f"size {b.size:,} bytes, sha256 {b.sha256}"]
     if b.min_os:
-        ev = f"  [dim]({', '.join(str(e) for e in b.min_os.evidence)})[/dim]" if b.min_os.evidence else ""
-        lines.append(f"minimum {b.min_os.os} {b.min_os.version}{ev}")
+        lines.append(f"minimum {b.min_os.os} {b.min_os.version}")
+        lines += ev(b.min_os.evidence)
     return "", lines
 
 
 def _linkage(b: Binary) -> tuple[str, Lines]:
     link = b.linkage
-    lines = [f"kind        {link.kind}  [dim]({'; '.join(escape(str(e)) for e in link.evidence)})[/dim]"]
+    lines = [f"kind        {link.kind}", *ev(link.evidence)]
     if link.interpreter:
         lines.append(f"interpreter {escape(link.interpreter)}")
     if link.needed:
@@ -36,12 +67,14 @@ def _linkage(b: Binary) -> tuple[str, Lines]:
         lines.append(f"rpath       {escape(':'.join(link.rpath))}")
     if link.runpath:
         lines.append(f"runpath     {escape(':'.join(link.runpath))}")
-    lines.append(f"libc        {link.libc.flavour}  [dim]({'; '.join(escape(str(e)) for e in link.libc.evidence)})[/dim]")
+    lines.append(f"libc        {link.libc.flavour}")
+    lines += ev(link.libc.evidence)
     for req in link.versioned:
         syms = ", ".join(s.symbol for s in req.symbols[:5]) + (" …" if len(req.symbols) > 5 else "")
         label = "min glibc" if req.family == "GLIBC" else f"min {req.family.lower()}"
-        why = f"required by {syms}" if syms else "; ".join(str(e) for e in req.evidence)
-        lines.append(f"{label:<11} {req.min_version} from {escape(req.library)}  [dim]({escape(why)})[/dim]")
+        lines.append(f"{label:<11} {req.min_version} from {escape(req.library)}"
+                     + (f", required by {escape(syms)}" if syms else ""))
+        lines += ev(req.evidence) if not syms else []
     if link.glibc_private:
         lines.append("[yellow]uses GLIBC_PRIVATE symbols: tied to the exact glibc build it was linked against[/yellow]")
     for lib in link.libraries:
@@ -82,22 +115,21 @@ def _go(b: Binary) -> tuple[str, Lines]:
     go = b.go
     if go is None:
         return "go", []
-    lines = [f"version     {go.version or 'unknown'}  [dim](from {go.source}; {', '.join(escape(str(e)) for e in go.evidence)})[/dim]",
-             f"compiler    {go.compiler}"]
+    lines = [f"version     {go.version or 'unknown'} from {go.source}", *ev(go.evidence), f"compiler    {go.compiler}"]
     if go.path:
         lines.append(f"path        {escape(go.path)}")
     if go.main:
         lines.append(f"main        {escape(go.main.path)} {escape(go.main.version)}")
     if go.deps:
         lines.append(f"deps        {len(go.deps)}")
-        for d in go.deps[:20]:
+        deps = []
+        for d in go.deps:
             rep = f" => {d.replace.path} {d.replace.version}".rstrip() if d.replace else ""
-            lines.append(f"  {escape(d.path)} {escape(d.version)}{escape(rep)}")
-        if len(go.deps) > 20:
-            lines.append(f"  … {len(go.deps) - 20} more")
+            deps.append(f"  {escape(d.path)} {escape(d.version)}{escape(rep)}")
+        lines += limited(deps, 20, "deps")
     cgo = {True: "on", False: "off", None: "unknown"}[go.cgo]
-    ev = "; ".join(escape(str(e)) for e in go.cgo_evidence)
-    lines.append(f"cgo         {cgo}" + (f"  [dim]({ev})[/dim]" if ev else ""))
+    lines.append(f"cgo         {cgo}")
+    lines += ev(go.cgo_evidence)
     keys = ("GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "-buildmode", "-tags", "-ldflags", "-trimpath",
             "vcs", "vcs.revision", "vcs.time", "vcs.modified")
     for k in keys:
@@ -108,9 +140,11 @@ def _go(b: Binary) -> tuple[str, Lines]:
         for p in go.packages:
             kinds[p.kind] = kinds.get(p.kind, 0) + 1
         lines.append("packages    " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
-        for p in go.packages[:10]:
-            mod = f"  [dim]({escape(p.module)})[/dim]" if p.module and p.module not in ("std", p.path) else ""
-            lines.append(f"  {p.size:>10,}  {escape(p.path)}  {p.kind}{mod}")
+        pkgs = []
+        for p in go.packages:
+            mod = f"  [dim]module {escape(p.module)}[/dim]" if p.module and p.module not in ("std", p.path) else ""
+            pkgs.append(f"  {p.size:>10,}  {escape(p.path)}  {p.kind}{mod}")
+        lines += limited(pkgs, 10, "packages")
     if go.features:
         on = [k for k, f in go.features.items() if f.get("value") is True]
         unknown = [k for k, f in go.features.items() if f.get("value") is None]
@@ -120,7 +154,10 @@ def _go(b: Binary) -> tuple[str, Lines]:
 
 
 def _yn(v: object) -> str:
-    return {True: "yes", False: "no"}.get(v, str(v)) if isinstance(v, bool) or v is None else str(v)
+    """yes / no / unknown, never Python's True / False / None."""
+    if isinstance(v, bool) or v is None:
+        return {True: "yes", False: "no", None: "unknown"}[v]
+    return "no" if v == "none" else str(v)
 
 
 def hardening_summary(b: Binary) -> str:
@@ -130,10 +167,10 @@ def hardening_summary(b: Binary) -> str:
         return ""
     parts = [f"PIE {_yn(h.get('pie'))}", f"NX {_yn(h.get('nx'))}"]
     if b.format == "elf":
-        parts.insert(0, f"RELRO {h.get('relro')}")
+        parts.insert(0, f"RELRO {_yn(h.get('relro'))}")
         fort = h.get("fortify")
-        fort_s = f"{fort['fortified']}/{fort['fortifiable']}" if isinstance(fort, dict) else str(fort)
-        parts += [f"canary {h.get('canary')}", f"fortify {fort_s}"]
+        fort_s = f"{fort['fortified']}/{fort['fortifiable']}" if isinstance(fort, dict) else _yn(fort)
+        parts += [f"canary {_yn(h.get('canary'))}", f"fortify {fort_s}"]
         if h.get("rwx_segments"):
             parts.append(f"RWX segments {len(h['rwx_segments'])}")
         if h.get("textrel"):
@@ -142,7 +179,7 @@ def hardening_summary(b: Binary) -> str:
             parts.append("risky RPATH/RUNPATH " + ",".join(r["path"] for r in h["rpath_risks"]))
     elif b.format == "pe":
         parts += [f"ASLR {_yn(h.get('aslr'))}", f"high-entropy VA {_yn(h.get('high_entropy_va'))}",
-                  f"CFG {_yn(h.get('cfg'))}", f"SafeSEH {h.get('safeseh')}"]
+                  f"CFG {_yn(h.get('cfg'))}", f"SafeSEH {_yn(h.get('safeseh'))}"]
     else:
         parts += [f"code signature {_yn(h.get('code_signature'))}", f"hardened runtime {_yn(h.get('hardened_runtime'))}"]
     return ", ".join(parts)
@@ -175,8 +212,8 @@ def _needs_and_targets(b: Binary) -> tuple[str, Lines]:
     lines = []
     for n in b.needs or []:
         opt = "" if n.required else " (optional)"
-        ev = "; ".join(str(e) for e in n.evidence[:1])
-        lines.append(f"{n.kind:<11} {escape(n.what)}{opt}  [dim]({escape(n.why)}; {escape(ev)})[/dim]")
+        lines.append(f"{n.kind:<11} {escape(n.what)}{opt}: {escape(n.why)}")
+        lines += ev(n.evidence)
     if b.targets:
         mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}
         lines.append("targets     " + "  ".join(f"{mark[t['verdict']]} {escape(t['target'])}" for t in b.targets))
@@ -193,24 +230,48 @@ def _verify(b: Binary) -> tuple[str, Lines]:
 SECTIONS: list[Section] = [_identity, _linkage, _pe_macho, _go, _hardening, _needs_and_targets, _verify]
 
 
-def render_binary(b: Binary) -> Lines:
+def _shown(line: str, verbose: bool, all_items: bool) -> str | None:
+    if isinstance(line, Ev):
+        return "    " + line if verbose else None
+    if isinstance(line, More):
+        return line if all_items else None
+    if isinstance(line, Cut):
+        return None if all_items else line
+    return line
+
+
+def render_binary(b: Binary, verbose: bool = False, all_items: bool = False) -> Lines:
+    """The report of one binary as rich-markup lines; evidence with ``verbose``, every list item with ``all_items``."""
     color = "green" if b.verdict.startswith("self-contained") else "yellow"
     head = escape(b.path + (f" [{b.slice}]" if b.slice else ""))
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
     for section in SECTIONS:
         title, lines = section(b)
-        if not lines:
+        shown = [x for x in (_shown(line, verbose, all_items) for line in lines) if x is not None]
+        if not shown:
             continue
         if title:
             out.append(f"  [bold]{title}[/bold]")
-        out.extend(("    " if title else "  ") + line for line in lines)
+        out.extend(("    " if title else "  ") + line for line in shown)
     return out
 
 
-def print_report(report: Report, console: Console | None = None) -> None:
+def brief_line(b: Binary) -> str:
+    """One line per binary, like ``file -b``: path, verdict, format, OS/arch and type."""
+    head = escape(b.path + (f" [{b.slice}]" if b.slice else ""))
+    return f"{head}: {escape(b.verdict)} [dim]({b.format} {b.os}/{b.arch} {b.type})[/dim]"
+
+
+def print_report(report: Report, console: Console | None = None, *, verbose: bool = False, all_items: bool = False,
+                 brief: bool = False) -> None:
     console = console or Console(highlight=False, soft_wrap=True)
     for i, b in enumerate(report.binaries):
+        if brief:
+            console.print(brief_line(b), overflow="ignore", crop=False)
+            continue
         if i:
             console.print()
-        for line in render_binary(b):
-            console.print(line)
+        for line in render_binary(b, verbose, all_items):
+            console.print(line, overflow="ignore", crop=False)
+    if not brief and not verbose and report.binaries and console.is_terminal:
+        console.print("[dim](-v shows the evidence behind each fact)[/dim]")

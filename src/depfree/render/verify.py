@@ -4,18 +4,22 @@ two disagree."""
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 
 from depfree.model import Binary, Need
+from depfree.render.table import print_table
 
 Lines = list[str]
 Run = dict[str, Any]
 OBSERVABLE = ("interpreter", "library", "file", "dir")
 _LIBNAME = re.compile(r"\blib[\w+-]+")
+TAIL = 5  # lines of stdout and stderr shown for a run that failed its expectations
 
 
 def _norm(path: str) -> str:
@@ -176,3 +180,64 @@ def verify_section(b: Binary) -> tuple[str, Lines]:
     if any(not r["isolation"].get("traced") for r in runs):
         lines.append("[dim]strace not installed: only the exit status was observed[/dim]")
     return "verify (static vs observed)", lines
+
+
+def _outcome(conn: dict) -> str:
+    if conn["ok"]:
+        return "connected"
+    if conn["error"] == "EINPROGRESS":
+        return "attempted, non-blocking"
+    return str(conn["error"])
+
+
+def print_runs(runs: list[Any], console: Console | None = None) -> None:
+    """Text of ``depfree verify`` (``runs`` are sandbox.Run objects). A row per run, then what each run reached for and missed (the loader's own search probes left out)."""
+    console = console or Console(highlight=False, soft_wrap=True)
+    rows: list[list[str]] = []
+    shown: list[list[str]] = []
+    for r in runs:
+        libnames = {os.path.basename(p) for p in r.accessed if ".so" in os.path.basename(p)}
+        missing = [m for m in dict.fromkeys(map(posixpath.normpath, r.missing))
+                   if not loader_probe(m, libnames, r.missing)]
+        shown.append(missing)
+        mark = "[green]✓[/green]" if r.expectations_met else "[red]✗[/red]"
+        detail = ", ".join(f"{k}={v}" for k, v in r.details.items() if k not in ("hint", "interpreter"))
+        result = r.failure + (f" ({detail})" if detail else "")
+        exit_s = str(r.exit_code) if r.exit_code is not None else (r.signal or ("timeout" if r.timed_out else "-"))
+        traced = r.isolation["traced"]
+        rows.append([f"{mark} {escape(r.root)}", "yes" if r.started else "no", escape(result), escape(exit_s),
+                     str(len(missing)) if traced else "?", str(len(r.accessed)) if traced else "?"])
+    print_table(console, ["root", "started", "result", "exit", "missing", "accessed"], rows)
+    for r, missing in zip(runs, shown, strict=True):
+        if missing:
+            console.print(f"{escape(r.root)}: missing " + escape(", ".join(missing[:10]))
+                          + (f" +{len(missing) - 10} more (--json lists all)" if len(missing) > 10 else ""))
+        if r.details.get("hint"):
+            console.print(f"[dim]{escape(r.root)}: {escape(r.details['hint'])}[/dim]")
+        if r.connect:
+            console.print(f"{escape(r.root)}: network attempts: " + escape(", ".join(
+                f"{c['address']}" + (f":{c['port']}" if c["port"] is not None else "") + f" ({_outcome(c)})"
+                for c in r.connect[:5])) + (f" +{len(r.connect) - 5}" if len(r.connect) > 5 else ""))
+        if r.denied:
+            console.print(f"{escape(r.root)}: denied " + escape(", ".join(dict.fromkeys(r.denied))))
+        for name, total, kept in (("stdout", r.stdout_bytes, r.stdout), ("stderr", r.stderr_bytes, r.stderr)):
+            if total > len(kept.encode()):
+                console.print(f"[dim]{escape(r.root)}: {name} cut at {len(kept.encode()):,} of {total:,} bytes[/dim]")
+        for why in r.unmet:
+            console.print(f"[red]{escape(r.root)}: {escape(why)}[/red]", overflow="ignore", crop=False)
+        if not r.expectations_met:
+            for name, text in (("stdout", r.stdout), ("stderr", r.stderr)):
+                tail = [x for x in text.rstrip().splitlines()][-TAIL:]
+                if not tail:
+                    console.print(f"[dim]{escape(r.root)}: {name}: (empty)[/dim]")
+                    continue
+                console.print(f"[dim]{escape(r.root)}: last {len(tail)} line{'s' if len(tail) > 1 else ''} of "
+                              f"{name}:[/dim]")
+                for line in tail:
+                    console.print("    " + escape(line[:300]), overflow="ignore", crop=False)
+    if runs:
+        iso = runs[0].isolation
+        emu = f", through {iso['emulator']}" if iso.get("emulator") else ""
+        console.print(f"[dim]isolation: {iso['mode']}, {iso['network']}, environment: "
+                      + (", ".join(iso["environment"]) or "empty") + emu
+                      + ("" if iso["traced"] else f"; {iso['note']}") + "[/dim]")

@@ -29,7 +29,7 @@ from depfree.sandbox.roots import DEVICES, build_root
 from depfree.sources.file import FileSource
 
 ROOT_KINDS = ("scratch", "scratch+certs", "musl", "glibc", "busybox")
-TARGET = "/.depfree-app"
+TARGET_DIR = "/.depfree"  # the program is put at /.depfree/<its own basename>: multi-call binaries read argv[0]
 EMULATOR = "/.depfree-qemu"
 MAX_OUTPUT = 64 * 1024
 _HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "riscv64": "riscv64"}.get(platform.machine(),
@@ -65,6 +65,7 @@ class Run:
     isolation: dict[str, Any]
     root_contents: list[str] = field(default_factory=list)
     expectations_met: bool = True
+    unmet: list[str] = field(default_factory=list)  # each expectation that failed: what was expected, what came
     duration: float = 0.0
     stdout_bytes: int = 0  # written in all; stdout/stderr keep the first max_output bytes
     stderr_bytes: int = 0
@@ -109,6 +110,29 @@ def isolation_check() -> str:
     return "unshare(user,mount,pid,net)+chroot"
 
 
+_NOT_LINUX = ((b"MZ", "a PE (Windows) file"), (b"\xfe\xed\xfa\xce", "a Mach-O (macOS) file"),
+              (b"\xfe\xed\xfa\xcf", "a Mach-O (macOS) file"), (b"\xce\xfa\xed\xfe", "a Mach-O (macOS) file"),
+              (b"\xcf\xfa\xed\xfe", "a Mach-O (macOS) file"), (b"\xca\xfe\xba\xbe", "a universal Mach-O (macOS) file"))
+
+
+def _not_linux(path: str) -> str | None:
+    """What the file is when it is a PE or Mach-O file (no sandbox here can run those)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return None
+    for magic, what in _NOT_LINUX:
+        if head.startswith(magic):
+            return what
+    return None
+
+
+def target_path(path: str) -> str:
+    """Where the program is inside the root: its own basename under TARGET_DIR, so argv[0] keeps its name."""
+    return f"{TARGET_DIR}/{os.path.basename(path)}"
+
+
 def _binary_facts(path: str) -> tuple[str | None, str | None]:
     """(arch, interpreter) read from the file without running it: the ELF machine and PT_INTERP, or a #! line."""
     try:
@@ -144,8 +168,17 @@ def verify(path: str | os.PathLike[str], roots: str | tuple[str, ...] | list[str
     if not roots:
         raise UsageError("verify: no roots given")
     for kind in roots:
-        if kind not in ROOT_KINDS and not os.path.isdir(kind):
-            raise UsageError(f"unknown root {kind!r}: expected {', '.join(ROOT_KINDS)} or a directory")
+        if kind in ROOT_KINDS or os.path.isdir(kind):
+            continue
+        if os.path.exists(kind):
+            raise UsageError(f"--root {kind}: not a directory (expected {', '.join(ROOT_KINDS)} or a directory)")
+        if "/" in kind or kind.startswith("."):
+            raise UsageError(f"--root {kind}: no such directory")
+        raise UsageError(f"unknown root {kind!r}: expected {', '.join(ROOT_KINDS)} or a directory")
+    other = _not_linux(path)
+    if other:
+        raise UsageError(f"{path}: {other}: verify runs Linux binaries on this host (inspect and targets read it "
+                         "without running it)")
     if not timeout > 0:
         raise UsageError(f"--timeout must be more than 0 seconds, got {timeout}")
     if max_output < 0:
@@ -210,7 +243,7 @@ def _shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, 
         dst = shlex.quote(str(root / "dev" / dev))
         script.append(f"mount --bind /dev/{dev} {dst} 2>/dev/null || true")
     if not copied:
-        dst = shlex.quote(str(root) + TARGET)
+        dst = shlex.quote(str(root) + target_path(binary))
         script.append(_must("bind the binary read-only", f"mount --bind {shlex.quote(os.path.abspath(binary))} {dst}"
                                                          f" && mount -o remount,bind,ro {dst}"))
     script.append(f"mount -t proc proc {shlex.quote(str(root / 'proc'))} 2>/dev/null || true")
@@ -224,7 +257,9 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
     with tempfile.TemporaryDirectory(prefix="depfree-verify-") as tmpdir:
         tmp = Path(tmpdir)
         root = build_root(kind, path, tmp, zoneinfo=zoneinfo)
-        target = root.path / TARGET.lstrip("/")
+        inside = target_path(path)
+        target = root.path / inside.lstrip("/")
+        target.parent.mkdir(exist_ok=True)
         # A file without the execute bit (a fresh download) is copied in with it; otherwise it is bound read-only.
         copied = not os.access(path, os.X_OK)
         if copied:
@@ -241,7 +276,7 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
         log = tmp / "strace.log"
         cmd = [shutil.which("env") or "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()),
                shutil.which("chroot") or "/usr/sbin/chroot", str(root.path)]
-        cmd += [EMULATOR, TARGET] if emulator else [TARGET]
+        cmd += [EMULATOR, inside] if emulator else [inside]
         cmd += list(args)
         if strace:  # strace runs inside the namespaces but before chroot, so the root needs no copy of it
             cmd = [strace, "-f", "-qq", "-s", "256", "-o", str(log), "-e", "trace=file,process,network", *cmd]
@@ -266,6 +301,10 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
             # dies the kernel kills everything else in the PID namespace, setsid() or not.
             os.killpg(proc.pid, signal.SIGKILL)
             rc = proc.wait()
+        except BaseException:  # Ctrl-C (KeyboardInterrupt): leave nothing running behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
         for t in readers:
             t.join(timeout=5)
         duration = time.monotonic() - t0
@@ -276,7 +315,7 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
             raise SandboxError("could not set up the sandbox (" + stderr.split(SETUP_FAILED, 1)[1].split("\n")[0]
                                + "): " + " ".join(stderr.split(SETUP_FAILED, 1)[0].split())[-300:])
         trace_text = log.read_text("utf-8", "replace") if strace and log.exists() else ""
-        obs = (parse_strace(trace_text, EMULATOR if emulator else TARGET, emulated=bool(emulator))
+        obs = (parse_strace(trace_text, EMULATOR if emulator else inside, emulated=bool(emulator))
                if strace else None)
         killed = _KILLED.findall(trace_text)
         sig_name = killed[-1] if killed else (signal.Signals(-rc).name if rc < 0 and not timed_out else None)
@@ -296,11 +335,8 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
             "exec-format", "interpreter-missing", "library-missing", "symbol-version")
         if failure in ("library-missing", "symbol-version", "symbol-missing"):
             started = False  # the loader ran, the program did not
-        met = started and not timed_out
-        if expect_exit is not None:
-            met = met and exit_code == expect_exit
-        if expect_output is not None:
-            met = met and re.search(expect_output, stdout) is not None
+        unmet = _unmet(started, timed_out, failure, exit_code, sig_name, stdout, expect_exit, expect_output, timeout)
+        met = not unmet
         isolation = {"mode": mode, "network": "loopback only", "environment": sorted(env),
                      "traced": bool(strace), "emulator": emulator, "binary": "copied" if copied else "bound read-only",
                      "output_limit": max_output, "bubblewrap_installed": shutil.which("bwrap") is not None}
@@ -312,5 +348,26 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
                    missing=missing, accessed=obs.accessed if obs else [],
                    denied=obs.denied if obs else [], execve=obs.execve if obs else [],
                    connect=obs.connect if obs else [], stdout=stdout, stderr=stderr, isolation=isolation,
-                   root_contents=root.contents, expectations_met=met, duration=round(duration, 3),
+                   root_contents=root.contents, expectations_met=met, unmet=unmet, duration=round(duration, 3),
                    stdout_bytes=out_cap.total, stderr_bytes=err_cap.total)
+
+
+def _last_line(text: str) -> str:
+    lines = [x for x in text.strip().splitlines() if x.strip()]
+    return (lines[-1][:200] if lines else "") or "(nothing)"
+
+
+def _unmet(started: bool, timed_out: bool, failure: str, exit_code: int | None, sig: str | None, stdout: str,
+           expect_exit: int | None, expect_output: str | None, timeout: float) -> list[str]:
+    """Each expectation the run did not meet, as "expected X, got Y"."""
+    if timed_out:
+        return [f"expected the program to finish, got a timeout after {timeout:g} s"]
+    if not started:
+        return [f"expected the program to start, got {failure}"]
+    out = []
+    if expect_exit is not None and exit_code != expect_exit:
+        got = f"exit {exit_code}" if exit_code is not None else f"signal {sig}" if sig else "no exit status"
+        out.append(f"expected exit {expect_exit}, got {got}")
+    if expect_output is not None and re.search(expect_output, stdout) is None:
+        out.append(f"expected stdout to match /{expect_output}/; got: {_last_line(stdout)}")
+    return out
