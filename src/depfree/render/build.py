@@ -158,7 +158,7 @@ SECTIONS: list[Callable[[Matrix, Console], None]] = [matrix_table, variant_detai
 def print_matrix(m: Matrix, console: Console | None = None) -> None:
     console = console or Console(highlight=False, soft_wrap=True)
     console.print(f"[bold]{escape(relative(m.module))}[/bold] {escape(m.pkg)} with {escape(m.go)}: "
-                  f"{len(m.results)} variants, targets {escape(', '.join(m.targets))}"
+                  f"{len(m.results)} variant{'' if len(m.results) == 1 else 's'}, targets {escape(', '.join(m.targets))}"
                   + ("" if m.sandbox == "used" else f" [yellow](sandbox {escape(m.sandbox)})[/yellow]"))
     if m.floor:
         console.print(f"[dim]sandbox floor (busybox-static exiting at once, same roots and runs): median "
