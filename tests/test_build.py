@@ -29,6 +29,7 @@ from depfree.cli.main import cli
 from depfree.errors import DepfreeError, UsageError
 from depfree.toolchains import go_env
 from helpers.factory import GO_PROGRAMS
+from helpers.schema import assert_valid_report
 from helpers.truth import go_version_m, readelf
 
 PROGRAM = GO_PROGRAMS / "shipit"
@@ -84,6 +85,7 @@ def empty_root_run(binary: str, tmp: Path) -> subprocess.CompletedProcess[str]:
 
 def test_every_variant_of_the_table_is_built(matrix: tuple[dict[str, Any], Path]) -> None:
     m, _ = matrix
+    assert_valid_report(m, "build.schema.json")
     assert list(_variants(m)) == list(builtin())
     assert set(_built(m)) == set(builtin()), {k: v["build"]["reason"] for k, v in _variants(m).items()}
     assert m["schema"] == "depfree.build/1" and m["go"] == "go1.27.3"
@@ -368,6 +370,7 @@ def test_diff_cli_of_two_variants(matrix: tuple[dict[str, Any], Path], tmp_path:
     res = CliRunner().invoke(cli, ["diff", a, b, "--json"])
     assert res.exit_code == 1, res.output
     d = json.loads(res.output)
+    assert_valid_report(d, "diff.schema.json")
     assert d["schema"] == "depfree.diff/1" and d["identical"] is False
     ra, rb = readelf(a), readelf(b)
     assert d["facts"]["needed"] == {"only_a": sorted(set(ra.needed) - set(rb.needed)), "only_b": []}
@@ -394,11 +397,13 @@ def test_diff_bad_input(args: list[str], message: str) -> None:
 def test_build_cli_json_and_exit_codes(factory: Any, tmp_path: Path) -> None:
     factory.toolchain("1.27.3")
     out = tmp_path / "m.json"
-    res = CliRunner().invoke(cli, ["build", str(PROGRAM), "-V", "cgo-off", "-t", "scratch", "--no-run", "--go",
-                                   "1.27.3", "--format", "json", "-o", str(out)])
+    res = CliRunner().invoke(cli, ["build", str(PROGRAM), "-V", "cgo-off+trimpath", "-t", "scratch", "--no-run",
+                                   "--go", "1.27.3", "--reproducible", "--format", "json", "-o", str(out)])
     assert res.exit_code == 0, res.output
     m = json.loads(out.read_text())
-    assert m["sandbox"] == "off" and m["recommendation"]["variant"] == "cgo-off"
+    assert_valid_report(m, "build.schema.json")
+    assert m["reproducibility"][0]["identical"] is True
+    assert m["sandbox"] == "off" and m["recommendation"]["variant"] == "cgo-off+trimpath"
     assert m["variants"][0]["build"]["path"] is None  # not kept
     assert m["variants"][0]["targets"][0]["run"] == "not run"
     res = CliRunner().invoke(cli, ["build", str(PROGRAM), "-V", "cgo-off", "-t", "windows-10", "--no-run"])
