@@ -87,4 +87,4 @@ def build_cmd(directory: str, pkg: str, go_spec: str | None, variant_names: tupl
                         sandbox=not no_run, extra_env=parse_env(envs), reproducible=reproducible,
                         progress=(lambda s: show(f"[dim]{s}…[/dim]")) if show else None)
     out.emit(matrix)
-    sys.exit(EXIT_OK if matrix.recommendation and matrix.recommendation.get("variant") else EXIT_FAIL)
+    sys.exit(EXIT_OK if matrix.recommendation and matrix.recommendation.variant else EXIT_FAIL)

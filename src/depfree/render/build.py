@@ -121,18 +121,18 @@ def variant_details(m: Matrix, console: Console) -> None:
 
 
 def recommendation(m: Matrix, console: Console) -> None:
-    rec = m.recommendation or {}
+    rec = m.recommendation
     console.print()
-    if not rec.get("variant"):
+    if rec is None or rec.variant is None:
         console.print(f"[red]no variant passes {escape(', '.join(m.targets))}[/red]")
     else:
-        console.print(f"[bold green]recommended: {escape(rec['variant'])}[/bold green] — {escape(rec['why'])}")
-        console.print(f"  {escape(rec['command'])}")
-        if rec.get("warnings"):
-            console.print(f"  [yellow]still warns: {escape(', '.join(rec['warnings']))}[/yellow] "
+        console.print(f"[bold green]recommended: {escape(rec.variant)}[/bold green] — {escape(rec.why)}")
+        console.print(f"  {escape(rec.command or '')}")
+        if rec.warnings:
+            console.print(f"  [yellow]still warns: {escape(', '.join(rec.warnings))}[/yellow] "
                           "(files the program may read; see the details above)")
-    for o in rec.get("rejected", []):
-        console.print(f"  [dim]{escape(o['variant'])}: {escape(o['why'])}[/dim]")
+    for o in rec.rejected if rec else []:
+        console.print(f"  [dim]{escape(o.variant)}: {escape(o.why)}[/dim]")
 
 
 def reproducibility(m: Matrix, console: Console) -> None:
