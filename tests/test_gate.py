@@ -265,3 +265,13 @@ def test_readme_installs_only_what_exists() -> None:
             assert "git+" not in line and "://" not in line and "rev: v" not in line, line
     for script in re.findall(r"^\s*(?:python3 -m )?pip install (\S+)", text, re.M):
         assert script.startswith(("-e", "/path/to/depfree", "./depfree", "'.[")), script
+
+
+def test_sarif_uri_of_a_file_outside_the_working_directory(tmp_path: Path) -> None:
+    from depfree.render.paths import repo_uri
+
+    inside = tmp_path / "repo"
+    (inside / "dist").mkdir(parents=True)
+    assert repo_uri(str(inside / "dist" / "my app"), cwd=str(inside)) == ("dist/my%20app", True)
+    assert repo_uri("dist/app.tar.gz!bin/app [arm64]", cwd=str(inside)) == ("dist/app.tar.gz", True)
+    assert repo_uri("/usr/bin/true", cwd=str(inside)) == ("file:///usr/bin/true", False)

@@ -208,3 +208,7 @@ def test_size_all_lists_every_row(factory) -> None:  # type: ignore[no-untyped-d
         assert f"  {p['name']}  ({p['kind']})" in full or f"  {p['name']}" in full
     assert full.count("\n") == short.count("\n") + sum(max(0, len(data[k]) - 20) - (len(data[k]) > 20)
                                                        for k in ("sections", "packages", "modules"))
+
+
+def test_check_list_rules_is_depfree_rules() -> None:
+    assert in_process(["check", "--list-rules"]) == in_process(["rules"])

@@ -86,21 +86,23 @@ def test_interrupted_is_exit_130_and_leaves_nothing_running(factory, tmp_path: P
     factory.require("busybox")
     bb = tmp_path / "busybox"
     shutil.copy(BUSYBOX, bb)
+    # a duration no other run on this machine uses, so the /proc search finds this test's sleep and no other's
+    seconds = str(1000 + os.getpid() % 100000)
     proc = subprocess.Popen([sys.executable, "-m", "depfree", "verify", str(bb), "--root", "scratch", "--timeout",
-                             "60", "--", "sleep", "55"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "60", "--", "sleep", seconds], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not _sleeping():
+    while time.monotonic() < deadline and not _sleeping(seconds):
         time.sleep(0.2)
-    assert _sleeping(), "the sandboxed program never started"
+    assert _sleeping(seconds), "the sandboxed program never started"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     time.sleep(0.5)
-    assert not _sleeping()
+    assert not _sleeping(seconds)
 
 
-def _sleeping() -> bool:
-    """The sandboxed ``busybox sleep 55`` is running (argv[0] is where verify puts the program in its root)."""
+def _sleeping(seconds: str) -> bool:
+    """The sandboxed ``busybox sleep SECONDS`` is running (argv[0] is where verify puts the program in its root)."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -108,6 +110,6 @@ def _sleeping() -> bool:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if cmd[:3] == [b"/.depfree/busybox", b"sleep", b"55"]:
+        if cmd[:3] == [b"/.depfree/busybox", b"sleep", seconds.encode()]:
             return True
     return False

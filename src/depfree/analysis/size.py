@@ -15,23 +15,21 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.analysis import size_regions
 from depfree.analysis.context import Context, Options
 from depfree.analysis.golang import analyze_go
 from depfree.analysis.gopackages import packages
 from depfree.analysis.identity import identity
+from depfree.analysis.size_regions import attribute
 from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables
 from depfree.golang.moduledata import ModuleData, find_moduledata
+from depfree.model import Evidence, to_json
 from depfree.sources.file import FileSource
 
 SCHEMA = "depfree.size/1"
 UNCOVERED = "(headers and padding)"
 UNMAPPED = "(outside loadable segments: headers, symbols, debug info)"
-METADATA = {
-    "pclntab": (".gopclntab", "__gopclntab"),
-    "symtab": (".symtab", ".strtab", "__symbol_table", "__string_table"),
-}
-TEXT_SECTIONS = (".text", "__text")
 
 
 @dataclass
@@ -39,12 +37,21 @@ class Part:
     name: str
     size: int
     kind: str = ""
+    label: str = ""  # what a category is, in words (modules only)
+    evidence: list[Evidence] = field(default_factory=list)
+    module: str | None = None  # the Go module of a package
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
         if self.kind:
             out["kind"] = self.kind
+        if self.module:
+            out["module"] = self.module
+        if self.label:
+            out["label"] = self.label
         out["size"] = self.size
+        if self.evidence:
+            out["evidence"] = to_json(self.evidence)
         return out
 
 
@@ -65,10 +72,6 @@ class SizeReport:
         out["packages"] = [p.to_json() for p in self.packages]
         out["modules"] = [p.to_json() for p in self.modules]
         return out
-
-
-def _is_dwarf(name: str) -> bool:
-    return name.startswith((".debug_", ".zdebug_", "__debug_", "__zdebug_")) or name == "__DWARF"
 
 
 def section_parts(exe: Executable) -> list[Part]:
@@ -106,42 +109,52 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
     analyze_go(ctx)
     report = SizeReport(path=display_path or exe.path, size=exe.length, slice=exe.slice)
     report.sections = section_parts(exe)
-    sec_size = {p.name: p.size for p in report.sections}
     pkgs = [p for p in packages(ctx) if p.size > 0] if binary.go is not None and binary.go.compiler == "gc" else []
-    report.packages = [Part(p.path, p.size, p.kind) for p in pkgs]
+    report.packages = [Part(p.path, p.size, p.kind, module=p.module) for p in pkgs]
     modules: dict[str, int] = {}
     code = 0
     for p in pkgs:
         key = "C" if p.kind == "cgo" else (p.module or p.path)
         modules[key] = modules.get(key, 0) + p.size
         code += p.size
-    text = sum(sec_size.get(n, 0) for n in TEXT_SECTIONS)
-    md = _moduledata(ctx) if pkgs and not exe.sections() else None
-    if md is not None:  # no section headers: text and pclntab extents from runtime.firstmoduledata
-        text = max(0, md.etext - md.text)
-        tab = ctx.cache.get("go.pclntab")
-        seg = next((g for g in exe.segments() if g.kind == "load" and tab is not None
-                    and g.offset <= tab.offset < g.offset + g.filesz), None)
-        if tab is not None and tab.addr and seg is not None and md.pclntab_end > tab.addr:
-            modules["pclntab"] = min(md.pclntab_end - tab.addr, seg.offset + seg.filesz - tab.offset)
+    md = _moduledata(ctx) if pkgs else None
+    att = attribute(exe, md, ctx.cache.get("go.pclntab"), binary.go.version if binary.go else None)
+    parts = dict(att.sizes)
+    text = parts.pop(size_regions.TEXT, 0)
+    c_text = 0
     if pkgs and text > code and binary.go is not None and binary.go.cgo:
         modules["C"] = modules.get("C", 0) + text - code  # text no Go function covers: C code, linked in by cgo
+        c_text = text - code
         code = text
-    for label, names in METADATA.items():
-        n = sum(sec_size.get(s, 0) for s in names)
-        if n:
-            modules[label] = modules.get(label, 0) + n
-    dwarf = sum(p.size for p in report.sections if _is_dwarf(p.name))
-    if dwarf:
-        modules["DWARF"] = dwarf
     accounted = sum(modules.values())
     if accounted > exe.length:  # function extents past the text (hostile tables): never claim more than the file
         scale = exe.length / accounted
         modules = {k: int(v * scale) for k, v in modules.items()}
         accounted = sum(modules.values())
-    if exe.length - accounted > 0:
-        modules["other"] = exe.length - accounted
-    report.modules = sorted((Part(k, v) for k, v in modules.items()), key=lambda p: (-p.size, p.name))
+    if text > code:
+        parts[size_regions.TEXT] = text - code
+    # the categories fill what the code leaves; with hostile function tables the code may claim more than .text
+    over = max(0, sum(parts.values()) + accounted - exe.length)
+    counts: dict[str, list[int]] = {}
+    for p in pkgs:
+        c = counts.setdefault("C" if p.kind == "cgo" else (p.module or p.path), [0, 0])
+        c[0] += 1
+        c[1] += p.functions
+    result = [Part(k, v, "module", evidence=[Evidence("function", f"{counts[k][1]:,} functions in {counts[k][0]:,} "
+                                                      "packages", "extents in the pclntab function table")]
+                   if k in counts else []) for k, v in modules.items()]
+    for part in result:
+        if part.name == "C" and c_text:
+            part.evidence.append(Evidence("function", "code no Go function covers",
+                                          f"{c_text:,} bytes of the text (cgo links C in)"))
+    for key, n in parts.items():
+        if over and key != size_regions.OTHER:
+            take = min(over, n)
+            n, over = n - take, over - take
+        if n > 0:
+            result.append(Part(key, n, "unexplained" if key == size_regions.OTHER else "category",
+                               size_regions.label(key), att.evidence_for(key)))
+    report.modules = sorted(result, key=lambda p: (-p.size, p.name))
     return report
 
 

@@ -23,6 +23,7 @@ from depfree.errors import InputError
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
+from depfree.render import html
 from depfree.render.check_text import print_text, to_github, to_markdown
 from depfree.render.junit import to_junit
 from depfree.render.sarif import to_sarif
@@ -39,6 +40,7 @@ RENDERERS = {
     "junit": lambda r, out: to_junit(r),
     "markdown": lambda r, out: to_markdown(r),
     "github": lambda r, out: to_github(r),
+    "html": lambda r, out: html.check_page(r.to_json(), getattr(r, "report", {})),
 }
 FORMATS = tuple(RENDERERS)
 
@@ -48,6 +50,17 @@ def gather(paths: list[str], options: Options, progress: Any = None) -> dict:
     from depfree.scan import scan
 
     return scan(paths, options=options, progress=progress).to_json()
+
+
+def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """--list-rules: the same list as `depfree rules`, then exit."""
+    if not value or ctx.resilient_parsing:
+        return
+    from depfree.cli.rules import RULES_RENDERERS
+    from depfree.policy.catalog import catalog
+
+    Output(format="text", path=None, renderers=RULES_RENDERERS).emit(list(catalog().values()))
+    ctx.exit(EXIT_OK)
 
 
 def empty_inputs(report: dict, paths: list[str]) -> list[str]:
@@ -71,6 +84,8 @@ def empty_inputs(report: dict, paths: list[str]) -> list[str]:
 @click.option("--write-baseline", "new_baseline", type=click.Path(),
               help="Record the current findings as the baseline and pass.")
 @click.option("--allow-empty", is_flag=True, help="Pass a PATH that holds no executable (default: exit 2).")
+@click.option("--list-rules", is_flag=True, is_eager=True, expose_value=False, callback=_list_rules,
+              help="List the rules (as `depfree rules`) and exit; `depfree explain DF003` explains one.")
 @friendly_errors
 def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, out: Output,
               fail_on: str | None, baseline: str | None, new_baseline: str | None, allow_empty: bool) -> None:
@@ -98,6 +113,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
     if new_baseline:
         n = write_baseline(result, new_baseline)
         click.echo(f"depfree: wrote {n} findings to {new_baseline}", err=True)
+    result.report = report  # type: ignore[attr-defined]  # the judged report, for --format html's matrix
     out.emit(result)
     # An input that could not be read never passes: the gate cannot vouch for what it did not see.
     if result.errors:

@@ -12,6 +12,7 @@ from depfree.analysis.context import Options
 from depfree.api import inspect as api_inspect
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.model import Report
+from depfree.render import html
 from depfree.render import json as render_json
 from depfree.render.text import print_report
 
@@ -33,6 +34,7 @@ def _text(r: InspectResult, out: Output) -> None:
 RENDERERS = {
     "text": _text,
     "json": lambda r, out: render_json.dumps(r.report.to_json()),
+    "html": lambda r, out: html.report_page(r.report.to_json(), "inspect"),
 }
 
 

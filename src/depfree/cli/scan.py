@@ -15,6 +15,7 @@ from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
+from depfree.render import html
 from depfree.render.paths import relative
 from depfree.scan import ScanResult, iter_scan
 
@@ -32,6 +33,7 @@ RENDERERS = {
     "text": lambda r, out: _print_summary(out.console(), r.totals),
     # JSON on one line (schema depfree.report/1, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _dumps(r.report),
+    "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
 }
 
 

@@ -12,6 +12,7 @@ import click
 from depfree.analysis.size import SCHEMA, SizeReport, diff, size_path
 from depfree.cli.common import EXIT_OK, Output, examples, friendly_errors, output_options
 from depfree.errors import UsageError
+from depfree.render import html
 from depfree.render import json as render_json
 
 TOP = 20
@@ -35,7 +36,7 @@ def render_size(r: SizeReport, top: int = TOP) -> list[str]:
     lines += _table("by section", [(p.name, "", p.size) for p in r.sections], r.size, top)
     if r.packages:
         lines += _table("by Go package (function code)", [(p.name, p.kind, p.size) for p in r.packages], r.size, top)
-    lines += _table("by module", [(p.name, "", p.size) for p in r.modules], r.size, top)
+    lines += _table("by module", [(p.name, p.label, p.size) for p in r.modules], r.size, top)
     return lines
 
 
@@ -77,6 +78,7 @@ def _text(r: SizeResult, out: Output) -> str:
 RENDERERS = {
     "text": _text,
     "json": lambda r, out: render_json.dumps(r.to_json()),
+    "html": lambda r, out: html.size_html(r.to_json()),
 }
 
 

@@ -56,7 +56,7 @@ def grouped_reasons(binaries: list[Binary]) -> list[tuple[list[str], list[str], 
     for b in binaries:
         r = row(b)
         for key, why in ((b.hardening or {}).get("reasons") or {}).items():
-            value = r.get(key, "")
+            value = r.get(key) or word((b.hardening or {}).get(key))
             names, props = groups.setdefault((value, why), ([], []))
             if r["path"] not in names:
                 names.append(r["path"])

@@ -18,7 +18,7 @@ def relative(path: str, cwd: str | None = None) -> str:
     """``path`` relative to ``cwd`` (default: the working directory) when it lies under it, else unchanged."""
     cwd = os.path.abspath(cwd or os.getcwd())
     outer, sep, rest = path.partition("!")
-    full = os.path.abspath(outer)
+    full = os.path.normpath(os.path.join(cwd, outer))
     if full == cwd or full.startswith(cwd.rstrip(os.sep) + os.sep):
         outer = os.path.relpath(full, cwd)
     elif not os.path.isabs(outer):
