@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from depfree.build.facts import Facts, facts_of
-from depfree.build.recommend import Recommendation, recommend
 from depfree.build.proof import ROOTS, RootRun, Timing, sandbox_runs, timed_runs
+from depfree.build.recommend import Recommendation, recommend
 from depfree.build.runner import BuildResult, build_variant, check_module
 from depfree.build.variants import Variant, builtin, resolve
 from depfree.errors import UsageError
