@@ -13,6 +13,7 @@ import lief
 import pytest
 
 import depfree
+from helpers.gofixtures import go_tool_nm
 from helpers.schema import assert_valid_report
 from helpers.truth import go_version_m
 
@@ -154,7 +155,11 @@ def test_go_windows_cgo(factory) -> None:  # type: ignore[no-untyped-def]
     b = depfree.inspect(str(exe)).binaries[0]
     lb = lief.parse(str(exe))
     assert b.linkage.needed == [imp.name for imp in lb.imports]
-    assert b.go is not None and b.go.cgo is True
+    assert b.go is not None and b.go.cgo_enabled is True
+    # CGO_ENABLED=1 only allows cgo: net has no C code on Windows, so runtime/cgo's C part is linked only if the
+    # symbol table (go tool nm) has it
+    syms = go_tool_nm(factory, exe)
+    assert b.go.cgo is ("x_cgo_init" in syms or any(n.startswith("runtime/cgo.") for n in syms))
 
 
 def test_goroot_pe_testdata(factory) -> None:  # type: ignore[no-untyped-def]

@@ -41,7 +41,9 @@ class VersionedSymbol:
 
 @dataclass
 class VersionRequirement:
-    """The highest version needed of one versioned family (GLIBC, GLIBCXX, GCC, OPENSSL...)."""
+    """The highest version needed of one versioned family (GLIBC, GLIBCXX, GCC, OPENSSL...). A version name not
+    shaped ``NAME_x.y`` (``Base``, ``gssapi_krb5_2_MIT``) is a requirement of its own: ``family``, ``min_version``
+    and the only entry of ``versions`` are that name (the loader checks that the library defines it)."""
 
     family: str
     library: str
@@ -70,6 +72,18 @@ class Library:
 
 
 @dataclass
+class RuntimeDll:
+    """A DLL a Windows program loads by name while it runs (LoadLibrary), not through its import table: the Go
+    runtime's own (``how = "go-runtime"``) and those of ``syscall.NewLazyDLL`` / ``NewLazySystemDLL``
+    (``how = "lazy-dll"``). ``system``: ships with Windows (data/windows.toml)."""
+
+    name: str
+    system: bool
+    how: str  # go-runtime | lazy-dll
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
 class Linkage:
     kind: str  # static | static-pie | dynamic
     interpreter: str | None = None
@@ -83,6 +97,8 @@ class Linkage:
     versioned: list[VersionRequirement] = field(default_factory=list)
     libraries: list[Library] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    # Windows Go programs: DLLs loaded at run time (analysis/runtimedlls.py); None when not looked for.
+    runtime_dlls: list[RuntimeDll] | None = None
 
 
 @dataclass
@@ -119,8 +135,12 @@ class Go:
     main: GoModule | None = None
     deps: list[GoModule] = field(default_factory=list)
     settings: dict[str, str] = field(default_factory=dict)
+    # cgo: whether C code is linked (runtime/cgo's C part, C symbols, imported C functions, a NEEDED libc); what
+    # verdicts use. cgo_enabled: the CGO_ENABLED build setting (None when build info does not record it), which
+    # only allows cgo: CGO_ENABLED=1 with no package using C links no C code.
     cgo: bool | None = None
     cgo_evidence: list[Evidence] = field(default_factory=list)
+    cgo_enabled: bool | None = None
     evidence: list[Evidence] = field(default_factory=list)
     # Filled by deeper analysis (pclntab, --deep); None when not looked at.
     packages: list[GoPackage] | None = None

@@ -28,7 +28,7 @@ import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from depfree.analysis.context import Options
 from depfree.errors import DepfreeError, NotABinaryError
@@ -222,16 +222,30 @@ class Task:
         self.engine.notify("")
 
 
+class Executor(Protocol):
+    """What the engine needs of its pool, as ``multiprocessing.Pool`` has it: ``apply_async(func, args)`` returns a
+    handle with ``ready()`` and ``get()``; ``terminate()`` and ``join()`` end it. ``iter_scan(executor=...)`` puts
+    another one in place of the local pool (``scan_dask.py`` sends the analyses of a large container to a Dask
+    cluster in batches)."""
+
+    def apply_async(self, func: Callable[..., Any], args: tuple[Any, ...]) -> Any: ...
+
+    def terminate(self) -> None: ...
+
+    def join(self) -> None: ...
+
+
 class Engine:
     """The worker pool, the content cache, the spool directory and the in-flight bound."""
 
-    def __init__(self, jobs: int | None, options: Options, limits: Limits, progress: Progress | None) -> None:
+    def __init__(self, jobs: int | None, options: Options, limits: Limits, progress: Progress | None,
+                 executor: Executor | None = None) -> None:
         self.options = options
         self.limits = limits
         self.progress = progress
         self.jobs = max(1, jobs or os.cpu_count() or 1)
-        self.pool: Any = None
-        if self.jobs > 1:
+        self.pool: Any = executor  # another executor in place of the local pool (see Executor)
+        if executor is None and self.jobs > 1:
             _prewarm()  # imported and parsed once here, inherited by the forked workers
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
             self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
@@ -346,7 +360,7 @@ def _prewarm() -> None:
     from depfree.datafiles import load
 
     for name in ("glibc.toml", "hardening.toml", "packers.toml", "stdlib_needs.toml", "go_versions.toml",
-                 "targets.toml"):
+                 "targets.toml", "fortify.toml"):
         load(name)
 
 
@@ -465,6 +479,8 @@ class Container:
                 if task.uses > 1 or b.path != shown:
                     b = copy.deepcopy(b)
                     b.path = shown
+                    for verdict in b.targets or []:  # the target verdicts name the binary too
+                        verdict["binary"] = shown
                 binaries.append(b)
                 by_path.setdefault(vpath, b)
                 where.append((b, vpath))
@@ -699,14 +715,16 @@ class Scanner:
 
 def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,
               depth: int = 1, checksums: str | os.PathLike[str] | None = None, options: Options | None = None,
-              progress: Progress | None = None, limits: Limits | None = None) -> Iterator[ScanResult]:
+              progress: Progress | None = None, limits: Limits | None = None,
+              executor: Executor | None = None) -> Iterator[ScanResult]:
     """The containers of :func:`scan` one by one, in input order, as soon as each is complete. Inputs that cannot be
-    read come out as a :class:`ScanResult` with no container (``container == {}``) and the error."""
+    read come out as a :class:`ScanResult` with no container (``container == {}``) and the error. ``executor``
+    replaces the local pool (see :class:`Executor`)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if checksums is not None:
         checksums_mod.parse_manifest(os.fspath(checksums))  # a bad --checksums is a usage error, raised now
-    engine = Engine(jobs, options or Options(), limits or Limits(), progress)
+    engine = Engine(jobs, options or Options(), limits or Limits(), progress, executor)
     scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
     try:
         for p in paths:

@@ -19,7 +19,15 @@ def analyze_debug(ctx: Context) -> None:
     elif exe.format == "pe":
         symtab = bool(exe.pe.FILE_HEADER.PointerToSymbolTable and exe.pe.FILE_HEADER.NumberOfSymbols)
     else:
-        symtab = bool(getattr(exe, "symtab", None) and exe.symtab[1])
+        # LC_SYMTAB also holds the imported (undefined) symbols dyld binds, which `go build -ldflags=-s` and `strip`
+        # keep: the table is stripped when no symbol is defined in the file itself (mach-o/nlist.h N_UNDF).
+        symtab = False
+        if getattr(exe, "symtab", None) and exe.symtab[1]:
+            kinds = [s.kind for s in exe.iter_symbols()]
+            defined = sum(1 for k in kinds if k != "undefined")
+            symtab = defined > 0
+            ev["symtab"] = [to_json(Evidence("load-command", "LC_SYMTAB",
+                                             f"{defined} defined, {len(kinds) - defined} undefined symbols"))]
     dwarf_sections = [n for n in names if n.startswith((".debug_", ".zdebug_", "__debug_", "__zdebug_"))]
     dwarf = bool(dwarf_sections) or any(s.name == "__DWARF" for s in []) or any(
         n == "__debug_info" for n in names)

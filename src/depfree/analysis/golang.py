@@ -33,11 +33,21 @@ def analyze_go(ctx: Context) -> None:
                 break
     if go is None:
         return
-    if go.cgo is None or not go.cgo_evidence:
-        _cgo_from_binary(ctx.exe, go)
-    if (go.cgo is None or not go.cgo_evidence) and go.compiler == "gc":
-        _cgo_from_pclntab(ctx, go)
+    cgo_linked(ctx, go)
     ctx.binary.go = go
+
+
+def cgo_linked(ctx: Context, go: Go) -> None:
+    """Whether C code is linked (``go.cgo``), judged from the binary itself: CGO_ENABLED=1 in the build settings
+    (``go.cgo_enabled``) only allows cgo; a program that imports no package using C (Debian's shfmt, age-keygen)
+    links no runtime/cgo and no libc, and runs like a CGO_ENABLED=0 build."""
+    if go.cgo_enabled is False:
+        go.cgo = False
+        go.cgo_evidence = [Evidence("setting", "CGO_ENABLED", "0: the go command links no C code")]
+        return
+    _cgo_from_binary(ctx.exe, go)
+    if go.cgo is not True and go.compiler == "gc":
+        _cgo_from_pclntab(ctx, go)
 
 
 def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
@@ -48,8 +58,8 @@ def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
     hits = [n for n in names if n in CGO_SYMBOLS or n.startswith("runtime/cgo.")][:2]
     hits += [n for n in names if is_cgo_name(n) and n not in hits][: 3 - len(hits)]
     if hits:
-        go.cgo = True if go.cgo is None else go.cgo
-        go.cgo_evidence = go.cgo_evidence or [Evidence("function", n, "cgo code in the pclntab") for n in hits]
+        go.cgo = True
+        go.cgo_evidence = [Evidence("function", n, "cgo code in the pclntab") for n in hits]
     elif go.cgo is None:
         go.cgo = False
         go.cgo_evidence = [Evidence("function", "x_cgo_init", f"absent from the {len(names)} pclntab function names")]
@@ -69,28 +79,32 @@ def go_from_buildinfo(exe: Executable) -> Go | None:
             settings=bi.settings, evidence=[Evidence("section", where_name, f"build info magic, {form}")])
     cgo = bi.settings.get("CGO_ENABLED")
     if cgo is not None:
-        go.cgo = cgo == "1"
-        go.cgo_evidence = [Evidence("setting", "CGO_ENABLED", cgo)]
+        go.cgo_enabled = cgo == "1"
     return go
 
 
 def _cgo_from_binary(exe: Executable, go: Go) -> None:
-    """cgo signs when build settings do not say (GOPATH-mode and distro builds, binaries without build info)."""
-    found = [Evidence("symbol", s, "cgo runtime") for s in CGO_SYMBOLS if exe.symbol(s) is not None]
+    """cgo signs in the symbol table and the dynamic section: runtime/cgo's C part, C library imports, a NEEDED
+    libc (on Linux the Go runtime makes system calls itself, so only C code brings libc in)."""
+    found = [Evidence("symbol", s, "runtime/cgo's C part is linked") for s in CGO_SYMBOLS if exe.symbol(s) is not None]
     if found:
-        go.cgo = True if go.cgo is None else go.cgo
-        go.cgo_evidence = go.cgo_evidence or found[:3]
+        go.cgo, go.cgo_evidence = True, found[:3]
         return
     if exe.format == "elf":
         dyn = set(exe.dynamic_symbols())
-        hits = [s for s in CGO_DYNAMIC_SYMBOLS if s in dyn]
+        hits = [Evidence("import", s, "C library function imported") for s in CGO_DYNAMIC_SYMBOLS if s in dyn]
+        if exe.os in ("linux", "android"):
+            hits += [Evidence("dynamic", "DT_NEEDED", f"{n}: a C library") for n in getattr(exe, "needed", [])
+                     if n.startswith(_LIBC_SONAMES)]
         if hits:
-            go.cgo = True if go.cgo is None else go.cgo
-            go.cgo_evidence = go.cgo_evidence or [Evidence("import", s, "C library function imported") for s in hits[:3]]
+            go.cgo, go.cgo_evidence = True, hits[:3]
             return
-        if go.cgo is None and exe.section(".symtab") is not None and not getattr(exe, "interpreter", None):
+        if go.cgo is None and exe.section(".symtab") is not None and not getattr(exe, "needed", None):
             go.cgo = False
-            go.cgo_evidence = [Evidence("symbol", "x_cgo_init", "absent from .symtab; no PT_INTERP")]
+            go.cgo_evidence = [Evidence("symbol", "x_cgo_init", "absent from .symtab; no DT_NEEDED")]
+
+
+_LIBC_SONAMES = ("libc.so", "libc.musl", "libpthread.so", "libdl.so")
 
 
 def go_from_pclntab(ctx: Context) -> Go | None:

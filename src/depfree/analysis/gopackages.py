@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from depfree.analysis.context import Context
 from depfree.formats.base import Executable
-from depfree.golang.funcnames import is_cgo_name, is_std, package_of, package_paths_of
+from depfree.golang.funcnames import is_cgo_name, is_generated, is_std, package_of, package_paths_of
 from depfree.golang.gccgo import gccgo_packages, gccgo_signs
 from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
 from depfree.golang.search import search_pclntab
@@ -174,7 +174,7 @@ def owner_packages(funcs: list[Function], known: set[str] | None = None) -> list
             elif name.startswith(("type:", "type..")):
                 pkg = package_of(name.split(".", 2)[-1] if name.startswith("type:") else name[6:].split(".", 1)[-1])
                 pkg = pkg or "runtime"
-            elif name.startswith(("go:", "go.")):
+            elif is_generated(name):
                 pkg = "runtime"
             else:
                 pkg = prev

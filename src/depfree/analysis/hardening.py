@@ -12,7 +12,9 @@ import re
 import struct
 from typing import Any
 
+from depfree.analysis.canary import scan_canary_loads
 from depfree.analysis.context import Context
+from depfree.analysis.fortify import count_fortify
 from depfree.datafiles import load
 from depfree.formats.base import Executable
 from depfree.model import Binary, Evidence, to_json
@@ -51,6 +53,28 @@ def _main_reads_canary(exe: Any, patterns: dict[str, str]) -> str | None:
         return None
     where = "%fs:0x28" if exe.arch == "amd64" else "%gs:0x14"
     return f"reads the canary from {where} at main+{m.start():#x}"
+
+
+def _canary_from_code(exe: Any, out: dict[str, Any], evidence: dict[str, Any], reasons: dict[str, str]) -> None:
+    """Static and stripped: no import or symbol of __stack_chk_fail to look at, so count the canary loads in the
+    executable segments (analysis/canary.py); ``unknown`` only when the code cannot be read."""
+    scan = scan_canary_loads(exe)
+    if scan is None:
+        out["canary"] = "unknown"
+        reasons["canary"] = (f"static and stripped, and no executable code to scan or no canary-load pattern for "
+                             f"{exe.arch} (data/hardening.toml)")
+        return
+    size = f"{scan.scanned:,} bytes of code in {scan.segments} executable segment{'s' * (scan.segments > 1)}"
+    cut = " (scan stopped at its size limit)" if scan.truncated else ""
+    if scan.loads:
+        out["canary"] = "yes"
+        evidence["canary"] = _ev(Evidence("segment", "PT_LOAD", f"{scan.loads} canary loads ({scan.where}) in {size}"
+                                          f"{cut}"))
+        reasons["canary"] = ("static and stripped: canary loads counted in the code; a static C library built with "
+                             "the stack protector adds its own functions to the count")
+    else:
+        out["canary"] = "unknown" if scan.truncated else "no"
+        evidence["canary"] = _ev(Evidence("segment", "PT_LOAD", f"no canary load ({scan.where}) in {size}{cut}"))
 
 
 def _ev(*items: Evidence) -> list[dict[str, str]]:
@@ -130,28 +154,30 @@ def elf_hardening(exe: Any, b: Binary) -> dict[str, Any]:
                 evidence["canary"] = _ev(Evidence("symbol", "main", load_in_main))
             else:
                 out["canary"] = "unknown"
+                scan = scan_canary_loads(exe)
+                elsewhere = (f"; {scan.loads} canary loads ({scan.where}) elsewhere in the code, the C library's "
+                             "own functions among them") if scan is not None else ""
                 reasons["canary"] = ("statically linked: the C library's own code brings __stack_chk_fail, and main "
                                      "does not read the canary (other functions of the program cannot be told "
-                                     "from the library's without disassembling them)")
+                                     f"from the library's){elsewhere}")
         elif has_chk:
             out["canary"] = "yes"
             evidence["canary"] = _ev(Evidence("import" if imported else "symbol", "__stack_chk_fail"))
         elif b.linkage.kind != "dynamic" and not symtab:
-            out["canary"] = "unknown"
-            reasons["canary"] = "static and stripped: no import or symbol table to look for __stack_chk_fail"
+            _canary_from_code(exe, out, evidence, reasons)
         else:
             out["canary"] = "no"
             evidence["canary"] = _ev(Evidence("import", "__stack_chk_fail", "not referenced"))
         if b.go is not None and b.go.cgo:
             reasons["canary"] = "measured on the cgo/C part; the Go part checks stack bounds itself"
-        names = set(data["fortify"]["functions"])
         if b.linkage.kind == "dynamic":
-            fortified = sorted(n for n in imports if n.startswith("__") and n.endswith("_chk")
-                               and n[2:-4] in names)
-            plain = sorted(n for n in imports if n in names)
-            # as checksec counts: fortifiable = every checked-variant-capable call, fortified or not
+            # glibc's own __*_chk table (data/fortify.toml); as checksec counts: fortifiable = every call a checked
+            # variant exists for, fortified or not
+            counted = count_fortify(imports)
+            fortified, plain = counted.fortified, counted.unchecked
             out["fortify"] = {"fortified": len(fortified), "fortifiable": len(fortified) + len(plain)}
-            evidence["fortify"] = _ev(*(Evidence("import", n) for n in fortified[:5]))
+            evidence["fortify"] = _ev(*(Evidence("import", n) for n in fortified[:5]),
+                                      *(Evidence("import", n, "unchecked") for n in plain[:3]))
         else:
             out["fortify"] = "unknown"
             reasons["fortify"] = "statically linked: libc's own _chk functions are linked in whether used or not"

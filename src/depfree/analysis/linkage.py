@@ -3,6 +3,7 @@ minimum versions of glibc (and of every other versioned library) it needs, with 
 
 from __future__ import annotations
 
+from depfree.analysis.staticlibc import static_libc
 from depfree.analysis.versions import max_version, split_tag, version_key
 from depfree.datafiles import load
 from depfree.formats.elf import ElfExecutable
@@ -27,6 +28,9 @@ def elf_linkage(exe: ElfExecutable) -> Linkage:
     elif needed:
         kind = "dynamic"  # a shared library: loaded by someone else's loader
         ev.append(Evidence("dynamic", "DT_NEEDED", ", ".join(needed)))
+    elif exe.type == "shared" and exe.has_dynamic:
+        kind = "dynamic"  # a DSO without DT_NEEDED: ld.so loads it into a process, which provides its symbols
+        ev.append(Evidence("dynamic", "DT_NEEDED", "absent: " + host_symbols(exe)))
     elif exe.type == "pie" and exe.has_dynamic:
         kind = "static-pie"
         ev.append(Evidence("header", "ET_DYN", "no PT_INTERP and no DT_NEEDED: relocates itself"))
@@ -43,6 +47,17 @@ def elf_linkage(exe: ElfExecutable) -> Linkage:
     return link
 
 
+def host_symbols(exe: ElfExecutable) -> str:
+    """What a shared object without DT_NEEDED relies on: its undefined dynamic symbols, bound by ld.so to the
+    process that loads it (glibc elf/dl-lookup.c searches the global scope, the program and its libraries first)."""
+    undefined = [name for name, defined, _v in exe.dynamic_symbol_entries if not defined and name]
+    if not undefined:
+        return "a shared object loaded by ld.so; it has no undefined symbols"
+    shown = ", ".join(sorted(undefined)[:3]) + (" …" if len(undefined) > 3 else "")
+    return (f"a shared object loaded by ld.so; its {len(undefined)} undefined symbols ({shown}) come from the "
+            "process that loads it")
+
+
 def _versions(exe: ElfExecutable, link: Linkage) -> None:
     needs = exe.version_needs
     if not needs:
@@ -55,6 +70,7 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
     tag_minimum = _tag_minimum()
     tag_evidence: dict[str, list[Evidence]] = {}
     families: dict[str, dict[str, str]] = {}  # family -> {version: library}
+    unshaped: dict[str, str] = {}  # version name -> library
     for need in needs:
         for name in need.versions.values():
             if name == "GLIBC_PRIVATE":
@@ -67,12 +83,15 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
                 continue
             split = split_tag(name)
             if split is None:
+                # Not shaped NAME_x.y (``Base``, ``gssapi_krb5_2_MIT``): the loader still checks that the library
+                # defines it (glibc elf/dl-version.c match_symbol), so it is a requirement of its own.
+                unshaped.setdefault(name, need.library)
                 continue
             fam, ver = split
             families.setdefault(fam, {})[ver] = need.library
 
     tops = {fam: max_version(list(vers)) for fam, vers in families.items()}
-    wanted = {f"{fam}_{top}" for fam, top in tops.items()}
+    wanted = {f"{fam}_{top}" for fam, top in tops.items()} | set(unshaped)
     # Only the symbols bound to each family's highest version are evidence; thousands of others are skipped.
     bound: dict[str, list[VersionedSymbol]] = {}
     top_indexes = {idx for idx, (name, _lib) in index.items() if name in wanted and idx >= 2}
@@ -97,6 +116,13 @@ def _versions(exe: ElfExecutable, link: Linkage) -> None:
         if fam == "GLIBC":
             link.min_glibc = top
             link.glibc_symbols = syms
+    for name, lib in sorted(unshaped.items()):
+        syms = sorted(bound.get(name, []), key=lambda s: s.symbol)
+        what = f"{lib}; a version name without a number: the library must define it"
+        evidence = [Evidence("version-need", name, f"{what}; bound by {s.symbol}") for s in syms[:3]]
+        link.versioned.append(VersionRequirement(
+            family=name, library=lib, min_version=name, versions=[name], symbols=syms,
+            evidence=evidence or [Evidence("version-need", name, f"{what}; no symbol bound to it")]))
 
 
 def _libc(exe: ElfExecutable, link: Linkage) -> Libc:
@@ -117,34 +143,8 @@ def _libc(exe: ElfExecutable, link: Linkage) -> Libc:
     if "libc.so" in link.needed:
         return Libc("musl", [Evidence("dynamic", "DT_NEEDED", "libc.so (musl's soname)")])
     if link.kind != "dynamic":
-        return _static_libc(exe)
+        return static_libc(exe)
     return Libc("unknown", [Evidence("dynamic", "DT_NEEDED", "no libc among " + (", ".join(link.needed) or "none"))])
-
-
-# Symbols that a statically linked libc leaves behind in .symtab.
-_GLIBC_STATIC_SYMBOLS = ("__libc_setup_tls", "_dl_relocate_static_pie", "__libc_start_call_main", "_dl_aux_init")
-_MUSL_STATIC_SYMBOLS = ("__init_libc", "__libc_start_init", "__dls2", "__init_tp")
-_GLIBC_STRINGS = (b"GLIBC_TUNABLES", b"GNU C Library", b"glibc.")  # the most common first: one pass
-
-
-def _static_libc(exe: ElfExecutable) -> Libc:
-    for name in _GLIBC_STATIC_SYMBOLS:
-        if exe.symbol(name) is not None:
-            return Libc("glibc", [Evidence("symbol", name, "statically linked glibc")])
-    for name in _MUSL_STATIC_SYMBOLS:
-        if exe.symbol(name) is not None:
-            return Libc("musl", [Evidence("symbol", name, "statically linked musl")])
-    ro = exe.section(".rodata")
-    if ro is not None and ro.file_size:
-        for s in _GLIBC_STRINGS:
-            if exe.find(s, ro.offset, ro.offset + ro.file_size) >= 0:
-                return Libc("glibc", [Evidence("string", s.decode(), "in .rodata: statically linked glibc")])
-    if exe.abi_tag is not None:
-        return Libc("glibc", [Evidence("note", "NT_GNU_ABI_TAG", "glibc's crt1.o writes it; musl's does not")])
-    if exe.section(".go.buildinfo") is not None or exe.symbol("runtime.main") is not None:
-        return Libc("none", [Evidence("section", ".go.buildinfo" if exe.section(".go.buildinfo") else "runtime.main",
-                                      "Go runtime makes system calls itself")])
-    return Libc("unknown", [Evidence("segment", "PT_INTERP", "absent; no libc signature found")])
 
 
 _SYSTEM_PREFIXES = ("libc.", "libm.", "libpthread.", "libdl.", "librt.", "libresolv.", "ld-linux", "libutil.",

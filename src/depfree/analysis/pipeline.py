@@ -16,6 +16,7 @@ from depfree.analysis.hardening import analyze_hardening
 from depfree.analysis.identity import analyze_linkage, identity
 from depfree.analysis.needs import analyze_needs
 from depfree.analysis.packer import analyze_packer
+from depfree.analysis.runtimedlls import analyze_runtime_dlls
 from depfree.analysis.verdict import analyze_verdict
 from depfree.formats.base import Executable
 from depfree.model import Binary
@@ -29,6 +30,7 @@ ANALYZERS: list[Analyzer] = [
     analyze_linkage,
     analyze_go,
     analyze_gopackages,
+    analyze_runtime_dlls,
     analyze_hardening,
     analyze_debug,
     analyze_packer,

@@ -28,6 +28,9 @@ def verdict(b: Binary) -> str:
             others = [n for n in link.needed if not n.startswith(("libc.so", "libc.musl", "ld-"))]
             if others:
                 parts.append(", ".join(others[:4]) + (f" +{len(others) - 4} more" if len(others) > 4 else ""))
+            if not link.needed and not link.interpreter and b.type == "shared":
+                return ("shared library loaded by ld.so into a process; its undefined symbols come from that "
+                        "process (no DT_NEEDED)")
             via = f" via {link.interpreter}" if link.interpreter else ""
             need = " and ".join(parts) if parts else "shared libraries"
             return f"dynamically linked {what}: needs {need}{via}"

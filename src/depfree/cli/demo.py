@@ -93,6 +93,8 @@ def _cgo(b: Binary) -> str:
         return "not a Go binary"
     state = {True: "on", False: "off", None: "unknown"}[b.go.cgo]
     ev = "; ".join(str(e) for e in b.go.cgo_evidence)
+    if b.go.cgo_enabled is not None:  # the setting, beside whether C code is linked
+        ev = f"setting CGO_ENABLED={int(b.go.cgo_enabled)}" + (f"; {ev}" if ev else "")
     return f"{state} ({ev})" if ev else state
 
 

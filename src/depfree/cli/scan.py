@@ -13,11 +13,14 @@ from rich.markup import escape
 
 from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.fleet import fleet_options, inputs
+from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
 from depfree.render import html
+from depfree.render import scan_jsonl as jsonl
 from depfree.render.paths import relative
-from depfree.scan import ScanResult, iter_scan
+from depfree.scan import ScanResult
 
 
 @dataclass
@@ -34,24 +37,29 @@ RENDERERS = {
     # JSON on one line (schema depfree.report/1, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _dumps(r.report),
     "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
+    # one line per container as each is done (scan_cmd), the renderer adds the summary line
+    "jsonl": lambda r, out: jsonl.summary_line(_tool(), r.totals),
 }
 
 
 @click.command("scan", epilog=examples("depfree scan dist/", "depfree scan release.tar.gz image.tar --details",
-                                       "depfree scan --json /usr/lib | jq '.containers[0].summary'"))
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+                                       "depfree scan --json /usr/lib | jq '.containers[0].summary'",
+                                       "find /mirror -name '*.tar' | depfree scan --from - --format jsonl "
+                                       "--executor dask --scheduler tcp://sched:8786"))
+@click.argument("paths", nargs=-1, type=click.Path())
 @output_options(RENDERERS)
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores; 1 = "
-              "no pool).")
+              "no pool); with --executor dask and no --scheduler, the local cluster's workers.")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
 @click.option("--checksums", "checksums_file", type=click.Path(), default=None, metavar="FILE",
               help="Checksum manifest to verify against (default: SHA256SUMS, *checksums.txt, *.sha256 beside "
                    "each PATH).")
 @click.option("--details", is_flag=True, help="Also print the full inspect report of every binary.")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
+@fleet_options
 @friendly_errors
 def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, checksums_file: str | None,
-             details: bool, deep: bool) -> None:
+             details: bool, deep: bool, from_file: str | None, executor: str, scheduler: str | None) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, .deb) and container images (OCI layout,
     docker save): does each binary find its interpreter, libraries and files inside its own package?"""
     if jobs is not None and jobs < 1:
@@ -61,8 +69,8 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
     streaming = out.format == "text"
     console = out.console() if streaming else Console(highlight=False, soft_wrap=True)
     progress = out.progress("scanning")
-    results = iter_scan(list(paths), jobs=jobs, depth=depth, checksums=checksums_file, options=Options(deep=deep),
-                        progress=progress)
+    results = fleet_results(inputs(paths, from_file), executor=executor, scheduler=scheduler, jobs=jobs,
+                            depth=depth, checksums=checksums_file, options=Options(deep=deep), progress=progress)
     report = Report(tool=_tool(), containers=[])
     totals = {"containers": 0, "binaries": 0, "contained": 0, "errors": 0}
     try:
@@ -71,6 +79,10 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
                 progress.stop()
             for err in res.errors:
                 print_error(err.path, err.error)
+            if out.format == "jsonl":  # written now, not kept
+                out.write(jsonl.container_line(res))
+                _count(res, totals)
+                continue
             _collect(report, res, totals)
             if streaming and res.container:
                 _print_container(console, res, details)
@@ -78,7 +90,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
         if progress:
             progress.stop()
     out.emit(ScanOutcome(report, totals))
-    sys.exit(EXIT_INPUT if report.errors else EXIT_OK)
+    sys.exit(EXIT_INPUT if totals["errors"] else EXIT_OK)
 
 
 def _tool() -> dict[str, str]:
@@ -97,9 +109,13 @@ def _collect(report: Report, res: ScanResult, totals: dict[str, int]) -> None:
     if res.container:
         assert report.containers is not None
         report.containers.append(res.container)
-        totals["containers"] += 1
     report.binaries.extend(res.binaries)
     report.errors.extend(res.errors)
+    _count(res, totals)
+
+
+def _count(res: ScanResult, totals: dict[str, int]) -> None:
+    totals["containers"] += 1 if res.container else 0
     totals["binaries"] += len(res.binaries)
     totals["contained"] += sum(1 for b in res.binaries if (b.resolution or {}).get("self_contained"))
     totals["errors"] += len(res.errors)

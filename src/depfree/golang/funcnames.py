@@ -11,9 +11,24 @@ The rules (GOROOT ``src/debug/gosym/symtab.go`` ``Sym.PackageName`` and ``nameWi
   (``gopkg.in/yaml%2ev3.Unmarshal`` is package ``gopkg.in/yaml.v3``), so the path is unescaped;
 - closures, method values and init functions only add suffixes after the path (``main.main.func1``,
   ``net/http.(*Transport).dialConn.func2``, ``fmt.init.0``, ``p.F.deferwrap1``, ``p.glob..func1``);
-- compiler-generated names start with ``go:`` or ``type:`` (Go 1.20+) / ``go.`` or ``type..`` (before) and belong
-  to no package; so do assembly and C functions without a dot (``_rt0_amd64_linux``, ``x_cgo_init``,
-  ``_cgo_<hash>_Cfunc_getaddrinfo``), nor does the blank package ``_`` (``_.goready.func1`` in Go 1.27's runtime).
+- compiler-generated names belong to no package. They are names in the reserved imports ``go`` and ``type``
+  (GOROOT ``src/cmd/compile/internal/base/link.go`` ``ReservedImports``, ``PkgLinksym``): Go 1.20+ writes them
+  ``go:<name>`` / ``type:<name>`` (``go:buildid``, ``go:itab.*T,I``, ``type:.eq.T``), a form no import path can
+  take; before 1.20 ``go.<name>`` / ``type..<name>``, and the compiler's own pseudo-packages ``go.shape`` and
+  ``go.builtin`` (``cmd/compile/internal/types`` ``ShapePkg``, ``gc/main.go`` ``BuiltinPkg``) and the linker's
+  ``go.buildid``, ``go.itab.``, ``go.link.``, ``go.info.``, ``go.string.``, ``go.func.``, ``go.track.`` …
+  (``cmd/link/internal/ld``). A real import path may also start with ``go.`` (``go.uber.org/zap``,
+  ``go.etcd.io/etcd/server/v3``): it is told apart by its form — a host name of letters, digits, ``-`` and ``.``
+  followed by ``/`` — and by its second label not being one of the reserved names above;
+- a method promoted from an embedded type of another package has that package's path in its name:
+  ``go.etcd.io/etcd/clientv3.retryOption.google.golang.org/grpc.before`` is package ``go.etcd.io/etcd/clientv3``
+  (type ``retryOption``, method ``google.golang.org/grpc.before``; ``cmd/compile`` qualifies unexported method
+  names by their package). debug/gosym reads these as package ``…clientv3.retryOption.google.golang.org/grpc``;
+  here the path is cut after the last element that has no dot (the linker escapes dots of a last element) when
+  what follows is a type name and a path starting with a host name (not a dotted middle element such as
+  ``go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc``);
+- assembly and C functions without a dot (``_rt0_amd64_linux``, ``x_cgo_init``, ``_cgo_<hash>_Cfunc_getaddrinfo``)
+  belong to no package, nor does the blank package ``_`` (``_.goready.func1`` in Go 1.27's runtime).
 """
 
 from __future__ import annotations
@@ -22,7 +37,15 @@ import re
 from collections.abc import Iterable
 
 _ESCAPE = re.compile(r"%([0-9a-fA-F]{2})")
-GENERATED_PREFIXES = ("go:", "type:", "go.", "type..")
+GENERATED_PREFIXES = ("go:", "type:", "type..")
+# Second labels of pre-1.20 ``go.<name>`` symbols (the reserved import ``go``, GOROOT 1.19 src/cmd/compile and
+# src/cmd/link string literals): a ``go.<label>.…/`` name with one of these is generated, not a host name.
+GENERATED_GO_LABELS = frozenset((
+    "shape", "builtin", "buildid", "buildinfo", "itab", "link", "info", "string", "func", "funcrel", "track",
+    "plugin", "map", "debuglines", "runtime", "importpath", "cuinfo", "typelink", "weak", "dict", "constinfo",
+    "loc", "range", "o", "go", "dwarf", "struct", "interface",
+))
+_HOST_PATH = re.compile(r"go(?:\.[a-z0-9-]+)+/")
 CGO_PREFIXES = ("_cgo_", "x_cgo_", "_cgoexp_", "crosscall", "__cgo", "_cgo", "cgo_")
 
 
@@ -45,9 +68,20 @@ def unescape(path: str) -> str:
     return _ESCAPE.sub(_unescape_one, path) if "%" in path else path
 
 
+def is_generated(name: str) -> bool:
+    """A compiler- or linker-generated name (``go:buildid``, ``type:.eq.T``, ``go.shape.int``, Go <= 1.19's
+    ``go.buildid`` and ``go.itab.*T,I``), not a function of a package — ``go.uber.org/zap.New`` is not one."""
+    if name.startswith(GENERATED_PREFIXES):
+        return True
+    if not name.startswith("go."):
+        return False
+    m = _HOST_PATH.match(name)
+    return m is None or name[3:].split(".", 1)[0] in GENERATED_GO_LABELS
+
+
 def package_of(name: str) -> str | None:
     """The import path of the package a function belongs to; None for generated, assembly and C names."""
-    if name.startswith(GENERATED_PREFIXES):
+    if is_generated(name):
         return None
     if "[" in name:
         name = strip_instantiation(name)
@@ -55,9 +89,29 @@ def package_of(name: str) -> str | None:
     if dot <= 0:
         return None
     path = name[:dot]
+    if "." in path[path.find("/") + 1 : path.rfind("/")]:
+        path = _promoted_owner(name, path)
     if path == "_" or path[-1] == "/" or " " in path or "(" in path:
         return None
     return _ESCAPE.sub(_unescape_one, path) if "%" in path else path
+
+
+# T.Q.m after P: a type name (or (*T)), then Q, whose first element is a host name (has a dot), then the method.
+_PROMOTED = re.compile(r"(?:\(\*[A-Za-z_]\w*\)|[A-Za-z_]\w*)\.[^()\s/.]+\.[^()\s/]*/[^()\s]*\.[^./]+")
+
+
+def _promoted_owner(name: str, path: str) -> str:
+    """For ``P.T.Q.m`` (method m of package Q promoted into type T of package P): P, the longest prefix whose last
+    element has no dot and after which comes ``T.Q.m``; else ``path`` unchanged (a dot in a middle element, as in
+    ``gopkg.in/src-d/go-git.v4/plumbing``)."""
+    i = len(path)
+    while True:
+        i = name.rfind(".", 0, i)
+        if i <= 0:
+            return path
+        owner = name[:i]
+        if "." not in owner[owner.rfind("/") + 1 :] and _PROMOTED.fullmatch(name, i + 1):
+            return owner
 
 
 def package_paths_of(names: Iterable[str]) -> set[str]:
@@ -66,14 +120,15 @@ def package_paths_of(names: Iterable[str]) -> set[str]:
     paths: set[str] = set()
     add = paths.add
     for name in names:
-        if "[" in name or "%" in name or name.startswith(GENERATED_PREFIXES):
+        if "[" in name or "%" in name or name.startswith(GENERATED_PREFIXES) or name.startswith("go."):
             path = package_of(name)
             if path:
                 add(path)
             continue
         dot = name.find(".", name.rfind("/") + 1)
         if dot > 0:
-            add(name[:dot])
+            path = name[:dot]
+            add(_promoted_owner(name, path) if "." in path[path.find("/") + 1 : path.rfind("/")] else path)
     return {p for p in paths if p != "_" and p[-1] != "/" and " " not in p and "(" not in p}
 
 

@@ -93,6 +93,9 @@ def _pe_macho(b: Binary) -> tuple[str, Lines]:
         for imp in p.get("imports") or []:
             how = " (delay-load)" if imp.get("delay") else ""
             lines.append(f"imports     {escape(imp['dll'])}{how}: {len(imp.get('functions') or [])} functions")
+        if b.linkage.runtime_dlls:
+            names = ", ".join(d.name + ("" if d.system else " (not part of Windows)") for d in b.linkage.runtime_dlls)
+            lines.append(f"loads       {escape(names)}  [dim](at run time, by name: linkage.runtime_dlls)[/dim]")
         return "pe", lines
     if b.macho:
         m = b.macho
@@ -128,7 +131,9 @@ def _go(b: Binary) -> tuple[str, Lines]:
             deps.append(f"  {escape(d.path)} {escape(d.version)}{escape(rep)}")
         lines += limited(deps, 20, "deps")
     cgo = {True: "on", False: "off", None: "unknown"}[go.cgo]
-    lines.append(f"cgo         {cgo}")
+    setting = f"  [dim](CGO_ENABLED={int(go.cgo_enabled)} in the build settings)[/dim]" \
+        if go.cgo_enabled is not None and go.cgo_enabled != go.cgo else ""
+    lines.append(f"cgo         {cgo}{setting}")
     lines += ev(go.cgo_evidence)
     keys = ("GOOS", "GOARCH", "GOAMD64", "GOARM", "GOARM64", "GO386", "-buildmode", "-tags", "-ldflags", "-trimpath",
             "vcs", "vcs.revision", "vcs.time", "vcs.modified")

@@ -1,0 +1,3 @@
+module example.com/licence
+
+go 1.19

@@ -1,0 +1,3 @@
+module go.example.org/x
+
+go 1.19
