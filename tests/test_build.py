@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import depfree.build
+import depfree
 from depfree.build.matrix import run_matrix, variants_for
 from depfree.build.reproduce import reproduce
 from depfree.build.runner import build_variant, toolchain_for
@@ -33,7 +33,9 @@ from helpers.schema import assert_valid_report
 from helpers.truth import go_version_m, readelf
 
 PROGRAM = GO_PROGRAMS / "shipit"
-BUILD_CODE = tuple(p.read_text() for p in sorted(Path(depfree.build.__file__).parent.glob("*.py")))
+# The cached matrix holds depfree's own analysis of each binary: any change to depfree's code or data rebuilds it.
+BUILD_CODE = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path(depfree.__file__).parent.rglob("*"))
+                                     if p.suffix in (".py", ".toml", ".json") and p.is_file())).hexdigest()
 VARIANTS_TOML = Path(depfree.build.__file__).parent.parent / "data" / "variants.toml"
 TARGETS = ["scratch", "centos-7"]
 
@@ -165,7 +167,12 @@ def test_go_settings_agree_with_go_version_m(matrix: tuple[dict[str, Any], Path]
         truth = go_version_m(gobin, v["build"]["path"])
         assert truth is not None, name
         assert v["facts"]["go"]["settings"] == truth.settings, name
-        assert v["facts"]["go"]["cgo"] == (truth.settings["CGO_ENABLED"] == "1"), name
+        assert v["facts"]["go"]["cgo_enabled"] == (truth.settings["CGO_ENABLED"] == "1"), name
+        # cgo proper: C code linked in. readelf: runtime/cgo's C entry points, or a C library to load.
+        syms = subprocess.run(["readelf", "-sW", v["build"]["path"]], capture_output=True, text=True,
+                              check=True).stdout
+        c_linked = "x_cgo_init" in syms or bool(readelf(v["build"]["path"]).needed)
+        assert v["facts"]["go"]["cgo"] == c_linked, name
         var = resolve(name)
         assert truth.settings["CGO_ENABLED"] == ("1" if var.cgo else "0"), name
         assert (truth.settings.get("-trimpath") == "true") == var.trimpath, name
@@ -308,7 +315,7 @@ def test_older_toolchains_default_and_cgo_off(factory: Any, go: str, tmp_path: P
     for i, (name, v) in enumerate(built.items()):
         truth = go_version_m(gobin, v["build"]["path"])
         assert truth is not None and v["facts"]["go"]["version"] == truth.go_version
-        assert v["facts"]["go"]["cgo"] == (truth.settings.get("CGO_ENABLED") == "1")
+        assert v["facts"]["go"]["cgo_enabled"] == (truth.settings.get("CGO_ENABLED") == "1")
         assert v["facts"]["linkage"]["interpreter"] == readelf(v["build"]["path"]).interpreter
         real = empty_root_run(v["build"]["path"], tmp_path / str(i))
         assert v["runs"][0]["started"] == (real.returncode == 0) == (name == "cgo-off")

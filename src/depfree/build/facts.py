@@ -57,7 +57,8 @@ class Facts:
                         "libc": link.libc.flavour, "min_glibc": link.min_glibc,
                         "min_glibc_symbols": [s.symbol for s in top]},
             "go": None if go is None else {
-                "version": go.version, "cgo": go.cgo, "cgo_evidence": [model_json(e) for e in go.cgo_evidence],
+                "version": go.version, "cgo": go.cgo, "cgo_enabled": getattr(go, "cgo_enabled", None),
+                "cgo_evidence": [model_json(e) for e in go.cgo_evidence],
                 "settings": dict(go.settings)},
             "hardening": {k: h.get(k) for k in ("pie", "nx", "relro", "canary", "fortify", "bind_now") if k in h},
             "debug": (b.debug or {}).get("stripped"),
