@@ -53,12 +53,12 @@ class ClusterError(DepfreeError):
 # ---- worker side --------------------------------------------------------------------------------------------------
 
 def scan_input(path: str, depth: int, checksums: str | None, options: Options, limits: Limits,
-               batch: int) -> list[ScanResult]:
+               batch: int, root: str | None = None) -> list[ScanResult]:
     """One input, scanned on a worker: its containers, in order."""
     poison = os.environ.get(POISON_ENV)
     if poison and os.path.basename(path.rstrip("/")) == poison:
         os.kill(os.getpid(), signal.SIGKILL)  # the documented test hook (see the module docstring)
-    return list(iter_scan([path], depth=depth, checksums=checksums, options=options, limits=limits,
+    return list(iter_scan([path], depth=depth, checksums=checksums, options=options, limits=limits, root=root,
                           executor=BatchPool(options, batch)))
 
 
@@ -246,7 +246,8 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
 def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | None = None,
                    workers: int | None = None, depth: int = 1, checksums: str | os.PathLike[str] | None = None,
                    options: Options | None = None, progress: Progress | None = None, limits: Limits | None = None,
-                   batch: int = DEFAULT_BATCH, window: int | None = None) -> Iterator[ScanResult]:
+                   batch: int = DEFAULT_BATCH, window: int | None = None,
+                   root: str | os.PathLike[str] | None = None) -> Iterator[ScanResult]:
     """What :func:`depfree.scan.iter_scan` yields, in the same order, with the work done on a Dask cluster (the
     scheduler at ``scheduler``, else a ``LocalCluster`` of ``workers`` processes)."""
     from depfree.sources import checksums as checksums_mod
@@ -255,6 +256,10 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         checksums_mod.parse_manifest(os.fspath(checksums))  # a bad --checksums is a usage error, raised now
     options, limits = options or Options(), limits or Limits()
     sums = os.fspath(checksums) if checksums is not None else None
+    if root is not None and not os.path.isdir(root):
+        raise UsageError(f"--root {os.fspath(root)}: expected a directory (a root filesystem), found "
+                         f"{'a file' if os.path.exists(root) else 'nothing'}")
+    rooted = os.path.abspath(os.fspath(root)) if root is not None else None
     client, cluster = connect(scheduler, workers)
     inputs = iter(enumerate(os.fspath(p) for p in paths))
     running: dict[Any, tuple[int, str, int]] = {}  # future -> (input number, path, tries before this one)
@@ -268,7 +273,7 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         finished: dict[int, list[ScanResult]] = {}  # done, waiting for the inputs before them
 
         def submit(index: int, path: str, tries: int) -> None:
-            fut = client.submit(scan_input, path, max(0, depth), sums, options, limits, batch, pure=False)
+            fut = client.submit(scan_input, path, max(0, depth), sums, options, limits, batch, rooted, pure=False)
             running[fut] = (index, path, tries)
             queue.add(fut)
 

@@ -59,17 +59,18 @@ def check_executor(executor: str, scheduler: str | None) -> None:
 
 def results(paths: list[str], *, executor: str, scheduler: str | None, jobs: int | None, depth: int = 1,
             checksums: str | None = None, options: Options | None = None,
-            progress: Progress | None = None) -> Iterator[ScanResult]:
+            progress: Progress | None = None, root: str | None = None) -> Iterator[ScanResult]:
     """The scan's containers in input order, from the local pool or the Dask cluster."""
     check_executor(executor, scheduler)
     if executor == "dask":
         from depfree.scan_dask import iter_scan_dask
 
         return iter_scan_dask(paths, scheduler=scheduler, workers=jobs, depth=depth, checksums=checksums,
-                              options=options, progress=progress)
+                              options=options, progress=progress, root=root)
     from depfree.scan import iter_scan
 
-    return iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress)
+    return iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress,
+                     root=root)
 
 
 def report(paths: list[str], *, executor: str, scheduler: str | None, options: Options,

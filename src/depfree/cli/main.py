@@ -11,8 +11,10 @@ from depfree import __version__
 
 # verb -> "module:attribute" of its click command
 COMMANDS = {
+    "build": "depfree.cli.build:build_cmd",
     "check": "depfree.cli.check:check_cmd",
     "demo": "depfree.cli.demo:demo_cmd",
+    "diff": "depfree.cli.diff:diff_cmd",
     "explain": "depfree.cli.rules:explain_cmd",
     "hardening": "depfree.cli.hardening:hardening_cmd",
     "inspect": "depfree.cli.inspect:inspect_cmd",

@@ -20,5 +20,5 @@ def container_line(res: ScanResult) -> str:
 
 def summary_line(tool: dict[str, str], totals: dict[str, int]) -> str:
     return dumps_model({"type": "summary", "schema": SCHEMA, "tool": tool, "containers": totals["containers"],
-                        "binaries": totals["binaries"], "self_contained": totals["contained"],
-                        "errors": totals["errors"]})
+                        "binaries": totals["binaries"], "ok": totals["ok"], "warn": totals["warn"],
+                        "fail": totals["fail"], "errors": totals["errors"]})

@@ -418,12 +418,13 @@ def _sha256_file(path: str) -> str:
 
 
 def _deb_control(path: str) -> DpkgPackage | None:
-    """The package stanza of a .deb's ``control.tar.*`` (None when unreadable)."""
-    from depfree.sources.debcontrol import read_deb_control
+    """The package stanza of a .deb's ``control.tar.*`` (None when unreadable: scan reported the broken .deb)."""
+    from depfree.sources.blob import Blob
+    from depfree.sources.dpkg import DebError, package_of, read_deb_control
 
     try:
-        return read_deb_control(path)
-    except Exception:  # noqa: BLE001 - the package's name is a nicety; scan already reported a broken .deb
+        return package_of(read_deb_control(Blob.of_file(path)).fields)
+    except (DebError, OSError):
         return None
 
 
