@@ -85,20 +85,27 @@ def test_text_report_groups_by_container(factory: Factory) -> None:
     proc = cli("--jobs", "1", str(layout))
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert f"{layout}@static  oci, 1 file, 1 binary: ✓ self-contained" in out
-    assert "✗ /app: needs /lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6" in out
-    assert ", not in the image" in out
+    assert f"{layout}@static  oci, 1 file, 1 binary, judged as an image: ✓ every binary has what the image must " \
+        "carry" in out
+    # one mark per binary: what the image lacks, then what the runtime supplies; never "self-contained" beside ✗
+    assert "✗ /app (dynamic Go binary, glibc): missing from the image: /lib64/ld-linux-x86-64.so.2 (interpreter), " \
+        "libc.so.6; missing from the image, needed when used: /etc/ssl/certs/ca-certificates.crt" in out
+    assert "/etc/resolv.conf, /etc/hosts (written by the container runtime)" in out
+    assert not [line for line in out.splitlines() if "✗" in line and "self-contained" in line]
     assert out.rstrip().splitlines()[-1].startswith("summary: 6 containers, ")
 
 
 def test_text_names_the_kind_of_container(inputs: dict[str, Path], tmp_path: Path) -> None:
-    """A release archive says "not in the archive", a directory "not in the tree"."""
+    """A release archive or a directory is the application: the loader and libc are the machine's part (✓, listed
+    as needs), never "missing from the archive"."""
     tgz = tmp_path / "release.tar.gz"
     subprocess.run(["tar", "-czf", str(tgz), "-C", str(inputs["dir"]), "hello"], check=True)
     out = cli("--jobs", "1", str(tgz), str(inputs["dir"])).stdout
-    assert "✗ hello: needs /lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6, not in the archive" in out
-    assert f"✗ {inputs['dir'] / 'hello'}: needs /lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6, not in the tree" \
-        in out
+    assert "✓ hello (dynamic executable, glibc): needs from the machine: /lib64/ld-linux-x86-64.so.2 (interpreter), " \
+        "libc.so.6" in out
+    assert f"✓ {inputs['dir'] / 'hello'} (dynamic executable, glibc): needs from the machine: " \
+        "/lib64/ld-linux-x86-64.so.2 (interpreter), libc.so.6" in out
+    assert "judged as an application" in out
 
 
 def test_checksums_in_text_and_exit_codes(inputs: dict[str, Path], tmp_path: Path) -> None:

@@ -177,6 +177,8 @@ class Binary:
     machine: str | None = None
     min_os: MinOS | None = None
     verdict: str = ""
+    # the highest of the header's minimum and the Go release's, every source as evidence (analysis/minimum.py)
+    effective_min_os: MinOS | None = None
     # Sections below are filled by their analyzers when present.
     hardening: dict[str, Any] | None = None
     debug: dict[str, Any] | None = None

@@ -29,7 +29,7 @@ import types
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from depfree.analysis.context import Options
 from depfree.errors import DepfreeError, NotABinaryError
@@ -38,6 +38,11 @@ from depfree.sources import checksums as checksums_mod
 from depfree.sources.archive import COMPRESSED, ArchiveError, Limits, classify, index_ar, index_tar, index_zip, peek_tar
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DirView, FsView, IndexView, SingleFileView
+from depfree.targets.context import judge_in_package
+
+if TYPE_CHECKING:
+    from depfree.analysis.resolution import Resolver
+    from depfree.targets.context import Package
 
 Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
 
@@ -227,16 +232,30 @@ class Task:
         self.engine.notify("")
 
 
+class Executor(Protocol):
+    """What the engine needs of its pool, as ``multiprocessing.Pool`` has it: ``apply_async(func, args)`` returns a
+    handle with ``ready()`` and ``get()``; ``terminate()`` and ``join()`` end it. ``iter_scan(executor=...)`` puts
+    another one in place of the local pool (``scan_dask.py`` sends the analyses of a large container to a Dask
+    cluster in batches)."""
+
+    def apply_async(self, func: Callable[..., Any], args: tuple[Any, ...]) -> Any: ...
+
+    def terminate(self) -> None: ...
+
+    def join(self) -> None: ...
+
+
 class Engine:
     """The worker pool, the content cache, the spool directory and the in-flight bound."""
 
-    def __init__(self, jobs: int | None, options: Options, limits: Limits, progress: Progress | None) -> None:
+    def __init__(self, jobs: int | None, options: Options, limits: Limits, progress: Progress | None,
+                 executor: Executor | None = None) -> None:
         self.options = options
         self.limits = limits
         self.progress = progress
         self.jobs = max(1, jobs or os.cpu_count() or 1)
-        self.pool: Any = None
-        if self.jobs > 1:
+        self.pool: Any = executor  # another executor in place of the local pool (see Executor)
+        if executor is None and self.jobs > 1:
             _prewarm()  # imported and parsed once here, inherited by the forked workers
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
             self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
@@ -250,6 +269,18 @@ class Engine:
         self.done = 0
         self.current = ""
         self._spool: str | None = None
+        self.root: str | None = None  # --root: the machine the packages land on
+        self.deb_shlibs: dict[str, tuple[str, str]] = {}  # soname -> (package, where) from the .debs scanned
+        self._root_shlibs: dict[str, tuple[str, str]] | None = None
+
+    def dpkg_shlibs(self) -> dict[str, tuple[str, str]]:
+        """soname -> package from the dpkg database of --root (or of this machine, as dpkg-shlibdeps reads it)."""
+        if self._root_shlibs is None:
+            from depfree.sources.dpkg import info_shlibs
+
+            root = self.root or "/"
+            self._root_shlibs = info_shlibs(DirView(root), root)
+        return self._root_shlibs
 
     @property
     def spool_dir(self) -> str:
@@ -391,6 +422,7 @@ class Container:
     # (in-view path, display name, task) of a tree's or a single file's executables
     disk_members: list[tuple[str, str, Task]] = field(default_factory=list)
     indexing: Any = None  # the pool's handle while the archive is being indexed in a worker (see Indexed)
+    deb: Any = None  # sources.dpkg.DebControl of a .deb
 
     @property
     def limits(self) -> Limits:
@@ -470,33 +502,96 @@ class Container:
                 if task.uses > 1 or b.path != shown:
                     b = copy.deepcopy(b)
                     b.path = shown
+                    for verdict in b.targets or []:  # the target verdicts name the binary too
+                        verdict["binary"] = shown
                 binaries.append(b)
                 by_path.setdefault(vpath, b)
                 where.append((b, vpath))
-        from depfree.analysis.resolution import RUNTIME_FILES, Resolver
+        from depfree.analysis.resolution import adopt_from_loaders
 
-        provided = RUNTIME_FILES if self.kind in ("oci", "docker-archive") else None
-        resolver = Resolver(self.view, by_path, provided)
+        resolver, pkg = self._judgement(by_path)
         for b, vpath in where:
             b.resolution = resolver.resolve(b, vpath)
+        adopt_from_loaders([(vpath, b.resolution) for b, vpath in where if b.resolution is not None])
+        for b, _ in where:
+            judge_in_package(b, pkg)
         for link, problem in sorted(resolver.problems.items()):
             self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))
         return self.record(binaries), binaries
+
+    def context_kind(self) -> str:
+        """Which rule of data/contexts.toml judges this container's binaries."""
+        from depfree.targets.context import rootfs_markers
+
+        if self.kind in ("oci", "docker-archive", "deb"):
+            return self.kind
+        if self.engine.root is not None:
+            return "root"
+        if self.kind in ("dir", "tar", "zip") and any(self.view.exists(m) for m in rootfs_markers()):
+            return "rootfs"
+        if self.kind == "zip" and self.path.endswith(".whl"):
+            from depfree.targets.wheel import parse_wheel_name
+
+            if parse_wheel_name(self.path) is not None:  # (a .whl without PEP 427's name: an ordinary zip)
+                return "wheel"
+        return self.kind
+
+    def _judgement(self, by_path: dict[str, Binary]) -> tuple[Resolver, Package]:
+        """The resolver (its view: the package, laid over --root in the root context) and what the judgement knows
+        of the package (its context rule, a .deb's Depends and shlibs, a wheel's tag)."""
+        from depfree.analysis.resolution import Resolver
+        from depfree.targets.context import Package, rule_for, runtime_files
+
+        kind = self.context_kind()
+        rule = rule_for(kind)
+        pkg = Package(rule, targets_chosen=self.engine.options.targets is not None)
+        view = self.view
+        loader = None
+        root = self.engine.root
+        if kind == "root" and root is not None:
+            from depfree.analysis.rootlibs import library_loader
+            from depfree.sources.rootview import LayeredView
+
+            lower = DirView(root)
+            if not (isinstance(view, DirView) and view.root == lower.root):
+                view = LayeredView(view, lower)
+                loader = library_loader(lower, skip=view.in_upper)
+            else:
+                loader = library_loader(lower, skip=by_path.__contains__)
+        if kind == "deb" and self.deb is not None:
+            pkg.package_name = self.deb.package
+            pkg.depends = self.deb.depends()
+            shlibs = dict(self.engine.dpkg_shlibs())
+            shlibs.update(self.engine.deb_shlibs)
+            shlibs.update({so: (p, f"the shlibs/symbols of {self.deb.package}") for so, p in self.deb.shlibs.items()})
+            pkg.shlibs = shlibs
+        if kind == "wheel":
+            from depfree.targets.wheel import parse_wheel_name
+
+            pkg.wheel = parse_wheel_name(self.path)
+            if pkg.wheel is not None:
+                self.extra["wheel"] = {"tag": pkg.wheel.tag}
+        self.extra["context"] = rule.name
+        provided = runtime_files() if rule.provided else None
+        return Resolver(view, by_path, provided, loader=loader), pkg
 
     def record(self, binaries: list[Binary]) -> dict[str, Any]:
         n_missing_interp = sum(1 for b in binaries if (b.resolution or {}).get("interpreter_found") is False)
         n_missing_libs = sum(1 for b in binaries if (b.resolution or {}).get("missing_libraries"))
         n_missing_files = sum(1 for b in binaries if (b.resolution or {}).get("missing_files"))
         contained = sum(1 for b in binaries if (b.resolution or {}).get("self_contained"))
+        verdicts = [(b.resolution or {}).get("verdict", "ok") for b in binaries]
+        counts = {v: verdicts.count(v) for v in ("ok", "warn", "fail")}
         rec: dict[str, Any] = {
             "path": self.path,
             "kind": self.kind,
             "files": self.files,
             "binaries": len(binaries),
             "self_contained": (contained == len(binaries)) if binaries else None,
+            "verdict": ("fail" if counts["fail"] else "warn" if counts["warn"] else "ok") if binaries else None,
             "summary": {"self_contained": contained, "not_self_contained": len(binaries) - contained,
                         "missing_interpreter": n_missing_interp, "missing_libraries": n_missing_libs,
-                        "missing_files": n_missing_files},
+                        "missing_files": n_missing_files, **counts},
             "errors": len(self.errors),
         }
         rec.update(self.extra)
@@ -510,6 +605,7 @@ class ScanResult:
     container: dict[str, Any]
     binaries: list[Binary]
     errors: list[FileError]
+    view: FsView | None = None  # the container's filesystem (for later stages: sbom reads its dpkg database)
 
 
 class Scanner:
@@ -571,6 +667,13 @@ class Scanner:
         from depfree.sources.tree import TreeFile, walk
 
         c = Container(self.engine, root, "dir", self.depth, view=DirView(root))
+        prefix = ""
+        if self.engine.root is not None:
+            from depfree.sources.rootview import inside
+
+            at = inside(root, self.engine.root)
+            if at is not None:  # a tree inside --root: resolved in the root, where it really sits
+                c.view, prefix = DirView(self.engine.root), at.rstrip("/")
         archives: list[TreeFile] = []
 
         def on_error(p: str, msg: str) -> None:
@@ -583,7 +686,7 @@ class Scanner:
             c.files += 1
             if item.kind == "exe":
                 task = self.engine.submit(Blob.of_file(item.path, item.size), item.path, ("inode", item.inode))
-                c.disk_members.append((item.rel, item.path, task))
+                c.disk_members.append((prefix + item.rel, item.path, task))
                 self.engine.notify(item.path)
             elif self.depth > 0 and item.kind != "ar":
                 archives.append(item)
@@ -600,7 +703,14 @@ class Scanner:
             if blob.path and not blob.temporary and blob.offset == 0:
                 st = os.stat(blob.path)
                 key = ("inode", (st.st_dev, st.st_ino))
-            c.disk_members.append(("/" + os.path.basename(path), path, self.engine.submit(blob, path, key)))
+            vpath = "/" + os.path.basename(path)
+            if self.engine.root is not None and top:
+                from depfree.sources.rootview import inside
+
+                at = inside(path, self.engine.root)
+                if at is not None:
+                    c.view, vpath = DirView(self.engine.root), at
+            c.disk_members.append((vpath, path, self.engine.submit(blob, path, key)))
             self.pending.append(c)
             return
         if kind in COMPRESSED and not peek_tar(blob, kind, self.engine.limits):
@@ -626,6 +736,8 @@ class Scanner:
                 self._read_images(path, images, depth)
                 return
         c = Container(self.engine, path, "tar" if kind in ("tar", *COMPRESSED) else kind, depth)
+        if kind == "deb":
+            self._read_control(c, blob)
         if kind in COMPRESSED:
             c.extra["compression"] = kind
         if self.engine.pool is not None and depth == 0 and blob.data is None:
@@ -647,6 +759,34 @@ class Scanner:
             c.errors.append(FileError(path=path, error=str(exc)))
         c.files = c.view.count()
         self._push(c)
+
+    def _read_control(self, c: Container, blob: Blob) -> None:
+        from depfree.sources.dpkg import DebError, read_deb_control
+
+        try:
+            c.deb = read_deb_control(blob)
+        except DebError as exc:
+            c.errors.append(FileError(path=c.path, error=f"control member: {exc}"))
+            return
+        c.extra["deb"] = {"package": c.deb.package, "version": c.deb.fields.get("Version"),
+                          "depends": c.deb.fields.get("Depends", ""), "pre_depends": c.deb.fields.get("Pre-Depends", "")}
+
+    def read_shlibs(self, paths: list[str]) -> None:
+        """The shlibs/symbols of every .deb given, so that packages scanned together satisfy each other's sonames."""
+        from depfree.sources.dpkg import DebError, read_deb_control
+
+        for p in paths:
+            if not os.path.isfile(p):
+                continue
+            blob = Blob.of_file(p, os.path.getsize(p))
+            if classify(blob.head(512)) != "deb":
+                continue
+            try:
+                control = read_deb_control(blob)
+            except DebError:
+                continue  # reported when the package itself is read
+            for so, pkg in control.shlibs.items():
+                self.engine.deb_shlibs.setdefault(so, (pkg, f"the shlibs/symbols of {os.path.basename(p)}"))
 
     def _read_image_dir(self, root: str) -> None:
         from depfree.sources.image import dir_blobs, find_images
@@ -699,21 +839,32 @@ class Scanner:
         errors = list(c.errors)
         for msg in (rec.get("checksums") or {}).get("errors", []):
             errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
-        return ScanResult(rec, binaries, errors)
+        return ScanResult(rec, binaries, errors, c.view)
 
 
 def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,
               depth: int = 1, checksums: str | os.PathLike[str] | None = None, options: Options | None = None,
-              progress: Progress | None = None, limits: Limits | None = None) -> Iterator[ScanResult]:
+              progress: Progress | None = None, limits: Limits | None = None,
+              root: str | os.PathLike[str] | None = None, executor: Executor | None = None) -> Iterator[ScanResult]:
     """The containers of :func:`scan` one by one, in input order, as soon as each is complete. Inputs that cannot be
-    read come out as a :class:`ScanResult` with no container (``container == {}``) and the error."""
+    read come out as a :class:`ScanResult` with no container (``container == {}``) and the error. ``root``: judge
+    every binary as unpacked onto that root filesystem (libraries, interpreter and files looked up there).
+    ``executor`` replaces the local pool (see :class:`Executor`)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if checksums is not None:
         checksums_mod.parse_manifest(os.fspath(checksums))  # a bad --checksums is a usage error, raised now
-    engine = Engine(jobs, options or Options(), limits or Limits(), progress)
+    paths = [os.fspath(p) for p in paths]
+    if root is not None and not os.path.isdir(root):
+        from depfree.errors import UsageError
+
+        raise UsageError(f"--root {os.fspath(root)}: expected a directory (a root filesystem), found "
+                         f"{'a file' if os.path.exists(root) else 'nothing'}")
+    engine = Engine(jobs, options or Options(), limits or Limits(), progress, executor)
+    engine.root = os.path.abspath(os.fspath(root)) if root is not None else None
     scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
     try:
+        scanner.read_shlibs(paths)
         for p in paths:
             scanner.read_input(os.fspath(p))
             yield from scanner.ready()
@@ -724,14 +875,15 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
 
 def scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,
          depth: int = 1, checksums: str | os.PathLike[str] | None = None, options: Options | None = None,
-         progress: Progress | None = None) -> Report:
+         progress: Progress | None = None, root: str | os.PathLike[str] | None = None) -> Report:
     """Scan files, directories, archives (tar/gz/bz2/xz/zst, zip, deb) and images (OCI layout, docker save) and
     report every executable in them, each with ``resolution`` against its own container; ``report.containers``
     describes each container (see docs/scan.md). Bad inputs and bad entries go to ``report.errors``."""
     from depfree.api import tool_info
 
     report = Report(tool=tool_info(), containers=[])
-    for res in iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress):
+    for res in iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress,
+                         root=root):
         if res.container:
             assert report.containers is not None
             report.containers.append(res.container)

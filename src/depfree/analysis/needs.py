@@ -69,7 +69,8 @@ def _stdlib_needs(ctx: Context) -> list[Need]:
             why = f"{why} ({resolver})"
         out.append(Need(rule["kind"], rule["what"], why, ev, required=bool(rule.get("required", True)),
                         alternatives=list(rule.get("alternatives", []))))
-    if (features.get("netcgo") or {}).get("value") and b.linkage.kind == "dynamic":
+    if (features.get("netcgo") or {}).get("value") and b.linkage.kind == "dynamic" and goos == "linux":
+        # (glibc's NSS: on macOS the cgo resolver is libSystem's, part of the OS)
         out.append(Need("library", "libc NSS modules (libnss_files, libnss_dns)", "the cgo resolver and os/user go "
                         "through glibc's NSS, which loads modules named in /etc/nsswitch.conf",
                         [Evidence("function", "net.cgoLookupHost")], required=False))

@@ -14,6 +14,7 @@ from depfree.analysis.golang import analyze_go
 from depfree.analysis.gopackages import analyze_gopackages
 from depfree.analysis.hardening import analyze_hardening
 from depfree.analysis.identity import analyze_linkage, identity
+from depfree.analysis.minimum import analyze_minimum
 from depfree.analysis.needs import analyze_needs
 from depfree.analysis.packer import analyze_packer
 from depfree.analysis.runtimedlls import analyze_runtime_dlls
@@ -35,6 +36,7 @@ ANALYZERS: list[Analyzer] = [
     analyze_debug,
     analyze_packer,
     analyze_needs,
+    analyze_minimum,
     analyze_targets,
     analyze_verdict,
 ]

@@ -17,15 +17,16 @@ The result is ``binary.resolution``::
      "files": [{"path", "kind", "found", "required", "why", "alternatives", "provided_by"?}],
      "missing_files": [required paths]}
 
-In a container image, ``/etc/resolv.conf``, ``/etc/hosts`` and ``/etc/hostname`` are written by the container runtime
-at start (Docker, Podman, containerd/CRI), so they count as present (``provided_by``) when the image lacks them.
+Paths supplied from outside (``provided``: in a container image, what the runtime writes at start, from
+data/contexts.toml) count as present (``provided_by``) when the tree lacks them. The verdict built on this
+(missing from the package vs needed from the machine) is targets/context.py's.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from depfree.model import Binary
@@ -36,8 +37,6 @@ MULTIARCH = {("x86_64", 64): "x86_64-linux-gnu", ("x86", 32): "i386-linux-gnu", 
              ("ppc64le", 64): "powerpc64le-linux-gnu", ("s390x", 64): "s390x-linux-gnu"}
 ARCH_ALIASES = {"amd64": "x86_64", "386": "x86", "i386": "x86", "arm64": "aarch64"}
 MAX_DEPTH = 16
-RUNTIME_FILES = {p: "the container runtime (written at container start)"
-                 for p in ("/etc/resolv.conf", "/etc/hosts", "/etc/hostname")}
 MAX_CONF_FILES = 256
 
 
@@ -81,10 +80,12 @@ class Resolver:
     """Resolution of every binary of one container against its filesystem view. ``binaries`` maps an in-view path
     to the analysed binary at that path, so libraries in the image can be followed."""
 
-    def __init__(self, view: FsView, binaries: Mapping[str, Binary], provided: Mapping[str, str] | None = None
-                 ) -> None:
+    def __init__(self, view: FsView, binaries: Mapping[str, Binary], provided: Mapping[str, str] | None = None,
+                 loader: Callable[[str], Binary | None] | None = None) -> None:
         self.view = view
         self.binaries = binaries
+        # reads a library the scan did not analyse (one found in a --root), so its own NEEDED are followed too
+        self.loader = loader
         self.provided = dict(provided or {})  # paths supplied from outside (a container runtime), and by whom
         self.problems: dict[str, str] = {}  # symlink path -> what is wrong with it (loop, escape)
         self._conf_dirs: list[str] | None = None
@@ -155,20 +156,29 @@ class Resolver:
             entry = entry.replace("${" + token + "}", value).replace("$" + token, value)
         return entry if entry.startswith("/") else "/" + entry  # relative entries are relative to the cwd: '/'
 
+    def _binary_at(self, path: str) -> Binary | None:
+        got = self.binaries.get(path)
+        if got is None and self.loader is not None:
+            got = self.loader(path)
+        return got
+
     def _compatible(self, path: str, want: Binary) -> bool:
-        other = self.binaries.get(path)
+        other = self._binary_at(path)
         if other is None:
             return True  # not analysed (not an ELF we read): the loader would try it
         return other.format == want.format and other.bits == want.bits and other.arch == want.arch
 
     def search(self, name: str, b: Binary, origin: str, rpath: list[str], runpath: list[str],
-               interpreter: str | None) -> str | None:
+               interpreter: str | None, inherited: list[str] | None = None) -> str | None:
+        """``inherited``: the expanded DT_RPATH directories of the objects that loaded ``b``, searched after
+        its own DT_RPATH when it has no DT_RUNPATH (glibc's _dl_map_object walks l_loader; musl walks needed_by)."""
         if "/" in name:
             found = self._find(self.expand(name, origin, b))
             return found
         dirs: list[str] = []
         if not runpath:
             dirs += [self.expand(e, origin, b) for e in rpath if e]
+            dirs += inherited or []
         dirs += [self.expand(e, origin, b) for e in runpath if e]
         if interpreter and "ld-musl" in interpreter:
             dirs += self.musl_dirs(interpreter)
@@ -212,14 +222,16 @@ class Resolver:
             interp_found = self._find(interp) is not None
         libs: list[dict[str, Any]] = []
         resolved: dict[str, str | None] = {}  # soname -> path; the loader loads a soname once
-        queue: list[tuple[Binary, str, str | None, int]] = [(b, path, None, 0)]
+        queue: list[tuple[Binary, str, str | None, int, list[str]]] = [(b, path, None, 0, [])]
         while queue:
-            obj, obj_path, parent, depth = queue.pop(0)
+            obj, obj_path, parent, depth, inherited = queue.pop(0)
             origin = posixpath.dirname(obj_path)
+            passed = inherited if obj.linkage.runpath else \
+                [self.expand(e, origin, obj) for e in obj.linkage.rpath if e] + inherited
             for name in obj.linkage.needed:
                 if resolved.get(name):
                     continue
-                found = self.search(name, obj, origin, obj.linkage.rpath, obj.linkage.runpath, interp)
+                found = self.search(name, obj, origin, obj.linkage.rpath, obj.linkage.runpath, interp, inherited)
                 if name in resolved and found is None:
                     continue
                 resolved[name] = found
@@ -227,9 +239,9 @@ class Resolver:
                 if parent is not None:
                     entry["needed_by"] = parent
                 libs.append(entry)
-                child = self.binaries.get(found) if found else None
+                child = self._binary_at(found) if found else None
                 if child is not None and depth < MAX_DEPTH and child.linkage.needed:
-                    queue.append((child, found, posixpath.basename(found), depth + 1))
+                    queue.append((child, found, posixpath.basename(found), depth + 1, passed))
         # a name missing along one path but found along another (another RUNPATH) is loaded once found
         libs = [e for e in libs if e["path"] is not None or resolved.get(e["name"]) is None]
         missing = [e["name"] for e in libs if e["path"] is None]
@@ -293,17 +305,28 @@ class Resolver:
         return files, missing
 
 
-# What a container is called in a one-line summary, by its kind.
-WHERE = {"oci": "image", "docker-archive": "image", "deb": "package", "dir": "tree", "file": "tree"}
-
-
-def summary_line(res: dict[str, Any], kind: str = "oci") -> str:
-    """One line saying what is missing, or that everything is inside; ``kind`` is the container's kind."""
-    if res.get("self_contained"):
-        return "everything it needs is inside"
-    parts = []
-    if res.get("interpreter_found") is False:
-        parts.append(f"{res.get('interpreter')} (interpreter)")
-    parts += list(res.get("missing_libraries") or [])
-    parts += list(res.get("missing_files") or [])
-    return "needs " + ", ".join(parts) + f", not in the {WHERE.get(kind, 'archive')}"
+def adopt_from_loaders(resolutions: list[tuple[str, dict[str, Any]]]) -> None:
+    """A library of a package is loaded by the package's own programs: a NEEDED it cannot find on its own search
+    path but that its loaders' search finds (their DT_RPATH, followed down the chain, or a soname they load first)
+    is found for it too, marked ``"via": "loader"`` — what auditwheel's vendored ``.libs`` rely on.
+    ``resolutions`` are (in-view path, resolution) of every binary of one container."""
+    loaded_by: dict[str, list[dict[str, Any]]] = {}
+    for _, res in resolutions:
+        for e in res["libraries"]:
+            if e.get("path"):
+                loaded_by.setdefault(e["path"], []).append(res)
+    for vpath, res in resolutions:
+        loaders = loaded_by.get(vpath)
+        if not loaders or not res["missing_libraries"]:
+            continue
+        for e in res["libraries"]:
+            if e["path"] is not None:
+                continue
+            for lr in loaders:
+                hit = next((x["path"] for x in lr["libraries"] if x["name"] == e["name"] and x["path"]), None)
+                if hit:
+                    e["path"], e["via"] = hit, "loader"
+                    break
+        res["missing_libraries"] = [e["name"] for e in res["libraries"] if e["path"] is None]
+        res["self_contained"] = (res["interpreter_found"] is not False and not res["missing_libraries"]
+                                 and not res["missing_files"])

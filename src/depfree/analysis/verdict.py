@@ -35,11 +35,21 @@ def verdict(b: Binary) -> str:
             need = " and ".join(parts) if parts else "shared libraries"
             return f"dynamically linked {what}: needs {need}{via}"
         kind = "static-pie" if link.kind == "static-pie" else "static"
-        if link.libc.flavour in ("glibc", "musl"):
-            return f"self-contained {kind} {what} (with {link.libc.flavour} linked in)"
-        return f"self-contained {kind} {what}"
+        with_libc = f" (with {link.libc.flavour} linked in)" if link.libc.flavour in ("glibc", "musl") else ""
+        files = _machine_files(b)
+        if files:  # no library to find, but files the machine must have: not "self-contained"
+            return f"{kind} {what}{with_libc}: needs from the machine {files}"
+        return f"self-contained {kind} {what}{with_libc}"
     # PE and Mach-O: dynamic against the OS; the reader classifies libraries.
     non_system = [lib.name for lib in link.libraries if not lib.system]
     if non_system:
         return f"{what} for {b.os}/{b.arch}: needs {', '.join(non_system[:4])} next to it"
     return f"self-contained {what} for {b.os}/{b.arch} apart from OS libraries"
+
+
+def _machine_files(b: Binary, limit: int = 3) -> str:
+    """The required runtime files a Linux binary reads from the machine (CA bundle, resolv.conf...), in short."""
+    if b.os != "linux":
+        return ""
+    files = [n.what for n in b.needs or [] if n.kind in ("file", "dir") and n.required]
+    return ", ".join(files[:limit]) + (f" +{len(files) - limit} more" if len(files) > limit else "")

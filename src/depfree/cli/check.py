@@ -19,6 +19,7 @@ from depfree.cli.common import (
     output_options,
     print_error,
 )
+from depfree.cli.fleet import fleet_options, inputs
 from depfree.errors import InputError
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
@@ -45,11 +46,13 @@ RENDERERS = {
 FORMATS = tuple(RENDERERS)
 
 
-def gather(paths: list[str], options: Options, progress: Any = None) -> dict:
-    """The report for all PATHs: files, directories, archives and images (through ``depfree scan``)."""
-    from depfree.scan import scan
+def gather(paths: list[str], options: Options, progress: Any = None, executor: str = "local",
+           scheduler: str | None = None) -> dict:
+    """The report for all PATHs: files, directories, archives and images (through ``depfree scan``, on the local
+    pool or a Dask cluster)."""
+    from depfree.cli.fleet import report
 
-    return scan(paths, options=options, progress=progress).to_json()
+    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
 
 
 def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -72,7 +75,7 @@ def empty_inputs(report: dict, paths: list[str]) -> list[str]:
     "depfree check --preset static dist/",
     "depfree check --policy depfree.toml --format sarif -o depfree.sarif dist/",
     "depfree check --format github --fail-on warning dist/app.tar.gz"))
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--policy", "policy_file", type=click.Path(), help="Policy file (default: ./depfree.toml or "
               "[tool.depfree] in ./pyproject.toml).")
 @click.option("--preset", type=click.Choice(preset_names()), help="Start from a ready-made policy (replaces the "
@@ -86,9 +89,11 @@ def empty_inputs(report: dict, paths: list[str]) -> list[str]:
 @click.option("--allow-empty", is_flag=True, help="Pass a PATH that holds no executable (default: exit 2).")
 @click.option("--list-rules", is_flag=True, is_eager=True, expose_value=False, callback=_list_rules,
               help="List the rules (as `depfree rules`) and exit; `depfree explain DF003` explains one.")
+@fleet_options
 @friendly_errors
 def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, out: Output,
-              fail_on: str | None, baseline: str | None, new_baseline: str | None, allow_empty: bool) -> None:
+              fail_on: str | None, baseline: str | None, new_baseline: str | None, allow_empty: bool,
+              from_file: str | None, executor: str, scheduler: str | None) -> None:
     """Check PATHs against a policy; exit 0 pass, 1 a finding at/above --fail-on, 2 an input that could not be read
     or holds no executable (see docs/policy.md for how presets, files and flags combine)."""
     policy = load_policy(policy_file, preset)
@@ -97,9 +102,10 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
     baseline = baseline or policy.baseline
     known = read_baseline(baseline) if baseline and not new_baseline else None
     options = Options(targets=policy.targets or None, targets_file=policy.targets_file)
+    paths = tuple(inputs(paths, from_file))
     bar = out.progress("checking")
     try:
-        report = gather(list(paths), options, bar)
+        report = gather(list(paths), options, bar, executor, scheduler)
     finally:
         if bar:
             bar.stop()

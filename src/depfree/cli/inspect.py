@@ -46,6 +46,9 @@ RENDERERS = {
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @output_options(RENDERERS)
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
+@click.option("--root", "root", type=click.Path(), default=None, metavar="DIR",
+              help="Resolve each FILE's interpreter, libraries and runtime files in this root filesystem, as the "
+                   "loader would (nothing is executed).")
 @click.option("-v", "--verbose", is_flag=True, help="Print the evidence of each fact on an indented line.")
 @click.option("--all", "all_items", is_flag=True, help="List every dependency and package (default: the first few).")
 @click.option("--brief", "-b", is_flag=True, help="One line per file: path, verdict, format, OS/arch, type.")
@@ -54,10 +57,14 @@ RENDERERS = {
 @click.option("--verify-root", "verify_roots", multiple=True, metavar="KIND|DIR",
               help="Roots for --verify (repeatable; default scratch and glibc).")
 @friendly_errors
-def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, verbose: bool, all_items: bool, brief: bool,
-                do_verify: bool, verify_roots: tuple[str, ...]) -> None:
+def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, root: str | None, verbose: bool, all_items: bool,
+                brief: bool, do_verify: bool, verify_roots: tuple[str, ...]) -> None:
     """Report how each FILE is linked, which libc (and version) it needs, and what Go built it. A directory is
-    walked for ELF, PE and Mach-O files."""
+    walked for ELF, PE and Mach-O files. With --root, each FILE is also judged on that root filesystem."""
+    if root is not None:
+        from depfree.targets.root import check_root
+
+        check_root(root)
     many = any(os.path.isdir(f) for f in files) or len(files) > 20
     bar = out.progress("inspecting") if many else None
     try:
@@ -65,6 +72,10 @@ def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, verbose: bool, 
     finally:
         if bar:
             bar.stop()
+    if root is not None:
+        from depfree.targets.root import resolve_in_root
+
+        resolve_in_root(report.binaries, root)
     if do_verify or verify_roots:
         from depfree.sandbox import verify
 

@@ -11,12 +11,15 @@ from depfree import __version__
 
 # verb -> "module:attribute" of its click command
 COMMANDS = {
+    "build": "depfree.cli.build:build_cmd",
     "check": "depfree.cli.check:check_cmd",
     "demo": "depfree.cli.demo:demo_cmd",
+    "diff": "depfree.cli.diff:diff_cmd",
     "explain": "depfree.cli.rules:explain_cmd",
     "hardening": "depfree.cli.hardening:hardening_cmd",
     "inspect": "depfree.cli.inspect:inspect_cmd",
     "rules": "depfree.cli.rules:rules_cmd",
+    "sbom": "depfree.cli.sbom:sbom_cmd",
     "scan": "depfree.cli.scan:scan_cmd",
     "size": "depfree.cli.size:size_cmd",
     "targets": "depfree.cli.targets:targets_cmd",

@@ -13,11 +13,14 @@ from rich.markup import escape
 
 from depfree.analysis.context import Options
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.fleet import fleet_options, inputs
+from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
 from depfree.render import html
+from depfree.render import scan_jsonl as jsonl
 from depfree.render.paths import relative
-from depfree.scan import ScanResult, iter_scan
+from depfree.scan import ScanResult
 from depfree.sources.archive import parse_limits
 
 
@@ -35,29 +38,49 @@ RENDERERS = {
     # JSON on one line (schema depfree.report/1, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _dumps(r.report),
     "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
+    # one line per container as each is done (scan_cmd), the renderer adds the summary line
+    "jsonl": lambda r, out: jsonl.summary_line(_tool(), r.totals),
 }
 
 
 @click.command("scan", epilog=examples("depfree scan dist/", "depfree scan release.tar.gz image.tar --details",
-                                       "depfree scan --json /usr/lib | jq '.containers[0].summary'"))
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+                                       "depfree scan --json /usr/lib | jq '.containers[0].summary'",
+                                       "depfree scan hugo_0.111.3-1_amd64.deb    # NEEDED sonames through Depends",
+                                       "depfree scan dist/*.whl                  # each .so against its wheel tag",
+                                       "depfree scan /usr/bin --root /           # what ldd says, nothing run",
+                                       "depfree scan app.tar.gz -t debian-12     # the machine's part on Debian 12",
+                                       "find /mirror -name '*.tar' | depfree scan --from - --format jsonl "
+                                       "--executor dask --scheduler tcp://sched:8786"))
+@click.argument("paths", nargs=-1, type=click.Path())
 @output_options(RENDERERS)
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores; 1 = "
-              "no pool).")
+              "no pool); with --executor dask and no --scheduler, the local cluster's workers.")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
 @click.option("--checksums", "checksums_file", type=click.Path(), default=None, metavar="FILE",
               help="Checksum manifest to verify against (default: SHA256SUMS, *checksums.txt, *.sha256 beside "
                    "each PATH).")
+@click.option("--root", "root", type=click.Path(), default=None, metavar="DIR",
+              help="Judge every binary as installed on this root filesystem: libraries, interpreter and files are "
+                   "looked up there the way the loader would (nothing is executed). `--root /` answers what ldd "
+                   "answers, safely.")
+@click.option("--target", "-t", "target_names", multiple=True, metavar="NAME",
+              help="Judge what release archives, npm tarballs, directories and files need from the machine against "
+                   "these target profiles (repeatable; see `depfree targets --list`): a need unmet there fails.")
+@click.option("--targets-file", type=click.Path(), default=None, help="Extra target profiles (TOML).")
 @click.option("--details", is_flag=True, help="Also print the full inspect report of every binary.")
 @click.option("--deep", is_flag=True, help="Also list Go packages and functions (from pclntab).")
 @click.option("--limit", "limits", multiple=True, metavar="NAME=SIZE", help="Change a bound on hostile archives "
               "(repeatable): max_member, max_total, max_ratio, ratio_floor, spool_over, max_entries, e.g. "
               "--limit max_total=8G (defaults and measured worst cases: docs/limits.md).")
+@fleet_options
 @friendly_errors
 def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, checksums_file: str | None,
-             details: bool, deep: bool, limits: tuple[str, ...]) -> None:
-    """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, .deb) and container images (OCI layout,
-    docker save): does each binary find its interpreter, libraries and files inside its own package?"""
+             root: str | None, target_names: tuple[str, ...], targets_file: str | None, details: bool,
+             deep: bool, limits: tuple[str, ...], from_file: str | None, executor: str, scheduler: str | None
+             ) -> None:
+    """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, wheel, .deb) and container images (OCI
+    layout, docker save): one verdict per binary, judged the way its package is really installed and run — what is
+    missing from the package (✗) kept apart from what it needs from the machine it lands on."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if depth < 0:
@@ -65,16 +88,28 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
     streaming = out.format == "text"
     console = out.console() if streaming else Console(highlight=False, soft_wrap=True)
     progress = out.progress("scanning")
-    results = iter_scan(list(paths), jobs=jobs, depth=depth, checksums=checksums_file, options=Options(deep=deep),
-                        progress=progress, limits=parse_limits(limits))
+    if target_names or targets_file:
+        from depfree.targets.profiles import load_profiles, select
+
+        profiles = load_profiles(targets_file)
+        if target_names:
+            select(profiles, list(target_names))  # an unknown name is a usage error, now
+    options = Options(deep=deep, targets=list(target_names) or None, targets_file=targets_file)
+    results = fleet_results(inputs(paths, from_file), executor=executor, scheduler=scheduler, jobs=jobs,
+                            depth=depth, checksums=checksums_file, options=options, progress=progress, root=root,
+                            limits=parse_limits(limits))
     report = Report(tool=_tool(), containers=[])
-    totals = {"containers": 0, "binaries": 0, "contained": 0, "errors": 0}
+    totals = {"containers": 0, "binaries": 0, "ok": 0, "warn": 0, "fail": 0, "errors": 0}
     try:
         for res in results:
             if progress:
                 progress.stop()
             for err in res.errors:
                 print_error(err.path, err.error)
+            if out.format == "jsonl":  # written now, not kept
+                out.write(jsonl.container_line(res))
+                _count(res, totals)
+                continue
             _collect(report, res, totals)
             if streaming and res.container:
                 _print_container(console, res, details)
@@ -82,7 +117,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
         if progress:
             progress.stop()
     out.emit(ScanOutcome(report, totals))
-    sys.exit(EXIT_INPUT if report.errors else EXIT_OK)
+    sys.exit(EXIT_INPUT if totals["errors"] else EXIT_OK)
 
 
 def _tool() -> dict[str, str]:
@@ -101,43 +136,59 @@ def _collect(report: Report, res: ScanResult, totals: dict[str, int]) -> None:
     if res.container:
         assert report.containers is not None
         report.containers.append(res.container)
-        totals["containers"] += 1
     report.binaries.extend(res.binaries)
     report.errors.extend(res.errors)
+    _count(res, totals)
+
+
+def _count(res: ScanResult, totals: dict[str, int]) -> None:
+    totals["containers"] += 1 if res.container else 0
     totals["binaries"] += len(res.binaries)
-    totals["contained"] += sum(1 for b in res.binaries if (b.resolution or {}).get("self_contained"))
+    for b in res.binaries:
+        totals[(b.resolution or {}).get("verdict", "ok")] += 1
     totals["errors"] += len(res.errors)
 
 
+MARKS = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}
+
+
 def _print_container(console: Console, res: ScanResult, details: bool) -> None:
-    from depfree.analysis.resolution import summary_line
+    from depfree.targets.context import rules, summary_line
 
     c = res.container
     n = c["binaries"]
-    contained = c["summary"]["self_contained"]
+    s = c["summary"]
     kind = c["kind"] + (f" ({c['compression']})" if c.get("compression") else "")
+    noun = rules().get(c.get("context") or "app", rules()["app"]).noun
     if n == 0:
         verdict = "[dim]no executables[/dim]"
-    elif contained == n:
-        verdict = "[bold green]✓ self-contained[/bold green]"
+    elif s.get("fail"):
+        verdict = f"[bold red]✗ {s['fail']} of {_n(n, 'binary')} will not run as packaged[/bold red]"
+    elif s.get("warn"):
+        verdict = f"[bold yellow]⚠ {s['warn']} of {_n(n, 'binary')} with warnings[/bold yellow]"
     else:
-        verdict = f"[bold yellow]✗ not self-contained[/bold yellow] ({n - contained} of {_n(n, 'binary')} need more)"
+        verdict = f"[bold green]✓ every binary has what the {noun} must carry[/bold green]"
     errs = f", {_n(c['errors'], 'error')}" if c.get("errors") else ""
-    console.print(f"[bold]{escape(c['path'])}[/bold]  {kind}, {_n(c['files'], 'file')}, {_n(n, 'binary')}{errs}: "
-                  f"{verdict}")
+    how = f", judged as {'an' if noun[0] in 'aeiou' else 'a'} {noun}" + (f" ({c['wheel']['tag']})" if c.get("wheel") else "")
+    console.print(f"[bold]{escape(c['path'])}[/bold]  {kind}, {_n(c['files'], 'file')}, {_n(n, 'binary')}{how}"
+                  f"{errs}: {verdict}")
     image = c.get("image")
     if image:
         console.print(f"  image {escape(str(image.get('name') or '(untagged)'))}, {len(image.get('layers') or [])} "
                       "layers")
+    deb = c.get("deb")
+    if deb:
+        console.print(f"  package {escape(str(deb.get('package')))} {escape(str(deb.get('version') or ''))}, "
+                      f"Depends: {escape(deb.get('depends') or '(none)')}")
     prefix = c["path"] + "!"
     for b in res.binaries:
         shown = b.path[len(prefix):] if b.path.startswith(prefix) else relative(b.path)
         if b.slice:
             shown += f" [{b.slice}]"
         r = b.resolution or {}
-        mark = "[green]✓[/green]" if r.get("self_contained") else "[yellow]✗[/yellow]"
-        line = summary_line(r, c["kind"]) if r else ""
-        console.print(f"  {mark} {escape(shown)}: {escape(line)}  [dim]{escape(_short_verdict(b))}[/dim]")
+        mark = MARKS.get(r.get("verdict", "ok"), "")
+        line = summary_line(r) if r else ""
+        console.print(f"  {mark} {escape(shown)} [dim]({escape(_what(b))})[/dim]: {escape(line)}")
         if details:
             from depfree.render.text import render_binary
 
@@ -153,8 +204,15 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun if count == 1 else plural}"
 
 
-def _short_verdict(b: Binary) -> str:
-    return b.verdict.split(";")[0] if b.verdict else ""
+def _what(b: Binary) -> str:
+    """What the binary is (no verdict: the mark and the line after it are the verdict)."""
+    link = b.linkage
+    what = "Go binary" if b.go else {"exec": "executable", "pie": "executable", "shared": "shared library",
+                                      "dll": "DLL", "dylib": "dylib"}.get(b.type, b.type)
+    if b.format == "elf":
+        return f"{link.kind.replace('-', ' ')} {what}" + (f", {link.libc.flavour}" if link.kind == "dynamic" and
+                                                          link.libc.flavour not in ("unknown", "none") else "")
+    return f"{b.os}/{b.arch} {what}"
 
 
 def _checksum_line(sums: dict[str, Any]) -> str:
@@ -170,8 +228,8 @@ def _checksum_line(sums: dict[str, Any]) -> str:
 
 
 def _print_summary(console: Console, totals: dict[str, int]) -> None:
-    n, ok = totals["binaries"], totals["contained"]
+    n = totals["binaries"]
     errs = f"; {_n(totals['errors'], 'error')} (see above)" if totals["errors"] else ""
-    color = "green" if n == ok else "yellow"
+    color = "red" if totals["fail"] else "yellow" if totals["warn"] else "green"
     console.print(f"\n[bold]summary[/bold]: {_n(totals['containers'], 'container')}, {_n(n, 'binary')}: "
-                  f"[{color}]{ok} self-contained, {n - ok} not[/{color}]{errs}")
+                  f"[{color}]{totals['ok']} ✓, {totals['warn']} ⚠, {totals['fail']} ✗[/{color}]{errs}")

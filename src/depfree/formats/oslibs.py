@@ -8,6 +8,7 @@ libraries ship with the OS (``KERNEL32.dll``, ``/usr/lib/libSystem.B.dylib``) an
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from depfree.datafiles import load
@@ -32,9 +33,16 @@ def classify_dll(dll: str, functions: list[str] | None = None, delay: bool = Fal
             return Library(name=dll, system=bool(spec["system"]), kind=f"c-runtime:{flavour}", delay_load=delay,
                            functions=functions)
     system = data["system_dlls"]
-    if low in system["names"] or low.startswith(tuple(system["api_set_prefixes"])):
+    if low in system["names"] or low.startswith(tuple(system["api_set_prefixes"])) or low in _system32():
         return Library(name=dll, system=True, kind="os", delay_load=delay, functions=functions)
     return Library(name=dll, system=False, kind="third-party", delay_load=delay, functions=functions)
+
+
+@functools.cache
+def _system32() -> frozenset[str]:
+    """System32's DLLs (data/windows.toml [system32]: Wine's reimplemented set and the later ones of ``since``)."""
+    s32 = load("windows.toml")["system32"]
+    return frozenset(n.lower() for n in [*s32["names"], *s32.get("since", {})])
 
 
 def windows_c_runtime(libs: list[Library]) -> Libc:

@@ -50,9 +50,12 @@ def limited(lines: Lines, limit: int, noun: str) -> Lines:
 def _identity(b: Binary) -> tuple[str, Lines]:
     ident = f"{b.format.upper()} {b.bits}-bit {b.endian}-endian {b.type}, {b.os}/{b.arch}"
     lines = [ident, f"size {b.size:,} bytes, sha256 {b.sha256}"]
-    if b.min_os:
-        lines.append(f"minimum {b.min_os.os} {b.min_os.version}")
-        lines += ev(b.min_os.evidence)
+    low = b.effective_min_os or b.min_os
+    if low:
+        # one effective minimum; its sources in short (the highest of them wins), their evidence with -v
+        srcs = ", ".join(f"{e.name} {e.detail.split(';')[0]}" for e in low.evidence) if len(low.evidence) > 1 else ""
+        lines.append(f"minimum {low.os} {low.version}" + (f"  [dim](highest of: {escape(srcs)})[/dim]" if srcs else ""))
+        lines += ev(low.evidence)
     return "", lines
 
 
@@ -216,6 +219,8 @@ def _hardening(b: Binary) -> tuple[str, Lines]:
 def _needs_and_targets(b: Binary) -> tuple[str, Lines]:
     lines = []
     for n in b.needs or []:
+        if n.kind in ("kernel", "os") and b.effective_min_os is not None:
+            continue  # folded into the one effective "minimum" line at the top, with its sources
         opt = "" if n.required else " (optional)"
         lines.append(f"{n.kind:<11} {escape(n.what)}{opt}: {escape(n.why)}")
         lines += ev(n.evidence)
@@ -250,6 +255,12 @@ def render_binary(b: Binary, verbose: bool = False, all_items: bool = False) -> 
     color = "green" if b.verdict.startswith("self-contained") else "yellow"
     head = escape(b.path + (f" [{b.slice}]" if b.slice else ""))
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
+    res = b.resolution or {}
+    if res.get("verdict") and res.get("context") == "root":  # inspect --root: the verdict on that machine
+        from depfree.targets.context import summary_line
+
+        mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}[res["verdict"]]
+        out.append(f"  {mark} on the root: {escape(summary_line(res))}")
     for section in SECTIONS:
         title, lines = section(b)
         shown = [x for x in (_shown(line, verbose, all_items) for line in lines) if x is not None]

@@ -33,10 +33,32 @@ from depfree.sources.blob import Blob
 from depfree.sources.fsview import DIR, FILE, OTHER, SYMLINK, IndexView, Node, norm
 from depfree.sources.targuard import TarLimitError, open_tar, skip_to
 
-# Files whose content the resolver needs later (the loader's search path), kept while streaming.
-KEEP_CONTENT = ("/etc/ld.so.conf",)
-KEEP_CONTENT_DIRS = ("/etc/ld.so.conf.d/",)
+# Files whose content the resolver needs later (the loader's search path), kept while streaming; and the files that
+# name the distribution and the owner of each file (os-release, the dpkg database) for ``sbom``.
+KEEP_CONTENT = ("/etc/ld.so.conf", "/etc/os-release", "/usr/lib/os-release", "/var/lib/dpkg/status")
+KEEP_CONTENT_DIRS = ("/etc/ld.so.conf.d/", "/var/lib/dpkg/info/", "/var/lib/dpkg/status.d/")
 KEEP_LIMIT = 64 * 1024
+KEEP_LIMIT_DPKG = 16 << 20  # a status file of thousands of packages, the file list of a large package
+KEEP_DPKG_INFO = (".list", ".shlibs", ".symbols")  # of var/lib/dpkg/info/, only these (not md5sums or scripts)
+
+
+KEEP_BUDGET = 256 << 20  # all content kept from one archive or image together (a hostile image of huge lists)
+
+
+def keep_limit(path: str, size: int = 0, sink: object = None) -> int:
+    """How many bytes of the member at ``path`` (``size`` bytes) to keep (0: none), within what is left of the
+    sink's ``KEEP_BUDGET``."""
+    if path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS):
+        if path.startswith("/var/lib/dpkg/info/"):
+            limit = KEEP_LIMIT_DPKG if path.endswith(KEEP_DPKG_INFO) else 0
+        else:
+            limit = KEEP_LIMIT_DPKG if path.startswith("/var/lib/dpkg/") else KEEP_LIMIT
+        if limit and sink is not None:
+            used = getattr(sink, "kept_bytes", 0)
+            limit = max(0, min(limit, KEEP_BUDGET - used))
+            setattr(sink, "kept_bytes", used + min(limit, size))  # noqa: B010 - any sink, counted on the side
+        return limit
+    return 0
 
 COMPRESSED = ("gzip", "bzip2", "xz", "zstd")
 
@@ -462,7 +484,7 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
             head = fh.read(512)
         except STREAM_ERRORS as exc:
             raise ArchiveError(f"{shown}: corrupt member data ({_why(exc)})") from None
-    keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
+    keep = keep_limit(path, ti.size, sink)
     kind = classify(head)
     if kind is not None and not sink.wants(kind):
         kind = None
@@ -475,7 +497,7 @@ def _tar_entry(tf: tarfile.TarFile, ti: tarfile.TarInfo, blob: Blob, seekable: b
         except STREAM_ERRORS as exc:
             raise ArchiveError(f"{shown}: corrupt member data ({_why(exc)})") from None
     if keep:
-        node.data = member.read_at(0, KEEP_LIMIT)
+        node.data = member.read_at(0, keep)
     if kind is not None:
         node.token = sink.found(shown, member, kind)
     return TarEntry(path, node)
@@ -657,7 +679,7 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
                 target = fh.read(4096).decode("utf-8", "replace")
             view.add(path, Node(SYMLINK, target=target))
             return
-        keep = path in KEEP_CONTENT or path.startswith(KEEP_CONTENT_DIRS)
+        keep = keep_limit(path, info.file_size, sink)
         head = _zip_head(read_at, info) if not keep else None
         if head is not None:
             kind = classify(head)
@@ -674,7 +696,7 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
                 member = _stored_slice(zf, info, blob) or sink.capture(_Prepend(head, _Capped(fh, info.file_size)),
                                                                         info.file_size)
                 if keep:
-                    node.data = member.read_at(0, KEEP_LIMIT)
+                    node.data = member.read_at(0, keep)
                 if kind is not None:
                     node.token = sink.found(shown, member, kind)
             view.add(path, node)

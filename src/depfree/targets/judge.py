@@ -4,10 +4,13 @@ building against an older glibc or musl, lowering GOAMD64)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from depfree.analysis.context import Context
+from depfree.analysis.minimum import padded
 from depfree.analysis.versions import version_key
+from depfree.datafiles import load
 from depfree.model import Binary
 from depfree.targets.profiles import Profile, load_profiles, select
 
@@ -26,8 +29,22 @@ def _reason(code: str, message: str, fix: str, severity: str) -> dict[str, str]:
     return {"code": code, "message": message, "fix": fix, "severity": severity}
 
 
+def _newer(need: str, have: str) -> bool:
+    """``need`` is a later version than ``have``, compared numerically (``12.0`` meets ``12``)."""
+    return padded(need) > padded(have)
+
+
+@functools.cache
+def _runtime_files() -> tuple[str, ...]:
+    from depfree.targets.context import runtime_files
+
+    return tuple(runtime_files())
+
+
 def _present(p: Profile, what: str, alternatives: list[str]) -> bool:
     paths = [what, *alternatives]
+    if p.container and any(x in _runtime_files() for x in paths):
+        return True  # written by the container runtime at start, as `scan` of an image counts it
     return any(any(f == x or f.startswith(x.rstrip("/") + "/") or x.startswith(f.rstrip("/") + "/") for f in p.files)
                for x in paths if not x.startswith("$"))
 
@@ -49,6 +66,10 @@ def judge(b: Binary, p: Profile) -> dict[str, Any]:
 def _linux_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
     out = []
     link = b.linkage
+    low = b.effective_min_os
+    if low is not None and low.os == "linux" and p.kernel and _newer(low.version, p.kernel):
+        out.append(_reason("kernel-too-old", f"needs Linux {low.version} ({_sources(low)}), {p.name} ships "
+                           f"{p.kernel}", "build with an older Go release or against an older C runtime", "fail"))
     if link.interpreter and link.interpreter not in p.interpreters:
         out.append(_reason("interpreter-missing", f"interpreter {link.interpreter} not present on {p.name}",
                            FIX_STATIC if b.go else FIX_MUSL, "fail"))
@@ -71,9 +92,6 @@ def _linux_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
             if not need.required:
                 sev = "warn"
             out.append(_reason(code, f"{need.why}: {need.what} not in {p.name}", fix, sev))
-        elif need.kind == "kernel" and p.kernel and version_key(need.what) > version_key(p.kernel):
-            out.append(_reason("kernel-too-old", f"needs Linux {need.what}, {p.name} ships {p.kernel}",
-                               "build with an older Go release that supports this kernel", "fail"))
         elif need.kind == "cpu" and _CPU_LEVEL.get(need.what, 1) > _CPU_LEVEL.get(p.cpu, 1):
             out.append(_reason("cpu-level", f"needs {need.what}; {p.name} supports CPUs down to {p.cpu}",
                                f"build with GOAMD64={p.cpu.split('-')[-1]}", "warn"))
@@ -92,22 +110,45 @@ def _need_code(what: str) -> tuple[str, str, str]:
     return "file-missing", f"add {what} to the image", "warn"
 
 
+def _sources(low: object) -> str:
+    return "; ".join(f"{e.name}: {e.detail.split(';')[0]}" for e in getattr(low, "evidence", [])[:3])
+
+
+@functools.cache
+def _dll_since() -> dict[str, tuple[str, str]]:
+    since = load("windows.toml")["system32"].get("since", {})
+    return {k.lower(): (v["version"], v["source"]) for k, v in since.items()}
+
+
 def _other_os_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
+    """Darwin and Windows: the OS version and the libraries that are not part of the OS. Linux runtime needs (NSS
+    modules, /etc/resolv.conf, zoneinfo paths) are not judged here: those files are the OS's own business."""
     out = []
-    if b.min_os and p.os_version and version_key(b.min_os.version) > version_key(p.os_version):
-        out.append(_reason("os-too-old", f"needs {b.min_os.os} {b.min_os.version}, {p.name} is {p.os_version}",
-                           "build with an older toolchain / lower deployment target", "fail"))
+    low = b.effective_min_os
+    if low is not None and p.os_version and _newer(low.version, p.os_version):
+        out.append(_reason("os-too-old", f"needs {low.os} {low.version} ({_sources(low)}), {p.name} is "
+                           f"{p.os_version}", "build with an older toolchain / lower deployment target", "fail"))
     for need in b.needs or []:
-        if need.kind == "os" and p.os_version and version_key(need.what.split()[-1]) > version_key(p.os_version):
-            out.append(_reason("os-too-old", f"{need.why}; {p.name} is {p.os_version}",
-                               "build with an older Go release", "fail"))
-        if need.kind == "library":
+        if need.kind == "library" and need.required:
             out.append(_reason("library-missing", f"{need.what} is not part of {p.name}",
                                f"ship {need.what} next to the program or link it statically", "fail"))
+    if b.format == "pe" and p.os_version:
+        for lib in b.linkage.libraries:
+            got = _dll_since().get(lib.name.lower())
+            if got and _newer(got[0], p.os_version) and not lib.delay_load:
+                release = load("windows.toml")["versions"].get(got[0], f"Windows {got[0]}")
+                out.append(_reason("library-missing", f"{lib.name} ships with {release} ({got[0]}) and later, "
+                                   f"{p.name} is {p.os_version} ({got[1]})", "raise the minimum Windows version",
+                                   "fail"))
     return out
 
 
 def analyze_targets(ctx: Context) -> None:
     """The short verdicts for the default target set (or Options.targets) in every report."""
     profiles = load_profiles(ctx.options.targets_file)
-    ctx.binary.targets = [judge(ctx.binary, p) for p in select(profiles, ctx.options.targets)]
+    ctx.binary.targets = [judge(ctx.binary, p) for p in select(profiles, ctx.options.targets, os=_os(ctx.binary))]
+
+
+def _os(b: Binary) -> str:
+    """The profile os of a binary: a Mach-O for macOS is ``darwin`` there."""
+    return "darwin" if b.os in ("darwin", "macos", "ios") else b.os

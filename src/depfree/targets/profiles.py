@@ -15,10 +15,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KEYS = {"os": str, "arch": list, "libc": str, "libc_version": str, "kernel": str, "os_version": str, "files": list,
-        "interpreters": list, "libraries": list, "cpu": str, "source": str}
+KEYS: dict[str, type | tuple[type, ...]] = {
+    "os": str, "arch": (list, str), "libc": str, "libc_version": str, "kernel": str, "os_version": str, "files": list,
+    "interpreters": list, "libraries": list, "cpu": str, "source": str, "container": bool, "default": bool}
 REQUIRED = ("os", "arch", "libc", "files", "interpreters")
-DEFAULT_SET = ["scratch", "distroless-static", "alpine-3.20", "debian-12", "ubuntu-20.04", "centos-7"]
 
 
 @dataclass
@@ -35,6 +35,8 @@ class Profile:
     libraries: list[str] = field(default_factory=list)
     cpu: str = "x86-64-v1"
     source: str = ""
+    container: bool = False  # a container image: the runtime's files count as present (data/contexts.toml)
+    default: bool = False  # in the default set for binaries of its os
 
 
 def _profile(name: str, entry: Any, where: str) -> Profile:
@@ -43,12 +45,20 @@ def _profile(name: str, entry: Any, where: str) -> Profile:
     for key, value in entry.items():
         if key not in KEYS:
             raise UsageError(f"{where}: target {name!r}: unknown key {key!r}; expected one of {', '.join(sorted(KEYS))}")
-        if not isinstance(value, KEYS[key]) or (KEYS[key] is list and not all(isinstance(v, str) for v in value)):
-            want = "a list of strings" if KEYS[key] is list else "a string"
+        want_type = KEYS[key]
+        ok = isinstance(value, want_type) and (not isinstance(value, list) or all(isinstance(v, str) for v in value))
+        if want_type is str and isinstance(value, bool):
+            ok = False
+        if not ok:
+            want = {list: "a list of strings", str: "a string", bool: "true or false"}.get(
+                want_type, "a string or a list of strings")  # type: ignore[call-overload]
             raise UsageError(f"{where}: target {name!r}: {key!r} must be {want}, found {value!r}")
     missing = [k for k in REQUIRED if k not in entry]
     if missing:
         raise UsageError(f"{where}: target {name!r} is missing {', '.join(missing)}")
+    entry = dict(entry)
+    if isinstance(entry["arch"], str):
+        entry["arch"] = [entry["arch"]]  # pinned to one architecture
     return Profile(name=name, **entry)
 
 
@@ -77,8 +87,18 @@ def load_profiles(targets_file: str | None = None) -> dict[str, Profile]:
     return profiles
 
 
-def select(profiles: dict[str, Profile], names: list[str] | None) -> list[Profile]:
-    names = names or DEFAULT_SET
+def default_set(profiles: dict[str, Profile], os: str | None = "linux") -> list[str]:
+    """The profiles marked ``default`` for binaries of ``os`` (in file order: built-in first, then a targets file)."""
+    return [n for n, p in profiles.items() if p.default and p.os == (os or "linux")]
+
+
+def select(profiles: dict[str, Profile], names: list[str] | None, os: str | None = "linux") -> list[Profile]:
+    """The named profiles, or the default set for ``os`` (the binary's: a PE gets Windows targets, a Mach-O macOS);
+    ``os=None`` for names only, or every default set when no names are given."""
+    if not names:
+        if os is None:
+            return [p for p in profiles.values() if p.default]
+        names = default_set(profiles, os)
     unknown = [n for n in names if n not in profiles]
     if unknown:
         raise UsageError(f"unknown target {unknown[0]!r}; known targets: {', '.join(sorted(profiles))}")

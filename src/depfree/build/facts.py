@@ -1,0 +1,115 @@
+"""The static facts of one built binary that the matrix shows and ``depfree diff`` compares.
+
+Everything comes from the public analysis API (:func:`depfree.api.inspect_path` with the requested targets, so each
+target's verdict is the judge's) and the size analysis; on top of that, the per-section digests and the absolute
+source paths the Go file table embeds, which explain why two builds differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from depfree.analysis.context import Context, Options
+from depfree.analysis.golang import analyze_go
+from depfree.analysis.identity import identity
+from depfree.analysis.size import SizeReport, size_of
+from depfree.api import inspect_source
+from depfree.errors import FormatError
+from depfree.formats.base import Executable
+from depfree.formats.detect import open_executables
+from depfree.model import Binary
+from depfree.model import to_json as model_json
+from depfree.sources.file import FileSource
+
+MAX_PATHS = 200
+
+
+@dataclass
+class Section:
+    name: str
+    size: int  # bytes in the file (0 for .bss-like sections)
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "size": self.size, "sha256": self.sha256}
+
+
+@dataclass
+class Facts:
+    path: str
+    binary: Binary
+    size: SizeReport
+    sections: list[Section] = field(default_factory=list)
+    source_paths: list[str] = field(default_factory=list)  # absolute .go paths in the file table
+    source_files: int = 0  # entries in the Go file table
+
+    def to_json(self) -> dict[str, Any]:
+        b, link, go = self.binary, self.binary.linkage, self.binary.go
+        top = [s for s in link.glibc_symbols if link.min_glibc and s.version == f"GLIBC_{link.min_glibc}"]
+        h = b.hardening or {}
+        return {
+            "path": self.path, "size": b.size, "sha256": b.sha256, "type": b.type,
+            "size_by_module": [p.to_json() for p in self.size.modules],
+            "linkage": {"kind": link.kind, "interpreter": link.interpreter, "needed": list(link.needed),
+                        "libc": link.libc.flavour, "min_glibc": link.min_glibc,
+                        "min_glibc_symbols": [s.symbol for s in top]},
+            "go": None if go is None else {
+                "version": go.version, "cgo": go.cgo, "cgo_enabled": getattr(go, "cgo_enabled", None),
+                "cgo_evidence": [model_json(e) for e in go.cgo_evidence],
+                "settings": dict(go.settings)},
+            "hardening": {k: h.get(k) for k in ("pie", "nx", "relro", "canary", "fortify", "bind_now") if k in h},
+            "debug": (b.debug or {}).get("stripped"),
+            "source_paths": len(self.source_paths), "source_files": self.source_files,
+        }
+
+
+def _sections(exe: Executable) -> list[Section]:
+    out = []
+    for s in exe.sections():
+        if not s.name:
+            continue
+        size = s.file_size if 0 <= s.offset < exe.length else 0
+        size = min(size, max(0, exe.length - s.offset))
+        data = exe.read_file(s.offset, size) if size else b""
+        out.append(Section(s.name, size, hashlib.sha256(data).hexdigest()))
+    return out
+
+
+def _go_files(exe: Executable, b: Binary) -> list[str]:
+    ctx = Context(exe=exe, binary=identity(exe, exe.path, b.sha256), options=Options())
+    analyze_go(ctx)
+    tab = ctx.cache.get("go.pclntab")
+    if tab is None:
+        return []
+    try:
+        return tab.file_names()
+    except (FormatError, ValueError, IndexError):
+        return []
+
+
+def facts_of(path: str | os.PathLike[str], targets: list[str] | None = None,
+             targets_file: str | None = None) -> Facts:
+    """Facts for the (single-image) binary at ``path``; a universal Mach-O contributes its first slice."""
+    path = os.fspath(path)
+    options = Options(targets=targets, targets_file=targets_file)
+    with FileSource(path) as src:
+        binary = inspect_source(src, options, display_path=path)[0]
+        exe = next(iter(open_executables(src)))
+        files = _go_files(exe, binary)
+        return Facts(path=path, binary=binary, size=size_of(exe, path), sections=_sections(exe),
+                     source_paths=sorted({f for f in files if f.startswith("/")})[:MAX_PATHS],
+                     source_files=len(files))
+
+
+def source_dirs(paths: list[str], goroot: str | None = None) -> list[str]:
+    """The directories of absolute source paths, GOROOT's own files folded into ``$GOROOT``."""
+    dirs: set[str] = set()
+    for p in paths:
+        if goroot and p.startswith(goroot.rstrip("/") + "/"):
+            dirs.add("$GOROOT")
+        else:
+            dirs.add(os.path.dirname(p))
+    return sorted(dirs)

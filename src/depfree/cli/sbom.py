@@ -1,0 +1,146 @@
+"""``depfree sbom PATH...``: a CycloneDX 1.6 or SPDX 2.3 SBOM of what is inside the binaries of files, trees,
+archives, packages and images and what they need from the machine; ``depfree sbom --diff OLD NEW`` compares two
+releases."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from depfree.analysis.context import Options
+from depfree.cli.common import (
+    EXIT_FAIL,
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    output_options,
+    print_error,
+)
+from depfree.errors import UsageError
+
+if TYPE_CHECKING:
+    from depfree.sbom.model import Sbom
+
+SBOM_FORMATS = ("cyclonedx-json", "cyclonedx-xml", "spdx-json", "spdx-tv")
+DEFAULT = "cyclonedx-json"
+
+
+@dataclass
+class _Result:
+    """An SBOM, or a diff of two (``diff``): what the renderers below are given."""
+
+    sbom: Sbom | None = None
+    diff: dict[str, Any] | None = None
+
+    def text(self, fmt: str) -> str:
+        if self.sbom is not None:
+            if fmt == "text":
+                raise UsageError("--format text is for --diff; an SBOM is one of " + ", ".join(SBOM_FORMATS))
+            from depfree.sbom.render import render
+
+            return render(self.sbom, DEFAULT if fmt == "json" else fmt)
+        assert self.diff is not None
+        if fmt == "json":
+            return json.dumps(self.diff, indent=2) + "\n"
+        if fmt not in ("text", DEFAULT):  # the default format, when not chosen, means text for a diff
+            raise UsageError(f"--diff writes text or json, not {fmt}")
+        from depfree.sbom.diff import render_text
+
+        return "\n".join(render_text(self.diff)) + "\n"
+
+
+def _renderer(fmt: str) -> Any:
+    return lambda result, out: result.text(fmt)
+
+
+RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text")}
+
+
+@click.command("sbom", epilog=examples(
+    "depfree sbom dist/app -o app.cdx.json                CycloneDX 1.6 JSON of one binary",
+    "depfree sbom image.tar --format spdx-json            SPDX 2.3 of a docker save / OCI image (dpkg owners)",
+    "depfree sbom --root / ./app --format cyclonedx-xml   NEEDED libraries resolved on this machine",
+    "SOURCE_DATE_EPOCH=0 depfree sbom app.tar.gz          byte-identical on every run",
+    "depfree sbom --diff v1.cdx.json dist/app             what changed since the v1 SBOM (--json: as JSON)"))
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@output_options(RENDERERS, default=DEFAULT)
+@click.option("--root", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Resolve lone binaries' libraries in this root filesystem (and name their dpkg packages).")
+@click.option("--diff", "do_diff", is_flag=True, help="Compare OLD NEW (SBOM JSON files or anything to scan); "
+              "--format text (default) or json.")
+@click.option("--validate", is_flag=True, help="Check the document with the format library's validator; exit 1 "
+              "on any error.")
+@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores).")
+@click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
+@friendly_errors
+def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: bool, validate: bool,
+             jobs: int | None, depth: int) -> None:
+    """An SBOM of the binaries in PATH... (files, trees, tar/zip/.deb/wheel, OCI layouts, docker-archives): Go
+    modules, the Go standard library and build settings inside; NEEDED libraries, interpreter, minimum glibc and
+    runtime files needed, with dpkg owners in Debian/Ubuntu images. --format cyclonedx-json (default; also --json),
+    cyclonedx-xml, spdx-json, spdx-tv. Deterministic: SOURCE_DATE_EPOCH sets the time."""
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    if depth < 0:
+        raise UsageError(f"--depth must be 0 or more, got {depth}")
+    if do_diff:
+        _diff(paths, out, root, jobs, depth)
+        return
+    from depfree.sbom.build import source_date
+    from depfree.sbom.render import validate_text
+
+    if out.format == "text":
+        raise UsageError("--format text is for --diff; an SBOM is one of " + ", ".join(SBOM_FORMATS))
+    timestamp = source_date()
+    sbom = _build(list(paths), root, jobs, depth, timestamp)
+    text = _Result(sbom=sbom).text(out.format)
+    out.write(text)
+    for err in sbom.errors:
+        print_error(None, err)
+    if validate:
+        fmt = DEFAULT if out.format == "json" else out.format
+        problems = validate_text(text, fmt)
+        for p in problems:
+            print_error(None, f"{fmt} validation: {p}")
+        if problems:
+            sys.exit(EXIT_FAIL)
+    sys.exit(EXIT_INPUT if sbom.errors else EXIT_OK)
+
+
+def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, timestamp: datetime) -> Sbom:
+    from depfree.sbom.build import build_sbom
+    from depfree.scan import iter_scan
+
+    if root is not None and not os.path.isdir(root):
+        raise UsageError(f"--root must be a directory, found {root!r}")
+    results = iter_scan(paths, jobs=jobs, depth=depth, options=Options(deep=True))
+    return build_sbom(results, paths, root=root, timestamp=timestamp)
+
+
+def _diff(paths: tuple[str, ...], out: Output, root: str | None, jobs: int | None, depth: int) -> None:
+    from depfree.sbom import diff as sbom_diff
+    from depfree.sbom.build import source_date
+
+    if len(paths) != 2:
+        raise UsageError(f"--diff takes two paths (OLD NEW), got {len(paths)}")
+    if out.format not in ("text", "json", DEFAULT):
+        raise UsageError(f"--diff writes text or json, not {out.format}")
+    sides = []
+    for p in paths:
+        inv = sbom_diff.load_side(p)
+        if inv is None:
+            sbom = _build([p], root, jobs, depth, source_date())
+            for err in sbom.errors:
+                print_error(None, err)
+            inv = sbom_diff.inventory_of_sbom(sbom)
+        sides.append(inv)
+    out.emit(_Result(diff=sbom_diff.diff(sides[0], sides[1], paths[0], paths[1])))
+    sys.exit(EXIT_OK)

@@ -1,0 +1,3 @@
+module example.com/shipit
+
+go 1.19
