@@ -11,7 +11,9 @@ Outcomes:
 * ``crash`` — any other exception (or an "internal error" a scan reported instead of raising);
 * ``hang`` — the child still running at the deadline (killed);
 * ``blowup`` — peak RSS above 2 x the input size + 200 MiB (an address-space cap well above that stops a runaway
-  child before it hurts the machine; hitting it is a blow-up too).
+  child before it hurts the machine; hitting it is a blow-up too). The peak is the child's VmHWM above the VmRSS it
+  forked with, plus the peak of a fresh interpreter that has imported depfree (``fresh_baseline``): what a depfree
+  process started for that input would reach, whatever size the zygote (a long-lived pytest worker) has grown to.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ def _child(path: str, mode: str, wfd: int, as_cap: int) -> None:
     from depfree.errors import DepfreeError
 
     status, detail = "ok", ""
+    start_rss = _status_kib("VmRSS")
     try:
         resource.setrlimit(resource.RLIMIT_AS, (as_cap, as_cap))
         detail = (_archive if mode == "scan" else _binary)(path)
@@ -116,7 +119,8 @@ def _child(path: str, mode: str, wfd: int, as_cap: int) -> None:
         where = f"{tb[-1].filename.rsplit('/src/', 1)[-1]}:{tb[-1].lineno} {tb[-1].name}" if tb else "?"
         detail = f"{type(exc).__name__}: {str(exc)[:300]} at {where}"
     try:
-        os.write(wfd, json.dumps({"status": status, "detail": detail[:2000]}).encode())
+        grew = max(0, _status_kib("VmHWM") - start_rss) * 1024  # the peak above what the fork started with
+        os.write(wfd, json.dumps({"status": status, "detail": detail[:2000], "grew": grew}).encode())
     finally:
         os._exit(0)
 
@@ -124,6 +128,35 @@ def _child(path: str, mode: str, wfd: int, as_cap: int) -> None:
 def _vsize() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _status_kib(field: str) -> int:
+    """A ``kB`` line of /proc/self/status (VmRSS: resident now; VmHWM: the peak so far)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+_FRESH: list[int] = []
+
+
+def fresh_baseline() -> int:
+    """Peak RSS of a fresh interpreter that has imported what a child uses (``prewarm``): what a depfree process
+    holds before it reads anything. A forked child starts with the zygote's resident pages counted in its peak; the
+    zygote may be a long-lived test process far larger than depfree, so the child is judged by what it added to
+    the zygote, plus this baseline (as if depfree had been started afresh for the input)."""
+    if not _FRESH:
+        import subprocess
+        import sys
+
+        tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        code = ("import sys, resource; sys.path.insert(0, sys.argv[1]); from fuzz.harness import prewarm; prewarm(); "
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+        out = subprocess.run([sys.executable, "-c", code, tests], capture_output=True, text=True, check=True)
+        _FRESH.append(int(out.stdout.strip()))
+    return _FRESH[0]
 
 
 def run_input(data: bytes, mode: str, timeout: float, workdir: str, suffix: str = "") -> Outcome:
@@ -142,6 +175,7 @@ def run_path(path: str, mode: str, timeout: float, size: int) -> Outcome:
     # The address space holds the interpreter and its libraries, the mapped input and the heap: capped at four
     # times the RSS budget above what the zygote already has, far above the limit judged below.
     as_cap = _vsize() + 4 * rss_limit(size) + size
+    baseline = fresh_baseline()
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
@@ -172,7 +206,7 @@ def run_path(path: str, mode: str, timeout: float, size: int) -> Outcome:
     finally:
         os.close(rfd)
     seconds = time.monotonic() - start
-    rss = rusage.ru_maxrss * 1024 if rusage else 0
+    rss = rusage.ru_maxrss * 1024 if rusage else 0  # includes the zygote's pages: used when the child said nothing
     if status == "hang":
         return Outcome("hang", f"still running after {timeout:.0f} s", rss, seconds, size)
     try:
@@ -181,8 +215,9 @@ def run_path(path: str, mode: str, timeout: float, size: int) -> Outcome:
         msg = {}
     if not msg:
         return Outcome("crash", "the child died without a word (a signal?)", rss, seconds, size)
-    out = Outcome(msg["status"], msg["detail"], rss, seconds, size)
-    if out.status in ("ok", "error") and rss > rss_limit(size):
+    # judged as a fresh depfree process would peak: what this input added to the zygote's pages, plus a fresh start
+    out = Outcome(msg["status"], msg["detail"], int(msg.get("grew", rss)) + baseline, seconds, size)
+    if out.status in ("ok", "error") and out.rss > rss_limit(size):
         out.status = "blowup"
-        out.detail = f"peak RSS {rss / MiB:.0f} MiB > 2 x {size / MiB:.1f} MiB + 200 MiB ({out.detail})"
+        out.detail = f"peak RSS {out.rss / MiB:.0f} MiB > 2 x {size / MiB:.1f} MiB + 200 MiB ({out.detail})"
     return out
