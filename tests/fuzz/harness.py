@@ -11,8 +11,8 @@ Outcomes:
 * ``crash`` — any other exception (or an "internal error" a scan reported instead of raising);
 * ``hang`` — the child still running at the deadline (killed);
 * ``blowup`` — peak RSS above 2 x the input size + 200 MiB (an address-space cap well above that stops a runaway
-  child before it hurts the machine; hitting it is a blow-up too). The peak is the child's VmHWM above the VmRSS it
-  forked with, plus the peak of a fresh interpreter that has imported depfree (``fresh_baseline``): what a depfree
+  child before it hurts the machine; hitting it is a blow-up too). The peak is the child's VmHWM (reset at the fork through
+  /proc/self/clear_refs) above the VmRSS it forked with, plus the peak of a fresh interpreter that has imported depfree (``fresh_baseline``): what a depfree
   process started for that input would reach, whatever size the zygote (a long-lived pytest worker) has grown to.
 """
 
@@ -107,6 +107,11 @@ def _child(path: str, mode: str, wfd: int, as_cap: int) -> None:
     from depfree.errors import DepfreeError
 
     status, detail = "ok", ""
+    try:  # the peak inherited from the zygote is not this input's: reset VmHWM to the current RSS (Linux >= 4.0)
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
     start_rss = _status_kib("VmRSS")
     try:
         resource.setrlimit(resource.RLIMIT_AS, (as_cap, as_cap))
@@ -152,8 +157,9 @@ def fresh_baseline() -> int:
         import sys
 
         tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        code = ("import sys, resource; sys.path.insert(0, sys.argv[1]); from fuzz.harness import prewarm; prewarm(); "
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+        # VmHWM, not getrusage's ru_maxrss: that one keeps the peak of the forked parent from before the exec
+        code = ("import sys; sys.path.insert(0, sys.argv[1]); from fuzz.harness import prewarm, _status_kib; "
+                "prewarm(); print(_status_kib('VmHWM') * 1024)")
         out = subprocess.run([sys.executable, "-c", code, tests], capture_output=True, text=True, check=True)
         _FRESH.append(int(out.stdout.strip()))
     return _FRESH[0]
