@@ -109,6 +109,28 @@ def test_sbom_page(factory: Factory, tmp_path: Path) -> None:
         s.assert_clean()
 
 
+def test_sbom_page_of_a_debian_image(factory: Factory, tmp_path: Path) -> None:
+    from helpers import debian
+
+    image = str(debian.image(factory))
+    out = tmp_path / "image.html"
+    code, _, err = _sbom(image, "--format", "html", "-o", str(out))
+    assert code == 0, err
+    code, text, err = _sbom(image)
+    assert code == 0, err
+    doc = json.loads(text)
+    comps = [doc["metadata"]["component"], *doc.get("components", [])]
+    with browser() as new:
+        s = new(1280, 800)
+        s.open(out)
+        rows = s.page.eval_on_selector_all("#sbom tbody tr", ROWS_JS)
+        assert {r["ref"]: r["purl"] for r in rows} == {c["bom-ref"]: c.get("purl", "") for c in comps}
+        # the loader the binaries name is a file of the image, owned by a dpkg package (its purl on the row)
+        loader = [r for r in rows if r["name"] == "ld-linux-x86-64.so.2"]
+        assert loader and all(r["purl"].startswith("pkg:deb/debian/libc6@") for r in loader)
+        s.assert_clean()
+
+
 def test_sbom_html_refuses_validate_and_diff(factory: Factory, tmp_path: Path) -> None:
     exe = str(factory.go("plain"))
     code, _, err = _sbom(exe, "--format", "html", "--validate", "-o", str(tmp_path / "x.html"))
