@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from depfree.cli.main import cli
 from helpers.browser import browser, chromium_available
 from helpers.factory import Factory
-from test_sbom import EPOCH, go_version_m, readelf_interp, readelf_min_glibc
+from test_sbom import EPOCH, _next_release, go_version_m, readelf_interp, readelf_min_glibc, readelf_needed
 
 pytestmark = pytest.mark.skipif(not chromium_available(), reason="needs /usr/bin/chromium (Debian package chromium)")
 
@@ -135,5 +135,37 @@ def test_sbom_html_refuses_validate_and_diff(factory: Factory, tmp_path: Path) -
     exe = str(factory.go("plain"))
     code, _, err = _sbom(exe, "--format", "html", "--validate", "-o", str(tmp_path / "x.html"))
     assert code == 2 and "not html" in err and "Traceback" not in err and not (tmp_path / "x.html").exists()
-    code, _, err = _sbom("--diff", exe, exe, "--format", "html")
-    assert code == 2 and "--diff writes text or json, not html" in err
+    code, _, err = _sbom("--diff", exe, exe, "--format", "spdx-json")
+    assert code == 2 and "--diff writes text or json (or html), not spdx-json" in err
+
+
+def test_sbom_diff_page(factory: Factory, tmp_path: Path) -> None:
+    old_exe, new_exe = factory.go("withdeps"), _next_release(factory)
+    for d, exe in (("v1", old_exe), ("v2", new_exe)):
+        (tmp_path / d).mkdir()
+        shutil.copy2(exe, tmp_path / d / "app")
+    out = tmp_path / "diff.html"
+    code, _, err = _sbom("--diff", str(tmp_path / "v1" / "app"), str(tmp_path / "v2" / "app"), "--format", "html",
+                         "-o", str(out))
+    assert code == 0, err
+    old_v = {_compiled_in(m)[0]: _compiled_in(m)[1] for m in go_version_m(factory, old_exe)["deps"]}
+    new_v = {_compiled_in(m)[0]: _compiled_in(m)[1] for m in go_version_m(factory, new_exe)["deps"]}
+    with browser() as new:
+        s = new(1280, 800)
+        s.open(out)
+        page = s.page
+        rows = page.eval_on_selector_all("#sbom tbody tr", """rs => rs.map(r => [r.dataset.role,
+            r.querySelector('th.name').textContent.trim(), r.querySelector('td.old').textContent.trim(),
+            r.querySelector('td.new').textContent.trim()])""")
+        changed = {n: (o, v) for role, n, o, v in rows if role == "changed" and n in old_v.keys() | new_v.keys()}
+        assert changed == {p: (old_v[p], new_v[p]) for p in old_v.keys() & new_v.keys() if old_v[p] != new_v[p]}
+        assert changed  # the next release moves a module
+        added = {n for role, n, _, _ in rows if role == "added"}
+        assert new_v.keys() - old_v.keys() <= added
+        text = page.locator("main").inner_text()
+        for lib in readelf_needed(new_exe):
+            assert f"+ NEEDED {lib}" in text
+        page.select_option("#f-role", "changed")
+        assert page.locator("#sbom tbody tr:not([hidden])").count() == sum(1 for r in rows if r[0] == "changed")
+        page.screenshot(path=str(Path(os.environ.get("DEPFREE_ARTIFACTS") or tmp_path) / "sbom-diff.png"))
+        s.assert_clean()

@@ -52,10 +52,14 @@ class _Result:
 
             return render(self.sbom, DEFAULT if fmt == "json" else fmt)
         assert self.diff is not None
+        if fmt == "html":
+            from depfree.render.html import sbom_diff_page
+
+            return sbom_diff_page(self.diff)
         if fmt == "json":
             return json.dumps(self.diff, indent=2) + "\n"
         if fmt not in ("text", DEFAULT):  # the default format, when not chosen, means text for a diff
-            raise UsageError(f"--diff writes text or json, not {fmt}")
+            raise UsageError(f"--diff writes text or json (or html), not {fmt}")
         from depfree.sbom.diff import render_text
 
         return "\n".join(render_text(self.diff)) + "\n"
@@ -80,7 +84,7 @@ RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text", "
 @click.option("--root", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Resolve lone binaries' libraries in this root filesystem (and name their dpkg packages).")
 @click.option("--diff", "do_diff", is_flag=True, help="Compare OLD NEW (SBOM JSON files or anything to scan); "
-              "--format text (default) or json.")
+              "--format text (default), json or html.")
 @click.option("--validate", is_flag=True, help="Check the document with the format library's validator; exit 1 "
               "on any error.")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores).")
@@ -138,8 +142,8 @@ def _diff(paths: tuple[str, ...], out: Output, root: str | None, jobs: int | Non
 
     if len(paths) != 2:
         raise UsageError(f"--diff takes two paths (OLD NEW), got {len(paths)}")
-    if out.format not in ("text", "json", DEFAULT):
-        raise UsageError(f"--diff writes text or json, not {out.format}")
+    if out.format not in ("text", "json", "html", DEFAULT):
+        raise UsageError(f"--diff writes text or json (or html), not {out.format}")
     sides = []
     for p in paths:
         inv = sbom_diff.load_side(p)
