@@ -44,14 +44,22 @@ class _Result:
         if self.sbom is not None:
             if fmt == "text":
                 raise UsageError("--format text is for --diff; an SBOM is one of " + ", ".join(SBOM_FORMATS))
+            if fmt == "html":
+                from depfree.render.html import sbom_page
+
+                return sbom_page(self.sbom)
             from depfree.sbom.render import render
 
             return render(self.sbom, DEFAULT if fmt == "json" else fmt)
         assert self.diff is not None
+        if fmt == "html":
+            from depfree.render.html import sbom_diff_page
+
+            return sbom_diff_page(self.diff)
         if fmt == "json":
             return json.dumps(self.diff, indent=2) + "\n"
         if fmt not in ("text", DEFAULT):  # the default format, when not chosen, means text for a diff
-            raise UsageError(f"--diff writes text or json, not {fmt}")
+            raise UsageError(f"--diff writes text or json (or html), not {fmt}")
         from depfree.sbom.diff import render_text
 
         return "\n".join(render_text(self.diff)) + "\n"
@@ -61,13 +69,14 @@ def _renderer(fmt: str) -> Any:
     return lambda result, out: result.text(fmt)
 
 
-RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text")}
+RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text", "html")}
 
 
 @click.command("sbom", epilog=examples(
     "depfree sbom dist/app -o app.cdx.json                CycloneDX 1.6 JSON of one binary",
     "depfree sbom image.tar --format spdx-json            SPDX 2.3 of a docker save / OCI image (dpkg owners)",
     "depfree sbom --root / ./app --format cyclonedx-xml   NEEDED libraries resolved on this machine",
+    "depfree sbom image.tar --format html -o sbom.html    one offline page: components, purls, needs, evidence",
     "SOURCE_DATE_EPOCH=0 depfree sbom app.tar.gz          byte-identical on every run",
     "depfree sbom --diff v1.cdx.json dist/app             what changed since the v1 SBOM (--json: as JSON)"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
@@ -75,7 +84,7 @@ RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text")}
 @click.option("--root", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Resolve lone binaries' libraries in this root filesystem (and name their dpkg packages).")
 @click.option("--diff", "do_diff", is_flag=True, help="Compare OLD NEW (SBOM JSON files or anything to scan); "
-              "--format text (default) or json.")
+              "--format text (default), json or html.")
 @click.option("--validate", is_flag=True, help="Check the document with the format library's validator; exit 1 "
               "on any error.")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores).")
@@ -86,7 +95,7 @@ def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: boo
     """An SBOM of the binaries in PATH... (files, trees, tar/zip/.deb/wheel, OCI layouts, docker-archives): Go
     modules, the Go standard library and build settings inside; NEEDED libraries, interpreter, minimum glibc and
     runtime files needed, with dpkg owners in Debian/Ubuntu images. --format cyclonedx-json (default; also --json),
-    cyclonedx-xml, spdx-json, spdx-tv. Deterministic: SOURCE_DATE_EPOCH sets the time."""
+    cyclonedx-xml, spdx-json, spdx-tv, html (a page to read). Deterministic: SOURCE_DATE_EPOCH sets the time."""
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if depth < 0:
@@ -99,6 +108,8 @@ def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: boo
 
     if out.format == "text":
         raise UsageError("--format text is for --diff; an SBOM is one of " + ", ".join(SBOM_FORMATS))
+    if validate and out.format == "html":
+        raise UsageError("--validate checks an SBOM document (" + ", ".join(SBOM_FORMATS) + "), not html")
     timestamp = source_date()
     sbom = _build(list(paths), root, jobs, depth, timestamp)
     text = _Result(sbom=sbom).text(out.format)
@@ -131,8 +142,8 @@ def _diff(paths: tuple[str, ...], out: Output, root: str | None, jobs: int | Non
 
     if len(paths) != 2:
         raise UsageError(f"--diff takes two paths (OLD NEW), got {len(paths)}")
-    if out.format not in ("text", "json", DEFAULT):
-        raise UsageError(f"--diff writes text or json, not {out.format}")
+    if out.format not in ("text", "json", "html", DEFAULT):
+        raise UsageError(f"--diff writes text or json (or html), not {out.format}")
     sides = []
     for p in paths:
         inv = sbom_diff.load_side(p)

@@ -6,6 +6,9 @@ the size report's ``to_json()`` and ``diff()``), through the Jinja2 templates in
 - :func:`report_page` — ``inspect`` and ``scan``: summary, a binary × target matrix (sortable, filterable), and a
   card per binary with every claim's evidence, built on demand in the browser from the embedded report;
 - :func:`check_page` — ``check``: pass/fail, findings grouped by rule with the rule docs, and the matrix;
+- :func:`sbom_page` — ``sbom``: every component of the :class:`~depfree.sbom.model.Sbom` the CycloneDX/SPDX writers
+  are given (rows by :mod:`depfree.render.html.sbom`), filterable by role, with needs and evidence;
+  :func:`sbom_diff_page` — ``sbom --diff``: added, removed, changed components and changed needs;
 - :func:`size_page`, :func:`size_diff_page` — ``size``: zoomable treemaps (module → package, sections) drawn as SVG
   by :mod:`depfree.render.html.treemap`, and the tables.
 """
@@ -147,6 +150,20 @@ def size_diff_page(data: dict[str, Any]) -> str:
     views = [diff_view(d, i) for i, d in enumerate(data.get("diffs") or [])]
     return _render("diff.html.j2", verb="size --diff", views=views, title="depfree size --diff")
 
+
+
+def sbom_page(sbom: Any) -> str:
+    """The ``sbom`` page for a :class:`~depfree.sbom.model.Sbom`."""
+    from depfree.render.html.sbom import sbom_view
+
+    return _render("sbom.html.j2", verb="sbom", v=sbom_view(sbom), errors=sbom.errors, serial=sbom.serial,
+                   timestamp=sbom.timestamp.isoformat() if sbom.timestamp else "", tool_version=sbom.tool_version,
+                   title=f"depfree sbom: {sbom.root.name}")
+
+
+def sbom_diff_page(d: dict[str, Any]) -> str:
+    """The ``sbom --diff`` page for :func:`depfree.sbom.diff.diff`'s result (what ``--diff --json`` prints)."""
+    return _render("sbom-diff.html.j2", verb="sbom --diff", d=d, title="depfree sbom --diff")
 
 
 def size_html(data: dict[str, Any]) -> str:

@@ -55,7 +55,7 @@
     var want = {};
     filters.forEach(function (f) { want[f.getAttribute("data-filter")] = f.value.toLowerCase(); });
     var shown = 0;
-    $$("#matrix tbody tr").forEach(function (tr) {
+    $$("#matrix tbody tr, #sbom tbody tr").forEach(function (tr) {
       var ok = Object.keys(want).every(function (k) {
         var v = want[k];
         if (!v) return true;
