@@ -351,8 +351,8 @@ def main() -> None:
         "(local, LocalCluster, standing cluster, then again), after a warm-up (the fleet read once into the page "
         "cache, 4 images scanned on the standing cluster); medians. **Load**: the machine was shared with other "
         f"engineers' test runs: the 1-minute load average at the start of the runs was {min(loads):.1f}-"
-        f"{max(loads):.1f} on 2 cores, so every wall time here is several times what it would be on an idle "
-        "machine and varies from run to run; CPU seconds (user + system of every process involved) are much less "
+        f"{max(loads):.1f} on 2 cores ({max(loads) / (os.cpu_count() or 1):.1f} runnable processes per core at "
+        "the most), so the wall times include waiting for the CPU and vary from run to run; CPU seconds (user + system of every process involved) are much less "
         "sensitive to the contention and are the basis of the overhead and the projection.",
         "",
         f"Fleet: {n} docker-archive tarballs, {size / 2**30:.2f} GiB, built here in {built:.0f} s (cached): each one "

@@ -1,7 +1,7 @@
 """``scan --executor dask`` on a real cluster on 127.0.0.1 (a ``dask scheduler`` and two ``dask worker`` processes
 started here, and a ``LocalCluster``): the report equals the local pool's byte for byte, a worker killed mid-scan
 and a poison input lose nothing else, an unreachable scheduler is one line and exit 2, Ctrl-C cancels the tasks;
-``--from`` and ``--format jsonl``."""
+``--from`` and ``--format jsonl``; ``sbom`` on the cluster equals the local SBOM byte for byte."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import images
+from helpers import debian, images
 from helpers.factory import Factory
 
 distributed = pytest.importorskip("distributed")
@@ -259,6 +259,38 @@ def test_check_on_the_cluster_equals_local(corpus: dict[str, Path], cluster: Clu
                  cluster.address)
     assert local.returncode in (0, 1) and json.loads(local.stdout)["findings"] is not None
     assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+
+
+def test_sbom_on_the_cluster_is_byte_identical_to_local(factory: Factory, corpus: dict[str, Path],
+                                                          cluster: Cluster) -> None:
+    """A tree, an archive and images (one with a dpkg database and os-release, which the SBOM reads from each
+    container's filesystem view: it must come back from the workers)."""
+    rootfs = debian.rootfs(factory)
+    paths = [str(rootfs), str(corpus["tree"]), str(corpus["tgz"]), str(debian.image(factory)), str(corpus["glibc"])]
+    env = {"SOURCE_DATE_EPOCH": "1700000000"}
+    local = cli("sbom", *paths, env=env)
+    remote = cli("sbom", paths[0], "--from", "-", "--executor", "dask", "--scheduler", cluster.address, env=env,
+                 stdin="\n".join(paths[1:]) + "\n")
+    assert local.returncode == 0, local.stderr
+    assert (remote.returncode, remote.stdout, remote.stderr) == (local.returncode, local.stdout, local.stderr)
+    # what only the containers' views give: the distribution (as the tree's os-release says) and dpkg owners (as
+    # dpkg -S over the tree's own database says)
+    doc = json.loads(remote.stdout)
+    os_release = dict(line.split("=", 1) for line in (rootfs / "usr/lib/os-release").read_text().splitlines()
+                      if "=" in line)
+    owner = debian.dpkg_search(rootfs, "/lib/x86_64-linux-gnu/libc.so.6")  # as dpkg records it
+    assert owner is not None
+    image = debian.image(factory).name
+    by_ref = {c["bom-ref"]: c for c in doc["components"]}
+    for box in ("rootfs", image):  # the tree (a path on the shared filesystem) and the image (its index, sent back)
+        osr = by_ref[f"os:{box}"]
+        assert (osr["type"], osr["name"], osr["version"]) == (
+            "operating-system", os_release["ID"], os_release["VERSION_ID"].strip('"'))
+        libc = by_ref[f"file:{box}{'!' if box == image else ''}/lib/x86_64-linux-gnu/libc.so.6"]
+        assert libc["purl"].startswith(f"pkg:deb/debian/{owner}@"), libc
+    run = cli("sbom", "--diff", "--from", "-", paths[0], stdin=paths[1])
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2, "", "depfree: --from is for an SBOM of many inputs; --diff takes OLD NEW as arguments\n")
 
 
 def test_unreachable_scheduler_is_one_line_and_exit_2(corpus: dict[str, Path]) -> None:

@@ -24,6 +24,8 @@ from depfree.cli.common import (
     output_options,
     print_error,
 )
+from depfree.cli.fleet import check_executor, fleet_options, inputs
+from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
 
 if TYPE_CHECKING:
@@ -78,8 +80,9 @@ RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text", "
     "depfree sbom --root / ./app --format cyclonedx-xml   NEEDED libraries resolved on this machine",
     "depfree sbom image.tar --format html -o sbom.html    one offline page: components, purls, needs, evidence",
     "SOURCE_DATE_EPOCH=0 depfree sbom app.tar.gz          byte-identical on every run",
-    "depfree sbom --diff v1.cdx.json dist/app             what changed since the v1 SBOM (--json: as JSON)"))
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+    "depfree sbom --diff v1.cdx.json dist/app             what changed since the v1 SBOM (--json: as JSON)",
+    "find /mirror -name '*.tar' | depfree sbom --from - --executor dask --scheduler tcp://sched:8786 -o fleet.cdx.json"))
+@click.argument("paths", nargs=-1, type=click.Path())
 @output_options(RENDERERS, default=DEFAULT)
 @click.option("--root", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Resolve lone binaries' libraries in this root filesystem (and name their dpkg packages).")
@@ -89,9 +92,10 @@ RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text", "
               "on any error.")
 @click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores).")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
+@fleet_options
 @friendly_errors
 def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: bool, validate: bool,
-             jobs: int | None, depth: int) -> None:
+             jobs: int | None, depth: int, from_file: str | None, executor: str, scheduler: str | None) -> None:
     """An SBOM of the binaries in PATH... (files, trees, tar/zip/.deb/wheel, OCI layouts, docker-archives): Go
     modules, the Go standard library and build settings inside; NEEDED libraries, interpreter, minimum glibc and
     runtime files needed, with dpkg owners in Debian/Ubuntu images. --format cyclonedx-json (default; also --json),
@@ -100,8 +104,12 @@ def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: boo
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if depth < 0:
         raise UsageError(f"--depth must be 0 or more, got {depth}")
+    check_executor(executor, scheduler)
+    fleet = _Fleet(executor, scheduler)
     if do_diff:
-        _diff(paths, out, root, jobs, depth)
+        if from_file is not None:
+            raise UsageError("--from is for an SBOM of many inputs; --diff takes OLD NEW as arguments")
+        _diff(paths, out, root, jobs, depth, fleet)
         return
     from depfree.sbom.build import source_date
     from depfree.sbom.render import validate_text
@@ -111,7 +119,7 @@ def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: boo
     if validate and out.format == "html":
         raise UsageError("--validate checks an SBOM document (" + ", ".join(SBOM_FORMATS) + "), not html")
     timestamp = source_date()
-    sbom = _build(list(paths), root, jobs, depth, timestamp)
+    sbom = _build(inputs(paths, from_file), root, jobs, depth, timestamp, fleet)
     text = _Result(sbom=sbom).text(out.format)
     out.write(text)
     for err in sbom.errors:
@@ -126,17 +134,27 @@ def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: boo
     sys.exit(EXIT_INPUT if sbom.errors else EXIT_OK)
 
 
-def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, timestamp: datetime) -> Sbom:
+@dataclass(frozen=True)
+class _Fleet:
+    """Where the scan behind the SBOM runs (``--executor``, ``--scheduler``)."""
+
+    executor: str = "local"
+    scheduler: str | None = None
+
+
+def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, timestamp: datetime,
+           fleet: _Fleet) -> Sbom:
     from depfree.sbom.build import build_sbom
-    from depfree.scan import iter_scan
 
     if root is not None and not os.path.isdir(root):
         raise UsageError(f"--root must be a directory, found {root!r}")
-    results = iter_scan(paths, jobs=jobs, depth=depth, options=Options(deep=True))
+    results = fleet_results(paths, executor=fleet.executor, scheduler=fleet.scheduler, jobs=jobs, depth=depth,
+                            options=Options(deep=True))
     return build_sbom(results, paths, root=root, timestamp=timestamp)
 
 
-def _diff(paths: tuple[str, ...], out: Output, root: str | None, jobs: int | None, depth: int) -> None:
+def _diff(paths: tuple[str, ...], out: Output, root: str | None, jobs: int | None, depth: int,
+          fleet: _Fleet) -> None:
     from depfree.sbom import diff as sbom_diff
     from depfree.sbom.build import source_date
 
@@ -148,7 +166,7 @@ def _diff(paths: tuple[str, ...], out: Output, root: str | None, jobs: int | Non
     for p in paths:
         inv = sbom_diff.load_side(p)
         if inv is None:
-            sbom = _build([p], root, jobs, depth, source_date())
+            sbom = _build([p], root, jobs, depth, source_date(), fleet)
             for err in sbom.errors:
                 print_error(None, err)
             inv = sbom_diff.inventory_of_sbom(sbom)
