@@ -16,9 +16,9 @@ How the work is spread:
   submitted and not yet written out, so a fleet of 10,000 paths is never all in memory at once.
 
 Faults: a task whose worker died is rerun on another by the scheduler; one that killed ``allowed-failures`` workers
-(``distributed.scheduler.allowed-failures``, default 3) is submitted once more (a task only queued on a worker that
-another input killed counts as a suspect too), and if that one kills them again it is that input's error; the scan
-goes on. An
+(``distributed.scheduler.allowed-failures``, default 3) is a suspect (a task only queued on a worker that another
+input killed is one too): once the tasks in flight are done, each suspect is run again alone on the cluster, and
+if it kills workers again it is that input's error; the scan goes on. An
 unreachable scheduler, or one without workers, is a :class:`ClusterError` (exit 2). On an interrupt, the client cancels its tasks.
 
 Test hook: a worker started with ``DEPFREE_DASK_TEST_POISON=NAME`` in its environment kills itself (SIGKILL) when it
@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from typing import Any
@@ -271,6 +272,7 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         queue = as_completed(loop=client.loop)
         submitted = 0
         finished: dict[int, list[ScanResult]] = {}  # done, waiting for the inputs before them
+        suspects: deque[tuple[int, str]] = deque()  # inputs whose worker died: rerun one at a time, alone
 
         def submit(index: int, path: str, tries: int) -> None:
             fut = client.submit(scan_input, path, max(0, depth), sums, options, limits, batch, rooted, pure=False)
@@ -291,19 +293,24 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         for fut in queue:
             index, path, tries = running.pop(fut)
             if tries == 0 and _killed_workers(fut):
-                # Tasks merely queued on a worker that a poison input killed are suspects too: an input is told it
-                # is the poison only when it kills workers again, in a task of its own.
+                # Tasks merely queued or running on a worker that a poison input killed are suspects too: each is
+                # run again alone, with nothing else on the cluster, and told it is the poison only if it kills
+                # workers again then.
                 fut.release()
-                submit(index, path, 1)
-                continue
-            finished[index] = _result(fut, path)
-            fut.release()
-            if progress:
-                progress(len(finished) + emitted, submitted, path)
-            while emitted in finished:
-                yield from finished.pop(emitted)
-                emitted += 1
-            submit_more()
+                suspects.append((index, path))
+            else:
+                finished[index] = _result(fut, path)
+                fut.release()
+                if progress:
+                    progress(len(finished) + emitted, submitted, path)
+                while emitted in finished:
+                    yield from finished.pop(emitted)
+                    emitted += 1
+            if suspects:
+                if not running:
+                    submit(*suspects.popleft(), 1)
+            elif not running or all(t == 0 for _, _, t in running.values()):
+                submit_more()
     except KeyboardInterrupt:
         client.cancel(list(running), force=True)
         raise
