@@ -66,7 +66,7 @@ def results(paths: list[str], *, executor: str, scheduler: str | None, jobs: int
         from depfree.scan_dask import iter_scan_dask
 
         return iter_scan_dask(paths, scheduler=scheduler, workers=jobs, depth=depth, checksums=checksums,
-                              options=options, progress=progress, root=root)
+                              options=options, progress=progress, root=root, limits=limits)
     from depfree.scan import iter_scan
 
     return iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress,
