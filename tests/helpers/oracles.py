@@ -92,20 +92,9 @@ def readelf_symbols(binary: Path, dynamic: bool = False) -> list[tuple[str, str,
 
 def readelf_version_need_names(binary: Path) -> dict[str, list[str]]:
     """library -> every version name of its version-need entries (``readelf -VW``)."""
-    out = _out(["readelf", "-VW", str(binary)])
-    needs: dict[str, list[str]] = {}
-    part = out.split("Version needs section", 1)
-    lib = None
-    for line in part[1].splitlines() if len(part) == 2 else []:
-        m = re.search(r"File: (\S+)\s+Cnt:", line)
-        if m:
-            lib = m.group(1)
-            needs.setdefault(lib, [])
-            continue
-        m = re.search(r"Name: (\S+)\s+Flags:", line)
-        if m and lib:
-            needs[lib].append(m.group(1))
-    return needs
+    from helpers.truth import version_needs
+
+    return version_needs(_out(["readelf", "-VW", str(binary)]))
 
 
 def readelf_chk_exports(libc: Path) -> dict[str, str]:

@@ -44,6 +44,23 @@ class ReadelfFacts:
         return ".".join(map(str, max(vs))) if vs else None
 
 
+def version_needs(text: str) -> dict[str, list[str]]:
+    """library -> the version names of its version-need entries, from ``readelf -V`` output."""
+    needs: dict[str, list[str]] = {}
+    section = text.split("Version needs section", 1)
+    lib = None
+    for line in section[1].splitlines() if len(section) == 2 else []:
+        m = re.search(r"File: (\S+)\s+Cnt:", line)
+        if m:
+            lib = m.group(1)
+            needs.setdefault(lib, [])
+            continue
+        m = re.search(r"Name: (\S+)\s+Flags:", line)
+        if m and lib:
+            needs[lib].append(m.group(1))
+    return needs
+
+
 def readelf(path: str | Path) -> ReadelfFacts:
     p = str(path)
     hdr = _run(["readelf", "-hW", p])
@@ -61,19 +78,7 @@ def readelf(path: str | Path) -> ReadelfFacts:
     rpath = [x for v in re.findall(r"\(RPATH\)\s+Library rpath: \[(.*)\]", dyn) for x in v.split(":") if x]
     runpath = [x for v in re.findall(r"\(RUNPATH\)\s+Library runpath: \[(.*)\]", dyn) for x in v.split(":") if x]
     flags1 = re.search(r"\(FLAGS_1\)\s+Flags: (.*)", dyn)
-    needs: dict[str, list[str]] = {}
-    section = ver.split("Version needs section", 1)
-    if len(section) == 2:
-        lib = None
-        for line in section[1].splitlines():
-            m = re.search(r"File: (\S+)\s+Cnt:", line)
-            if m:
-                lib = m.group(1)
-                needs.setdefault(lib, [])
-                continue
-            m = re.search(r"Name: (\S+)\s+Flags:", line)
-            if m and lib:
-                needs[lib].append(m.group(1))
+    needs = version_needs(ver)
     dsv: dict[str, str] = {}
     for line in syms.splitlines():
         m = re.match(r"\s*\d+:\s+[0-9a-f]+\s+\d+\s+\S+\s+\S+\s+\S+\s+UND\s+(\S+)@(\S+?)(?:\s+\(\d+\))?$", line)
