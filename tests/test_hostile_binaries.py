@@ -78,7 +78,7 @@ def test_pe_number_of_rva_and_sizes(factory: Factory, tmp_path: Path, count: int
         assert [i.name for i in lief.parse(str(bad)).imports] == []
 
         (b,) = api.inspect(bad).binaries
-        assert b.pe is not None and b.pe["imports"] == []
+        assert b.pe is not None and b.pe.imports == []
 
 
 @pytest.mark.parametrize("magic", [0x0, 0x107, 0xFFFF])
