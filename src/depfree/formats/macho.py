@@ -15,7 +15,7 @@ from depfree.datafiles import load
 from depfree.details import BuildVersion, CodeSignature, CodeSignatureBlob, Dylib, MachoDetails, Slice
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
-from depfree.formats.strings import cstring_at
+from depfree.formats.strings import cstring_at, fixed_name
 from depfree.magic import FAT_MAGIC_64, FAT_MAGICS
 from depfree.sources.file import ByteSource
 
@@ -154,7 +154,7 @@ class MachoExecutable(Executable):
         fmt = e + ("16sQQQQiiII" if is64 else "16sIIIIiiII")
         segname, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, _fl = struct.unpack_from(
             fmt, body, 8)
-        name = segname.rstrip(b"\0").decode("utf-8", "replace")
+        name = fixed_name(segname)
         self._segments.append(Segment(kind="load", vaddr=vmaddr, memsz=vmsize, offset=fileoff,
                                       filesz=min(filesize, max(0, self.length - fileoff)),
                                       readable=bool(initprot & 1), writable=bool(initprot & 2),
@@ -170,7 +170,7 @@ class MachoExecutable(Executable):
             sect, _seg, addr, size, offset = f[0], f[1], f[2], f[3], f[4]
             flags = f[8]  # sectname segname addr size offset align reloff nreloc flags ...
             zerofill = (flags & 0xFF) in (0x1, 0xC, 0x12)  # S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL
-            sname = sect.rstrip(b"\0").decode("utf-8", "replace")
+            sname = fixed_name(sect)
             self._sections.append(Section(
                 name=sname, addr=addr, offset=offset, size=size,
                 file_size=0 if zerofill else min(size, max(0, self.length - offset)),

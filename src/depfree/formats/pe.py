@@ -19,7 +19,7 @@ from depfree.datafiles import load
 from depfree.details import Overlay, PeDetails, PeImport, PeSignature
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
-from depfree.formats.strings import cstring_at
+from depfree.formats.strings import cstring_at, fixed_name
 from depfree.sources.file import ByteSource
 
 MAX_COFF_SYMBOLS = max_symbols(2_000_000)
@@ -146,7 +146,7 @@ class PeExecutable(Executable):
     def _sections(self) -> list[tuple[Section, Any]]:
         out = []
         for s in self.pe.sections:
-            name = self._long_name(s.Name.rstrip(b"\0").decode("utf-8", "replace"))
+            name = self._long_name(fixed_name(s.Name))
             raw_size = min(s.SizeOfRawData, max(0, self.source.size - s.PointerToRawData))
             out.append((Section(name=name, addr=self.image_base + s.VirtualAddress, offset=s.PointerToRawData,
                                 size=s.Misc_VirtualSize or s.SizeOfRawData, file_size=raw_size,
@@ -222,7 +222,7 @@ class PeExecutable(Executable):
             if name8[:4] == b"\0\0\0\0":
                 name = cstring_at(strtab, struct.unpack_from("<I", name8, 4)[0])
             else:
-                name = name8.rstrip(b"\0").decode("utf-8", "replace")
+                name = fixed_name(name8)
             section = sections[secnum - 1] if 0 < secnum <= len(sections) else None
             addr = value + (section.addr if section else 0)
             yield Symbol(name=name, value=addr, size=0, section=section.name if section else None,
