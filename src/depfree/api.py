@@ -176,7 +176,7 @@ def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, p
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
     """Files as given; directories walked (symlinks not followed, so no loops and no escapes) keeping only files
     whose magic says ELF, PE or Mach-O. Unreadable directories become errors; the walk goes on."""
-    from depfree.formats.detect import sniff
+    from depfree.magic import sniff
 
     files: list[str] = []
     errors: list[FileError] = []
