@@ -14,6 +14,7 @@ import tarfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from depfree.errors import FormatError
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import FsView
 from depfree.sources.osrelease import read_os_release
@@ -24,7 +25,7 @@ MAX_INFO_FILES = 20_000
 LIMIT = 16 << 20  # bytes read of the status file or one file list
 
 
-class DebError(Exception):
+class DebError(FormatError):
     """The .deb's control member cannot be read (the message says why)."""
 
 
