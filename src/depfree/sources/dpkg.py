@@ -216,6 +216,30 @@ def read_deb_control(blob: Blob) -> DebControl:
     return out
 
 
+def deb_shlibs(paths: list[str]) -> dict[str, tuple[str, str]]:
+    """soname -> (package, where) from the shlibs/symbols control files of every ``.deb`` among ``paths`` (files
+    that are not a .deb, or whose control member cannot be read, are skipped: reported when scanned), so packages
+    scanned together satisfy each other's sonames."""
+    import os
+
+    from depfree.sources.archive import classify
+
+    out: dict[str, tuple[str, str]] = {}
+    for p in paths:
+        if not os.path.isfile(p):
+            continue
+        blob = Blob.of_file(p, os.path.getsize(p))
+        if classify(blob.head(512)) != "deb":
+            continue
+        try:
+            control = read_deb_control(blob)
+        except DebError:
+            continue
+        for so, pkg in control.shlibs.items():
+            out.setdefault(so, (pkg, f"the shlibs/symbols of {os.path.basename(p)}"))
+    return out
+
+
 def policy_package_names(soname: str) -> list[str]:
     """The names Debian Policy §8.1 gives the run-time package of a shared library: the soname's library name
     followed by its major version (``libwebp.so.7`` → ``libwebp7``), with a hyphen when the name ends in a digit
