@@ -156,3 +156,23 @@ def test_macos_binary_against_its_minimum(npm: dict[str, tuple[Path, Path]]) -> 
         line = line_of(proc.stdout, "package/bin/esbuild")
         assert line.startswith("✗") is (padded(minos.group(1)) > padded(p.os_version or "0")), (target, line)
         assert "/etc/" not in line and "zoneinfo" not in line
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_scan_and_targets_agree_on_every_target_of_its_os(npm: dict[str, tuple[Path, Path]], name: str) -> None:
+    """Where the two verbs overlap they say the same: ``scan -t`` of the tarball on all the profiles of the
+    binary's OS is as bad as the worst cell ``targets`` gives the unpacked binary, and names exactly the targets
+    that are not ✓ there."""
+    from depfree.analysis.context import Options
+
+    tgz, exe = npm[name]
+    os_name = {"linux": "linux", "win": "windows", "darwin": "darwin"}[name.split("-")[1]]
+    names = [n for n, p in builtin().items() if p.os == os_name]
+    proc = cli("targets", "--json", *[a for n in names for a in ("-t", n)], str(exe))
+    cells = {c["target"]: c["verdict"] for c in json.loads(proc.stdout)["targets"]}
+    assert set(cells) == set(names)
+    (b,) = scan(tgz, jobs=1, options=Options(targets=names)).binaries
+    order = ["ok", "warn", "fail"]
+    assert b.resolution["verdict"] == max(cells.values(), key=order.index), (cells, b.resolution["host"])
+    named = {h["name"] for h in b.resolution["host"] if h["kind"] == "target"}
+    assert named == {t for t, v in cells.items() if v != "ok"}
