@@ -19,12 +19,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from depfree.errors import DepfreeError, UsageError
+
+if TYPE_CHECKING:  # rich is imported when text is printed: `--json` and `-o` never load it
+    from rich.console import Console
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C; SIGTERM gives 128 + 15
@@ -41,12 +43,24 @@ PIPE_WIDTH = 100_000  # "unlimited": a line in a pipe or file is as long as its 
 F = TypeVar("F", bound=Callable[..., Any])
 Renderer = Callable[[Any, "Output"], "str | None"]
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+_err_console: Console | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``err_console``, the rich console on stderr, made on first use (importing rich costs ~40 ms)."""
+    global _err_console
+    if name == "err_console":
+        if _err_console is None:
+            from rich.console import Console
+
+            _err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return _err_console
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_error(path: str | None, message: str) -> None:
     text = f"depfree: {path}: {message}" if path else f"depfree: {message}"
-    err_console.print(text, markup=False)
+    __getattr__("err_console").print(text, markup=False)
 
 
 def friendly_errors(func: F) -> F:
@@ -110,6 +124,8 @@ class Output:
         """A rich console on the output: colour and the terminal's width in a terminal, plain and unlimited width
         in a pipe or file."""
         if self._console is None:
+            from rich.console import Console
+
             if self.terminal:
                 self._console = Console(highlight=False, soft_wrap=True)
             else:

@@ -12,9 +12,6 @@ from depfree.analysis.context import Options
 from depfree.api import inspect as api_inspect
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.model import Report
-from depfree.render import html
-from depfree.render import json as render_json
-from depfree.render.text import print_report
 
 
 @dataclass
@@ -27,15 +24,26 @@ class InspectResult:
     brief: bool = False
 
 
+# Each renderer imports what it needs when it runs: `inspect --json` loads neither rich nor Jinja2.
 def _text(r: InspectResult, out: Output) -> None:
+    from depfree.render.text import print_report
+
     print_report(r.report, out.console(), verbose=r.verbose, all_items=r.all_items, brief=r.brief)
 
 
-RENDERERS = {
-    "text": _text,
-    "json": lambda r, out: render_json.dumps(r.report.to_json()),
-    "html": lambda r, out: html.report_page(r.report.to_json(), "inspect"),
-}
+def _json(r: InspectResult, out: Output) -> str:
+    from depfree.render import json as render_json
+
+    return render_json.dumps(r.report.to_json())
+
+
+def _html(r: InspectResult, out: Output) -> str:
+    from depfree.render import html
+
+    return html.report_page(r.report.to_json(), "inspect")
+
+
+RENDERERS = {"text": _text, "json": _json, "html": _html}
 
 
 @click.command("inspect", epilog=examples(

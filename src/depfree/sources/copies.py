@@ -93,9 +93,13 @@ class _Entry(Generic[T]):
 @dataclass
 class CopyIndex(Generic[T]):
     """Blobs seen so far, each with a value (the scan's analysis task); :meth:`find` gives the value of an earlier
-    blob with the same bytes."""
+    blob with the same bytes. Blobs that can be read again are indexed by (size, sample) once a second blob of their
+    size arrives, so a tree of many same-size files costs one sample per file, not one per pair."""
 
-    _by_size: dict[int, list[_Entry[T]]] = field(default_factory=dict)
+    _unsampled: dict[int, list[_Entry[T]]] = field(default_factory=dict)  # re-readable, alone in their size so far
+    _sampled: dict[tuple[int, int | None], list[_Entry[T]]] = field(default_factory=dict)
+    _rereadable: dict[int, list[_Entry[T]]] = field(default_factory=dict)  # every re-readable entry by size
+    _hashed: dict[int, list[_Entry[T]]] = field(default_factory=dict)  # the others (their sha256 known) by size
     _by_sha256: dict[str, _Entry[T]] = field(default_factory=dict)
     stats: dict[str, int] = field(default_factory=lambda: {"sampled": 0, "xxh3": 0, "compared": 0, "sha256": 0})
     _last: tuple[Blob, _Entry[T]] | None = None  # the blob find() looked at last, and what it computed of it
@@ -104,13 +108,29 @@ class CopyIndex(Generic[T]):
         """The value of an earlier blob with the same content, or None."""
         if blob.digest is not None and blob.digest in self._by_sha256:
             return self._by_sha256[blob.digest].value
-        earlier = self._by_size.get(blob.size)
-        if not earlier:
+        size = blob.size
+        if size not in self._rereadable and size not in self._hashed:
             return None
         new: _Entry[T] = self._entry(blob, None)
         self._last = (blob, new)
-        for e in earlier:
-            if self._same(new, e):
+        if new.origin is not None:
+            for e in self._unsampled.pop(size, []):  # a second blob of their size: now they are worth sampling
+                self._sampled.setdefault((size, e.sample_of()), []).append(e)
+            self.stats["sampled"] += 1
+            for e in self._sampled.get((size, new.sample_of()), []):
+                self.stats["xxh3"] += 1
+                if new.xxh3_of() == e.xxh3_of():
+                    self.stats["compared"] += 1
+                    if same_bytes(new.origin, e.origin):  # type: ignore[arg-type]
+                        return e.value
+            others = self._hashed.get(size, [])
+        else:
+            others = self._rereadable.get(size, [])
+        for e in others:  # one side only has its sha256 left: compare those
+            self.stats["sha256"] += 1
+            if e.sha256 is None:  # now known: later blobs that come with a sha256 find it directly
+                self._by_sha256.setdefault(e.sha256_of(), e)
+            if new.sha256_of() == e.sha256_of():
                 return e.value
         return None
 
@@ -122,7 +142,14 @@ class CopyIndex(Generic[T]):
             e.value = value
         else:
             e = self._entry(blob, value)
-        self._by_size.setdefault(blob.size, []).append(e)
+        if e.origin is not None:
+            self._rereadable.setdefault(e.size, []).append(e)
+            if e.sample is not None:  # find() sampled it: another blob of its size came first
+                self._sampled.setdefault((e.size, e.sample), []).append(e)
+            else:  # sampled when the next blob of its size comes (find() moves it)
+                self._unsampled.setdefault(e.size, []).append(e)
+        else:
+            self._hashed.setdefault(e.size, []).append(e)
         if e.sha256 is not None:
             self._by_sha256.setdefault(e.sha256, e)
 
@@ -132,18 +159,3 @@ class CopyIndex(Generic[T]):
             return _Entry(value, blob.size, blob, blob.digest)
         # bytes in memory or a temp file deleted once analysed: the sha256 now, while they can still be read
         return _Entry(value, blob.size, None, blob.digest or blob.sha256())
-
-    def _same(self, a: _Entry[T], b: _Entry[T]) -> bool:
-        if a.origin is not None and b.origin is not None:
-            self.stats["sampled"] += 1
-            if a.sample_of() != b.sample_of():
-                return False
-            self.stats["xxh3"] += 1
-            if a.xxh3_of() != b.xxh3_of():
-                return False
-            self.stats["compared"] += 1
-            return same_bytes(a.origin, b.origin)
-        self.stats["sha256"] += 1
-        if b.sha256 is None:  # now known: later blobs that come with a sha256 find it directly
-            self._by_sha256.setdefault(b.sha256_of(), b)
-        return a.sha256_of() == b.sha256_of()
