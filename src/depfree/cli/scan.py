@@ -35,7 +35,7 @@ class ScanOutcome:
 RENDERERS = {
     # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
     "text": lambda r, out: _print_summary(out.console(), r.totals),
-    # JSON on one line (schema depfree.report/1, with 'containers'): pipe it to `jq .` to read it
+    # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _dumps(r.report),
     "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
