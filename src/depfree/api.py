@@ -21,7 +21,7 @@ def tool_info() -> dict[str, str]:
 def inspect_source(source: ByteSource, options: Options | None = None, display_path: str | None = None) -> list[Binary]:
     """Facts for every executable image in one source (several for a universal Mach-O). Raises DepfreeError."""
     options = options or Options()
-    digest = sha256_of(source)
+    digest = sha256_of(source) if options.hash else None
     return [analyze(exe, options, sha256=digest, display_path=display_path) for exe in open_executables(source)]
 
 
@@ -31,12 +31,14 @@ def inspect_path(path: str | os.PathLike[str], options: Options | None = None) -
 
 
 def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, deep: bool = False,
-            options: Options | None = None, progress: Callable[[int, int, str], None] | None = None) -> Report:
+            options: Options | None = None, progress: Callable[[int, int, str], None] | None = None,
+            hash: bool = True) -> Report:
     """Read each file without executing it and report what it needs. Bad files go to ``report.errors``.
-    ``progress(done, total, current)`` is called before each file (the CLI's progress bar)."""
+    ``progress(done, total, current)`` is called before each file (the CLI's progress bar). ``hash=False`` (when
+    no ``options`` are given; else ``options.hash``) leaves each binary's ``sha256`` None."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    options = options or Options(deep=deep)
+    options = options or Options(deep=deep, hash=hash)
     report = Report(tool=tool_info())
     files, report.errors = expand_paths(paths)
     for i, p in enumerate(files):

@@ -196,6 +196,17 @@ def output_options(renderers: Mapping[str, Renderer], *, default: str = "text") 
     return decorate
 
 
+def hash_option(default: bool) -> Callable[[F], F]:
+    """``--hash/--no-hash`` (passed as ``hash_files``): whether each binary's sha256 is computed. A content hash is
+    identity, not a dependency fact: scan, check, hardening and targets leave it out unless asked (copies are found
+    without it); inspect computes it unless told not to."""
+    if default:
+        text = "Leave out each file's sha256 (`sha256` is null in JSON): faster on large files."
+    else:
+        text = "Also compute each file's sha256 (default: `sha256` is null in JSON; copies are found without it)."
+    return click.option("--hash/--no-hash", "hash_files", default=default, help=text)
+
+
 def examples(*lines: str) -> str:
     """An "Examples" block for a verb's --help (click keeps it as written thanks to the \\b marker)."""
     return "\n\n\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)

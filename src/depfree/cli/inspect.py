@@ -10,7 +10,16 @@ import click
 
 from depfree.analysis.context import Options
 from depfree.api import inspect as api_inspect
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    hash_option,
+    output_options,
+    print_error,
+)
 from depfree.model import Report
 
 
@@ -64,9 +73,10 @@ RENDERERS = {"text": _text, "json": _json, "html": _html}
               "static needs next to what it reached for (see depfree verify).")
 @click.option("--verify-root", "verify_roots", multiple=True, metavar="KIND|DIR",
               help="Roots for --verify (repeatable; default scratch and glibc).")
+@hash_option(default=True)
 @friendly_errors
 def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, root: str | None, verbose: bool, all_items: bool,
-                brief: bool, do_verify: bool, verify_roots: tuple[str, ...]) -> None:
+                brief: bool, do_verify: bool, verify_roots: tuple[str, ...], hash_files: bool) -> None:
     """Report how each FILE is linked, which libc (and version) it needs, and what Go built it. A directory is
     walked for ELF, PE and Mach-O files. With --root, each FILE is also judged on that root filesystem."""
     if root is not None:
@@ -76,7 +86,7 @@ def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, root: str | Non
     many = any(os.path.isdir(f) for f in files) or len(files) > 20
     bar = out.progress("inspecting") if many else None
     try:
-        report = api_inspect(list(files), options=Options(deep=deep), progress=bar)
+        report = api_inspect(list(files), options=Options(deep=deep, hash=hash_files), progress=bar)
     finally:
         if bar:
             bar.stop()

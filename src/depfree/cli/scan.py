@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from depfree.analysis.context import Options
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    hash_option,
+    output_options,
+    print_error,
+)
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
@@ -72,12 +81,13 @@ RENDERERS = {
 @click.option("--limit", "limits", multiple=True, metavar="NAME=SIZE", help="Change a bound on hostile archives "
               "(repeatable): max_member, max_total, max_ratio, ratio_floor, spool_over, max_entries, e.g. "
               "--limit max_total=8G (defaults and measured worst cases: docs/limits.md).")
+@hash_option(default=False)
 @fleet_options
 @friendly_errors
 def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, checksums_file: str | None,
              root: str | None, target_names: tuple[str, ...], targets_file: str | None, details: bool,
-             deep: bool, limits: tuple[str, ...], from_file: str | None, executor: str, scheduler: str | None
-             ) -> None:
+             deep: bool, limits: tuple[str, ...], from_file: str | None, executor: str, scheduler: str | None,
+             hash_files: bool) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, wheel, .deb) and container images (OCI
     layout, docker save): one verdict per binary, judged the way its package is really installed and run — what is
     missing from the package (✗) kept apart from what it needs from the machine it lands on."""
@@ -94,7 +104,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
         profiles = load_profiles(targets_file)
         if target_names:
             select(profiles, list(target_names))  # an unknown name is a usage error, now
-    options = Options(deep=deep, targets=list(target_names) or None, targets_file=targets_file)
+    options = Options(deep=deep, targets=list(target_names) or None, targets_file=targets_file, hash=hash_files)
     results = fleet_results(inputs(paths, from_file), executor=executor, scheduler=scheduler, jobs=jobs,
                             depth=depth, checksums=checksums_file, options=options, progress=progress, root=root,
                             limits=parse_limits(limits))

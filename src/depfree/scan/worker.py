@@ -40,7 +40,8 @@ def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple
     except DepfreeError as exc:
         return [], _strip(str(exc), name)
     try:
-        digest = blob.digest or sha256_of(src)
+        # the sha256 only when the report asks for it (Options.hash: scan --hash); copies are found without it
+        digest = (blob.digest or sha256_of(src)) if options.hash else None
         return [analyze(exe, options, sha256=digest, display_path=name) for exe in open_executables(src)], None
     except NotABinaryError:
         return [], None  # the magic matched but the file is not one (a DOS text starting "MZ"): not an executable
