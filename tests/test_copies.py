@@ -1,16 +1,20 @@
 """``sources/copies.py``: copies are found without a sha256 for files that can be read again, and with it for bytes
-that cannot; the groups it makes are exactly those of ``sha256sum`` (the ground truth of "same content")."""
+that cannot; the groups it makes are exactly those of ``sha256sum`` (the ground truth of "same content"). And the
+sha256 on demand: computed where the verb or ``--hash`` asks for it, null elsewhere."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 from depfree.sources.blob import Blob
 from depfree.sources.copies import CopyIndex, same_bytes, xxh3_of
 from helpers.factory import Factory
+from helpers.schema import assert_valid_report
 
 
 def _sha256sum(paths: list[Path]) -> dict[str, str]:
@@ -86,3 +90,32 @@ def test_digest_and_byte_compare_agree_with_the_bytes(tmp_path: Path) -> None:
     assert not same_bytes(ba, bb) and same_bytes(ba, Blob.of_file(str(a)))
     assert xxh3_of(ba) != xxh3_of(bb)
     assert xxh3_of(Blob.of_bytes(a.read_bytes())) == xxh3_of(ba)  # the same digest from memory and from disk
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "depfree", *args], capture_output=True, text=True, check=False)
+
+
+def test_hash_on_demand_in_every_verb(factory: Factory, tmp_path: Path) -> None:
+    """The sha256 is computed where asked for (scan/hardening/targets/check --hash, inspect by default) and is null
+    elsewhere; both forms are valid reports of the schema, and every digest is sha256sum's."""
+    app = factory.c("hello.c")
+    truth = _sha256sum([app])[str(app)]
+    d = tmp_path / "tree"
+    d.mkdir()
+    shutil.copy2(app, d / "hello")
+    for args, expected in ((["inspect", str(app)], truth), (["inspect", "--no-hash", str(app)], None),
+                           (["scan", str(d)], None), (["scan", "--hash", str(d)], truth)):
+        proc = _cli(*args[:1], "--json", *args[1:])
+        assert proc.returncode == 0, proc.stderr
+        data = json.loads(proc.stdout)
+        assert_valid_report(data)
+        assert data["schema"] == "depfree.report/2"
+        assert [b["sha256"] for b in data["binaries"]] == [expected], args
+    for verb in ("hardening", "targets"):  # their JSON carries no hash: --hash changes nothing else in it
+        runs = [_cli(verb, flag, "--json", str(app)) for flag in ("--hash", "--no-hash")]
+        assert {p.returncode for p in runs} <= {0, 1}, runs[0].stderr  # (targets: 1 when a target fails)
+        assert runs[0].stdout == runs[1].stdout and json.loads(runs[0].stdout)
+    text = _cli("inspect", "--no-hash", str(app)).stdout
+    assert "sha256" not in text and truth not in text  # the text report says nothing of a hash it did not take
+    assert truth in _cli("inspect", str(app)).stdout
