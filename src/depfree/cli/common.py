@@ -203,7 +203,8 @@ def hash_option(default: bool) -> Callable[[F], F]:
     if default:
         text = "Leave out each file's sha256 (`sha256` is null in JSON): faster on large files."
     else:
-        text = "Also compute each file's sha256 (default: `sha256` is null in JSON; copies are found without it)."
+        text = ("Also compute each file's sha256 (default: `sha256` is null in the report; copies are found "
+                "without it).")
     return click.option("--hash/--no-hash", "hash_files", default=default, help=text)
 
 
