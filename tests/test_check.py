@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,6 +154,29 @@ def test_malformed_policy(tmp_path: Path, text: str, expect: str) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert expect in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(("name", "text", "expect"), [
+    # the same line at the top level is fine; the override's own line and entry are named (issue 18)
+    ("depfree.toml", 'max_glibc = "2.31"\n[[overrides]]\npaths = ["a/*"]\n\n[[overrides]]\npaths = ["b/*"]\n'
+     "max_glibc = 2.28\n", "depfree.toml:7 (in [[overrides]] #2): 'max_glibc' must be a string, found float"),
+    ("depfree.toml", '[[overrides]]\npaths = ["a"]\nallowed_os = "linux"\n',
+     "depfree.toml:3 (in [[overrides]] #1): 'allowed_os' must be a list of strings"),
+    ("depfree.toml", '[rules]\nDF001 = "note"\n[[overrides]]\npaths = ["a"]\n[overrides.rules]\nDF001 = "bad"\n',
+     "depfree.toml:6 (in [[overrides]] #1): severity of DF001 must be one of"),
+    ("depfree.toml", 'overrides = [{ paths = ["a"], min_go = 1.22 }]\n',
+     "depfree.toml:1 (in [[overrides]] #1): 'min_go' must be a string, found float"),
+    ("pyproject.toml", '[tool.depfree]\nmin_go = "1.21"\n[[tool.depfree.overrides]]\npaths = ["a"]\nmin_go = 1.22\n',
+     "pyproject.toml:5 (in [[overrides]] #1): 'min_go' must be a string, found float"),
+])
+def test_malformed_override_names_its_line_and_entry(tmp_path: Path, name: str, text: str, expect: str) -> None:
+    pol = policy_file(tmp_path, text, name)
+    proc = check("--policy", str(pol), "/bin/true")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert expect in proc.stderr, proc.stderr
+    with pytest.raises(UsageError, match=re.escape(expect)):
+        load_policy(str(pol))
 
 
 def test_policy_discovery_and_pyproject(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import depfree
-from depfree.analysis.context import Options
+from depfree.options import Options
 from depfree.scan import scan
 from helpers import images
 from helpers.factory import Factory

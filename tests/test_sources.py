@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from depfree.analysis.context import Options
+from depfree.options import Options
 from depfree.scan import Engine, scan
 from depfree.sources.checksums import parse_manifest
 from depfree.sources.fsview import DirView, IndexView, Node

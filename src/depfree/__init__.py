@@ -42,8 +42,8 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
 def check(paths, *, policy=None, preset=None):  # type: ignore[no-untyped-def]
     """Apply a policy (file path or preset name) to binaries, directories, archives or images; returns a
     :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
-    from depfree.analysis.context import Options
     from depfree.cli.check import gather
+    from depfree.options import Options
     from depfree.policy.config import load_policy
     from depfree.policy.engine import evaluate
 

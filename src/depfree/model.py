@@ -14,6 +14,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.details import MachoDetails, PeDetails
+
 # 2: ``sha256`` is null unless it was asked for (issue 23: scan, check, hardening and targets hash with --hash only;
 # inspect hashes unless --no-hash). Everything else is as in depfree.report/1.
 SCHEMA = "depfree.report/2"
@@ -189,8 +191,8 @@ class Binary:
     targets: list[dict[str, Any]] | None = None
     resolution: dict[str, Any] | None = None
     verify: list[dict[str, Any]] | None = None
-    pe: dict[str, Any] | None = None
-    macho: dict[str, Any] | None = None
+    pe: PeDetails | None = None  # depfree/details.py
+    macho: MachoDetails | None = None
     elf: dict[str, Any] | None = None
 
 

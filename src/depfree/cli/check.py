@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,
@@ -22,6 +21,7 @@ from depfree.cli.common import (
 )
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.errors import InputError
+from depfree.options import Options
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.errors import UsageError
 from depfree.model import Report
+from depfree.options import Options
 from depfree.scan import Progress, ScanResult
 
 EXECUTORS = ("local", "dask")

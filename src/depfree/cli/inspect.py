@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.api import inspect as api_inspect
 from depfree.cli.common import (
     EXIT_INPUT,
@@ -21,6 +20,7 @@ from depfree.cli.common import (
     print_error,
 )
 from depfree.model import Report
+from depfree.options import Options
 
 
 @dataclass

@@ -11,7 +11,6 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from depfree.analysis.context import Options
 from depfree.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
@@ -26,6 +25,7 @@ from depfree.cli.fleet import fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
+from depfree.options import Options
 from depfree.render import html
 from depfree.render import scan_jsonl as jsonl
 from depfree.render.paths import relative

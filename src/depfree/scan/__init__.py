@@ -26,8 +26,8 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from depfree.analysis.context import Options
 from depfree.model import Report
+from depfree.options import Options
 from depfree.scan.container import KINDS_ROOTFS, Container, Member
 from depfree.scan.engine import Engine, Executor, Progress, Task
 from depfree.scan.inputs import Scanner, ScanResult
