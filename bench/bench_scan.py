@@ -82,19 +82,32 @@ def analyzer_costs(tree: str, hashed: bool = False) -> tuple[float, int, list[tu
         try:
             return saved_sha(src)
         finally:
-            cost["(sha256 of the file, reported and the cache key)"] += time.perf_counter() - t
+            cost["(sha256 of the file: --hash only)"] += time.perf_counter() - t
+
+    import depfree.api as api
+
+    saved_judge = api.judge_targets
+
+    def judge_timed(binary, options):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return saved_judge(binary, options)
+        finally:
+            cost["judge_targets"] += time.perf_counter() - t
 
     pipeline.ANALYZERS[:] = [timed(f) for f in saved_analyzers]
-    detect.open_executables = open_timed
-    pipeline.sha256_of = sha_timed
+    detect.open_executables = api.open_executables = open_timed  # (api.analyse_source calls its own imports)
+    pipeline.sha256_of = api.sha256_of = sha_timed
+    api.judge_targets = judge_timed
     try:
         start = time.perf_counter()
         report = scan(tree, jobs=1, options=_options(hashed))
         total = time.perf_counter() - start
     finally:
         pipeline.ANALYZERS[:] = saved_analyzers
-        detect.open_executables = saved_open
-        pipeline.sha256_of = saved_sha
+        detect.open_executables = api.open_executables = saved_open
+        pipeline.sha256_of = api.sha256_of = saved_sha
+        api.judge_targets = saved_judge
     cost["(the rest: walk, sniffing every file, resolution, bookkeeping)"] = total - sum(cost.values())
     return total, len(report.binaries), cost.most_common()
 
