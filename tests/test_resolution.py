@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from depfree.model import Report
+from depfree.model import Report, to_json
 from depfree.scan import scan
 from helpers import images
 from helpers.factory import Factory
@@ -31,7 +31,7 @@ def readelf_dynamic(path: Path) -> dict[str, list[str]]:
 def resolution_of(report: Report, path: str) -> dict[str, Any]:
     (b,) = [b for b in report.binaries if b.path == path]
     assert b.resolution is not None
-    return b.resolution
+    return to_json(b.resolution)
 
 
 @pytest.fixture(scope="module")

@@ -97,7 +97,7 @@ def test_deb_built_with_dpkg_deb(payload: Path, tmp_path: Path) -> None:
     (c,) = report.containers
     assert c["kind"] == "deb"
     assert members(report, str(out)) == {"/usr/bin/app": sha256(payload / "bin" / "app")}
-    assert report.binaries[0].resolution["self_contained"] is True  # a static Go binary needs nothing
+    assert report.binaries[0].resolution.self_contained is True  # a static Go binary needs nothing
 
 
 def test_nested_archive_entered_one_level(payload: Path, tmp_path: Path) -> None:

@@ -503,7 +503,7 @@ class Container:
                     b = copy.deepcopy(b)
                     b.path = shown
                     for verdict in b.targets or []:  # the target verdicts name the binary too
-                        verdict["binary"] = shown
+                        verdict.binary = shown
                 binaries.append(b)
                 by_path.setdefault(vpath, b)
                 where.append((b, vpath))
@@ -576,11 +576,12 @@ class Container:
         return Resolver(view, by_path, provided, loader=loader), pkg
 
     def record(self, binaries: list[Binary]) -> dict[str, Any]:
-        n_missing_interp = sum(1 for b in binaries if (b.resolution or {}).get("interpreter_found") is False)
-        n_missing_libs = sum(1 for b in binaries if (b.resolution or {}).get("missing_libraries"))
-        n_missing_files = sum(1 for b in binaries if (b.resolution or {}).get("missing_files"))
-        contained = sum(1 for b in binaries if (b.resolution or {}).get("self_contained"))
-        verdicts = [(b.resolution or {}).get("verdict", "ok") for b in binaries]
+        res = [b.resolution for b in binaries]
+        n_missing_interp = sum(1 for r in res if r is not None and r.interpreter_found is False)
+        n_missing_libs = sum(1 for r in res if r is not None and r.missing_libraries)
+        n_missing_files = sum(1 for r in res if r is not None and r.missing_files)
+        contained = sum(1 for r in res if r is not None and r.self_contained)
+        verdicts = [(r.verdict if r is not None else None) or "ok" for r in res]
         counts = {v: verdicts.count(v) for v in ("ok", "warn", "fail")}
         rec: dict[str, Any] = {
             "path": self.path,

@@ -21,6 +21,7 @@ from depfree.cli.common import (
 )
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.errors import InputError
+from depfree.model import Report
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
@@ -41,18 +42,18 @@ RENDERERS = {
     "junit": lambda r, out: to_junit(r),
     "markdown": lambda r, out: to_markdown(r),
     "github": lambda r, out: to_github(r),
-    "html": lambda r, out: html.check_page(r.to_json(), getattr(r, "report", {})),
+    "html": lambda r, out: html.check_page(r.to_json(), r.report.to_json() if hasattr(r, "report") else {}),
 }
 FORMATS = tuple(RENDERERS)
 
 
 def gather(paths: list[str], options: Options, progress: Any = None, executor: str = "local",
-           scheduler: str | None = None) -> dict:
+           scheduler: str | None = None) -> Report:
     """The report for all PATHs: files, directories, archives and images (through ``depfree scan``, on the local
     pool or a Dask cluster)."""
     from depfree.cli.fleet import report
 
-    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
+    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress)
 
 
 def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -66,9 +67,9 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     ctx.exit(EXIT_OK)
 
 
-def empty_inputs(report: dict, paths: list[str]) -> list[str]:
+def empty_inputs(report: Report, paths: list[str]) -> list[str]:
     """The PATHs (directories, archives, images) in which no executable was found."""
-    return [c["path"] for c in report.get("containers") or [] if c["path"] in paths and not c.get("binaries")]
+    return [c["path"] for c in report.containers or [] if c["path"] in paths and not c.get("binaries")]
 
 
 @click.command("check", epilog=examples(

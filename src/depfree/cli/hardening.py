@@ -12,7 +12,7 @@ import click
 from depfree.api import inspect
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.errors import UsageError
-from depfree.model import Binary, FileError
+from depfree.model import Binary, FileError, to_json
 from depfree.render.hardening import COLUMNS as COLUMNS
 from depfree.render.hardening import print_hardening, to_csv
 
@@ -25,8 +25,8 @@ class HardeningResult:
 
     def to_json(self) -> dict:
         return {"schema": "depfree.hardening/1", "binaries": [
-            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": b.hardening, "debug": b.debug,
-             "packer": b.packer} for b in self.binaries],
+            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": to_json(b.hardening),
+             "debug": to_json(b.debug), "packer": to_json(b.packer)} for b in self.binaries],
             "errors": [{"path": e.path, "error": e.error} for e in self.errors]}
 
 

@@ -145,7 +145,7 @@ def _count(res: ScanResult, totals: dict[str, int]) -> None:
     totals["containers"] += 1 if res.container else 0
     totals["binaries"] += len(res.binaries)
     for b in res.binaries:
-        totals[(b.resolution or {}).get("verdict", "ok")] += 1
+        totals[(b.resolution.verdict if b.resolution else None) or "ok"] += 1
     totals["errors"] += len(res.errors)
 
 
@@ -185,8 +185,8 @@ def _print_container(console: Console, res: ScanResult, details: bool) -> None:
         shown = b.path[len(prefix):] if b.path.startswith(prefix) else relative(b.path)
         if b.slice:
             shown += f" [{b.slice}]"
-        r = b.resolution or {}
-        mark = MARKS.get(r.get("verdict", "ok"), "")
+        r = b.resolution
+        mark = MARKS.get((r.verdict if r else None) or "ok", "")
         line = summary_line(r) if r else ""
         console.print(f"  {mark} {escape(shown)} [dim]({escape(_what(b))})[/dim]: {escape(line)}")
         if details:
