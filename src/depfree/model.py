@@ -133,6 +133,14 @@ class GoPackage:
 
 
 @dataclass
+class GoFeature:
+    """A build feature (netgo, osusergo, fips140...; analysis/gofeatures.py): on, off, or None when unknown."""
+
+    value: bool | None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
 class Go:
     version: str | None
     source: str  # buildinfo | pclntab | symbols | gccgo
@@ -150,7 +158,7 @@ class Go:
     evidence: list[Evidence] = field(default_factory=list)
     # Filled by deeper analysis (pclntab, --deep); None when not looked at.
     packages: list[GoPackage] | None = None
-    features: dict[str, Any] | None = None
+    features: dict[str, GoFeature] | None = None
 
 
 @dataclass

@@ -81,7 +81,7 @@ def _sections(exe: Executable) -> list[Section]:
 def _go_files(exe: Executable, b: Binary) -> list[str]:
     ctx = Context(exe=exe, binary=identity(exe, exe.path, b.sha256), options=Options())
     analyze_go(ctx)
-    tab = ctx.cache.get("go.pclntab")
+    tab = ctx.go.pclntab
     if tab is None:
         return []
     try:

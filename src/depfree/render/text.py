@@ -155,8 +155,8 @@ def _go(b: Binary) -> tuple[str, Lines]:
             pkgs.append(f"  {p.size:>10,}  {escape(p.path)}  {p.kind}{mod}")
         lines += limited(pkgs, 10, "packages")
     if go.features:
-        on = [k for k, f in go.features.items() if f.get("value") is True]
-        unknown = [k for k, f in go.features.items() if f.get("value") is None]
+        on = [k for k, f in go.features.items() if f.value is True]
+        unknown = [k for k, f in go.features.items() if f.value is None]
         lines.append("features    " + (", ".join(on) or "none") + (f"  [dim](unknown: {', '.join(unknown)})[/dim]"
                                                                  if unknown else ""))
     return "go", lines
