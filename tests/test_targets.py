@@ -12,9 +12,9 @@ import pytest
 
 import depfree
 from depfree.analysis.context import Options
-from depfree.analysis.versions import version_key
 from depfree.model import to_json
 from depfree.targets.profiles import builtin
+from depfree.versions import version_key
 from helpers.truth import readelf
 
 ALL = sorted(builtin())

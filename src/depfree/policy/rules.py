@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from depfree.analysis.versions import version_key
 from depfree.model import Binary, Evidence, Need
 from depfree.model_hardening import ElfHardening, MachoHardening
 from depfree.policy.config import Policy
+from depfree.versions import version_key
 
 Hit = tuple[str, list[Evidence], str]
 RuleFn = Callable[[Binary, Policy], list[Hit]]

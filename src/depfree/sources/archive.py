@@ -28,7 +28,7 @@ from typing import IO, Any, Protocol
 import zstandard
 
 from depfree.errors import FormatError
-from depfree.formats.detect import sniff
+from depfree.magic import sniff
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DIR, FILE, OTHER, SYMLINK, IndexView, Node, norm
 from depfree.sources.targuard import TarLimitError, open_tar, skip_to
