@@ -100,8 +100,8 @@ def test_wheel_verdict_follows_auditwheel(wheels: dict[str, Path], name: str) ->
     report = scan(wheel, jobs=1)
     assert not report.errors
     (container,) = report.containers or []
-    assert container["context"] == "wheel"
-    assert (container["verdict"] != "fail") is honest, [b.resolution for b in report.binaries]
+    assert container.context == "wheel"
+    assert (container.verdict != "fail") is honest, [b.resolution for b in report.binaries]
     assert_valid_report(report.to_json())
     if not honest:
         (b,) = report.binaries
@@ -214,8 +214,8 @@ def test_deb_needs_satisfied_through_depends_like_dpkg_shlibdeps(factory: Factor
     report = scan(deb, jobs=1)
     assert not report.errors
     (container,) = report.containers or []
-    assert container["context"] == "deb" and container["verdict"] == "ok"
-    assert container["deb"]["depends"] == deb_field(deb, "Depends")
+    assert container.context == "deb" and container.verdict == "ok"
+    assert container.deb is not None and container.deb.depends == deb_field(deb, "Depends")
     dynamic = [b for b in report.binaries if b.linkage.needed and b.type in ("exec", "pie")]
     assert dynamic
     for b in dynamic:
@@ -386,7 +386,7 @@ def test_a_zip_named_whl_without_a_wheel_name_is_an_ordinary_archive(factory: Fa
     with zipfile.ZipFile(odd, "w") as zf:
         zf.write(factory.c("hello.c"), "bin/hello")
     (container,) = scan(odd, jobs=1).containers or []
-    assert container["context"] == "app" and container["verdict"] == "ok"
+    assert container.context == "app" and container.verdict == "ok"
 
 
 def test_go_deb_alone_names_its_library_packages_by_debian_policy(factory: Factory, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from depfree.model_hardening import Debug, Hardening, Packer
-    from depfree.model_verdicts import Resolution, TargetVerdict
+    from depfree.model_verdicts import ContainerRecord, Resolution, TargetVerdict
 
 SCHEMA = "depfree.report/1"
 
@@ -218,7 +218,7 @@ class Report:
     errors: list[FileError] = field(default_factory=list)
     schema: str = SCHEMA
     tool: dict[str, str] = field(default_factory=dict)
-    containers: list[dict[str, Any]] | None = None
+    containers: list[ContainerRecord] | None = None
 
     def json_omit(self) -> tuple[str, ...]:
         return omit_none(self, "containers")

@@ -1,11 +1,13 @@
 """Typed judgements of a binary: its verdict per target (``binary.targets``, targets/judge.py) and what it needs
-looked up inside its package (``binary.resolution``: analysis/resolution.py finds, targets/context.py judges).
+looked up inside its package (``binary.resolution``: analysis/resolution.py finds, targets/context.py judges);
+the record of each scanned container (``report.containers``).
 Field names and order are the JSON's (data/report.schema.json); keys the schema leaves optional are named by each
 class's ``json_omit`` and are absent from the JSON when None."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from depfree.model import Evidence, omit_none
 
@@ -112,3 +114,58 @@ class Resolution:
         self.missing_libraries = [e.name for e in self.libraries if e.path is None]
         self.self_contained = (self.interpreter_found is not False and not self.missing_libraries
                                and not self.missing_files)
+
+
+@dataclass
+class ContainerSummary:
+    """How many binaries of a container are self-contained, miss what, and have which verdict."""
+
+    self_contained: int
+    not_self_contained: int
+    missing_interpreter: int
+    missing_libraries: int
+    missing_files: int
+    ok: int
+    warn: int
+    fail: int
+
+
+@dataclass
+class DebInfo:
+    """A .deb's control fields the judgement used."""
+
+    package: str
+    version: str | None
+    depends: str
+    pre_depends: str
+
+
+@dataclass
+class WheelInfo:
+    tag: str  # the platform tag of the wheel's PEP 427 file name
+
+
+@dataclass
+class ContainerRecord:
+    """One scanned package, archive, image or tree (``report.containers``). ``self_contained`` and ``verdict`` are
+    None when it holds no executable; the optional parts (absent from the JSON when None) say how it was read and
+    judged: ``compression``, ``deb``, ``image`` (sources/image.py's layers and config), ``checksums``
+    (sources/checksums.py's result), ``wheel``, ``context`` (the rule of data/contexts.toml)."""
+
+    path: str
+    kind: str
+    files: int
+    binaries: int
+    self_contained: bool | None
+    verdict: str | None
+    summary: ContainerSummary
+    errors: int
+    compression: str | None = None
+    deb: DebInfo | None = None
+    image: dict[str, Any] | None = None
+    checksums: dict[str, Any] | None = None
+    wheel: WheelInfo | None = None
+    context: str | None = None
+
+    def json_omit(self) -> tuple[str, ...]:
+        return omit_none(self, "compression", "deb", "image", "checksums", "wheel", "context")

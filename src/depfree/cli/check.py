@@ -69,7 +69,7 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
 
 def empty_inputs(report: Report, paths: list[str]) -> list[str]:
     """The PATHs (directories, archives, images) in which no executable was found."""
-    return [c["path"] for c in report.containers or [] if c["path"] in paths and not c.get("binaries")]
+    return [c.path for c in report.containers or [] if c.path in paths and not c.binaries]
 
 
 @click.command("check", epilog=examples(

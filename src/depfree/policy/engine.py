@@ -9,6 +9,7 @@ from typing import Any
 
 from depfree.errors import UsageError
 from depfree.model import Report, to_json
+from depfree.model_verdicts import ContainerRecord
 from depfree.policy.catalog import catalog, rank
 from depfree.policy.config import Policy
 from depfree.policy.rules import RULES
@@ -134,15 +135,15 @@ def evaluate(report: Report, policy: Policy, baseline: set[str] | None = None) -
     return result
 
 
-def _checksum_findings(result: CheckResult, c: dict[str, Any], sev: str, policy: Policy,
+def _checksum_findings(result: CheckResult, c: ContainerRecord, sev: str, policy: Policy,
                        baseline: set[str] | None) -> None:
     """DF019: a container's files whose sha256 does not match its checksum manifest."""
-    sums = c.get("checksums") or {}
+    sums = c.checksums or {}
     for item in sums.get("mismatched", []):
         name = item.get("name") or item.get("path") or str(item)
         msg = f"{name}: sha256 {item.get('actual', '?')} does not match the manifest's {item.get('expected', '?')}"
         ev = [{"kind": "file", "name": str(sums.get("manifest", "manifest")), "detail": name}]
-        result.findings.append(_finding("DF019", sev, c["path"], msg, ev, name, policy, baseline))
+        result.findings.append(_finding("DF019", sev, c.path, msg, ev, name, policy, baseline))
 
 
 def _finding(rid: str, sev: str, path: str, message: str, evidence: list[dict[str, str]], key: str, policy: Policy,

@@ -33,7 +33,7 @@ from typing import Any
 
 from depfree.errors import UsageError
 from depfree.model import Binary, GoModule
-from depfree.model_verdicts import ResolvedLibrary
+from depfree.model_verdicts import ContainerRecord, ResolvedLibrary
 from depfree.sbom import purls
 from depfree.sbom.model import APPLICATION, CONTAINER, FILE, LIBRARY, OPERATING_SYSTEM, Component, Edge, Sbom
 from depfree.sbom.owners import DpkgOwners
@@ -104,7 +104,7 @@ class Builder:
         if not res.container:
             return
         c = res.container
-        path, kind = c["path"], c["kind"]
+        path, kind = c.path, c.kind
         view = res.view
         owners = None
         if view is not None and kind in (*KINDS_ROOTFS, "dir", "tar"):
@@ -155,19 +155,19 @@ class Builder:
         return None
 
     @staticmethod
-    def _vpath(b: Binary, c: dict[str, Any]) -> str:
-        path, kind = c["path"], c["kind"]
+    def _vpath(b: Binary, c: ContainerRecord) -> str:
+        path, kind = c.path, c.kind
         if b.path.startswith(path + "!"):
             return "/" + b.path[len(path) + 1 :].lstrip("/")
         if kind == "dir":
             return "/" + os.path.relpath(b.path, path).replace(os.sep, "/")
         return "/" + os.path.basename(b.path)
 
-    def _container_component(self, c: dict[str, Any]) -> Component:
-        path, kind = c["path"], c["kind"]
+    def _container_component(self, c: ContainerRecord) -> Component:
+        path, kind = c.path, c.kind
         name = os.path.basename(path.rstrip("/")) or path
-        props = [("depfree:container.kind", kind), ("depfree:container.files", str(c.get("files", 0)))]
-        image = c.get("image")
+        props = [("depfree:container.kind", kind), ("depfree:container.files", str(c.files))]
+        image = c.image
         if image is not None:
             return self._image_component(self.shown(path), name, image, props)
         comp = Component(ref=f"container:{self.shown(path)}", kind=FILE if kind in ("tar", "zip", "ar") else APPLICATION,
