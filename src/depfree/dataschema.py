@@ -27,6 +27,9 @@ TARGET = Table({"os": str, "arch": ListOf(str), "libc": str, "files": STRS, "int
 VARIANT = Table({"description": str, "source": str, "cgo?": bool, "ldflags?": STRS, "tags?": STRS,
                  "buildmode?": str, "trimpath?": bool, "env?": MapOf(str), "cc?": str, "install?": str})
 
+# a DLL, API-set prefix or function that ships only from a Windows release on (targets/windows.py)
+SINCE = sourced(version=str, update_=str)
+
 STDLIB_NEED = Table({"id": str, "kind": OneOf(("file", "dir", "env", "library")), "what": str,
                      "alternatives?": STRS, "why": str, "functions": STRS, "goos?": STRS, "required?": bool,
                      "source": str, "unless_features?": STRS})
@@ -63,7 +66,7 @@ SCHEMAS: dict[str, Spec] = {
         "musllinux": sourced(libraries=STRS)}),
     "windows.toml": Table({
         "system_dlls": sourced(names=STRS, api_set_prefixes=STRS),
-        "system32": sourced(names=STRS, since=MapOf(sourced(version=str))),
+        "system32": sourced(names=STRS, since=MapOf(SINCE), since_prefix_=MapOf(SINCE), functions_=MapOf(SINCE)),
         "c_runtimes": sourced(Table({"dlls?": STRS, "prefixes?": STRS, "system": bool, "note": str})),
         "versions": sourced(str), "subsystems": sourced(str), "machines": sourced(str)}),
 }

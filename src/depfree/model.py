@@ -20,7 +20,11 @@ if TYPE_CHECKING:
     from depfree.model_hardening import Debug, Hardening, Packer
     from depfree.model_verdicts import ContainerRecord, Resolution, TargetVerdict
 
-SCHEMA = "depfree.report/1"
+from depfree.details import MachoDetails, PeDetails
+
+# 2: ``sha256`` is null unless it was asked for (issue 23: scan, check, hardening and targets hash with --hash only;
+# inspect hashes unless --no-hash). Everything else is as in depfree.report/1.
+SCHEMA = "depfree.report/2"
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ class Binary:
 
     path: str
     size: int
-    sha256: str
+    sha256: str | None  # None (JSON null) when not computed: identity, not a dependency fact (see SCHEMA)
     format: str  # elf | pe | macho
     arch: str
     os: str
@@ -201,8 +205,8 @@ class Binary:
     targets: list[TargetVerdict] | None = None
     resolution: Resolution | None = None
     verify: list[dict[str, Any]] | None = None
-    pe: dict[str, Any] | None = None
-    macho: dict[str, Any] | None = None
+    pe: PeDetails | None = None  # depfree/details.py
+    macho: MachoDetails | None = None
     elf: dict[str, Any] | None = None
 
 

@@ -31,15 +31,17 @@ class TargetVerdict:
 @dataclass
 class ResolvedLibrary:
     """A NEEDED library (or a non-system DLL / dylib) and where the loader's search found it (``path`` None: not
-    found); ``needed_by`` the library that needs it, ``via`` "loader" when found through its loaders' search."""
+    found); ``needed_by`` the library that needs it, ``via`` "loader" when found through its loaders' search,
+    ``package`` the dpkg package owning the file found (an image or root with a dpkg database)."""
 
     name: str
     path: str | None
     needed_by: str | None = None
     via: str | None = None
+    package: str | None = None
 
     def json_omit(self) -> tuple[str, ...]:
-        return omit_none(self, "needed_by", "via")
+        return omit_none(self, "needed_by", "via", "package")
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from depfree.analysis.context import Context
+from depfree.formats.base import Executable
+from depfree.formats.elf import ElfExecutable
+from depfree.formats.strings import cstring_at
 from depfree.model import Evidence
 from depfree.model_hardening import Debug, EvidenceMap
 
@@ -15,15 +16,11 @@ def analyze_debug(ctx: Context) -> None:
     exe, b = ctx.exe, ctx.binary
     names = [s.name for s in exe.sections()]
     ev: EvidenceMap = {}
-    if exe.format == "elf":
-        symtab = ".symtab" in names
-    elif exe.format == "pe":
-        symtab = bool(exe.pe.FILE_HEADER.PointerToSymbolTable and exe.pe.FILE_HEADER.NumberOfSymbols)
-    else:
+    symtab = exe.has_symbol_table
+    if exe.format == "macho":
         # LC_SYMTAB also holds the imported (undefined) symbols dyld binds, which `go build -ldflags=-s` and `strip`
         # keep: the table is stripped when no symbol is defined in the file itself (mach-o/nlist.h N_UNDF).
-        symtab = False
-        if getattr(exe, "symtab", None) and exe.symtab[1]:
+        if symtab:
             kinds = [s.kind for s in exe.iter_symbols()]
             defined = sum(1 for k in kinds if k != "undefined")
             symtab = defined > 0
@@ -35,7 +32,7 @@ def analyze_debug(ctx: Context) -> None:
         s.compressed for s in exe.sections() if s.name.startswith(".debug_"))
     out = Debug(symtab=symtab, dwarf=dwarf, dwarf_compressed=compressed if dwarf else False,
                 dwarf_sections=dwarf_sections[:20], section_headers=bool(names), evidence=ev)
-    if exe.format == "elf":
+    if isinstance(exe, ElfExecutable):
         _elf_ids(exe, out)
     if out.go_build_id is None and b.go is not None:
         _go_build_id_from_text(exe, out)
@@ -43,7 +40,7 @@ def analyze_debug(ctx: Context) -> None:
     ctx.binary.debug = out
 
 
-def _elf_ids(exe: Any, out: Debug) -> None:
+def _elf_ids(exe: ElfExecutable, out: Debug) -> None:
     """The GNU and Go build IDs from the notes, and the separate debug file .gnu_debuglink names."""
     for note in exe.notes():
         if note.owner == "GNU" and note.type == 3:  # NT_GNU_BUILD_ID
@@ -54,11 +51,11 @@ def _elf_ids(exe: Any, out: Debug) -> None:
             out.evidence["go_build_id"] = [Evidence("note", ".note.go.buildid", note.section or "PT_NOTE")]
     link = exe.section_data(".gnu_debuglink", limit=4096)
     if link:
-        out.debuglink = link.split(b"\0", 1)[0].decode("utf-8", "replace")
+        out.debuglink = cstring_at(link)
         out.evidence["debuglink"] = [Evidence("section", ".gnu_debuglink", out.debuglink)]
 
 
-def _go_build_id_from_text(exe: Any, out: Debug) -> None:
+def _go_build_id_from_text(exe: Executable, out: Debug) -> None:
     """The Go build ID the linker writes at the start of the text section (PE, Mach-O, ELF without the note)."""
     text = next((s for s in exe.sections() if s.executable and s.file_size), None)
     raw = exe.read_file(text.offset if text else 0, 4096)

@@ -159,7 +159,7 @@ FEATURE_CHECKS: list[FeatureCheck] = [_net, _osusergo, _tzdata, _x509_roots, _fi
 def features(ctx: Context) -> dict[str, GoFeature]:
     """Every feature of :data:`FEATURES`, in that order, from the checks of :data:`FEATURE_CHECKS`."""
     go = ctx.binary.go
-    x = FeatureInput(exe=ctx.exe, names=ctx.go.all_names, pkgs=ctx.go.package_paths, goos=ctx.exe.os,
+    x = FeatureInput(exe=ctx.exe, names=ctx.go.all_names, pkgs=ctx.go.feature_packages, goos=ctx.exe.os,
                      settings=go.settings if go else {}, version=(go.version or "") if go else "")
     out: dict[str, GoFeature] = {}
     for check in FEATURE_CHECKS:

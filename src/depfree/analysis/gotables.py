@@ -21,6 +21,11 @@ from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section
 from depfree.golang.search import search_pclntab
 from depfree.model import Go, GoPackage
 
+# The packages the feature checks ask about; a function of package P is named "P.…" (package_of returns a prefix of
+# the name), so only names with these prefixes can make them linked.
+FEATURE_PACKAGE_PREFIXES = ("net.", "os/user.", "time/tzdata.", "crypto/x509.", "crypto/internal/fips140",
+                            "runtime/race.")
+
 
 def find_pclntab(exe: Executable) -> Pclntab | None:
     """The pclntab, found by section name, by symbol, or by a validated search."""
@@ -140,6 +145,20 @@ class GoTables:
         if not found and gccgo_signs(self.exe) is not None:
             found = gccgo_packages(self.exe)
         return found
+
+    @cached_property
+    def feature_packages(self) -> set[str]:
+        """What :attr:`package_paths` holds of the packages the feature checks look at (``net``, ``os/user``,
+        ``time/tzdata``, ``crypto/x509``, ``crypto/internal/fips140*``, ``runtime/race``), from the names with
+        their prefixes only (issue 23: the full set costs ~60 ms on a 40 MB binary, and only ``--deep`` needs it).
+        When none is found the full set is taken, so that its fallbacks (gccgo symbols) decide as before."""
+        if "package_paths" in self.__dict__:  # already read in full
+            return self.package_paths
+        found = package_paths_of(n for n in self.all_names if n.startswith(FEATURE_PACKAGE_PREFIXES))
+        dirs = self.source_dirs
+        if dirs:
+            found = {p for p in found if not is_std(p) or p in dirs}
+        return found or self.package_paths
 
     @cached_property
     def moduledata(self) -> ModuleData | None:

@@ -12,15 +12,20 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depfree.analysis.canary import scan_canary_loads
 from depfree.analysis.context import Context
 from depfree.analysis.fortify import count_fortify
 from depfree.datafiles import load
 from depfree.formats.base import Executable
+from depfree.formats.elf import ElfExecutable
 from depfree.model import Binary, Evidence
 from depfree.model_hardening import ElfHardening, Fortify, Hardening, MachoHardening, PeHardening, RpathRisk, RwxSegment
+
+if TYPE_CHECKING:  # imported when such a file is read (pefile is slow to import)
+    from depfree.formats.macho import MachoExecutable
+    from depfree.formats.pe import PeExecutable
 
 DF_BIND_NOW, DF_TEXTREL, DF_1_NOW = 0x8, 0x4, 0x1
 PF_X, PF_W = 1, 2
@@ -29,14 +34,18 @@ PF_X, PF_W = 1, 2
 def analyze_hardening(ctx: Context) -> None:
     exe, b = ctx.exe, ctx.binary
     facts: Hardening
-    if exe.format == "elf":
+    if isinstance(exe, ElfExecutable):
         facts = elf_hardening(exe, b)
     elif exe.format == "pe":
+        from depfree.formats.pe import PeExecutable
+
+        assert isinstance(exe, PeExecutable)
         facts = pe_hardening(exe)
-    elif exe.format == "macho":
+    else:
+        from depfree.formats.macho import MachoExecutable
+
+        assert isinstance(exe, MachoExecutable)  # every reader is one of the three
         facts = macho_hardening(exe)
-    else:  # pragma: no cover - every reader is one of the three
-        return
     b.hardening = facts
 
 
@@ -44,7 +53,7 @@ def _pure_go(b: Binary) -> bool:
     return b.go is not None and b.go.cgo is False
 
 
-def _main_reads_canary(exe: Any, patterns: dict[str, str]) -> str | None:
+def _main_reads_canary(exe: Executable, patterns: dict[str, str]) -> str | None:
     """What shows that ``main`` copies the stack canary into its frame (x86 and x86-64), or None."""
     pattern = patterns.get(exe.arch)
     main = exe.symbol("main")
@@ -64,7 +73,7 @@ def _main_reads_canary(exe: Any, patterns: dict[str, str]) -> str | None:
 class ElfInput:
     """What the ELF checks read: the executable, the facts so far, data/hardening.toml, the segments, the imports."""
 
-    exe: Any
+    exe: ElfExecutable
     b: Binary
     data: dict[str, Any]
     segs: list[Any]
@@ -171,7 +180,7 @@ def _canary_static(x: ElfInput, h: ElfHardening) -> None:
                            f"from the library's){elsewhere}")
 
 
-def _canary_from_code(exe: Any, h: ElfHardening) -> None:
+def _canary_from_code(exe: Executable, h: ElfHardening) -> None:
     """Static and stripped: no import or symbol of __stack_chk_fail to look at, so count the canary loads in the
     executable segments (analysis/canary.py); ``unknown`` only when the code cannot be read."""
     scan = scan_canary_loads(exe)
@@ -232,7 +241,7 @@ def _textrel(x: ElfInput, h: ElfHardening) -> None:
 ELF_CHECKS: list[ElfCheck] = [_pie, _relro, _execstack, _rwx, _canary, _fortify, _rpath_risks, _textrel]
 
 
-def elf_hardening(exe: Any, b: Binary) -> ElfHardening:
+def elf_hardening(exe: ElfExecutable, b: Binary) -> ElfHardening:
     x = ElfInput(exe, b, load("hardening.toml"), exe.segments(), set(exe.dynamic_symbols()))
     h = ElfHardening()
     for check in ELF_CHECKS:
@@ -245,11 +254,10 @@ PE_FLAGS = {"high_entropy_va": 0x20, "aslr": 0x40, "force_integrity": 0x80, "dep
             "cfg": 0x4000}
 
 
-def pe_hardening(exe: Any) -> PeHardening:
-    oh, fh = exe.pe.OPTIONAL_HEADER, exe.pe.FILE_HEADER
-    dc = oh.DllCharacteristics
+def pe_hardening(exe: PeExecutable) -> PeHardening:
+    dc = exe.headers.dll_characteristics
     flag = {k: bool(dc & v) for k, v in PE_FLAGS.items()}
-    stripped = bool(fh.Characteristics & 0x1)
+    stripped = bool(exe.headers.characteristics & 0x1)
     h = PeHardening(high_entropy_va=flag["high_entropy_va"], aslr=flag["aslr"], force_integrity=flag["force_integrity"],
                     dep=flag["dep"], no_seh=flag["no_seh"], cfg=flag["cfg"], relocations_stripped=stripped,
                     pie=flag["aslr"] and not stripped, nx=flag["dep"])
@@ -263,8 +271,8 @@ def pe_hardening(exe: Any) -> PeHardening:
     if h.cfg:
         # The header bit only says the image is CFG-aware; the loader checks indirect calls against the function
         # table only when the load configuration says the code was instrumented (winchecksec does the same).
-        lc = _pe_load_config(exe)
-        guard = getattr(lc.struct, "GuardFlags", 0) if lc is not None else 0
+        lc = exe.load_config
+        guard = lc.guard_flags if lc is not None else 0
         if guard & IMAGE_GUARD_CF_INSTRUMENTED:
             h.evidence["cfg"] = [Evidence("load-config", "GuardFlags", f"{guard:#x}: IMAGE_GUARD_CF_INSTRUMENTED")]
         else:
@@ -278,22 +286,9 @@ def pe_hardening(exe: Any) -> PeHardening:
 IMAGE_GUARD_CF_INSTRUMENTED = 0x100
 
 
-def _pe_load_config(exe: Any) -> Any:
-    """The load configuration directory (pefile's), or None when there is none or it cannot be read."""
-    import pefile
-
-    from depfree.formats.pe import PARSE_ERRORS
-
-    try:
-        exe.pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]])
-    except PARSE_ERRORS:
-        return None
-    return getattr(exe.pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
-
-
-def _pe_safeseh(exe: Any) -> bool:
-    lc = _pe_load_config(exe)
-    return bool(lc and getattr(lc.struct, "SEHandlerTable", 0) and getattr(lc.struct, "SEHandlerCount", 0))
+def _pe_safeseh(exe: PeExecutable) -> bool:
+    lc = exe.load_config
+    return bool(lc and lc.se_handler_table and lc.se_handler_count)
 
 
 # --- Mach-O --------------------------------------------------------------------------------------------------------
@@ -301,19 +296,19 @@ CS_MAGIC_EMBEDDED_SIGNATURE, CS_MAGIC_CODEDIRECTORY = 0xFADE0CC0, 0xFADE0C02
 CS_RUNTIME, CS_ADHOC = 0x10000, 0x2
 
 
-def macho_hardening(exe: Any) -> MachoHardening:
+def macho_hardening(exe: MachoExecutable) -> MachoHardening:
     d = exe.details()
     runtime, adhoc = _codesign_flags(exe)
     return MachoHardening(
-        pie=d["pie"], execstack=d["allow_stack_execution"], nx=not d["allow_stack_execution"],
-        no_heap_execution=d["no_heap_execution"], code_signature=d["code_signature"]["present"],
+        pie=d.pie, execstack=d.allow_stack_execution, nx=not d.allow_stack_execution,
+        no_heap_execution=d.no_heap_execution, code_signature=d.code_signature.present,
         hardened_runtime=runtime, adhoc_signed=adhoc,
         rwx_segments=[RwxSegment(i, None, s.vaddr) for i, s in enumerate(exe.segments()) if s.writable and s.executable],
-        evidence={"pie": [Evidence("header", "MH_PIE", "set" if d["pie"] else "clear")]})
+        evidence={"pie": [Evidence("header", "MH_PIE", "set" if d.pie else "clear")]})
 
 
-def _codesign_flags(exe: Executable) -> tuple[bool | None, bool | None]:
-    sig = getattr(exe, "code_signature", None)
+def _codesign_flags(exe: MachoExecutable) -> tuple[bool | None, bool | None]:
+    sig = exe.code_signature
     if not sig:
         return None, None
     off, size = sig

@@ -10,6 +10,7 @@ from typing import Any
 from depfree.analysis.context import Context
 from depfree.datafiles import load
 from depfree.formats.base import Executable
+from depfree.formats.elf import ElfExecutable
 from depfree.model import Evidence
 from depfree.model_hardening import Overlay, Packer, PackHeader
 
@@ -84,17 +85,16 @@ def _upx_details(exe: Executable, out: Packer) -> None:
 
 def _overlay(exe: Executable, b: Any) -> Overlay | None:
     if exe.format == "pe":
-        got = (b.pe or {}).get("overlay")
-        return Overlay(got["offset"], got["size"]) if got else None
-    if exe.format != "elf":
+        o = b.pe.overlay if b.pe is not None else None
+        return Overlay(o.offset, o.size) if o is not None else None
+    if not isinstance(exe, ElfExecutable):
         return None
     end = 0
     for s in exe.segments():
         end = max(end, s.offset + s.filesz)
     for sec in exe.sections():
         end = max(end, sec.offset + sec.file_size)
-    elf = exe.header  # type: ignore[attr-defined]
-    end = max(end, elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"], elf["e_phoff"] + elf["e_phnum"] * elf["e_phentsize"])
+    end = max(end, exe.header.table_end())
     if end and exe.length > end:
         return Overlay(offset=end, size=exe.length - end)
     return None

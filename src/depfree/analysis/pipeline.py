@@ -1,6 +1,8 @@
 """Run the analyzers over one executable, in order. Each analyzer fills one part of the :class:`Binary`.
 
 To add an analyzer: write ``def analyze_x(ctx: Context) -> None`` in its own module and list it in ``ANALYZERS``.
+Analyzers gather facts only; the judgement (target verdicts, package context) is applied after them, by the API
+(:func:`depfree.api.analyse_source`) and the scan.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from depfree.analysis.verdict import analyze_verdict
 from depfree.formats.base import Executable
 from depfree.model import Binary
 from depfree.sources.file import ByteSource
-from depfree.targets.judge import analyze_targets
 
 Analyzer = Callable[[Context], None]
 
@@ -37,7 +38,6 @@ ANALYZERS: list[Analyzer] = [
     analyze_packer,
     analyze_needs,
     analyze_minimum,
-    analyze_targets,
     analyze_verdict,
 ]
 
@@ -49,7 +49,9 @@ def sha256_of(source: ByteSource) -> str:
 def analyze(exe: Executable, options: Options | None = None, *, sha256: str | None = None,
             display_path: str | None = None) -> Binary:
     options = options or Options()
-    binary = identity(exe, display_path or exe.path, sha256 or sha256_of(exe.source))
+    if sha256 is None and options.hash:
+        sha256 = sha256_of(exe.source)
+    binary = identity(exe, display_path or exe.path, sha256)
     ctx = Context(exe=exe, binary=binary, options=options)
     for analyzer in ANALYZERS:
         analyzer(ctx)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +20,7 @@ from depfree.analysis.golang import analyze_go
 from depfree.analysis.identity import identity
 from depfree.analysis.size_regions import attribute
 from depfree.formats.base import Executable
-from depfree.formats.detect import open_executables
 from depfree.model import Evidence, to_json
-from depfree.sources.file import FileSource
 
 SCHEMA = "depfree.size/1"
 UNCOVERED = "(headers and padding)"
@@ -154,12 +151,6 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
                                size_regions.label(key), att.evidence_for(key)))
     report.modules = sorted(result, key=lambda p: (-p.size, p.name))
     return report
-
-
-def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
-    """Size reports for every executable image in a file (one per slice of a universal Mach-O)."""
-    with FileSource(path) as src:
-        return [size_of(exe, os.fspath(path)) for exe in open_executables(src)]
 
 
 def _delta(old: list[Part], new: list[Part]) -> list[dict[str, Any]]:

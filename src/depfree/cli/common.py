@@ -13,20 +13,26 @@ table ever cuts a path there (see render/table.py for tables wider than the term
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from depfree.errors import DepfreeError, UsageError
 
+if TYPE_CHECKING:  # rich is imported when text is printed: `--json` and `-o` never load it
+    from rich.console import Console
+
+    from depfree.cli.progress import ProgressBar
+
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+DEBUG_ENV = "DEPFREE_DEBUG"  # set (to anything) to see the traceback of an internal error instead of its one line
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C; SIGTERM gives 128 + 15
 
 
@@ -41,18 +47,31 @@ PIPE_WIDTH = 100_000  # "unlimited": a line in a pipe or file is as long as its 
 F = TypeVar("F", bound=Callable[..., Any])
 Renderer = Callable[[Any, "Output"], "str | None"]
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+_err_console: Console | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``err_console``, the rich console on stderr, made on first use (importing rich costs ~40 ms)."""
+    global _err_console
+    if name == "err_console":
+        if _err_console is None:
+            from rich.console import Console
+
+            _err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return _err_console
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_error(path: str | None, message: str) -> None:
     text = f"depfree: {path}: {message}" if path else f"depfree: {message}"
-    err_console.print(text, markup=False)
+    __getattr__("err_console").print(text, markup=False)
 
 
 def friendly_errors(func: F) -> F:
     """Turn a DepfreeError escaping a verb into one line on stderr and its exit code; never a traceback. Ctrl-C and
     SIGTERM end the verb with one line, ``interrupted``, and exit 130 (143 for SIGTERM); nothing after it claims the
-    output complete."""
+    output complete. Any other exception is a bug: one line naming it and exit 2 (``DEPFREE_DEBUG=1``: the
+    traceback)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -72,8 +91,22 @@ def friendly_errors(func: F) -> F:
                 pass
             print_error(None, "interrupted")
             sys.exit(128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors and exits, which click prints and ends as it should
+        except Exception as exc:  # noqa: BLE001 - a bug: one clear line and exit 2, the traceback only on request
+            if os.environ.get(DEBUG_ENV):
+                raise
+            print_error(None, internal_error_line(exc))
+            sys.exit(EXIT_INPUT)
 
     return wrapper  # type: ignore[return-value]
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The one line for an exception depfree did not expect (a bug, not bad input)."""
+    detail = (str(exc).strip().splitlines() or [""])[0]
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return f"internal error ({what}); this is a bug in depfree: {DEBUG_ENV}=1 shows the traceback"
 
 
 def echo_json(text: str) -> None:
@@ -110,6 +143,8 @@ class Output:
         """A rich console on the output: colour and the terminal's width in a terminal, plain and unlimited width
         in a pipe or file."""
         if self._console is None:
+            from rich.console import Console
+
             if self.terminal:
                 self._console = Console(highlight=False, soft_wrap=True)
             else:
@@ -138,7 +173,7 @@ class Output:
             self._file.close()
             self._file = None
 
-    def progress(self, label: str) -> Callable[[int, int, str], None] | None:
+    def progress(self, label: str) -> ProgressBar | None:
         """A progress bar on stderr for verbs that walk many files; None unless stderr is a terminal (never in a
         CI log or a pipe) and the output is text."""
         if self.format != "text" and self.path is None:
@@ -178,6 +213,18 @@ def output_options(renderers: Mapping[str, Renderer], *, default: str = "text") 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def hash_option(default: bool) -> Callable[[F], F]:
+    """``--hash/--no-hash`` (passed as ``hash_files``): whether each binary's sha256 is computed. A content hash is
+    identity, not a dependency fact: scan, check, hardening and targets leave it out unless asked (copies are found
+    without it); inspect computes it unless told not to."""
+    if default:
+        text = "Leave out each file's sha256 (`sha256` is null in JSON): faster on large files."
+    else:
+        text = ("Also compute each file's sha256 (default: `sha256` is null in the report; copies are found "
+                "without it).")
+    return click.option("--hash/--no-hash", "hash_files", default=default, help=text)
 
 
 def examples(*lines: str) -> str:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,
@@ -27,6 +26,7 @@ from depfree.cli.common import (
 from depfree.cli.fleet import check_executor, fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
+from depfree.options import Options
 
 if TYPE_CHECKING:
     from depfree.sbom.model import Sbom
@@ -149,7 +149,7 @@ def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, tim
     if root is not None and not os.path.isdir(root):
         raise UsageError(f"--root must be a directory, found {root!r}")
     results = fleet_results(paths, executor=fleet.executor, scheduler=fleet.scheduler, jobs=jobs, depth=depth,
-                            options=Options(deep=True))
+                            options=Options(deep=True, hash=True))  # an SBOM names each file by its sha256
     return build_sbom(results, paths, root=root, timestamp=timestamp)
 
 

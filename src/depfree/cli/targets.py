@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.api import inspect
 from depfree.cli.common import (
     EXIT_FAIL,
@@ -17,12 +16,14 @@ from depfree.cli.common import (
     Output,
     examples,
     friendly_errors,
+    hash_option,
     output_options,
     print_error,
 )
 from depfree.errors import UsageError
 from depfree.model import Report, to_json
 from depfree.model_verdicts import TargetVerdict
+from depfree.options import Options
 from depfree.render.targets import print_targets
 from depfree.targets.profiles import Profile, builtin, load_profiles, select
 
@@ -105,9 +106,10 @@ def _known() -> str:
 @click.option("--root", "root", type=click.Path(), default=None, metavar="DIR",
               help="Also judge each FILE on this root filesystem (libraries, interpreter, files looked up there).")
 @output_options(RENDERERS)
+@hash_option(default=False)
 @friendly_errors
 def targets_cmd(files: tuple[str, ...], names: tuple[str, ...], targets_file: str | None, all_targets: bool,
-                list_targets: bool, root: str | None, out: Output) -> None:
+                list_targets: bool, root: str | None, out: Output, hash_files: bool) -> None:
     """Judge each FILE on each target; exit 0 when nothing fails, 1 when a cell fails, 2 on bad input."""
     profiles = load_profiles(targets_file)
     if list_targets:
@@ -122,7 +124,8 @@ def targets_cmd(files: tuple[str, ...], names: tuple[str, ...], targets_file: st
     chosen = sorted(profiles) if all_targets else (list(names) or None)
     if chosen:
         select(profiles, chosen)  # an unknown name is a usage error before anything is read
-    report = inspect(list(files), options=Options(targets=chosen, targets_file=targets_file))
+    report = inspect(list(files), options=Options(targets=chosen, targets_file=targets_file,
+                                                          hash=hash_files))
     if root is not None:
         from depfree.targets.root import resolve_in_root, root_cell
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from depfree.formats.base import Executable
-from depfree.golang.pclntab import MAGICS, Pclntab, PclntabError, header_at, offset_to_vaddr, validate
+from depfree.golang.pclntab import MAGICS, Pclntab, PclntabError, header_at, validate
 
 MAX_HITS = 4096  # signature hits examined before giving up (hostile files full of magics)
 VERSION_RE = re.compile(rb"(?:devel )?go1\.\d{1,3}(?:\.\d{1,3})?(?:(?:rc|beta)\d{1,3})?(?:[ -][\x20-\x7e]{0,200})?")
@@ -61,7 +61,7 @@ def search_pclntab(exe: Executable) -> Pclntab | None:
                 except PclntabError:
                     continue
                 tab.found_by = "search"
-                tab.addr = offset_to_vaddr(exe, i)
+                tab.addr = exe.offset_to_vaddr(i)
                 return tab
     return None
 

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from depfree.errors import DepfreeError
+from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary, FileError
 from depfree.model_verdicts import ContainerRecord, DebInfo
 from depfree.scan.container import Container
 from depfree.scan.engine import Engine
-from depfree.scan.worker import _strip, index_archive, index_into
+from depfree.scan.worker import index_archive, index_into
 from depfree.sources import checksums as checksums_mod
 from depfree.sources.archive import COMPRESSED, ArchiveError, classify, peek_tar
 from depfree.sources.blob import Blob
@@ -61,7 +61,7 @@ class Scanner:
             try:
                 result = checksums_mod.verify(path, manifests)
             except DepfreeError as exc:
-                self._error(path, _strip(str(exc), path))
+                self._error(path, strip_name(str(exc), path))
                 result = None
             heads = [c for c in list(self.pending)[first:] if isinstance(c, Container)]
             if result is not None and heads:
@@ -74,7 +74,7 @@ class Scanner:
             with FileSource(path) as src:
                 size = src.size
         except DepfreeError as exc:
-            self._error(path, _strip(str(exc), path))
+            self._error(path, strip_name(str(exc), path))
             return None
         return Blob.of_file(path, size)
 
@@ -214,20 +214,10 @@ class Scanner:
 
     def read_shlibs(self, paths: list[str]) -> None:
         """The shlibs/symbols of every .deb given, so that packages scanned together satisfy each other's sonames."""
-        from depfree.sources.dpkg import DebError, read_deb_control
+        from depfree.sources.dpkg import deb_shlibs
 
-        for p in paths:
-            if not os.path.isfile(p):
-                continue
-            blob = Blob.of_file(p, os.path.getsize(p))
-            if classify(blob.head(512)) != "deb":
-                continue
-            try:
-                control = read_deb_control(blob)
-            except DebError:
-                continue  # reported when the package itself is read
-            for so, pkg in control.shlibs.items():
-                self.engine.deb_shlibs.setdefault(so, (pkg, f"the shlibs/symbols of {os.path.basename(p)}"))
+        for so, got in deb_shlibs(paths).items():
+            self.engine.deb_shlibs.setdefault(so, got)
 
     def _read_image_dir(self, root: str) -> None:
         from depfree.sources.image import dir_blobs, find_images

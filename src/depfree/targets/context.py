@@ -90,6 +90,7 @@ class Package:
     shlibs: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # soname -> (package, where it was read)
     wheel: Any = None  # targets.wheel.WheelTag
     targets_chosen: bool = False  # the user named the targets: a failing cell fails the binary
+    owners: Any = None  # sources.dpkg.DpkgOwners of an image or root with a dpkg database (dpkg -S)
 
 
 def _missing(kind: str, name: str, why: str, evidence: list[Evidence], severity: str,
@@ -131,7 +132,9 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
             host.append(_host("interpreter", interp, INTERP_WHY, ev,
                               _deb_status(pkg, "libc.so.6")[0] if rule.libraries == "depends" else "unknown"))
     for entry in res.libraries:
-        if entry.path is None:
+        if entry.path is not None:
+            _own(pkg, entry)
+        else:
             _judge_library(b, pkg, entry, missing, host)
     if rule.libraries == "platform-tag" and pkg.wheel is not None:
         from depfree.targets.wheel import check_tag
@@ -183,7 +186,8 @@ def _judge_library(b: Binary, pkg: Package, entry: ResolvedLibrary, missing: lis
     why = "a shared library the loader must find" + (f" (needed by {entry.needed_by})" if entry.needed_by else "")
     ev = _needed_ev(name, entry)
     if rule.libraries == "inside":
-        missing.append(_missing("library", name, why, ev, "fail"))
+        detail, how = _dpkg_provider(pkg, name)
+        missing.append(_missing("library", name, why, ev + how, "fail", detail=detail or None))
     elif rule.libraries == "depends":
         if entry.needed_by:
             return  # a library of the package's own library: judged on that library
@@ -234,6 +238,29 @@ def _judge_host_foreign_library(b: Binary, name: str, missing: list[MissingItem]
         missing.append(_missing("library", name, "not part of the OS: must travel next to the program", ev, "fail"))
 
 
+def _own(pkg: Package, entry: ResolvedLibrary) -> None:
+    """The dpkg package that owns a library found in an image or root (its ``info/*.list``, as ``dpkg -S``)."""
+    if pkg.owners is None or not pkg.owners.present or entry.path is None:
+        return
+    owner = pkg.owners.owner(entry.path)
+    if owner is not None:
+        entry.package = owner.package
+
+
+def _dpkg_provider(pkg: Package, soname: str) -> tuple[str, list[Evidence]]:
+    """For a library missing from an image or root with a dpkg database: the package its shlibs/symbols files name
+    for the soname, and whether dpkg still counts it installed (a later layer or a hand deleted the file)."""
+    if pkg.owners is None or not pkg.owners.present:
+        return "", []
+    got = pkg.shlibs.get(soname)
+    if got is None:
+        return "", []
+    provider, where = got
+    installed = any(p.package == provider for p in pkg.owners.packages)
+    state = "installed per the dpkg database, its file is gone" if installed else "not installed"
+    return f"← {provider} ({state})", [Evidence("file", where, f"maps {soname} to {provider}")]
+
+
 def _policy_ev(pkg: Package) -> Evidence:
     return Evidence("file", "data/wheel_policies.toml", f"{pkg.wheel.tag if pkg.wheel else 'no tag'}; "
                     + load("wheel_policies.toml")["manylinux"]["source"])
@@ -273,55 +300,3 @@ def _apply_targets(b: Binary, pkg: Package, host: list[HostItem]) -> None:
             host.append(_host("target", cell.target, r.message,
                               [Evidence("file", "data/targets.toml", f"{cell.target}: {r.code}")],
                               "unmet", severity=r.severity, detail=r.fix))
-
-
-# ---- one line for people ------------------------------------------------------------------------------------------
-
-def summary_line(res: Resolution) -> str:
-    """What the verdict of ``res`` rests on, in words: the missing parts first, then the machine's part."""
-    rule = rules().get(res.context or "app", rules()["app"])
-    parts = []
-    miss = res.missing or []
-    breaks = [m for m in miss if m.severity == "fail"]
-    later = [m for m in miss if m.severity != "fail"]
-    if breaks:
-        parts.append(f"missing from the {rule.noun}: " + ", ".join(_label(m) for m in breaks))
-    if later:
-        parts.append(f"missing from the {rule.noun}, needed when used: " + ", ".join(_label(m) for m in later))
-    unmet = [h for h in res.host or [] if h.status == "unmet"]
-    if unmet:
-        parts.append("unmet on " + ", ".join(sorted({h.name for h in unmet})) + ": "
-                     + "; ".join(h.why for h in unmet[:3]))
-    needs = [h for h in res.host or [] if h.status != "unmet" and h.kind not in ("kernel", "cpu")]
-    if needs:
-        groups: dict[str, list[str]] = {}
-        for h in needs:
-            groups.setdefault(_group(h), []).append(_label(h))
-        shown = []
-        for detail, names in groups.items():
-            more = f" +{len(names) - 6} more" if len(names) > 6 else ""
-            shown.append(", ".join(names[:6]) + more + (f" ({detail})" if detail else ""))
-        parts.append("needs from the machine: " + "; ".join(shown))
-    if not parts:
-        return f"everything it needs is in the {rule.noun}"
-    return "; ".join(parts)
-
-
-def _group(item: MissingItem | HostItem) -> str:
-    """Items shown together: those allowed by the same wheel tag, those provided by the runtime."""
-    detail = item.detail or ""
-    if detail.startswith("allowed by "):
-        return detail
-    if isinstance(item, HostItem) and item.status == "provided":
-        return "written by the container runtime"
-    return ""
-
-
-def _label(item: MissingItem | HostItem) -> str:
-    name = item.name
-    if item.kind == "interpreter":
-        name += " (interpreter)"
-    detail = item.detail or ""
-    if item.kind == "library" and detail and not _group(item):
-        name += f" {detail}" if detail.startswith("←") else f" ({detail})"
-    return name
