@@ -19,12 +19,15 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from depfree.errors import DepfreeError, UsageError
+
+if TYPE_CHECKING:
+    from depfree.cli.progress import ProgressBar
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C; SIGTERM gives 128 + 15
@@ -138,7 +141,7 @@ class Output:
             self._file.close()
             self._file = None
 
-    def progress(self, label: str) -> Callable[[int, int, str], None] | None:
+    def progress(self, label: str) -> ProgressBar | None:
         """A progress bar on stderr for verbs that walk many files; None unless stderr is a terminal (never in a
         CI log or a pipe) and the output is text."""
         if self.format != "text" and self.path is None:
