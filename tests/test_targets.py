@@ -12,8 +12,8 @@ import pytest
 
 import depfree
 from depfree.analysis.context import Options
-from depfree.analysis.versions import version_key
 from depfree.targets.profiles import builtin
+from depfree.versions import version_key
 from helpers.truth import readelf
 
 ALL = sorted(builtin())

@@ -145,7 +145,7 @@ class BatchPool:
         self.calls = 0
 
     def apply_async(self, func: Callable[..., Any], args: tuple[Any, ...]) -> _Handle:
-        from depfree.scan import _work
+        from depfree.scan.worker import _work
 
         self.calls += 1
         if self.calls % 16 == 0 and _cancelled():
@@ -265,52 +265,8 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
     inputs = iter(enumerate(os.fspath(p) for p in paths))
     running: dict[Any, tuple[int, str, int]] = {}  # future -> (input number, path, tries before this one)
     try:
-        from distributed import as_completed
-
-        threads = sum(client.nthreads().values()) or 1
-        window = window or max(64, 8 * threads)
-        queue = as_completed(loop=client.loop)
-        submitted = 0
-        finished: dict[int, list[ScanResult]] = {}  # done, waiting for the inputs before them
-        suspects: deque[tuple[int, str]] = deque()  # inputs whose worker died: rerun one at a time, alone
-
-        def submit(index: int, path: str, tries: int) -> None:
-            fut = client.submit(scan_input, path, max(0, depth), sums, options, limits, batch, rooted, pure=False)
-            running[fut] = (index, path, tries)
-            queue.add(fut)
-
-        def submit_more() -> None:
-            nonlocal submitted
-            while len(running) + len(finished) < window:
-                item = next(inputs, None)
-                if item is None:
-                    return
-                submit(*item, 0)
-                submitted += 1
-
-        submit_more()
-        emitted = 0
-        for fut in queue:
-            index, path, tries = running.pop(fut)
-            if tries == 0 and _killed_workers(fut):
-                # Tasks merely queued or running on a worker that a poison input killed are suspects too: each is
-                # run again alone, with nothing else on the cluster, and told it is the poison only if it kills
-                # workers again then.
-                fut.release()
-                suspects.append((index, path))
-            else:
-                finished[index] = _result(fut, path)
-                fut.release()
-                if progress:
-                    progress(len(finished) + emitted, submitted, path)
-                while emitted in finished:
-                    yield from finished.pop(emitted)
-                    emitted += 1
-            if suspects:
-                if not running:
-                    submit(*suspects.popleft(), 1)
-            elif not running or all(t == 0 for _, _, t in running.values()):
-                submit_more()
+        task_args = (max(0, depth), sums, options, limits, batch, rooted)
+        yield from _InputQueue(client, inputs, running, task_args, window, progress).results()
     except KeyboardInterrupt:
         client.cancel(list(running), force=True)
         raise
@@ -318,6 +274,72 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+class _InputQueue:
+    """The input tasks of a Dask scan: at most ``window`` submitted and not yet written out, results yielded in input
+    order (a finished input waits for the ones before it), suspects rerun one at a time with nothing else in flight."""
+
+    def __init__(self, client: Any, inputs: Iterator[tuple[int, str]], running: dict[Any, tuple[int, str, int]],
+                 task_args: tuple[Any, ...], window: int | None, progress: Progress | None) -> None:
+        from distributed import as_completed
+
+        self.client = client
+        self.inputs = inputs
+        self.running = running
+        self.task_args = task_args  # scan_input's (depth, checksums, options, limits, batch, root)
+        self.progress = progress
+        threads = sum(client.nthreads().values()) or 1
+        self.window = window or max(64, 8 * threads)
+        self.queue = as_completed(loop=client.loop)
+        self.submitted = 0
+        self.emitted = 0
+        self.finished: dict[int, list[ScanResult]] = {}  # done, waiting for the inputs before them
+        self.suspects: deque[tuple[int, str]] = deque()  # inputs whose worker died: rerun one at a time, alone
+
+    def submit(self, index: int, path: str, tries: int) -> None:
+        depth, sums, options, limits, batch, rooted = self.task_args
+        fut = self.client.submit(scan_input, path, depth, sums, options, limits, batch, rooted, pure=False)
+        self.running[fut] = (index, path, tries)
+        self.queue.add(fut)
+
+    def submit_more(self) -> None:
+        while len(self.running) + len(self.finished) < self.window:
+            item = next(self.inputs, None)
+            if item is None:
+                return
+            self.submit(*item, 0)
+            self.submitted += 1
+
+    def results(self) -> Iterator[ScanResult]:
+        self.submit_more()
+        for fut in self.queue:
+            index, path, tries = self.running.pop(fut)
+            if tries == 0 and _killed_workers(fut):
+                # Tasks merely queued or running on a worker that a poison input killed are suspects too: each is
+                # run again alone, with nothing else on the cluster, and told it is the poison only if it kills
+                # workers again then.
+                fut.release()
+                self.suspects.append((index, path))
+            else:
+                yield from self._finish(fut, index, path)
+            self._refill()
+
+    def _finish(self, fut: Any, index: int, path: str) -> Iterator[ScanResult]:
+        self.finished[index] = _result(fut, path)
+        fut.release()
+        if self.progress:
+            self.progress(len(self.finished) + self.emitted, self.submitted, path)
+        while self.emitted in self.finished:
+            yield from self.finished.pop(self.emitted)
+            self.emitted += 1
+
+    def _refill(self) -> None:
+        if self.suspects:
+            if not self.running:
+                self.submit(*self.suspects.popleft(), 1)
+        elif not self.running or all(t == 0 for _, _, t in self.running.values()):
+            self.submit_more()
 
 
 def _killed_workers(fut: Any) -> bool:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from depfree import inspect
-from depfree.analysis.versions import version_key
 from depfree.model import Binary
+from depfree.versions import version_key
 from helpers.corpus import CORPUS, corpus_dir, corpus_file, deb_control
 from helpers.factory import Factory
 from helpers.oracles import (

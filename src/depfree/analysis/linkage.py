@@ -4,10 +4,10 @@ minimum versions of glibc (and of every other versioned library) it needs, with 
 from __future__ import annotations
 
 from depfree.analysis.staticlibc import static_libc
-from depfree.analysis.versions import max_version, split_tag, version_key
 from depfree.datafiles import load
 from depfree.formats.elf import ElfExecutable
 from depfree.model import Evidence, Libc, Library, Linkage, VersionedSymbol, VersionRequirement
+from depfree.versions import max_version, split_tag, version_key
 
 
 def _tag_minimum() -> dict[str, str]:

@@ -5,8 +5,8 @@ release needs (data/go_versions.toml), each source kept as evidence. Targets jud
 from __future__ import annotations
 
 from depfree.analysis.context import Context
-from depfree.analysis.versions import version_key
 from depfree.model import Binary, Evidence, MinOS
+from depfree.versions import version_key
 
 
 def padded(version: str, width: int = 4) -> tuple[int, ...]:

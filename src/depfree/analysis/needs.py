@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from depfree.analysis.context import Context
-from depfree.analysis.versions import version_key
 from depfree.datafiles import load
 from depfree.model import Binary, Evidence, Need
+from depfree.versions import version_key
 
 
 def analyze_needs(ctx: Context) -> None:

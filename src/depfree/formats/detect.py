@@ -1,33 +1,13 @@
-"""Recognise a binary by its magic bytes and open it with the right reader."""
+"""Open a binary with the right reader, chosen by its magic bytes (:mod:`depfree.magic`)."""
 
 from __future__ import annotations
 
 from depfree.errors import FormatError, NotABinaryError
 from depfree.formats.base import Executable
+from depfree.magic import sniff
 from depfree.sources.file import ByteSource
 
-ELF_MAGIC = b"\x7fELF"
-PE_MAGIC = b"MZ"
-MACHO_MAGICS = {
-    b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe",  # 32-bit big / little
-    b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",  # 64-bit big / little
-}
-FAT_MAGICS = {b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"}  # fat / fat64 (always big-endian)
-
-
-def sniff(head: bytes) -> str | None:
-    """``elf``, ``pe``, ``macho``, ``macho-fat`` or None, from the first bytes of a file."""
-    if head[:4] == ELF_MAGIC:
-        return "elf"
-    if head[:4] in MACHO_MAGICS:
-        return "macho"
-    if head[:4] in FAT_MAGICS:
-        # Java class files share 0xCAFEBABE; their next word is a version >= 45, a fat count is small.
-        nfat = int.from_bytes(head[4:8], "big") if len(head) >= 8 else 0
-        return "macho-fat" if 0 < nfat < 45 else None
-    if head[:2] == PE_MAGIC:
-        return "pe"
-    return None
+__all__ = ["open_executables", "sniff"]
 
 
 def open_executables(source: ByteSource) -> list[Executable]:

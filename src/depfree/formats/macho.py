@@ -16,6 +16,7 @@ from depfree.datafiles import load
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
 from depfree.formats.oslibs import classify_dylib, macos_c_runtime
+from depfree.magic import FAT_MAGIC_64, FAT_MAGICS
 from depfree.model import Evidence, Linkage, MinOS
 from depfree.sources.file import ByteSource
 
@@ -59,8 +60,8 @@ class Dylib:
 
 def open_macho(source: ByteSource) -> list[Executable]:
     head = source.read_at(0, 8)
-    if head[:4] in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"):
-        return _open_fat(source, head[:4] == b"\xca\xfe\xba\xbf")
+    if head[:4] in FAT_MAGICS:
+        return _open_fat(source, head[:4] == FAT_MAGIC_64)
     return [MachoExecutable(source)]
 
 

@@ -220,7 +220,7 @@ class PeExecutable(Executable):
         osv = f"{oh.MajorOperatingSystemVersion}.{oh.MinorOperatingSystemVersion}"
         names = {k: v for k, v in _windows()["versions"].items() if k != "source"}
         # The loader enforces the subsystem version; the OS version field is advisory. Report the higher.
-        from depfree.analysis.versions import version_key
+        from depfree.versions import version_key
 
         version = max(sub, osv, key=version_key)
         return MinOS(os="windows", version=version, name=names.get(version),

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from depfree.analysis.versions import version_key
 from depfree.policy.config import Policy
+from depfree.versions import version_key
 
 Hit = tuple[str, list[dict[str, str]], str]
 RuleFn = Callable[[dict[str, Any], Policy], list[Hit]]

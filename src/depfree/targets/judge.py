@@ -9,10 +9,10 @@ from typing import Any
 
 from depfree.analysis.context import Context
 from depfree.analysis.minimum import padded
-from depfree.analysis.versions import version_key
 from depfree.datafiles import load
 from depfree.model import Binary
 from depfree.targets.profiles import Profile, load_profiles, select
+from depfree.versions import version_key
 
 FIX_STATIC = "build with CGO_ENABLED=0 (pure-Go net and os/user: -tags netgo,osusergo), or link statically"
 FIX_MUSL = ("build on the target's libc, or link statically: CC=musl-gcc go build -ldflags '-linkmode external "

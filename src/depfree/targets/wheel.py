@@ -8,9 +8,9 @@ import posixpath
 import re
 from dataclasses import dataclass
 
-from depfree.analysis.versions import version_key
 from depfree.datafiles import load
 from depfree.model import Binary, Evidence, to_json
+from depfree.versions import version_key
 
 _TAG = re.compile(r"^(?P<family>manylinux|musllinux|macosx)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>\w+)$")
 _RAW_ARCH = {"amd64": "x86_64", "arm64": "aarch64"}

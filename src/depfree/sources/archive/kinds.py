@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from depfree.formats.detect import sniff
+from depfree.magic import sniff
 
 COMPRESSED = ("gzip", "bzip2", "xz", "zstd")
 

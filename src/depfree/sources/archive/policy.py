@@ -41,7 +41,8 @@ KEEP_BUDGET = 256 << 20  # all content kept from one archive or image together (
 class Sink(Protocol):
     """The scan side of a reader: where found members and per-entry errors go."""
 
-    limits: Limits
+    @property
+    def limits(self) -> Limits: ...
 
     def error(self, name: str, message: str) -> None: ...
 

@@ -1,0 +1,224 @@
+"""A container being scanned (a package, archive, image, tree or single file): the sink its reader reports members
+to, and, once their analyses are in, the resolution of every binary against the container's filesystem view, the
+judgement in its package context, and the container's record."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from depfree.model import Binary, FileError
+from depfree.scan.engine import Engine, Task
+from depfree.scan.worker import Indexed
+from depfree.sources.archive import Limits
+from depfree.sources.blob import Blob
+from depfree.sources.fsview import DirView, FsView, IndexView
+from depfree.targets.context import judge_in_package
+
+if TYPE_CHECKING:
+    from depfree.analysis.resolution import Resolver
+    from depfree.targets.context import Package
+
+KINDS_ROOTFS = ("oci", "docker-archive", "deb")  # members shown with absolute paths: they are a root filesystem
+
+# ---- containers ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Member:
+    name: str  # as shown after '!'
+    task: Task
+
+
+@dataclass
+class Container:
+    """One package, archive, image or tree being scanned: the sink its reader reports to."""
+
+    engine: Engine
+    path: str  # display path ('release.tar.gz', 'a.tar.gz!inner.zip')
+    kind: str
+    depth: int  # how many more levels of nested archives may be entered
+    view: FsView = field(default_factory=IndexView)
+    members: dict[int, Member] = field(default_factory=dict)
+    nested: list[tuple[str, Blob, str]] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    files: int = 0
+    # (in-view path, display name, task) of a tree's or a single file's executables
+    disk_members: list[tuple[str, str, Task]] = field(default_factory=list)
+    indexing: Any = None  # the pool's handle while the archive is being indexed in a worker (see Indexed)
+    deb: Any = None  # sources.dpkg.DebControl of a .deb
+
+    @property
+    def limits(self) -> Limits:
+        return self.engine.limits
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append(FileError(path=f"{self.path}!{name}", error=message))
+
+    def wants(self, kind: str) -> bool:
+        """Executables always; nested archives while depth remains, except static libraries (``.a``: object files
+        for a linker, not something that is deployed)."""
+        return kind == "exe" or (self.depth > 0 and kind != "ar")
+
+    def found(self, name: str, blob: Blob, kind: str) -> object:
+        if kind != "exe":
+            self.nested.append((name, blob, kind))
+            return None
+        token = len(self.members) + 1
+        self.members[token] = Member(name, self.engine.submit(blob, f"{self.path}!{name}"))
+        self.engine.notify(self.path)
+        return token
+
+    def capture(self, fh: IO[bytes], size: int) -> Blob:
+        return self.engine.capture(fh, size)
+
+    def settle(self) -> None:
+        """Take in the index built by a worker (waiting for it): errors, counts, and the executables found, which are
+        submitted for analysis now."""
+        handle, self.indexing = self.indexing, None
+        try:
+            got: Indexed = handle.get()
+        except Exception as exc:  # noqa: BLE001 - the result could not come back (a worker died): report it
+            self.errors.append(FileError(path=self.path, error=f"cannot read the archive ({type(exc).__name__})"))
+            return
+        self.kind = got.kind
+        self.files = got.files
+        for name, message in got.errors:
+            self.error(name, message)
+        if got.failure:
+            self.errors.append(FileError(path=self.path, error=got.failure))
+        if got.view is not None:
+            self.view = got.view
+        for i, (name, blob) in enumerate(got.found, 1):
+            token = self.found(name, blob, "exe")
+            assert token == i  # the worker numbered the executables in the view as found() does
+
+    # ---- results --------------------------------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        if self.indexing is not None:
+            if not self.indexing.ready():
+                return False
+            self.settle()
+        return all(m.task.ready() for m in self.members.values()) and all(
+            t.ready() for _, _, t in self.disk_members)
+
+    def finish(self) -> tuple[dict[str, Any], list[Binary]]:
+        """Collect the analyses of the files that are still there in the final view, resolve them, summarise."""
+        if self.indexing is not None:
+            self.settle()
+        placed: list[tuple[str, str, Task]] = list(self.disk_members)
+        if isinstance(self.view, IndexView) and self.members:  # (a jar of classes has none: nothing to place)
+            rooted = self.kind in KINDS_ROOTFS
+            for vpath, node in self.view.files():
+                m = self.members.get(node.token) if isinstance(node.token, int) else None
+                if m is not None:
+                    placed.append((vpath, f"{self.path}!{vpath if rooted else vpath.lstrip('/')}", m.task))
+        binaries: list[Binary] = []
+        by_path: dict[str, Binary] = {}
+        where: list[tuple[Binary, str]] = []
+        for vpath, shown, task in placed:
+            bins, err = task.get()
+            if err:
+                self.errors.append(FileError(path=shown, error=err))
+            task.uses += 1
+            for b in bins:
+                if task.uses > 1 or b.path != shown:
+                    b = copy.deepcopy(b)
+                    b.path = shown
+                    for verdict in b.targets or []:  # the target verdicts name the binary too
+                        verdict["binary"] = shown
+                binaries.append(b)
+                by_path.setdefault(vpath, b)
+                where.append((b, vpath))
+        from depfree.analysis.resolution import adopt_from_loaders
+
+        resolver, pkg = self._judgement(by_path)
+        for b, vpath in where:
+            b.resolution = resolver.resolve(b, vpath)
+        adopt_from_loaders([(vpath, b.resolution) for b, vpath in where if b.resolution is not None])
+        for b, _ in where:
+            judge_in_package(b, pkg)
+        for link, problem in sorted(resolver.problems.items()):
+            self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))
+        return self.record(binaries), binaries
+
+    def context_kind(self) -> str:
+        """Which rule of data/contexts.toml judges this container's binaries."""
+        from depfree.targets.context import rootfs_markers
+
+        if self.kind in ("oci", "docker-archive", "deb"):
+            return self.kind
+        if self.engine.root is not None:
+            return "root"
+        if self.kind in ("dir", "tar", "zip") and any(self.view.exists(m) for m in rootfs_markers()):
+            return "rootfs"
+        if self.kind == "zip" and self.path.endswith(".whl"):
+            from depfree.targets.wheel import parse_wheel_name
+
+            if parse_wheel_name(self.path) is not None:  # (a .whl without PEP 427's name: an ordinary zip)
+                return "wheel"
+        return self.kind
+
+    def _judgement(self, by_path: dict[str, Binary]) -> tuple[Resolver, Package]:
+        """The resolver (its view: the package, laid over --root in the root context) and what the judgement knows
+        of the package (its context rule, a .deb's Depends and shlibs, a wheel's tag)."""
+        from depfree.analysis.resolution import Resolver
+        from depfree.targets.context import Package, rule_for, runtime_files
+
+        kind = self.context_kind()
+        rule = rule_for(kind)
+        pkg = Package(rule, targets_chosen=self.engine.options.targets is not None)
+        view = self.view
+        loader = None
+        root = self.engine.root
+        if kind == "root" and root is not None:
+            from depfree.analysis.rootlibs import library_loader
+            from depfree.sources.rootview import LayeredView
+
+            lower = DirView(root)
+            if not (isinstance(view, DirView) and view.root == lower.root):
+                view = LayeredView(view, lower)
+                loader = library_loader(lower, skip=view.in_upper)
+            else:
+                loader = library_loader(lower, skip=by_path.__contains__)
+        if kind == "deb" and self.deb is not None:
+            pkg.package_name = self.deb.package
+            pkg.depends = self.deb.depends()
+            shlibs = dict(self.engine.dpkg_shlibs())
+            shlibs.update(self.engine.deb_shlibs)
+            shlibs.update({so: (p, f"the shlibs/symbols of {self.deb.package}") for so, p in self.deb.shlibs.items()})
+            pkg.shlibs = shlibs
+        if kind == "wheel":
+            from depfree.targets.wheel import parse_wheel_name
+
+            pkg.wheel = parse_wheel_name(self.path)
+            if pkg.wheel is not None:
+                self.extra["wheel"] = {"tag": pkg.wheel.tag}
+        self.extra["context"] = rule.name
+        provided = runtime_files() if rule.provided else None
+        return Resolver(view, by_path, provided, loader=loader), pkg
+
+    def record(self, binaries: list[Binary]) -> dict[str, Any]:
+        n_missing_interp = sum(1 for b in binaries if (b.resolution or {}).get("interpreter_found") is False)
+        n_missing_libs = sum(1 for b in binaries if (b.resolution or {}).get("missing_libraries"))
+        n_missing_files = sum(1 for b in binaries if (b.resolution or {}).get("missing_files"))
+        contained = sum(1 for b in binaries if (b.resolution or {}).get("self_contained"))
+        verdicts = [(b.resolution or {}).get("verdict", "ok") for b in binaries]
+        counts = {v: verdicts.count(v) for v in ("ok", "warn", "fail")}
+        rec: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "files": self.files,
+            "binaries": len(binaries),
+            "self_contained": (contained == len(binaries)) if binaries else None,
+            "verdict": ("fail" if counts["fail"] else "warn" if counts["warn"] else "ok") if binaries else None,
+            "summary": {"self_contained": contained, "not_self_contained": len(binaries) - contained,
+                        "missing_interpreter": n_missing_interp, "missing_libraries": n_missing_libs,
+                        "missing_files": n_missing_files, **counts},
+            "errors": len(self.errors),
+        }
+        rec.update(self.extra)
+        return rec
+

@@ -1,0 +1,222 @@
+"""The engine of a scan: the pool of worker processes (or another :class:`Executor`), the content-hash cache that
+analyses identical files once, the bound on work in flight, and the spool directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Callable
+from typing import IO, Any, Protocol
+
+from depfree.analysis.context import Options
+from depfree.model import Binary
+from depfree.scan.spool import capture
+from depfree.scan.worker import _init_worker, _work, analyse_blob
+from depfree.sources.archive import Limits
+from depfree.sources.blob import Blob
+from depfree.sources.fsview import DirView
+
+Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
+
+
+# ---- the task pool ------------------------------------------------------------------------------------------------
+
+class Task:
+    """One analysis: run in the pool or here; ``get`` waits for it. Shared by every path with the same content."""
+
+    def __init__(self, engine: Engine, blob: Blob, name: str) -> None:
+        self.blob: Blob | None = blob  # dropped once analysed: the cache must not keep member bytes alive
+        self.digest = blob.digest  # None until another blob of the same size makes it worth computing
+        # where the bytes can be read again to hash them later: files on disk (never temp files or memory)
+        self.origin = blob if blob.data is None and not blob.temporary else None
+        self.memory = blob.size if blob.data is not None else 0
+        self.engine = engine
+        self._result: tuple[list[Binary], str | None] | None = None
+        self._async: Any = None
+        self.uses = 0
+        self.fingerprint: int | None = None  # Blob.fingerprint of the origin, once another file has its size
+        if engine.pool is None:
+            self._result = analyse_blob(blob, name, engine.options)
+            self._cleanup()
+        else:
+            self._async = engine.pool.apply_async(_work, ((blob.detached(), name),))
+
+    def ready(self) -> bool:
+        return self._result is not None or self._async.ready()
+
+    def get(self) -> tuple[list[Binary], str | None]:
+        if self._result is None:
+            self._result = self._async.get()
+            self._async = None
+            self._cleanup()
+        return self._result
+
+    def _cleanup(self) -> None:
+        if self.blob is not None and self.blob.temporary and self.blob.path:
+            try:
+                os.unlink(self.blob.path)
+            except OSError:
+                pass
+        self.blob = None
+        self.engine.done += 1
+        self.engine.notify("")
+
+
+class Executor(Protocol):
+    """What the engine needs of its pool, as ``multiprocessing.Pool`` has it: ``apply_async(func, args)`` returns a
+    handle with ``ready()`` and ``get()``; ``terminate()`` and ``join()`` end it. ``iter_scan(executor=...)`` puts
+    another one in place of the local pool (``scan_dask.py`` sends the analyses of a large container to a Dask
+    cluster in batches)."""
+
+    def apply_async(self, func: Callable[..., Any], args: tuple[Any, ...]) -> Any: ...
+
+    def terminate(self) -> None: ...
+
+    def join(self) -> None: ...
+
+
+class Engine:
+    """The worker pool, the content cache, the spool directory and the in-flight bound."""
+
+    def __init__(self, jobs: int | None, options: Options, limits: Limits, progress: Progress | None,
+                 executor: Executor | None = None) -> None:
+        self.options = options
+        self.limits = limits
+        self.progress = progress
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.pool: Any = executor  # another executor in place of the local pool (see Executor)
+        if executor is None and self.jobs > 1:
+            _prewarm()  # imported and parsed once here, inherited by the forked workers
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+            self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
+        self.cache: dict[object, Task] = {}  # ("sha256", hex) or an alias (("inode", (dev, ino))) -> its task
+        self.by_size: dict[int, list[Task]] = {}  # analysed blobs by size: only equal sizes need a content hash
+        self.inflight: deque[Task] = deque()
+        self.inflight_bytes = 0
+        self.max_inflight = self.jobs * 4096  # files on disk cost nothing while queued; member bytes are bounded below
+        self.max_inflight_bytes = 128 << 20
+        self.found = 0
+        self.done = 0
+        self.current = ""
+        self._spool: str | None = None
+        self.root: str | None = None  # --root: the machine the packages land on
+        self.deb_shlibs: dict[str, tuple[str, str]] = {}  # soname -> (package, where) from the .debs scanned
+        self._root_shlibs: dict[str, tuple[str, str]] | None = None
+
+    def dpkg_shlibs(self) -> dict[str, tuple[str, str]]:
+        """soname -> package from the dpkg database of --root (or of this machine, as dpkg-shlibdeps reads it)."""
+        if self._root_shlibs is None:
+            from depfree.sources.dpkg import info_shlibs
+
+            root = self.root or "/"
+            self._root_shlibs = info_shlibs(DirView(root), root)
+        return self._root_shlibs
+
+    @property
+    def spool_dir(self) -> str:
+        if self._spool is None:
+            self._spool = tempfile.mkdtemp(prefix="depfree-scan-")
+        return self._spool
+
+    def notify(self, what: str) -> None:
+        if what:
+            self.current = what
+        if self.progress:
+            self.progress(self.done, self.found, self.current)
+
+    def submit(self, blob: Blob, name: str, alias: object | None = None) -> Task:
+        """Analyse ``blob`` unless the same file (``alias``: an inode) or the same content was seen.
+
+        Content is compared by sha256, but only between blobs that may be copies: same size and, for files on disk,
+        the same sampled bytes (:meth:`Blob.fingerprint`). Any other file's hash is left to the worker that analyses
+        it (in parallel) instead of being computed here, one file after another."""
+        if alias is not None and alias in self.cache:
+            return self.cache[alias]
+        if blob.digest is None and blob.data is not None:  # bytes in memory: hashed here, cheaply
+            blob = dataclasses.replace(blob, digest=blob.sha256())
+        fingerprint = None
+        if blob.digest is None and blob.size in self.by_size:
+            fingerprint = blob.fingerprint()
+        suspects = self._suspects(blob, fingerprint)
+        if blob.digest is None and suspects:
+            blob = dataclasses.replace(blob, digest=blob.sha256())
+            for earlier in suspects:
+                if earlier.digest is None:
+                    assert earlier.origin is not None
+                    earlier.digest = earlier.origin.sha256()
+                    self.cache.setdefault(("sha256", earlier.digest), earlier)
+        task = self.cache.get(("sha256", blob.digest)) if blob.digest is not None else None
+        if task is None:
+            self.found += 1
+            self._make_room(blob)
+            task = Task(self, blob, name)
+            task.fingerprint = fingerprint
+            self.by_size.setdefault(blob.size, []).append(task)
+            if blob.digest is not None:
+                self.cache[("sha256", blob.digest)] = task
+            if task._async is not None:
+                self.inflight.append(task)
+                self.inflight_bytes += task.memory
+        if alias is not None:
+            self.cache[alias] = task
+        return task
+
+    def _suspects(self, blob: Blob, fingerprint: int | None) -> list[Task]:
+        """Earlier analyses of the same size whose content may equal ``blob``'s (all of them when ``blob`` or an
+        earlier one is not a file on disk, which has no fingerprint to compare, only its hash)."""
+        earlier = self.by_size.get(blob.size, [])
+        if fingerprint is None:
+            return earlier
+        out = []
+        for t in earlier:
+            if t.origin is not None and t.fingerprint is None:
+                t.fingerprint = t.origin.fingerprint()
+            if t.origin is None or t.fingerprint == fingerprint:
+                out.append(t)
+        return out
+
+    def _make_room(self, blob: Blob) -> None:
+        extra = blob.size if blob.data is not None else 0
+        while self.inflight and (len(self.inflight) >= self.max_inflight
+                                 or self.inflight_bytes + extra > self.max_inflight_bytes):
+            self._retire(wait=True)
+        self._retire(wait=False)
+
+    def _retire(self, wait: bool) -> None:
+        while self.inflight and (wait or self.inflight[0].ready()):
+            t = self.inflight.popleft()
+            t.get()
+            self.inflight_bytes -= t.memory
+            wait = False
+
+    def capture(self, fh: IO[bytes], size: int) -> Blob:
+        """A streamed member in memory when small, else in a temp file in the spool directory."""
+        return capture(fh, size, lambda: self.spool_dir, size <= self.limits.spool_over)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+        if self._spool is not None:
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
+
+
+def _prewarm() -> None:
+    """Import the readers and analyzers and parse the knowledge files before forking, so that workers do not each
+    do it again."""
+    import depfree.analysis.linkage  # noqa: F401
+    import depfree.analysis.pipeline  # noqa: F401
+    import depfree.formats.elf  # noqa: F401
+    from depfree.datafiles import load
+
+    for name in ("glibc.toml", "hardening.toml", "packers.toml", "stdlib_needs.toml", "go_versions.toml",
+                 "targets.toml", "fortify.toml"):
+        load(name)
+
+
