@@ -20,7 +20,6 @@ from depfree.formats.base import Executable
 from depfree.model import Binary, Evidence, to_json
 
 DF_BIND_NOW, DF_TEXTREL, DF_1_NOW = 0x8, 0x4, 0x1
-PF_X, PF_W = 1, 2
 
 
 def analyze_hardening(ctx: Context) -> None:

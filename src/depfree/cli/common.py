@@ -79,10 +79,6 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def echo_json(text: str) -> None:
-    click.echo(text)
-
-
 @dataclass
 class Output:
     """Where and how a verb's result goes: ``format`` (a key of the verb's renderers) and ``path`` (-o, or None)."""

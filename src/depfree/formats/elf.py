@@ -133,11 +133,8 @@ class ElfExecutable(Executable):
         if shoff and shnum and shoff + shnum * shentsize > size:
             # Section headers past the end happen with truncated or hostile files; readers fall back to segments.
             self._sections_ok = False
-            self.section_error = (f"section header table ({shnum} entries at offset {shoff}) lies outside the "
-                                  f"{size}-byte file")
         else:
             self._sections_ok = shnum > 0 and shoff > 0
-            self.section_error = None if self._sections_ok or not shoff else "no section headers"
 
     # --- identity --------------------------------------------------------------------------------------------
     def _arch(self) -> str:
@@ -235,7 +232,6 @@ class ElfExecutable(Executable):
         shoff, shnum, shentsize, shstrndx = hdr["e_shoff"], hdr["e_shnum"], hdr["e_shentsize"], hdr["e_shstrndx"]
         fmt = self._fmt + ("IIQQQQIIQQ" if self.bits == 64 else "IIIIIIIIII")
         if shentsize < struct.calcsize(fmt):
-            self.section_error = f"section header entries of {shentsize} bytes are too small"
             return []
         raw = self.read_file(shoff, shnum * shentsize)
         rows = [struct.unpack_from(fmt, raw, i * shentsize) for i in range(len(raw) // shentsize)]
@@ -277,12 +273,6 @@ class ElfExecutable(Executable):
         names = [n for n, _ in code]
         shown = ".text" if ".text" in names else names[0]
         return f"{shown} and every other code section are SHT_NOBITS"
-
-    def section_type(self, name: str) -> int | None:
-        for n, typ, *_rest in self._section_headers:
-            if n == name:
-                return typ
-        return None
 
     def data_start(self) -> int | None:
         # As Go's debug/buildinfo: the .go.buildinfo section, else the first writable, non-executable PT_LOAD.
