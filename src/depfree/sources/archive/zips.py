@@ -12,7 +12,16 @@ from collections.abc import Callable
 
 from depfree.sources.archive.kinds import classify, is_java_class
 from depfree.sources.archive.limits import ArchiveError
-from depfree.sources.archive.policy import DEVICE, Member, Sink, admit, display_name, hand_over, keep_limit
+from depfree.sources.archive.policy import (
+    DEVICE,
+    Member,
+    Sink,
+    admit,
+    display_name,
+    hand_over,
+    keep_limit,
+    member_name,
+)
 from depfree.sources.archive.streams import Capped, Prepend, why
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DIR, FILE, SYMLINK, IndexView, Node
@@ -44,8 +53,8 @@ def index_zip(blob: Blob, sink: Sink, view: IndexView) -> None:
             overlaps = overlapping(infos)
             for i, info in enumerate(infos):
                 if i in overlaps:
-                    sink.error(display_name(info.filename), f"member data overlaps member {overlaps[i]!r} (entries "
-                                                            "sharing bytes: an overlap zip bomb): skipped")
+                    sink.error(display_name(zip_name(info)), f"member data overlaps member {overlaps[i]!r} "
+                                                             "(entries sharing bytes: an overlap zip bomb): skipped")
                     continue
                 _zip_entry(zf, info, blob, sink, view, read_at)
     finally:
@@ -70,15 +79,27 @@ def overlapping(infos: list[zipfile.ZipInfo]) -> dict[int, str]:
     return out
 
 
+def zip_name(info: zipfile.ZipInfo) -> str:
+    """The member name as its maker's file system held it. ``zipfile`` decodes a name without the UTF-8 flag as
+    cp437, the APPNOTE's default and right for DOS and Windows makers (``create_system`` 0 and 11); a Unix maker
+    (Info-ZIP) stores the file name's own bytes, which leave as they are (:func:`member_name`), as in a tar."""
+    if info.flag_bits & 0x800 or info.create_system in (0, 11) or info.filename != info.orig_filename:
+        return info.filename  # UTF-8, a DOS/Windows name, or one zipfile changed (a NUL cut, a Unicode Path field)
+    try:
+        return member_name(info.orig_filename.encode("cp437"))
+    except UnicodeEncodeError:
+        return info.filename
+
+
 def zip_member(info: zipfile.ZipInfo) -> Member:
     """A central-directory entry as the member policy sees it. A symbolic link is a file whose data is the target:
     the policy judges its sizes, the reader reads the target."""
-    mode = info.external_attr >> 16
-    if info.filename.endswith("/"):  # ZipInfo.is_dir(), which fails on an empty name (the policy refuses it)
-        return Member(info.filename, DIR)
+    mode, name = info.external_attr >> 16, zip_name(info)
+    if name.endswith("/"):  # ZipInfo.is_dir(), which fails on an empty name (the policy refuses it)
+        return Member(name, DIR)
     if mode and (stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode)):
-        return Member(info.filename, DEVICE, what="device file")
-    return Member(info.filename, FILE, size=info.file_size, packed=info.compress_size,
+        return Member(name, DEVICE, what="device file")
+    return Member(name, FILE, size=info.file_size, packed=info.compress_size,
                   data_end=info.header_offset + info.compress_size,
                   unreadable="encrypted member: cannot be read, skipped" if info.flag_bits & 0x1 else None)
 
@@ -95,7 +116,7 @@ def _zip_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, blob: Blob, sink: Sin
         mode = info.external_attr >> 16
         if mode and stat.S_ISLNK(mode):
             with zf.open(info) as fh:
-                target = fh.read(4096).decode("utf-8", "replace")
+                target = member_name(fh.read(4096))
             view.add(path, Node(SYMLINK, target=target))
             return
         keep = keep_limit(path, size, sink)
