@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +156,29 @@ def test_malformed_policy(tmp_path: Path, text: str, expect: str) -> None:
     assert expect in proc.stderr, proc.stderr
 
 
+@pytest.mark.parametrize(("name", "text", "expect"), [
+    # the same line at the top level is fine; the override's own line and entry are named (issue 18)
+    ("depfree.toml", 'max_glibc = "2.31"\n[[overrides]]\npaths = ["a/*"]\n\n[[overrides]]\npaths = ["b/*"]\n'
+     "max_glibc = 2.28\n", "depfree.toml:7 (in [[overrides]] #2): 'max_glibc' must be a string, found float"),
+    ("depfree.toml", '[[overrides]]\npaths = ["a"]\nallowed_os = "linux"\n',
+     "depfree.toml:3 (in [[overrides]] #1): 'allowed_os' must be a list of strings"),
+    ("depfree.toml", '[rules]\nDF001 = "note"\n[[overrides]]\npaths = ["a"]\n[overrides.rules]\nDF001 = "bad"\n',
+     "depfree.toml:6 (in [[overrides]] #1): severity of DF001 must be one of"),
+    ("depfree.toml", 'overrides = [{ paths = ["a"], min_go = 1.22 }]\n',
+     "depfree.toml:1 (in [[overrides]] #1): 'min_go' must be a string, found float"),
+    ("pyproject.toml", '[tool.depfree]\nmin_go = "1.21"\n[[tool.depfree.overrides]]\npaths = ["a"]\nmin_go = 1.22\n',
+     "pyproject.toml:5 (in [[overrides]] #1): 'min_go' must be a string, found float"),
+])
+def test_malformed_override_names_its_line_and_entry(tmp_path: Path, name: str, text: str, expect: str) -> None:
+    pol = policy_file(tmp_path, text, name)
+    proc = check("--policy", str(pol), "/bin/true")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert expect in proc.stderr, proc.stderr
+    with pytest.raises(UsageError, match=re.escape(expect)):
+        load_policy(str(pol))
+
+
 def test_policy_discovery_and_pyproject(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.depfree]\nfail_on = "note"\n'
                                              '[tool.depfree.rules]\nDF001 = "note"\n')
@@ -275,3 +299,21 @@ def test_needs_and_target_rules(factory, tmp_path: Path) -> None:  # type: ignor
     assert "DF016" in rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json", str(cgo)))
     assert "DF014" not in rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json",
                                           str(factory.go("plain"))))
+
+
+def test_library_check_agrees_with_the_cli_without_importing_it(tmp_path: Path) -> None:
+    """``depfree.check`` is the library's (issue 18): it loads no ``depfree.cli`` module and judges as the CLI does."""
+    pol = policy_file(tmp_path, 'preset = "static"\n')
+    code = ("import json, sys, depfree\n"
+            f"r = depfree.check(['/bin/true'], policy={str(pol)!r})\n"
+            "print(json.dumps({'passed': r.passed, 'rules': sorted({f['rule'] for f in r.to_json()['findings']}),\n"
+            "                  'cli': sorted(m for m in sys.modules if m.startswith('depfree.cli'))}))\n")
+    lib = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                    timeout=300).stdout)
+    assert lib["cli"] == []
+    proc = check("--policy", str(pol), "--json", "/bin/true")
+    assert proc.returncode == (0 if lib["passed"] else 1)
+    assert lib["rules"] == sorted(set(rules_hit(proc)))
+    assert "DF001" in lib["rules"]  # /bin/true is dynamically linked: readelf -d lists its NEEDED
+    assert "NEEDED" in subprocess.run(["readelf", "-dW", "/bin/true"], capture_output=True, text=True,
+                                      check=True).stdout

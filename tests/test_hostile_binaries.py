@@ -6,6 +6,7 @@ the memory bound is measured on a child process by the fuzz harness (tests/fuzz/
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import subprocess
@@ -77,7 +78,7 @@ def test_pe_number_of_rva_and_sizes(factory: Factory, tmp_path: Path, count: int
         assert [i.name for i in lief.parse(str(bad)).imports] == []
 
         (b,) = api.inspect(bad).binaries
-        assert b.pe is not None and b.pe["imports"] == []
+        assert b.pe is not None and b.pe.imports == []
 
 
 @pytest.mark.parametrize("magic", [0x0, 0x107, 0xFFFF])
@@ -199,6 +200,13 @@ def test_malformed_escape_in_go_build_info(factory: Factory, tmp_path: Path) -> 
     assert_clean(proc)
     assert proc.returncode == 0
     assert "escape \\\\x: expected 2 base-16 digits, found 'ZZ'" in proc.stdout
+    # one entry point, one error policy: scan says the same of it as inspect (issue 18)
+    scanned = depfree("scan", "--json", str(bad))
+    assert_clean(scanned)
+    assert scanned.returncode == 0, scanned.stderr
+    [inspected] = json.loads(proc.stdout)["binaries"]
+    [in_scan] = json.loads(scanned.stdout)["binaries"]
+    assert in_scan["go"] == inspected["go"] and in_scan["targets"] == inspected["targets"]
 
 
 # ---- error classes ------------------------------------------------------------------------------------------------
@@ -207,6 +215,7 @@ def test_every_reader_error_is_a_format_error() -> None:
     from depfree.golang.buildinfo import BuildInfoError
     from depfree.golang.pclntab import PclntabError
     from depfree.sources.archive import ArchiveError
+    from depfree.sources.dpkg import DebError
 
-    for cls in (BuildInfoError, PclntabError, ArchiveError):
+    for cls in (BuildInfoError, PclntabError, ArchiveError, DebError):
         assert issubclass(cls, FormatError) and issubclass(cls, DepfreeError), cls

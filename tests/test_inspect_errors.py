@@ -193,3 +193,58 @@ def test_library_api_errors(tmp_path: Path) -> None:
     report = depfree.inspect([str(tmp_path / "missing"), GOOD])
     assert [e.path for e in report.errors] == [str(tmp_path / "missing")]
     assert report.binaries[0].path == GOOD
+
+
+# ---- one error contract (issue 18): a bug is one line, never a raw traceback -----------------------------------------
+# No real input is known to trip a bug (the fuzz findings are fixed), so the fault is injected: the reader of one file
+# raises what a slip in a reader would (a ValueError), the renderer of a verb raises what a slip there would.
+
+_INJECT = """
+import shutil, sys
+import depfree.analysis.linkage as linkage
+real = linkage.elf_linkage
+def slip(exe, *a, **k):
+    if exe.path.endswith("victim"):
+        raise ValueError("invalid literal for int() with base 16: 'ZZ'")
+    return real(exe, *a, **k)
+linkage.elf_linkage = slip
+if sys.argv[1] == "render":
+    import depfree.cli.inspect as verb
+    def boom(*a, **k):
+        raise RuntimeError("boom\\nsecond line")
+    verb.print_report = boom
+from depfree.cli.main import cli
+cli(sys.argv[2:], prog_name="depfree")
+"""
+
+
+OTHER = "/bin/ls"  # not a copy of the victim: scan would share the victim's analysis with a copy
+
+
+def run_injected(mode: str, *args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DEPFREE_DEBUG"}
+    if debug:
+        env["DEPFREE_DEBUG"] = "1"
+    return subprocess.run([sys.executable, "-c", _INJECT, mode, *args], capture_output=True, text=True, timeout=120,
+                          env=env, check=False)
+
+
+def test_a_reader_bug_is_one_error_line_in_inspect_and_scan(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    shutil.copy(GOOD, victim)
+    expect = "internal error while analysing (ValueError: invalid literal for int() with base 16: 'ZZ')"
+    for verb in ("inspect", "scan"):
+        proc = run_injected("reader", verb, "--json", str(victim), OTHER)
+        assert_clean_error(proc, f"{victim}: {expect}")
+        report = json.loads(proc.stdout)
+        assert [b["path"] for b in report["binaries"]] == [OTHER]  # the other file is still reported
+        assert [(e["path"], e["error"]) for e in report["errors"]] == [(str(victim), expect)]
+
+
+def test_a_bug_outside_the_analysis_is_one_line_and_exit_2_unless_debugging() -> None:
+    proc = run_injected("render", "inspect", GOOD)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("depfree: internal error (RuntimeError: boom); this is a bug in depfree: "
+                                   "DEPFREE_DEBUG=1 shows the traceback")
+    debug = run_injected("render", "inspect", GOOD, debug=True)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "RuntimeError: boom" in debug.stderr

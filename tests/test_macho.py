@@ -12,6 +12,7 @@ import lief
 import pytest
 
 import depfree
+from depfree.model import to_json
 from helpers.fat import write_fat
 from helpers.schema import assert_valid_report
 from helpers.truth import go_version_m
@@ -38,8 +39,8 @@ def test_go_darwin(factory, goarch: str) -> None:  # type: ignore[no-untyped-def
     bv = m.build_version
     assert b.min_os is not None and b.min_os.os == "macos"
     assert b.min_os.version.split(".")[:2] == [str(x) for x in bv.minos[:2]]
-    assert b.macho is not None and b.macho["pie"] == m.is_pie
-    assert b.macho["code_signature"]["present"] == m.has_code_signature
+    assert b.macho is not None and b.macho.pie == m.is_pie
+    assert b.macho.code_signature.present == m.has_code_signature
     gv = go_version_m(factory.gobin(), exe, factory.goroot())
     assert gv is not None and b.go is not None
     assert b.go.version == gv.go_version and b.go.settings == gv.settings
@@ -131,10 +132,10 @@ def test_universal_slices_and_text_report(factory) -> None:  # type: ignore[no-u
     expected = [{"arch": a, "offset": parsed.at(i).fat_offset, "size": p.stat().st_size}
                 for i, (a, p) in enumerate((("amd64", amd), ("arm64", arm)))]
     for b in depfree.inspect(str(fat)).binaries:
-        assert b.macho is not None and b.macho["slices"] == expected
-        assert b.macho["slice_offset"] == next(s["offset"] for s in expected if s["arch"] == b.slice)
+        assert b.macho is not None and to_json(b.macho.slices) == expected
+        assert b.macho.slice_offset == next(s["offset"] for s in expected if s["arch"] == b.slice)
     thin = depfree.inspect(str(amd)).binaries[0]
-    assert thin.macho is not None and thin.macho["slices"] is None and thin.slice is None
+    assert thin.macho is not None and thin.macho.slices is None and thin.slice is None
     out = _inspect_cli(fat).stdout
     assert f"universal   amd64 at {expected[0]['offset']:,}, arm64 at {expected[1]['offset']:,}" in out
     assert f"{fat} [arm64]:" in out
@@ -172,7 +173,7 @@ def test_relative_dylib_must_ship_with_the_program(factory, tmp_path: Path) -> N
 ])
 def test_dylib_classification(name: str, how: str, system: bool, kind: str, weak: bool) -> None:
     """Apple's documented layout: OS libraries live under /usr/lib and /System/Library; anything else ships."""
-    from depfree.formats.oslibs import classify_dylib
+    from depfree.analysis.oslibs import classify_dylib
 
     lib = classify_dylib(name, how)
     assert (lib.system, lib.kind, lib.weak) == (system, kind, weak)

@@ -13,8 +13,7 @@ import pytest
 
 from depfree.analysis.context import Context, Options
 from depfree.analysis.gopackages import find_pclntab, function_names
-from depfree.analysis.size import size_path
-from depfree.api import inspect
+from depfree.api import inspect, size_path
 from depfree.formats.detect import open_executables
 from depfree.golang.pclntab import PclntabError, header_at, validate
 from depfree.golang.search import could_be_go, search_pclntab

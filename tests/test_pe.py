@@ -56,8 +56,8 @@ def test_mingw_sections_imports_and_text(factory, cc: str) -> None:  # type: ign
     funcs = objdump_functions(exe_path)
     b = depfree.inspect(str(exe_path)).binaries[0]
     assert {lib.name: lib.functions for lib in b.linkage.libraries} == funcs
-    assert b.pe is not None and [i["dll"] for i in b.pe["imports"]] == list(funcs)
-    assert b.pe["delay_imports"] == [] and b.pe["signature"]["present"] is False
+    assert b.pe is not None and [i.dll for i in b.pe.imports] == list(funcs)
+    assert b.pe.delay_imports == [] and b.pe.signature.present is False
     text = subprocess.run([sys.executable, "-m", "depfree", "inspect", str(exe_path)], capture_output=True,
                           text=True, check=True).stdout
     assert "subsystem   console" in text and "Authenticode signature absent" in text
@@ -81,7 +81,7 @@ def test_mingw_sections_imports_and_text(factory, cc: str) -> None:  # type: ign
 ])
 def test_dll_classification(dll: str, system: bool, kind: str) -> None:
     """Microsoft's documented system DLLs / API sets / CRT names and mingw-w64's runtime DLL names."""
-    from depfree.formats.oslibs import classify_dll
+    from depfree.analysis.oslibs import classify_dll
 
     lib = classify_dll(dll, ["f"], delay=True)
     assert (lib.system, lib.kind, lib.delay_load, lib.functions) == (system, kind, True, ["f"])
@@ -90,7 +90,7 @@ def test_dll_classification(dll: str, system: bool, kind: str) -> None:
 def test_c_runtime_flavour_prefers_the_most_specific() -> None:
     """An MSVC program imports vcruntime140.dll and the UCRT API sets: its runtime is vcruntime (which needs the
     Visual C++ Redistributable), not ucrt."""
-    from depfree.formats.oslibs import classify_dll, windows_c_runtime
+    from depfree.analysis.oslibs import classify_dll, windows_c_runtime
 
     libs = [classify_dll(n) for n in ("KERNEL32.dll", "api-ms-win-crt-runtime-l1-1-0.dll", "VCRUNTIME140.dll")]
     assert windows_c_runtime(libs).flavour == "vcruntime"
@@ -142,7 +142,7 @@ def test_go_windows(factory, goarch: str, bits: int) -> None:  # type: ignore[no
     assert gv is not None and b.go is not None
     assert b.go.version == gv.go_version and b.go.settings == gv.settings
     assert b.linkage.libc.flavour == "none"
-    assert b.pe is not None and b.pe["subsystem"] == "console"
+    assert b.pe is not None and b.pe.subsystem == "console"
     oh = lb.optional_header
     assert b.min_os is not None
     assert b.min_os.version == max(f"{oh.major_subsystem_version}.{oh.minor_subsystem_version}",

@@ -7,7 +7,7 @@ import subprocess
 
 from click.testing import CliRunner
 
-from depfree.analysis.size import size_path
+from depfree.api import size_path
 from depfree.cli.main import cli
 from helpers.gofixtures import go_list_deps, without_buildinfo, without_section_headers
 from helpers.schema import assert_valid_report

@@ -1,33 +1,120 @@
-"""The public library API: ``inspect`` one or more files into a :class:`~depfree.model.Report`."""
+"""The public library API: ``inspect`` one or more files into a :class:`~depfree.model.Report`, and
+:func:`analyse_source`, the one entry point every verb's analysis goes through (inspect, scan, check, hardening,
+size, targets, build) with one error contract."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from depfree import __version__
-from depfree.analysis.context import Options
 from depfree.analysis.pipeline import analyze, sha256_of
-from depfree.errors import DepfreeError
+from depfree.analysis.size import SCHEMA as SIZE_SCHEMA
+from depfree.analysis.size import SizeReport, size_of
+from depfree.analysis.size import diff as size_diff
+from depfree.errors import DepfreeError, NotABinaryError, strip_name
+from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables
 from depfree.model import Binary, FileError, Report
+from depfree.options import Options
 from depfree.sources.file import ByteSource, FileSource
+from depfree.targets.judge import judge_targets
+
+if TYPE_CHECKING:
+    from depfree.policy.config import Policy
+    from depfree.policy.engine import CheckResult
+
+T = TypeVar("T")
+
+__all__ = ["SIZE_SCHEMA", "Analysis", "SizeReport", "analyse_path", "analyse_source", "binary_facts", "expand_paths",
+           "check", "gather", "inspect", "inspect_path", "policy_options", "inspect_source", "size_diff", "size_path", "tool_info"]
 
 
 def tool_info() -> dict[str, str]:
     return {"name": "depfree", "version": __version__}
 
 
+@dataclass
+class Analysis(Generic[T]):
+    """What :func:`analyse_source` made of one source: one result per executable image in it (several for a
+    universal Mach-O), or why there are none."""
+
+    results: list[T]
+    error: str | None = None  # one line, what was expected and what was found, without the source's name
+    cause: BaseException | None = field(default=None, repr=False)  # the exception behind ``error``
+
+    @property
+    def not_executable(self) -> bool:
+        """The magic matched but the file is not an executable (a DOS text starting "MZ"): not an error in a scan."""
+        return isinstance(self.cause, NotABinaryError)
+
+    def raise_error(self) -> None:
+        """Raise the exception behind ``error`` again (a DepfreeError for bad input; anything else is a bug)."""
+        if self.cause is not None:
+            raise self.cause
+
+
+def binary_facts(exe: Executable, options: Options, name: str, sha256: str) -> Binary:
+    """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts."""
+    binary = analyze(exe, options, sha256=sha256, display_path=name)
+    binary.targets = judge_targets(binary, options)
+    return binary
+
+
+@overload
+def analyse_source(source: ByteSource, name: str, options: Options | None = None, *,
+                   sha256: str | None = None) -> Analysis[Binary]: ...
+
+
+@overload
+def analyse_source(source: ByteSource, name: str, options: Options | None = None, *, sha256: str | None = None,
+                   each: Callable[[Executable, str], T]) -> Analysis[T]: ...
+
+
+def analyse_source(source: ByteSource, name: str, options: Options | None = None, *, sha256: str | None = None,
+                   each: Callable[[Executable, str], T] | None = None) -> Analysis[Binary] | Analysis[T]:
+    """Every executable image in ``source``, shown as ``name``: its facts and target verdicts (or, with ``each``,
+    ``each(executable, name)``: ``depfree size`` gives its breakdown). Never raises: bad input (any
+    :class:`DepfreeError` a reader raises), a resource limit (MemoryError, RecursionError) and a bug alike come back
+    as :attr:`Analysis.error`, one line. ``sha256``: the content's digest when the caller knows it."""
+    try:
+        if each is not None:
+            return Analysis([each(exe, name) for exe in open_executables(source)])
+        opts = options or Options()
+        digest = sha256 or sha256_of(source)
+        return Analysis([binary_facts(exe, opts, name, digest) for exe in open_executables(source)])
+    except DepfreeError as exc:
+        return Analysis([], strip_name(str(exc), name), exc)
+    except (MemoryError, RecursionError) as exc:
+        return Analysis([], f"cannot analyse: {type(exc).__name__}", exc)
+    except Exception as exc:  # noqa: BLE001 - one broken file must not end a run over thousands
+        return Analysis([], f"internal error while analysing ({type(exc).__name__}: {exc})", exc)
+
+
 def inspect_source(source: ByteSource, options: Options | None = None, display_path: str | None = None) -> list[Binary]:
-    """Facts for every executable image in one source (several for a universal Mach-O). Raises DepfreeError."""
-    options = options or Options()
-    digest = sha256_of(source)
-    return [analyze(exe, options, sha256=digest, display_path=display_path) for exe in open_executables(source)]
+    """Facts for every executable image in one source (several for a universal Mach-O). Raises what
+    :func:`analyse_source` reports (a DepfreeError for bad input)."""
+    got = analyse_source(source, display_path or source.name, options)
+    got.raise_error()
+    return got.results
 
 
 def inspect_path(path: str | os.PathLike[str], options: Options | None = None) -> list[Binary]:
     with FileSource(path) as src:
         return inspect_source(src, options)
+
+
+def analyse_path(path: str | os.PathLike[str], options: Options | None = None) -> Analysis[Binary]:
+    """:func:`analyse_source` of the file at ``path`` (a file that cannot be opened is the analysis' error)."""
+    name = os.fspath(path)
+    try:
+        src = FileSource(path)
+    except DepfreeError as exc:
+        return Analysis([], strip_name(str(exc), name), exc)
+    with src:
+        return analyse_source(src, name, options)
 
 
 def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, deep: bool = False,
@@ -42,19 +129,54 @@ def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
     for i, p in enumerate(files):
         if progress is not None:
             progress(i, len(files), os.fspath(p))
-        try:
-            report.binaries.extend(inspect_path(p, options))
-        except DepfreeError as exc:
-            report.errors.append(FileError(path=os.fspath(p), error=_strip_path(str(exc), os.fspath(p))))
-        except (MemoryError, RecursionError) as exc:
-            report.errors.append(FileError(path=os.fspath(p), error=f"cannot analyse: {type(exc).__name__}"))
+        got = analyse_path(p, options)
+        report.binaries.extend(got.results)
+        if got.error is not None:
+            report.errors.append(FileError(path=os.fspath(p), error=got.error))
     return report
+
+
+def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
+    """``depfree size`` of one file: a size report per executable image (one per slice of a universal Mach-O), through
+    :func:`analyse_source`. Raises what it reports (a DepfreeError for bad input)."""
+    with FileSource(path) as src:
+        got = analyse_source(src, os.fspath(path), each=size_of)
+    got.raise_error()
+    return got.results
+
+
+def policy_options(policy: Policy) -> Options:
+    """The analysis options a policy asks for: its targets (none: the default set) and its targets file."""
+    return Options(targets=policy.targets or None, targets_file=policy.targets_file)
+
+
+def gather(paths: list[str], options: Options, progress: Callable[[int, int, str], None] | None = None,
+           executor: str = "local", scheduler: str | None = None) -> dict[str, Any]:
+    """The report JSON for all PATHs, what ``check`` judges: files, directories, archives and images (through
+    ``scan``, on the local pool or a Dask cluster)."""
+    from depfree.fleet import report
+
+    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
+
+
+def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, policy: str | None = None,
+          preset: str | None = None, executor: str = "local", scheduler: str | None = None) -> CheckResult:
+    """Apply a policy (a file path, else ./depfree.toml or [tool.depfree]; a preset name) to binaries, directories,
+    archives or images; a :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
+    from depfree.policy.config import load_policy
+    from depfree.policy.engine import evaluate
+
+    pol = load_policy(policy, preset)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    report = gather([os.fspath(p) for p in paths], policy_options(pol), executor=executor, scheduler=scheduler)
+    return evaluate(report, pol)
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
     """Files as given; directories walked (symlinks not followed, so no loops and no escapes) keeping only files
     whose magic says ELF, PE or Mach-O. Unreadable directories become errors; the walk goes on."""
-    from depfree.formats.detect import sniff
+    from depfree.magic import sniff
 
     files: list[str] = []
     errors: list[FileError] = []
@@ -86,6 +208,3 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], li
             errors.append(FileError(path=p, error="directory holds no ELF, PE or Mach-O file"))
     return files, errors
 
-
-def _strip_path(msg: str, path: str) -> str:
-    return msg[len(path) + 2 :] if msg.startswith(path + ": ") else msg

@@ -30,3 +30,8 @@ class UsageError(DepfreeError):
 
 class ToolchainError(DepfreeError):
     """A Go toolchain or an external helper program could not be obtained or run."""
+
+
+def strip_name(message: str, name: str) -> str:
+    """An error message without the ``name: `` it starts with, for a report that already names the file."""
+    return message[len(name) + 2 :] if message.startswith(name + ": ") else message

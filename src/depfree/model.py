@@ -14,6 +14,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.details import MachoDetails, PeDetails
+
 SCHEMA = "depfree.report/1"
 
 
@@ -187,8 +189,8 @@ class Binary:
     targets: list[dict[str, Any]] | None = None
     resolution: dict[str, Any] | None = None
     verify: list[dict[str, Any]] | None = None
-    pe: dict[str, Any] | None = None
-    macho: dict[str, Any] | None = None
+    pe: PeDetails | None = None  # depfree/details.py
+    macho: MachoDetails | None = None
     elf: dict[str, Any] | None = None
 
 

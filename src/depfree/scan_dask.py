@@ -36,9 +36,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
 from typing import Any
 
-from depfree.analysis.context import Options
 from depfree.errors import DepfreeError, UsageError
 from depfree.model import Binary, FileError
+from depfree.options import Options
 from depfree.scan import Progress, ScanResult, analyse_blob, iter_scan
 from depfree.sources.archive import Limits
 from depfree.sources.blob import Blob

@@ -77,8 +77,7 @@ def _binary(path: str) -> str:
     from rich.console import Console
 
     from depfree.analysis.context import Options
-    from depfree.analysis.size import size_path
-    from depfree.api import inspect_path, tool_info
+    from depfree.api import inspect_path, size_path, tool_info
     from depfree.model import Report
     from depfree.render import json as render_json
     from depfree.render.text import print_report

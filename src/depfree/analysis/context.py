@@ -7,14 +7,9 @@ from typing import Any
 
 from depfree.formats.base import Executable
 from depfree.model import Binary
+from depfree.options import Options
 
-
-@dataclass
-class Options:
-    deep: bool = False  # packages and functions from pclntab (inspect --deep)
-    targets: list[str] | None = None  # target names for the short verdict; None = the default set
-    targets_file: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Context", "Options"]  # Options lives in depfree.options; imported here for the analyzers
 
 
 @dataclass

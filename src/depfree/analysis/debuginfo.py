@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from depfree.analysis.context import Context
+from depfree.formats.strings import cstring_at
 from depfree.model import Evidence, to_json
 
 GO_BUILD_ID_MARK = b'\xff Go build ID: "'
@@ -14,15 +15,11 @@ def analyze_debug(ctx: Context) -> None:
     exe, b = ctx.exe, ctx.binary
     names = [s.name for s in exe.sections()]
     ev: dict[str, Any] = {}
-    if exe.format == "elf":
-        symtab = ".symtab" in names
-    elif exe.format == "pe":
-        symtab = bool(exe.pe.FILE_HEADER.PointerToSymbolTable and exe.pe.FILE_HEADER.NumberOfSymbols)
-    else:
+    symtab = exe.has_symbol_table
+    if exe.format == "macho":
         # LC_SYMTAB also holds the imported (undefined) symbols dyld binds, which `go build -ldflags=-s` and `strip`
         # keep: the table is stripped when no symbol is defined in the file itself (mach-o/nlist.h N_UNDF).
-        symtab = False
-        if getattr(exe, "symtab", None) and exe.symtab[1]:
+        if symtab:
             kinds = [s.kind for s in exe.iter_symbols()]
             defined = sum(1 for k in kinds if k != "undefined")
             symtab = defined > 0
@@ -45,7 +42,7 @@ def analyze_debug(ctx: Context) -> None:
                 ev["go_build_id"] = [to_json(Evidence("note", ".note.go.buildid", note.section or "PT_NOTE"))]
         link = exe.section_data(".gnu_debuglink", limit=4096)
         if link:
-            out["debuglink"] = link.split(b"\0", 1)[0].decode("utf-8", "replace")
+            out["debuglink"] = cstring_at(link)
             ev["debuglink"] = [to_json(Evidence("section", ".gnu_debuglink", out["debuglink"]))]
     if out["go_build_id"] is None and b.go is not None:
         text = next((s for s in exe.sections() if s.executable and s.file_size), None)

@@ -94,12 +94,12 @@ def _cgo_from_binary(exe: Executable, go: Go) -> None:
         dyn = set(exe.dynamic_symbols())
         hits = [Evidence("import", s, "C library function imported") for s in CGO_DYNAMIC_SYMBOLS if s in dyn]
         if exe.os in ("linux", "android"):
-            hits += [Evidence("dynamic", "DT_NEEDED", f"{n}: a C library") for n in getattr(exe, "needed", [])
+            hits += [Evidence("dynamic", "DT_NEEDED", f"{n}: a C library") for n in exe.needed
                      if n.startswith(_LIBC_SONAMES)]
         if hits:
             go.cgo, go.cgo_evidence = True, hits[:3]
             return
-        if go.cgo is None and exe.section(".symtab") is not None and not getattr(exe, "needed", None):
+        if go.cgo is None and exe.has_symbol_table and not exe.needed:
             go.cgo = False
             go.cgo_evidence = [Evidence("symbol", "x_cgo_init", "absent from .symtab; no DT_NEEDED")]
 

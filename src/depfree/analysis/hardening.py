@@ -10,28 +10,37 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depfree.analysis.canary import scan_canary_loads
 from depfree.analysis.context import Context
 from depfree.analysis.fortify import count_fortify
 from depfree.datafiles import load
 from depfree.formats.base import Executable
+from depfree.formats.elf import ElfExecutable
 from depfree.model import Binary, Evidence, to_json
+
+if TYPE_CHECKING:  # imported when such a file is read (pefile is slow to import)
+    from depfree.formats.macho import MachoExecutable
+    from depfree.formats.pe import PeExecutable
 
 DF_BIND_NOW, DF_TEXTREL, DF_1_NOW = 0x8, 0x4, 0x1
 
 
 def analyze_hardening(ctx: Context) -> None:
     exe, b = ctx.exe, ctx.binary
-    if exe.format == "elf":
+    if isinstance(exe, ElfExecutable):
         facts = elf_hardening(exe, b)
     elif exe.format == "pe":
+        from depfree.formats.pe import PeExecutable
+
+        assert isinstance(exe, PeExecutable)
         facts = pe_hardening(exe)
-    elif exe.format == "macho":
+    else:
+        from depfree.formats.macho import MachoExecutable
+
+        assert isinstance(exe, MachoExecutable)  # every reader is one of the three
         facts = macho_hardening(exe)
-    else:  # pragma: no cover - every reader is one of the three
-        return
     b.hardening = facts
 
 
@@ -39,7 +48,7 @@ def _pure_go(b: Binary) -> bool:
     return b.go is not None and b.go.cgo is False
 
 
-def _main_reads_canary(exe: Any, patterns: dict[str, str]) -> str | None:
+def _main_reads_canary(exe: Executable, patterns: dict[str, str]) -> str | None:
     """What shows that ``main`` copies the stack canary into its frame (x86 and x86-64), or None."""
     pattern = patterns.get(exe.arch)
     main = exe.symbol("main")
@@ -54,7 +63,7 @@ def _main_reads_canary(exe: Any, patterns: dict[str, str]) -> str | None:
     return f"reads the canary from {where} at main+{m.start():#x}"
 
 
-def _canary_from_code(exe: Any, out: dict[str, Any], evidence: dict[str, Any], reasons: dict[str, str]) -> None:
+def _canary_from_code(exe: Executable, out: dict[str, Any], evidence: dict[str, Any], reasons: dict[str, str]) -> None:
     """Static and stripped: no import or symbol of __stack_chk_fail to look at, so count the canary loads in the
     executable segments (analysis/canary.py); ``unknown`` only when the code cannot be read."""
     scan = scan_canary_loads(exe)
@@ -81,7 +90,7 @@ def _ev(*items: Evidence) -> list[dict[str, str]]:
 
 
 # --- ELF -----------------------------------------------------------------------------------------------------------
-def elf_hardening(exe: Any, b: Binary) -> dict[str, Any]:
+def elf_hardening(exe: ElfExecutable, b: Binary) -> dict[str, Any]:
     data = load("hardening.toml")
     segs = exe.segments()
     evidence: dict[str, list[dict[str, str]]] = {}
@@ -206,11 +215,10 @@ PE_FLAGS = {"high_entropy_va": 0x20, "aslr": 0x40, "force_integrity": 0x80, "dep
             "cfg": 0x4000}
 
 
-def pe_hardening(exe: Any) -> dict[str, Any]:
-    oh, fh = exe.pe.OPTIONAL_HEADER, exe.pe.FILE_HEADER
-    dc = oh.DllCharacteristics
+def pe_hardening(exe: PeExecutable) -> dict[str, Any]:
+    dc = exe.headers.dll_characteristics
     out: dict[str, Any] = {k: bool(dc & v) for k, v in PE_FLAGS.items()}
-    out["relocations_stripped"] = bool(fh.Characteristics & 0x1)
+    out["relocations_stripped"] = bool(exe.headers.characteristics & 0x1)
     out["pie"] = out["aslr"] and not out["relocations_stripped"]
     out["nx"] = out["dep"]
     reasons: dict[str, str] = {}
@@ -225,8 +233,8 @@ def pe_hardening(exe: Any) -> dict[str, Any]:
     if out["cfg"]:
         # The header bit only says the image is CFG-aware; the loader checks indirect calls against the function
         # table only when the load configuration says the code was instrumented (winchecksec does the same).
-        lc = _pe_load_config(exe)
-        guard = getattr(lc.struct, "GuardFlags", 0) if lc is not None else 0
+        lc = exe.load_config
+        guard = lc.guard_flags if lc is not None else 0
         if guard & IMAGE_GUARD_CF_INSTRUMENTED:
             evidence["cfg"] = _ev(Evidence("load-config", "GuardFlags", f"{guard:#x}: IMAGE_GUARD_CF_INSTRUMENTED"))
         else:
@@ -242,22 +250,9 @@ def pe_hardening(exe: Any) -> dict[str, Any]:
 IMAGE_GUARD_CF_INSTRUMENTED = 0x100
 
 
-def _pe_load_config(exe: Any) -> Any:
-    """The load configuration directory (pefile's), or None when there is none or it cannot be read."""
-    import pefile
-
-    from depfree.formats.pe import PARSE_ERRORS
-
-    try:
-        exe.pe.parse_data_directories(directories=[pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]])
-    except PARSE_ERRORS:
-        return None
-    return getattr(exe.pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
-
-
-def _pe_safeseh(exe: Any) -> bool:
-    lc = _pe_load_config(exe)
-    return bool(lc and getattr(lc.struct, "SEHandlerTable", 0) and getattr(lc.struct, "SEHandlerCount", 0))
+def _pe_safeseh(exe: PeExecutable) -> bool:
+    lc = exe.load_config
+    return bool(lc and lc.se_handler_table and lc.se_handler_count)
 
 
 # --- Mach-O --------------------------------------------------------------------------------------------------------
@@ -265,20 +260,19 @@ CS_MAGIC_EMBEDDED_SIGNATURE, CS_MAGIC_CODEDIRECTORY = 0xFADE0CC0, 0xFADE0C02
 CS_RUNTIME, CS_ADHOC = 0x10000, 0x2
 
 
-def macho_hardening(exe: Any) -> dict[str, Any]:
+def macho_hardening(exe: MachoExecutable) -> dict[str, Any]:
     d = exe.details()
-    out: dict[str, Any] = {"pie": d["pie"], "execstack": d["allow_stack_execution"], "nx": not d["allow_stack_execution"],
-                           "no_heap_execution": d["no_heap_execution"],
-                           "code_signature": d["code_signature"]["present"]}
+    out: dict[str, Any] = {"pie": d.pie, "execstack": d.allow_stack_execution, "nx": not d.allow_stack_execution,
+                           "no_heap_execution": d.no_heap_execution, "code_signature": d.code_signature.present}
     out["hardened_runtime"], out["adhoc_signed"] = _codesign_flags(exe)
     out["rwx_segments"] = [{"index": i, "vaddr": s.vaddr} for i, s in enumerate(exe.segments())
                            if s.writable and s.executable]
-    out["evidence"] = {"pie": _ev(Evidence("header", "MH_PIE", "set" if d["pie"] else "clear"))}
+    out["evidence"] = {"pie": _ev(Evidence("header", "MH_PIE", "set" if d.pie else "clear"))}
     return out
 
 
-def _codesign_flags(exe: Executable) -> tuple[bool | None, bool | None]:
-    sig = getattr(exe, "code_signature", None)
+def _codesign_flags(exe: MachoExecutable) -> tuple[bool | None, bool | None]:
+    sig = exe.code_signature
     if not sig:
         return None, None
     off, size = sig

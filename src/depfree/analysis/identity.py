@@ -1,38 +1,27 @@
-"""Identity facts common to every format (format, arch, os, bits, type) and the linkage dispatcher."""
+"""Identity facts common to every format (format, arch, os, bits, type), the linkage and the header's minimum OS."""
 
 from __future__ import annotations
 
 from depfree.analysis.context import Context
+from depfree.analysis.linkage import linkage_of
+from depfree.analysis.minimum import header_min_os
+from depfree.details import MachoDetails, PeDetails
 from depfree.formats.base import Executable
-from depfree.model import Binary, Evidence, Linkage, MinOS
+from depfree.model import Binary, Linkage
 
 
 def identity(exe: Executable, path: str, sha256: str) -> Binary:
     return Binary(path=path, size=exe.length, sha256=sha256, format=exe.format, arch=exe.arch, os=exe.os,
                   bits=exe.bits, endian=exe.endian, type=exe.type, linkage=Linkage(kind="static"), slice=exe.slice,
-                  osabi=getattr(exe, "osabi", None), machine=getattr(exe, "machine", None))
+                  osabi=exe.osabi, machine=exe.machine)
 
 
 def analyze_linkage(ctx: Context) -> None:
-    exe = ctx.exe
-    if exe.format == "elf":
-        from depfree.analysis.linkage import elf_linkage
-        from depfree.formats.elf import ElfExecutable
-
-        assert isinstance(exe, ElfExecutable)
-        ctx.binary.linkage = elf_linkage(exe)
-        tag = exe.abi_tag
-        if tag is not None and tag[0] == 0:
-            ctx.binary.min_os = MinOS(os="linux", version=f"{tag[1]}.{tag[2]}.{tag[3]}",
-                                      name=f"Linux {tag[1]}.{tag[2]}.{tag[3]}",
-                                      evidence=[Evidence("note", "NT_GNU_ABI_TAG", ".note.ABI-tag")])
-        return
-    linkage = getattr(exe, "linkage", None)  # PE and Mach-O readers compute their own
-    if callable(linkage):
-        ctx.binary.linkage = linkage()
-    min_os = getattr(exe, "min_os", None)
-    if callable(min_os):
-        ctx.binary.min_os = min_os()
-    details = getattr(exe, "details", None)
-    if callable(details) and exe.format in ("pe", "macho"):
-        setattr(ctx.binary, exe.format, details())
+    exe, b = ctx.exe, ctx.binary
+    b.linkage = linkage_of(exe)
+    b.min_os = header_min_os(exe)
+    details = exe.details()
+    if isinstance(details, PeDetails):
+        b.pe = details
+    elif isinstance(details, MachoDetails):
+        b.macho = details

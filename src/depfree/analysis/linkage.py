@@ -1,18 +1,55 @@
-"""How an ELF file is linked: static / static-pie / dynamic, its loader, libraries, search paths, libc flavour and the
-minimum versions of glibc (and of every other versioned library) it needs, with the symbols that require them."""
+"""How a file is linked, for every format in one place: static / static-pie / dynamic, its loader, libraries, search
+paths and C runtime. ELF also gets the minimum versions of glibc and of every other versioned library it needs
+(``symver.py``); Windows and macOS programs are always dynamic against the OS, their libraries classified as system
+or not by ``oslibs.py``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from depfree.analysis.oslibs import classify_dll, classify_dylib, macos_c_runtime, windows_c_runtime
 from depfree.analysis.staticlibc import static_libc
-from depfree.datafiles import load
+from depfree.analysis.symver import add_version_requirements
+from depfree.formats.base import Executable
 from depfree.formats.elf import ElfExecutable
-from depfree.model import Evidence, Libc, Library, Linkage, VersionedSymbol, VersionRequirement
-from depfree.versions import max_version, split_tag, version_key
+from depfree.model import Evidence, Libc, Library, Linkage
+
+if TYPE_CHECKING:  # imported when such a file is read (pefile is slow to import)
+    from depfree.formats.macho import MachoExecutable
+    from depfree.formats.pe import PeExecutable
+
+MH_EXECUTE = 2
 
 
-def _tag_minimum() -> dict[str, str]:
-    """Non-numeric glibc version tags that imply a minimum (data/glibc.toml)."""
-    return {k: v["min"] for k, v in load("glibc.toml")["version_tags"].items() if "min" in v}
+def linkage_of(exe: Executable) -> Linkage:
+    """The linkage of any executable (ELF, PE or Mach-O)."""
+    if isinstance(exe, ElfExecutable):
+        return elf_linkage(exe)
+    if exe.format == "pe":
+        from depfree.formats.pe import PeExecutable
+
+        assert isinstance(exe, PeExecutable)
+        return pe_linkage(exe)
+    from depfree.formats.macho import MachoExecutable
+
+    assert isinstance(exe, MachoExecutable)  # every reader is one of the three
+    return macho_linkage(exe)
+
+
+def pe_linkage(exe: PeExecutable) -> Linkage:
+    libs = [classify_dll(imp.dll, imp.functions, imp.delay) for imp in exe.imports]
+    return Linkage(kind="dynamic", needed=exe.needed, libc=windows_c_runtime(libs), libraries=libs,
+                   evidence=[Evidence("import", "IMAGE_DIRECTORY_ENTRY_IMPORT",
+                                      f"{len(libs)} DLLs; Windows programs always load through the OS loader")])
+
+
+def macho_linkage(exe: MachoExecutable) -> Linkage:
+    libs = [classify_dylib(d.name, d.kind) for d in exe.dylibs]
+    return Linkage(kind="dynamic", needed=exe.needed, rpath=exe.rpath, libc=macos_c_runtime(libs), libraries=libs,
+                   interpreter="/usr/lib/dyld" if exe.filetype == MH_EXECUTE else None,
+                   evidence=[Evidence("load-command", "LC_LOAD_DYLIB", f"{len(exe.dylibs)} dylibs; macOS programs "
+                                                                       "always load through dyld")])
+
 
 _GLIBC_LOADERS = ("ld-linux", "/ld64.so.", "/ld.so.1")
 _LIBC_NAMES = {"libc.so.6": "glibc", "libc.musl-x86_64.so.1": "musl", "libc.so": "musl"}
@@ -41,7 +78,7 @@ def elf_linkage(exe: ElfExecutable) -> Linkage:
             ev.append(Evidence("segment", "PT_DYNAMIC", "absent"))
 
     link = Linkage(kind=kind, interpreter=interp, needed=needed, rpath=exe.rpath, runpath=exe.runpath, evidence=ev)
-    _versions(exe, link)
+    add_version_requirements(exe, link)
     link.libc = _libc(exe, link)
     link.libraries = [_classify(n, link.libc.flavour) for n in needed]
     return link
@@ -56,73 +93,6 @@ def host_symbols(exe: ElfExecutable) -> str:
     shown = ", ".join(sorted(undefined)[:3]) + (" …" if len(undefined) > 3 else "")
     return (f"a shared object loaded by ld.so; its {len(undefined)} undefined symbols ({shown}) come from the "
             "process that loads it")
-
-
-def _versions(exe: ElfExecutable, link: Linkage) -> None:
-    needs = exe.version_needs
-    if not needs:
-        return
-    # version index -> (name, library)
-    index: dict[int, tuple[str, str]] = {}
-    for need in needs:
-        for idx, name in need.versions.items():
-            index[idx] = (name, need.library)
-    tag_minimum = _tag_minimum()
-    tag_evidence: dict[str, list[Evidence]] = {}
-    families: dict[str, dict[str, str]] = {}  # family -> {version: library}
-    unshaped: dict[str, str] = {}  # version name -> library
-    for need in needs:
-        for name in need.versions.values():
-            if name == "GLIBC_PRIVATE":
-                link.glibc_private = True
-                continue
-            if name in tag_minimum:
-                families.setdefault("GLIBC", {})[tag_minimum[name]] = need.library
-                tag_evidence.setdefault(f"GLIBC_{tag_minimum[name]}", []).append(
-                    Evidence("version-need", name, f"{need.library}; defined from glibc {tag_minimum[name]} on"))
-                continue
-            split = split_tag(name)
-            if split is None:
-                # Not shaped NAME_x.y (``Base``, ``gssapi_krb5_2_MIT``): the loader still checks that the library
-                # defines it (glibc elf/dl-version.c match_symbol), so it is a requirement of its own.
-                unshaped.setdefault(name, need.library)
-                continue
-            fam, ver = split
-            families.setdefault(fam, {})[ver] = need.library
-
-    tops = {fam: max_version(list(vers)) for fam, vers in families.items()}
-    wanted = {f"{fam}_{top}" for fam, top in tops.items()} | set(unshaped)
-    # Only the symbols bound to each family's highest version are evidence; thousands of others are skipped.
-    bound: dict[str, list[VersionedSymbol]] = {}
-    top_indexes = {idx for idx, (name, _lib) in index.items() if name in wanted and idx >= 2}
-    for sym, defined, vidx in exe.dynamic_symbol_entries:
-        if vidx in top_indexes and not defined:
-            name, lib = index[vidx]
-            bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
-
-    for fam, vers in sorted(families.items()):
-        top = tops[fam]
-        assert top is not None
-        tag = f"{fam}_{top}"
-        syms = sorted(bound.get(tag, []), key=lambda s: s.symbol)
-        evidence = tag_evidence.get(tag, []) + [Evidence("version-need", tag, f"{vers[top]}; bound by {s.symbol}")
-                                                for s in syms[:3]]
-        if not evidence:
-            evidence = [Evidence("version-need", tag, f"{vers[top]}; listed, no symbol bound to it")]
-        link.versioned.append(VersionRequirement(
-            family=fam, library=vers[top], min_version=top,
-            versions=sorted((f"{fam}_{v}" for v in vers), key=lambda t: version_key(t.split("_")[-1])),
-            symbols=syms, evidence=evidence))
-        if fam == "GLIBC":
-            link.min_glibc = top
-            link.glibc_symbols = syms
-    for name, lib in sorted(unshaped.items()):
-        syms = sorted(bound.get(name, []), key=lambda s: s.symbol)
-        what = f"{lib}; a version name without a number: the library must define it"
-        evidence = [Evidence("version-need", name, f"{what}; bound by {s.symbol}") for s in syms[:3]]
-        link.versioned.append(VersionRequirement(
-            family=name, library=lib, min_version=name, versions=[name], symbols=syms,
-            evidence=evidence or [Evidence("version-need", name, f"{what}; no symbol bound to it")]))
 
 
 def _libc(exe: ElfExecutable, link: Linkage) -> Libc:

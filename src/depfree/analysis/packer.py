@@ -10,6 +10,7 @@ from typing import Any
 from depfree.analysis.context import Context
 from depfree.datafiles import load
 from depfree.formats.base import Executable
+from depfree.formats.elf import ElfExecutable
 from depfree.model import Evidence, to_json
 
 HEAD_WINDOW = 8192
@@ -86,16 +87,16 @@ def _upx_details(exe: Executable) -> dict[str, Any]:
 
 def _overlay(exe: Executable, b: Any) -> dict[str, int] | None:
     if exe.format == "pe":
-        return (b.pe or {}).get("overlay")
-    if exe.format != "elf":
+        o = b.pe.overlay if b.pe is not None else None
+        return {"offset": o.offset, "size": o.size} if o is not None else None
+    if not isinstance(exe, ElfExecutable):
         return None
     end = 0
     for s in exe.segments():
         end = max(end, s.offset + s.filesz)
     for s in exe.sections():
         end = max(end, s.offset + s.file_size)
-    elf = exe.header  # type: ignore[attr-defined]
-    end = max(end, elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"], elf["e_phoff"] + elf["e_phnum"] * elf["e_phentsize"])
+    end = max(end, exe.header.table_end())
     if end and exe.length > end:
         return {"offset": end, "size": exe.length - end}
     return None

@@ -1,6 +1,8 @@
 """Run the analyzers over one executable, in order. Each analyzer fills one part of the :class:`Binary`.
 
 To add an analyzer: write ``def analyze_x(ctx: Context) -> None`` in its own module and list it in ``ANALYZERS``.
+Analyzers gather facts only; the judgement (target verdicts, package context) is applied after them, by the API
+(:func:`depfree.api.analyse_source`) and the scan.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from depfree.analysis.verdict import analyze_verdict
 from depfree.formats.base import Executable
 from depfree.model import Binary
 from depfree.sources.file import ByteSource
-from depfree.targets.judge import analyze_targets
 
 Analyzer = Callable[[Context], None]
 
@@ -37,7 +38,6 @@ ANALYZERS: list[Analyzer] = [
     analyze_packer,
     analyze_needs,
     analyze_minimum,
-    analyze_targets,
     analyze_verdict,
 ]
 

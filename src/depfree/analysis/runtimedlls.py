@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 
 from depfree.analysis.context import Context
+from depfree.analysis.oslibs import classify_dll
 from depfree.datafiles import load
-from depfree.formats.oslibs import classify_dll
 from depfree.model import Evidence, RuntimeDll
 
 MAX_SCAN = 256 << 20  # bytes of data sections searched

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,10 +21,8 @@ from depfree.analysis.gopackages import packages
 from depfree.analysis.identity import identity
 from depfree.analysis.size_regions import attribute
 from depfree.formats.base import Executable
-from depfree.formats.detect import open_executables
 from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.model import Evidence, to_json
-from depfree.sources.file import FileSource
 
 SCHEMA = "depfree.size/1"
 UNCOVERED = "(headers and padding)"
@@ -163,12 +160,6 @@ def _moduledata(ctx: Context) -> ModuleData | None:
         tab = ctx.cache.get("go.pclntab")
         ctx.cache["go.moduledata"] = find_moduledata(ctx.exe, tab) if tab is not None else None
     return ctx.cache["go.moduledata"]
-
-
-def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
-    """Size reports for every executable image in a file (one per slice of a universal Mach-O)."""
-    with FileSource(path) as src:
-        return [size_of(exe, os.fspath(path)) for exe in open_executables(src)]
 
 
 def _delta(old: list[Part], new: list[Part]) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from typing import Any
 from depfree.datafiles import load
 from depfree.errors import FormatError
 from depfree.formats.base import Executable
+from depfree.formats.elf import ElfExecutable
 from depfree.golang.moduledata import ModuleData
 from depfree.golang.pclntab import Pclntab
 from depfree.model import Evidence
@@ -167,29 +168,27 @@ def _hex(n: int) -> str:
     return f"{n:#x}"
 
 
-def _elf_headers(exe: Any, p: Painter) -> None:
-    h = getattr(exe, "header", None) or {}
-    if not h:
-        return
-    p.paint(0, h.get("e_ehsize", 0), HEADERS, Evidence("header", "ELF header", "e_ehsize at 0x0"))
-    n, size, off = h.get("e_phnum", 0), h.get("e_phentsize", 0), h.get("e_phoff", 0)
+def _elf_headers(exe: Executable, p: Painter) -> None:
+    assert isinstance(exe, ElfExecutable)
+    h = exe.header
+    p.paint(0, h.e_ehsize, HEADERS, Evidence("header", "ELF header", "e_ehsize at 0x0"))
+    n, size, off = h.e_phnum, h.e_phentsize, h.e_phoff
     if off and n:
         p.paint(off, off + n * size, HEADERS, Evidence("header", "program header table",
                                                        f"e_phoff {_hex(off)}, {n} × {size} bytes"))
-    n, size, off = h.get("e_shnum", 0), h.get("e_shentsize", 0), h.get("e_shoff", 0)
+    n, size, off = h.e_shnum, h.e_shentsize, h.e_shoff
     if off and n:
         p.paint(off, off + n * size, HEADERS, Evidence("header", "section header table",
                                                        f"e_shoff {_hex(off)}, {n} × {size} bytes"))
 
 
-def _pe_headers(exe: Any, p: Painter) -> None:
-    pe = getattr(exe, "pe", None)
-    if pe is None:
-        return
-    hsize = pe.OPTIONAL_HEADER.SizeOfHeaders
-    p.paint(0, hsize, HEADERS, Evidence("header", "DOS and PE headers", f"SizeOfHeaders {hsize:,}"))
-    fh = pe.FILE_HEADER
-    off, count = fh.PointerToSymbolTable, fh.NumberOfSymbols
+def _pe_headers(exe: Executable, p: Painter) -> None:
+    from depfree.formats.pe import PeExecutable
+
+    assert isinstance(exe, PeExecutable)
+    h = exe.headers
+    p.paint(0, h.size_of_headers, HEADERS, Evidence("header", "DOS and PE headers", f"SizeOfHeaders {h.size_of_headers:,}"))
+    off, count = h.symbol_table, h.symbol_count
     if off and count and off < exe.length:
         end = off + 18 * count
         raw = exe.read_file(end, 4)
@@ -199,39 +198,33 @@ def _pe_headers(exe: Any, p: Painter) -> None:
         p.paint(off, end + strsize, SYMTAB, Evidence("header", "COFF symbol table",
                                                      f"PointerToSymbolTable {_hex(off)}, {count:,} symbols, "
                                                      f"{strsize:,}-byte string table"))
-    dirs = pe.OPTIONAL_HEADER.DATA_DIRECTORY
-    if len(dirs) > 4 and dirs[4].VirtualAddress and dirs[4].Size:  # IMAGE_DIRECTORY_ENTRY_SECURITY: a file offset
-        off, size = dirs[4].VirtualAddress, dirs[4].Size
+    sec = exe.security_directory
+    if sec is not None:  # IMAGE_DIRECTORY_ENTRY_SECURITY: a file offset
+        off, size = sec
         p.paint(off, off + size, SIGNATURE, Evidence("header", "IMAGE_DIRECTORY_ENTRY_SECURITY",
                                                      f"certificate table at {_hex(off)}"))
 
 
-def _macho_headers(exe: Any, p: Painter) -> None:
-    hsize, cmds = getattr(exe, "_hsize", 0), getattr(exe, "sizeofcmds", 0)
-    if hsize:
-        p.paint(0, hsize + cmds, HEADERS, Evidence("header", "Mach-O header and load commands",
-                                                   f"{getattr(exe, 'ncmds', 0)} commands, sizeofcmds {cmds:,}"))
-    symtab = getattr(exe, "symtab", None)
-    if symtab:  # LC_SYMTAB: symoff, nsyms, stroff, strsize; nlist_64 is 16 bytes, nlist 12
-        symoff, nsyms, stroff, strsize = symtab
+def _macho_headers(exe: Executable, p: Painter) -> None:
+    from depfree.formats.macho import MachoExecutable
+
+    assert isinstance(exe, MachoExecutable)
+    hsize, cmds = exe.header_size, exe.sizeofcmds
+    p.paint(0, hsize + cmds, HEADERS, Evidence("header", "Mach-O header and load commands",
+                                               f"{exe.ncmds} commands, sizeofcmds {cmds:,}"))
+    if exe.symtab:  # LC_SYMTAB: symoff, nsyms, stroff, strsize; nlist_64 is 16 bytes, nlist 12
+        symoff, nsyms, stroff, strsize = exe.symtab
         p.paint(symoff, symoff + nsyms * (16 if exe.bits == 64 else 12), SYMTAB,
                 Evidence("load-command", "LC_SYMTAB", f"symoff {_hex(symoff)}, {nsyms:,} symbols"))
         p.paint(stroff, stroff + strsize, SYMTAB, Evidence("load-command", "LC_SYMTAB string table",
                                                            f"stroff {_hex(stroff)}"))
-    sig = getattr(exe, "code_signature", None)
+    sig = exe.code_signature
     if sig:  # LC_CODE_SIGNATURE: dataoff, datasize
         p.paint(sig[0], sig[0] + sig[1], SIGNATURE, Evidence("load-command", "LC_CODE_SIGNATURE",
                                                              f"dataoff {_hex(sig[0])}"))
 
 
 HEADER_PAINTERS = {"elf": _elf_headers, "pe": _pe_headers, "macho": _macho_headers}
-
-
-def _file_offset(exe: Executable, vaddr: int) -> int | None:
-    for seg in exe.segments():
-        if seg.kind == "load" and seg.filesz and seg.vaddr <= vaddr < seg.vaddr + seg.filesz:
-            return seg.offset + (vaddr - seg.vaddr)
-    return None
 
 
 def _go_minor(version: str | None) -> int | None:
@@ -263,7 +256,7 @@ def go_types_range(exe: Executable, md: ModuleData, tab: Pclntab, go_version: st
         return None
     if not types < etypes or etypes - types > exe.length:
         return None
-    start, end = _file_offset(exe, types), _file_offset(exe, etypes - 1)
+    start, end = exe.vaddr_to_offset(types), exe.vaddr_to_offset(etypes - 1)
     if start is None or end is None or end - start != etypes - 1 - types:
         return None
     return types, etypes
@@ -276,7 +269,7 @@ def _go_ranges(exe: Executable, p: Painter, md: ModuleData | None, tab: Pclntab 
     if not has_sections:
         for (lo, hi), key, what in (((md.text, md.etext), TEXT, "text … etext"),
                                     (md.noptrdata, DATA, "noptrdata … enoptrdata"), (md.data, DATA, "data … edata")):
-            off = _file_offset(exe, lo) if hi > lo else None
+            off = exe.vaddr_to_offset(lo) if hi > lo else None
             if off is not None:
                 p.paint(off, off + (hi - lo), key, Evidence("symbol", "runtime.firstmoduledata",
                                                             f"{what} {_hex(lo)}-{_hex(hi)}"))
@@ -290,7 +283,7 @@ def _go_ranges(exe: Executable, p: Painter, md: ModuleData | None, tab: Pclntab 
                                                                   f"{_hex(md.pclntab_end)}"))
     rng = None if any(exe.section(n) for n in GOTYPE_SECTIONS) else go_types_range(exe, md, tab, go_version)
     if rng is not None:  # types inside .rodata (before Go 1.26) or .rdata (PE)
-        off = _file_offset(exe, rng[0])
+        off = exe.vaddr_to_offset(rng[0])
         assert off is not None
         end = off + rng[1] - rng[0]
         home = next((s for s in exe.sections() if s.file_size and s.offset <= off < s.offset + s.file_size), None)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 
-from depfree.analysis.context import Options
+from depfree.api import gather, policy_options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,
@@ -44,15 +43,6 @@ RENDERERS = {
     "html": lambda r, out: html.check_page(r.to_json(), getattr(r, "report", {})),
 }
 FORMATS = tuple(RENDERERS)
-
-
-def gather(paths: list[str], options: Options, progress: Any = None, executor: str = "local",
-           scheduler: str | None = None) -> dict:
-    """The report for all PATHs: files, directories, archives and images (through ``depfree scan``, on the local
-    pool or a Dask cluster)."""
-    from depfree.cli.fleet import report
-
-    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
 
 
 def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -101,7 +91,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
         policy.fail_on = fail_on
     baseline = baseline or policy.baseline
     known = read_baseline(baseline) if baseline and not new_baseline else None
-    options = Options(targets=policy.targets or None, targets_file=policy.targets_file)
+    options = policy_options(policy)
     paths = tuple(inputs(paths, from_file))
     bar = out.progress("checking")
     try:

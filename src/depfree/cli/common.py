@@ -13,6 +13,7 @@ table ever cuts a path there (see render/table.py for tables wider than the term
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from depfree.cli.progress import ProgressBar
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
+DEBUG_ENV = "DEPFREE_DEBUG"  # set (to anything) to see the traceback of an internal error instead of its one line
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C; SIGTERM gives 128 + 15
 
 
@@ -55,7 +57,8 @@ def print_error(path: str | None, message: str) -> None:
 def friendly_errors(func: F) -> F:
     """Turn a DepfreeError escaping a verb into one line on stderr and its exit code; never a traceback. Ctrl-C and
     SIGTERM end the verb with one line, ``interrupted``, and exit 130 (143 for SIGTERM); nothing after it claims the
-    output complete."""
+    output complete. Any other exception is a bug: one line naming it and exit 2 (``DEPFREE_DEBUG=1``: the
+    traceback)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -75,8 +78,22 @@ def friendly_errors(func: F) -> F:
                 pass
             print_error(None, "interrupted")
             sys.exit(128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors and exits, which click prints and ends as it should
+        except Exception as exc:  # noqa: BLE001 - a bug: one clear line and exit 2, the traceback only on request
+            if os.environ.get(DEBUG_ENV):
+                raise
+            print_error(None, internal_error_line(exc))
+            sys.exit(EXIT_INPUT)
 
     return wrapper  # type: ignore[return-value]
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """The one line for an exception depfree did not expect (a bug, not bad input)."""
+    detail = (str(exc).strip().splitlines() or [""])[0]
+    what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return f"internal error ({what}); this is a bug in depfree: {DEBUG_ENV}=1 shows the traceback"
 
 
 @dataclass

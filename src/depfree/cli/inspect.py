@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.api import inspect as api_inspect
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.model import Report
+from depfree.options import Options
 from depfree.render import html
 from depfree.render import json as render_json
 from depfree.render.text import print_report

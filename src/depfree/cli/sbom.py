@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,
@@ -27,6 +26,7 @@ from depfree.cli.common import (
 from depfree.cli.fleet import check_executor, fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
+from depfree.options import Options
 
 if TYPE_CHECKING:
     from depfree.sbom.model import Sbom

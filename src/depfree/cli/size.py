@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from depfree.analysis.size import SCHEMA, SizeReport, diff, size_path
+from depfree.api import SIZE_SCHEMA, SizeReport, size_diff, size_path
 from depfree.cli.common import EXIT_OK, Output, examples, friendly_errors, output_options
 from depfree.errors import UsageError
 from depfree.render import html
@@ -65,8 +65,8 @@ class SizeResult:
 
     def to_json(self) -> dict[str, Any]:
         if self.diffs is not None:
-            return {"schema": SCHEMA, "diffs": self.diffs}
-        return {"schema": SCHEMA, "binaries": [r.to_json() for r in self.reports]}
+            return {"schema": SIZE_SCHEMA, "diffs": self.diffs}
+        return {"schema": SIZE_SCHEMA, "binaries": [r.to_json() for r in self.reports]}
 
 
 def _text(r: SizeResult, out: Output) -> str:
@@ -100,7 +100,7 @@ def size_cmd(files: tuple[str, ...], out: Output, diff_pair: tuple[str, str] | N
         if len(old) != len(new):
             raise UsageError(f"{diff_pair[0]} has {len(old)} images and {diff_pair[1]} has {len(new)}; "
                              "expected the same number")
-        out.emit(SizeResult(diffs=[diff(a, b) for a, b in zip(old, new, strict=True)], top=top))
+        out.emit(SizeResult(diffs=[size_diff(a, b) for a, b in zip(old, new, strict=True)], top=top))
         sys.exit(EXIT_OK)
     if not files:
         raise UsageError("expected FILE... or --diff OLD NEW")

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import click
 
-from depfree.analysis.context import Options
 from depfree.api import inspect
 from depfree.cli.common import (
     EXIT_FAIL,
@@ -22,6 +21,7 @@ from depfree.cli.common import (
 )
 from depfree.errors import UsageError
 from depfree.model import Report
+from depfree.options import Options
 from depfree.render.targets import print_targets
 from depfree.targets.profiles import Profile, builtin, load_profiles, select
 

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from depfree.datafiles import load
+from depfree.details import BuildVersion, CodeSignature, CodeSignatureBlob, Dylib, MachoDetails, Slice
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
-from depfree.formats.oslibs import classify_dylib, macos_c_runtime
+from depfree.formats.strings import cstring_at, fixed_name
 from depfree.magic import FAT_MAGIC_64, FAT_MAGICS
-from depfree.model import Evidence, Linkage, MinOS
 from depfree.sources.file import ByteSource
 
 MAX_SLICES = 64
@@ -52,12 +51,6 @@ def _version(v: int) -> str:
     return f"{major}.{minor}" + (f".{patch}" if patch else "")
 
 
-@dataclass
-class Dylib:
-    name: str
-    kind: str  # load | weak | reexport | lazy | upward
-
-
 def open_macho(source: ByteSource) -> list[Executable]:
     head = source.read_at(0, 8)
     if head[:4] in FAT_MAGICS:
@@ -86,7 +79,7 @@ def _open_fat(source: ByteSource, fat64: bool) -> list[Executable]:
         exe = MachoExecutable(source, base=offset, length=size)
         exe.slice = _arch(cputype & 0xFFFFFFFF)
         images.append(exe)
-    slices = [{"arch": exe.slice, "offset": exe.base, "size": exe.length} for exe in images]
+    slices = [Slice(arch=exe.slice or "", offset=exe.base, size=exe.length) for exe in images]
     for exe in images:
         exe.universal = slices
     return list(images)
@@ -95,7 +88,7 @@ def _open_fat(source: ByteSource, fat64: bool) -> list[Executable]:
 class MachoExecutable(Executable):
     format = "macho"
     os = "darwin"
-    universal: list[dict[str, Any]] | None = None  # every slice of the universal file this one came from
+    universal: list[Slice] | None = None  # every slice of the universal file this one came from
 
     def __init__(self, source: ByteSource, base: int = 0, length: int | None = None) -> None:
         super().__init__(source, base, length)
@@ -115,7 +108,7 @@ class MachoExecutable(Executable):
         self.filetype = filetype
         self.type = FILETYPES.get(filetype, f"filetype-{filetype}")
         self.machine = f"CPU_TYPE_{self.cputype:#x}"
-        self._hsize = hsize
+        self.header_size = hsize
         if hsize + self.sizeofcmds > self.length:
             raise FormatError(f"{self.path}: corrupt Mach-O (load commands of {self.sizeofcmds} bytes run past the "
                               f"end of the {self.length}-byte image)")
@@ -126,16 +119,16 @@ class MachoExecutable(Executable):
 
     # --- load commands ---------------------------------------------------------------------------------------
     def _parse(self) -> None:
-        raw = self.read_file(self._hsize, self.sizeofcmds)
+        raw = self.read_file(self.header_size, self.sizeofcmds)
         e = self._e
         self._segments: list[Segment] = []
         self._sections: list[Section] = []
         self._segprot: list[tuple[int, int, int, int]] = []  # (vmaddr, filesz, maxprot, initprot)
         self.dylibs: list[Dylib] = []
         self.rpaths: list[str] = []
-        self.build_version: dict[str, Any] | None = None
-        self.code_signature: tuple[int, int] | None = None
-        self.symtab: tuple[int, int, int, int] | None = None
+        self.build_version: BuildVersion | None = None
+        self.code_signature: tuple[int, int] | None = None  # LC_CODE_SIGNATURE: dataoff, datasize
+        self.symtab: tuple[int, int, int, int] | None = None  # LC_SYMTAB: symoff, nsyms, stroff, strsize
         self.id_dylib: str | None = None
         self._entry = 0
         off = 0
@@ -153,37 +146,41 @@ class MachoExecutable(Executable):
         str_off = struct.unpack_from(self._e + "I", body, at)[0]
         if str_off >= len(body):
             return ""
-        return body[str_off:].split(b"\0", 1)[0].decode("utf-8", "replace")
+        return cstring_at(body, str_off)
+
+    def _segment(self, body: bytes, is64: bool) -> None:
+        """LC_SEGMENT / LC_SEGMENT_64 and the sections it holds."""
+        e = self._e
+        fmt = e + ("16sQQQQiiII" if is64 else "16sIIIIiiII")
+        segname, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, _fl = struct.unpack_from(
+            fmt, body, 8)
+        name = fixed_name(segname)
+        self._segments.append(Segment(kind="load", vaddr=vmaddr, memsz=vmsize, offset=fileoff,
+                                      filesz=min(filesize, max(0, self.length - fileoff)),
+                                      readable=bool(initprot & 1), writable=bool(initprot & 2),
+                                      executable=bool(initprot & 4)))
+        self._segprot.append((vmaddr, filesize, maxprot, initprot))
+        sfmt = e + ("16s16sQQIIIIIIII" if is64 else "16s16sIIIIIIIII")
+        ssize = struct.calcsize(sfmt)
+        start = 8 + struct.calcsize(fmt) - 4 + 4
+        if nsects * ssize > len(body) - start:
+            raise FormatError(f"{self.path}: corrupt Mach-O (segment {name} declares {nsects} sections)")
+        for i in range(nsects):
+            f = struct.unpack_from(sfmt, body, start + i * ssize)
+            sect, _seg, addr, size, offset = f[0], f[1], f[2], f[3], f[4]
+            flags = f[8]  # sectname segname addr size offset align reloff nreloc flags ...
+            zerofill = (flags & 0xFF) in (0x1, 0xC, 0x12)  # S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL
+            sname = fixed_name(sect)
+            self._sections.append(Section(
+                name=sname, addr=addr, offset=offset, size=size,
+                file_size=0 if zerofill else min(size, max(0, self.length - offset)),
+                executable=bool(initprot & 4), writable=bool(initprot & 2)))
 
     def _command(self, cmd: int, body: bytes, n: int) -> None:
         e = self._e
         try:
             if cmd in (LC_SEGMENT, LC_SEGMENT_64):
-                is64 = cmd == LC_SEGMENT_64
-                fmt = e + ("16sQQQQiiII" if is64 else "16sIIIIiiII")
-                segname, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, _fl = struct.unpack_from(
-                    fmt, body, 8)
-                name = segname.rstrip(b"\0").decode("utf-8", "replace")
-                self._segments.append(Segment(kind="load", vaddr=vmaddr, memsz=vmsize, offset=fileoff,
-                                              filesz=min(filesize, max(0, self.length - fileoff)),
-                                              readable=bool(initprot & 1), writable=bool(initprot & 2),
-                                              executable=bool(initprot & 4)))
-                self._segprot.append((vmaddr, filesize, maxprot, initprot))
-                sfmt = e + ("16s16sQQIIIIIIII" if is64 else "16s16sIIIIIIIII")
-                ssize = struct.calcsize(sfmt)
-                start = 8 + struct.calcsize(fmt) - 4 + 4
-                if nsects * ssize > len(body) - start:
-                    raise FormatError(f"{self.path}: corrupt Mach-O (segment {name} declares {nsects} sections)")
-                for i in range(nsects):
-                    f = struct.unpack_from(sfmt, body, start + i * ssize)
-                    sect, _seg, addr, size, offset = f[0], f[1], f[2], f[3], f[4]
-                    flags = f[8]  # sectname segname addr size offset align reloff nreloc flags ...
-                    zerofill = (flags & 0xFF) in (0x1, 0xC, 0x12)  # S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL
-                    sname = sect.rstrip(b"\0").decode("utf-8", "replace")
-                    self._sections.append(Section(
-                        name=sname, addr=addr, offset=offset, size=size,
-                        file_size=0 if zerofill else min(size, max(0, self.length - offset)),
-                        executable=bool(initprot & 4), writable=bool(initprot & 2)))
+                self._segment(body, cmd == LC_SEGMENT_64)
             elif cmd in DYLIB_COMMANDS:
                 self.dylibs.append(Dylib(self._lc_str(body, 8), DYLIB_COMMANDS[cmd]))
             elif cmd == LC_ID_DYLIB:
@@ -193,16 +190,19 @@ class MachoExecutable(Executable):
             elif cmd == LC_BUILD_VERSION:
                 platform, minos, sdk, _ntools = struct.unpack_from(e + "IIII", body, 8)
                 platforms = {int(k): v for k, v in _data()["platforms"].items() if k != "source"}
-                self.build_version = {"platform": platforms.get(platform, str(platform)), "minos": _version(minos),
-                                      "sdk": _version(sdk), "command": "LC_BUILD_VERSION"}
+                self.build_version = BuildVersion(platform=platforms.get(platform, str(platform)),
+                                                  minos=_version(minos), sdk=_version(sdk), command="LC_BUILD_VERSION")
             elif cmd in LC_VERSION_MIN:
                 version, sdk = struct.unpack_from(e + "II", body, 8)
-                self.build_version = {"platform": LC_VERSION_MIN[cmd], "minos": _version(version),
-                                      "sdk": _version(sdk), "command": f"LC_VERSION_MIN_{LC_VERSION_MIN[cmd].upper()}"}
+                self.build_version = BuildVersion(platform=LC_VERSION_MIN[cmd], minos=_version(version),
+                                                  sdk=_version(sdk),
+                                                  command=f"LC_VERSION_MIN_{LC_VERSION_MIN[cmd].upper()}")
             elif cmd == LC_CODE_SIGNATURE:
-                self.code_signature = struct.unpack_from(e + "II", body, 8)
+                dataoff, datasize = struct.unpack_from(e + "II", body, 8)
+                self.code_signature = dataoff, datasize
             elif cmd == LC_SYMTAB:
-                self.symtab = struct.unpack_from(e + "IIII", body, 8)
+                symoff, nsyms, stroff, strsize = struct.unpack_from(e + "IIII", body, 8)
+                self.symtab = symoff, nsyms, stroff, strsize
             elif cmd == LC_MAIN:
                 self._entry = struct.unpack_from(e + "Q", body, 8)[0]
         except struct.error:
@@ -243,8 +243,7 @@ class MachoExecutable(Executable):
         for strx, ntype, sect, _desc, value in struct.iter_unpack(fmt, raw[: len(raw) // ent * ent]):
             if ntype & 0xE0 or strx >= len(strtab):  # skip debugging (stab) entries
                 continue
-            end = strtab.find(b"\0", strx)
-            name = strtab[strx : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
+            name = cstring_at(strtab, strx)
             section = self._sections[sect - 1].name if 0 < sect <= len(self._sections) else None
             out.append(Symbol(name=name.removeprefix("_"), value=value, size=0, section=section,
                               kind="undefined" if (ntype & 0x0E) == 0 else ""))
@@ -256,40 +255,25 @@ class MachoExecutable(Executable):
     def dynamic_symbols(self) -> list[str]:
         return [s.name for s in self._symbols if s.kind == "undefined"]
 
-    # --- facts -----------------------------------------------------------------------------------------------
-    def linkage(self) -> Linkage:
-        libs = [classify_dylib(d.name, d.kind) for d in self.dylibs]
-        libc = macos_c_runtime(libs)
-        return Linkage(kind="dynamic", needed=[d.name for d in self.dylibs], rpath=self.rpaths, libc=libc,
-                       libraries=libs, interpreter="/usr/lib/dyld" if self.filetype == 2 else None,
-                       evidence=[Evidence("load-command", "LC_LOAD_DYLIB", f"{len(self.dylibs)} dylibs; macOS programs "
-                                                                            "always load through dyld")])
+    @property
+    def has_symbol_table(self) -> bool:
+        return self.symtab is not None and self.symtab[1] > 0
 
-    def min_os(self) -> MinOS | None:
-        bv = self.build_version
-        if bv is None:
-            return None
-        names = _data()["macos_names"]
-        major = bv["minos"].split(".")[0]
-        key = bv["minos"].rsplit(".", 1)[0] if major == "10" else major
-        name = names.get(key) if bv["platform"] == "macos" else None
-        return MinOS(os=bv["platform"], version=bv["minos"],
-                     name=f"macOS {bv['minos']} {name}" if name else None,
-                     evidence=[Evidence("load-command", bv["command"], f"minos {bv['minos']}, sdk {bv['sdk']}")])
+    @property
+    def needed(self) -> list[str]:
+        return [d.name for d in self.dylibs]
 
-    def details(self) -> dict[str, Any]:
-        return {
-            "filetype": self.type,
-            "flags": self.flags,
-            "pie": bool(self.flags & MH_PIE),
-            "allow_stack_execution": bool(self.flags & MH_ALLOW_STACK_EXECUTION),
-            "no_heap_execution": bool(self.flags & MH_NO_HEAP_EXECUTION),
-            "dylibs": [{"name": d.name, "kind": d.kind} for d in self.dylibs],
-            "rpaths": self.rpaths,
-            "build_version": self.build_version,
-            "code_signature": ({"present": True, "offset": self.code_signature[0], "size": self.code_signature[1]}
-                               if self.code_signature else {"present": False}),
-            "id_dylib": self.id_dylib,
-            "slice_offset": self.base if self.slice else None,
-            "slices": self.universal,
-        }
+    @property
+    def rpath(self) -> list[str]:
+        return self.rpaths
+
+    # --- details -------------------------------------------------------------------------------------------
+    def details(self) -> MachoDetails:
+        sig = self.code_signature
+        return MachoDetails(
+            filetype=self.type, flags=self.flags, pie=bool(self.flags & MH_PIE),
+            allow_stack_execution=bool(self.flags & MH_ALLOW_STACK_EXECUTION),
+            no_heap_execution=bool(self.flags & MH_NO_HEAP_EXECUTION), dylibs=self.dylibs, rpaths=self.rpaths,
+            build_version=self.build_version,
+            code_signature=CodeSignatureBlob(present=True, offset=sig[0], size=sig[1]) if sig else CodeSignature(False),
+            id_dylib=self.id_dylib, slice_offset=self.base if self.slice else None, slices=self.universal)

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import pefile
+import pefile  # type: ignore[import-untyped]
 
 from depfree.datafiles import load
+from depfree.details import Overlay, PeDetails, PeImport, PeSignature
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
-from depfree.formats.oslibs import classify_dll, windows_c_runtime
-from depfree.model import Evidence, Linkage, MinOS
+from depfree.formats.strings import cstring_at, fixed_name
 from depfree.sources.file import ByteSource
 
 MAX_COFF_SYMBOLS = max_symbols(2_000_000)
@@ -31,12 +32,40 @@ IMAGE_SCN_MEM_READ = 0x40000000
 IMAGE_SCN_ALIGN_32BYTES = 0x600000
 _DIRS = [pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_IMPORT"],
          pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT"]]
+_SECURITY = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"]
+_LOAD_CONFIG = pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_LOAD_CONFIG"]
 PARSE_ERRORS = (pefile.PEFormatError, struct.error, ValueError, IndexError, KeyError, TypeError, AttributeError,
                 OverflowError, UnicodeDecodeError)
 
 
 def _windows() -> dict[str, Any]:
     return load("windows.toml")
+
+
+@dataclass(frozen=True)
+class PeHeaders:
+    """What analyzers read from the COFF file header and the optional header."""
+
+    machine: int  # IMAGE_FILE_HEADER.Machine
+    characteristics: int  # IMAGE_FILE_HEADER.Characteristics
+    symbol_table: int  # PointerToSymbolTable (a file offset; 0 when there is none)
+    symbol_count: int  # NumberOfSymbols
+    image_base: int
+    size_of_headers: int
+    subsystem: int
+    dll_characteristics: int
+    subsystem_version: str  # MajorSubsystemVersion.MinorSubsystemVersion: the loader enforces it
+    os_version: str  # MajorOperatingSystemVersion.MinorOperatingSystemVersion: advisory
+    linker_version: str
+
+
+@dataclass(frozen=True)
+class PeLoadConfig:
+    """The fields of IMAGE_LOAD_CONFIG_DIRECTORY that hardening reads (0 when the structure is too short for one)."""
+
+    guard_flags: int
+    se_handler_table: int
+    se_handler_count: int
 
 
 class PeExecutable(Executable):
@@ -57,10 +86,10 @@ class PeExecutable(Executable):
             raise FormatError(f"{self.path}: not a PE image (MZ header without a PE signature at {lfanew:#x}; "
                               "a DOS program?)")
         try:
-            self.pe = pefile.PE(data=source.view(), fast_load=True)
+            self._pe = pefile.PE(data=source.view(), fast_load=True)
         except PARSE_ERRORS as exc:
             raise FormatError(f"{self.path}: corrupt PE ({exc})") from None
-        fh, oh = self.pe.FILE_HEADER, getattr(self.pe, "OPTIONAL_HEADER", None)
+        fh, oh = self._pe.FILE_HEADER, getattr(self._pe, "OPTIONAL_HEADER", None)
         if oh is None:
             raise FormatError(f"{self.path}: corrupt PE (no optional header: an object file, not an image)")
         if oh.Magic not in (PE32, PE32_PLUS):
@@ -73,24 +102,51 @@ class PeExecutable(Executable):
         self.type = "dll" if fh.Characteristics & IMAGE_FILE_DLL else "exec"
         self.image_base = oh.ImageBase
         self._entry = oh.AddressOfEntryPoint + oh.ImageBase if oh.AddressOfEntryPoint else 0
+        self.headers = PeHeaders(
+            machine=fh.Machine, characteristics=fh.Characteristics, symbol_table=fh.PointerToSymbolTable,
+            symbol_count=fh.NumberOfSymbols, image_base=oh.ImageBase, size_of_headers=oh.SizeOfHeaders,
+            subsystem=oh.Subsystem, dll_characteristics=oh.DllCharacteristics,
+            subsystem_version=f"{oh.MajorSubsystemVersion}.{oh.MinorSubsystemVersion}",
+            os_version=f"{oh.MajorOperatingSystemVersion}.{oh.MinorOperatingSystemVersion}",
+            linker_version=f"{oh.MajorLinkerVersion}.{oh.MinorLinkerVersion}")
 
     @property
     def entry(self) -> int:
         return self._entry
 
-    def directory(self, index: int) -> Any | None:
+    def _directory(self, index: int) -> Any | None:
         """Data directory ``index`` when the header has it (NumberOfRvaAndSizes may be anything from 0 to 16, or
         a hostile 0x80000000 of which pefile reads only what fits) and it is not empty; else None."""
-        dirs = self.pe.OPTIONAL_HEADER.DATA_DIRECTORY
+        dirs = self._pe.OPTIONAL_HEADER.DATA_DIRECTORY
         d = dirs[index] if index < len(dirs) else None
         return d if d is not None and d.VirtualAddress and d.Size else None
+
+    @property
+    def security_directory(self) -> tuple[int, int] | None:
+        """(file offset, size) of the certificate table (IMAGE_DIRECTORY_ENTRY_SECURITY holds a file offset)."""
+        d = self._directory(_SECURITY)
+        return (d.VirtualAddress, d.Size) if d is not None else None
+
+    @cached_property
+    def load_config(self) -> PeLoadConfig | None:
+        """The load configuration directory, or None when there is none or it cannot be read."""
+        try:
+            self._pe.parse_data_directories(directories=[_LOAD_CONFIG])
+        except PARSE_ERRORS:
+            return None
+        lc = getattr(self._pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
+        if lc is None:
+            return None
+        return PeLoadConfig(guard_flags=getattr(lc.struct, "GuardFlags", 0),
+                            se_handler_table=getattr(lc.struct, "SEHandlerTable", 0),
+                            se_handler_count=getattr(lc.struct, "SEHandlerCount", 0))
 
     # --- structure -------------------------------------------------------------------------------------------
     @cached_property
     def _sections(self) -> list[tuple[Section, Any]]:
         out = []
-        for s in self.pe.sections:
-            name = self._long_name(s.Name.rstrip(b"\0").decode("utf-8", "replace"))
+        for s in self._pe.sections:
+            name = self._long_name(fixed_name(s.Name))
             raw_size = min(s.SizeOfRawData, max(0, self.source.size - s.PointerToRawData))
             out.append((Section(name=name, addr=self.image_base + s.VirtualAddress, offset=s.PointerToRawData,
                                 size=s.Misc_VirtualSize or s.SizeOfRawData, file_size=raw_size,
@@ -105,12 +161,11 @@ class PeExecutable(Executable):
         """Section names longer than 8 bytes are written as ``/N``: an offset into the COFF string table."""
         if not (name.startswith("/") and name[1:].isdigit()):
             return name
-        fh = self.pe.FILE_HEADER
+        fh = self._pe.FILE_HEADER
         if not fh.PointerToSymbolTable:
             return name
         at = fh.PointerToSymbolTable + fh.NumberOfSymbols * 18 + int(name[1:])
-        raw = self.read_file(at, 256)
-        return raw.split(b"\0", 1)[0].decode("utf-8", "replace") or name
+        return cstring_at(self.read_file(at, 256)) or name
 
     def segments(self) -> list[Segment]:
         # PE maps sections directly; each is a loadable range (as Go's debug/pe ReadData treats them).
@@ -127,10 +182,14 @@ class PeExecutable(Executable):
         return None
 
     # --- COFF symbols (Go writes them unless -s) -------------------------------------------------------------
+    @property
+    def has_symbol_table(self) -> bool:
+        return bool(self.headers.symbol_table and self.headers.symbol_count)
+
     @cached_property
     def _coff_tables(self) -> tuple[bytes, bytes]:
         """The COFF symbol records (18 bytes each) and the string table after them; empty when there are none."""
-        fh = self.pe.FILE_HEADER
+        fh = self._pe.FILE_HEADER
         off, count = fh.PointerToSymbolTable, min(fh.NumberOfSymbols, MAX_COFF_SYMBOLS)
         if not off or not count or off >= self.source.size:
             return b"", b""
@@ -161,11 +220,9 @@ class PeExecutable(Executable):
         while i < count:
             name8, value, secnum, typ, _cls, naux = struct.unpack_from("<8sIhHBB", raw, i * 18)
             if name8[:4] == b"\0\0\0\0":
-                so = struct.unpack_from("<I", name8, 4)[0]
-                end = strtab.find(b"\0", so)
-                name = strtab[so : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
+                name = cstring_at(strtab, struct.unpack_from("<I", name8, 4)[0])
             else:
-                name = name8.rstrip(b"\0").decode("utf-8", "replace")
+                name = fixed_name(name8)
             section = sections[secnum - 1] if 0 < secnum <= len(sections) else None
             addr = value + (section.addr if section else 0)
             yield Symbol(name=name, value=addr, size=0, section=section.name if section else None,
@@ -174,89 +231,71 @@ class PeExecutable(Executable):
 
     # --- imports ---------------------------------------------------------------------------------------------
     @cached_property
-    def imports(self) -> list[dict[str, Any]]:
-        """[{dll, functions, delay}] in file order (as ``objdump -p`` lists them)."""
+    def imports(self) -> list[PeImport]:
+        """The DLLs of the import and delay-import directories in file order (as ``objdump -p`` lists them)."""
         present = []
         for index, what in ((_DIRS[0], "import"), (_DIRS[1], "delay-import")):
-            d = self.directory(index)
+            d = self._directory(index)
             if d is None:
                 continue
-            if self.pe.get_section_by_rva(d.VirtualAddress) is None:
+            if self._pe.get_section_by_rva(d.VirtualAddress) is None:
                 raise FormatError(f"{self.path}: corrupt PE ({what} directory at RVA {d.VirtualAddress:#x} is not "
                                   "inside any section)")
             present.append(index)
         if not present:
             return []  # a resource-only DLL, or a header with fewer than two data directories
-        seen = len(self.pe.get_warnings())  # the header's own warnings (an entry point of 0 is legal in a DLL)
+        seen = len(self._pe.get_warnings())  # the header's own warnings (an entry point of 0 is legal in a DLL)
         try:
-            self.pe.parse_data_directories(directories=present)
+            self._pe.parse_data_directories(directories=present)
         except PARSE_ERRORS as exc:
             raise FormatError(f"{self.path}: corrupt PE import directory ({exc})") from None
-        for w in self.pe.get_warnings()[seen:]:
+        for w in self._pe.get_warnings()[seen:]:
             if "outside" in w.lower() or "invalid" in w.lower():
                 raise FormatError(f"{self.path}: corrupt PE import directory ({w})")
         out = []
         for attr, delay in (("DIRECTORY_ENTRY_IMPORT", False), ("DIRECTORY_ENTRY_DELAY_IMPORT", True)):
-            for entry in getattr(self.pe, attr, []) or []:
+            for entry in getattr(self._pe, attr, []) or []:
                 dll = entry.dll.decode("utf-8", "replace") if isinstance(entry.dll, bytes) else str(entry.dll)
                 funcs = [(i.name.decode("utf-8", "replace") if i.name else f"#{i.ordinal}") for i in entry.imports]
-                out.append({"dll": dll, "functions": funcs, "delay": delay})
+                out.append(PeImport(dll=dll, functions=funcs, delay=delay))
         return out
 
     def dynamic_symbols(self) -> list[str]:
-        return [f for imp in self.imports for f in imp["functions"]]
+        return [f for imp in self.imports for f in imp.functions]
 
-    # --- facts -----------------------------------------------------------------------------------------------
-    def linkage(self) -> Linkage:
-        libs = [classify_dll(imp["dll"], imp["functions"], imp["delay"]) for imp in self.imports]
-        libc = windows_c_runtime(libs)
-        return Linkage(kind="dynamic", needed=[imp["dll"] for imp in self.imports], libc=libc, libraries=libs,
-                       evidence=[Evidence("import", "IMAGE_DIRECTORY_ENTRY_IMPORT",
-                                          f"{len(libs)} DLLs; Windows programs always load through the OS loader")])
+    @property
+    def needed(self) -> list[str]:
+        return [imp.dll for imp in self.imports]
 
-    def min_os(self) -> MinOS | None:
-        oh = self.pe.OPTIONAL_HEADER
-        sub = f"{oh.MajorSubsystemVersion}.{oh.MinorSubsystemVersion}"
-        osv = f"{oh.MajorOperatingSystemVersion}.{oh.MinorOperatingSystemVersion}"
-        names = {k: v for k, v in _windows()["versions"].items() if k != "source"}
-        # The loader enforces the subsystem version; the OS version field is advisory. Report the higher.
-        from depfree.versions import version_key
-
-        version = max(sub, osv, key=version_key)
-        return MinOS(os="windows", version=version, name=names.get(version),
-                     evidence=[Evidence("header", "MajorSubsystemVersion", sub),
-                               Evidence("header", "MajorOperatingSystemVersion", osv)])
-
-    def details(self) -> dict[str, Any]:
-        oh = self.pe.OPTIONAL_HEADER
+    # --- details -------------------------------------------------------------------------------------------
+    def details(self) -> PeDetails:
+        h = self.headers
         subsystems = {int(k): v for k, v in _windows()["subsystems"].items() if k != "source"}
-        sec_dir = self.directory(pefile.DIRECTORY_ENTRY["IMAGE_DIRECTORY_ENTRY_SECURITY"])
-        overlay_start = self.pe.get_overlay_data_start_offset()
-        signed = sec_dir is not None
-        overlay = None
-        fh = self.pe.FILE_HEADER
-        if overlay_start is not None and fh.PointerToSymbolTable >= overlay_start:
+        sec_dir = self.security_directory
+        return PeDetails(
+            machine=f"{h.machine:#x}", subsystem=subsystems.get(h.subsystem, str(h.subsystem)),
+            image_base=h.image_base, dll_characteristics=h.dll_characteristics, imports=self.imports,
+            delay_imports=[i.dll for i in self.imports if i.delay],
+            signature=PeSignature(present=sec_dir is not None, offset=sec_dir[0] if sec_dir else None,
+                                  size=sec_dir[1] if sec_dir else None),
+            overlay=self._overlay(), linker_version=h.linker_version)
+
+    def _overlay(self) -> Overlay | None:
+        """Bytes after the sections, the COFF symbol and string tables and the Authenticode blob."""
+        overlay_start = self._pe.get_overlay_data_start_offset()
+        h = self.headers
+        if overlay_start is not None and h.symbol_table >= overlay_start:
             # The COFF symbol table and its string table follow the sections; they belong to the image.
-            strtab = fh.PointerToSymbolTable + fh.NumberOfSymbols * 18
+            strtab = h.symbol_table + h.symbol_count * 18
             strsize = struct.unpack("<I", self.read_file(strtab, 4).ljust(4, b"\0"))[0]
             overlay_start = max(overlay_start, strtab + strsize)
-        if overlay_start is not None and overlay_start < self.source.size:
-            size = self.source.size - overlay_start
-            if sec_dir is not None and sec_dir.VirtualAddress >= overlay_start:
-                size -= sec_dir.Size  # the Authenticode blob lives after the sections but is not overlay data
-            overlay = {"offset": overlay_start, "size": size} if size > 0 else None
-        return {
-            "machine": f"{self.pe.FILE_HEADER.Machine:#x}",
-            "subsystem": subsystems.get(oh.Subsystem, str(oh.Subsystem)),
-            "image_base": oh.ImageBase,
-            "dll_characteristics": oh.DllCharacteristics,
-            "imports": self.imports,
-            "delay_imports": [i["dll"] for i in self.imports if i["delay"]],
-            "signature": {"present": signed, "offset": sec_dir.VirtualAddress if sec_dir else None,
-                          "size": sec_dir.Size if sec_dir else None},
-            "overlay": overlay,
-            "linker_version": f"{oh.MajorLinkerVersion}.{oh.MinorLinkerVersion}",
-        }
+        if overlay_start is None or overlay_start >= self.source.size:
+            return None
+        size = self.source.size - overlay_start
+        sec_dir = self.security_directory
+        if sec_dir is not None and sec_dir[0] >= overlay_start:
+            size -= sec_dir[1]  # the Authenticode blob lives after the sections but is not overlay data
+        return Overlay(offset=overlay_start, size=size) if size > 0 else None
 
 
 def _find_all(data: bytes, needle: bytes) -> Iterator[int]:

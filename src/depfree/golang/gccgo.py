@@ -39,8 +39,7 @@ def gccgo_signs(exe: Executable) -> GccgoSigns | None:
     """The evidence that gccgo built this file, or None. Never fires on gc-built Go or C/C++ programs: it needs
     libgo or the Go export data section; libgo's start-up symbols are added as further evidence."""
     signs = GccgoSigns()
-    needed: list[str] = list(getattr(exe, "needed", []) or [])
-    for lib in needed:
+    for lib in exe.needed:
         if _LIBGO.match(lib):
             signs.libgo = lib
             signs.evidence.append(Evidence("dynamic", "NEEDED", f"{lib}: the gccgo runtime library"))
@@ -49,10 +48,7 @@ def gccgo_signs(exe: Executable) -> GccgoSigns | None:
             signs.evidence.append(Evidence("section", name, "Go export data written by gccgo"))
     if not signs.evidence:
         return None  # symbols only add evidence: looking them up indexes a whole symbol table
-    dyn_defined: set[str] = set()
-    entries = getattr(exe, "dynamic_symbol_entries", None)
-    if entries:
-        dyn_defined = {n for n, defined, _ in entries if defined}
+    dyn_defined = {n for n, defined, _ in exe.dynamic_symbol_entries if defined}
     for sym in START_SYMBOLS:
         if exe.symbol(sym) is not None or sym in dyn_defined:
             signs.evidence.append(Evidence("symbol", sym, "libgo start-up"))
@@ -80,8 +76,7 @@ def decode_package(encoded: str) -> str | None:
 def gccgo_packages(exe: Executable) -> set[str]:
     """Import paths from the per-package ``..import`` / ``..types`` symbols (static and dynamic tables)."""
     names = exe.symbol_names()
-    entries = getattr(exe, "dynamic_symbol_entries", None) or []
-    names += [n for n, _defined, _v in entries]
+    names += [n for n, _defined, _v in exe.dynamic_symbol_entries]
     out: set[str] = set()
     for name in names:
         m = _PKG_SYMBOL.match(name)

@@ -24,11 +24,12 @@ from __future__ import annotations
 import operator
 import struct
 from dataclasses import dataclass, field
-from itertools import accumulate, islice
+from itertools import islice
 from typing import NamedTuple
 
 from depfree.errors import FormatError
 from depfree.formats.base import ByteOrder, Executable
+from depfree.formats.strings import cstring_at, nonempty_names
 
 MAGICS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
 LAYOUT_RANGE = {"1.2": "Go 1.2-1.15", "1.16": "Go 1.16-1.17", "1.18": "Go 1.18-1.19", "1.20": "Go 1.20+"}
@@ -126,19 +127,7 @@ class Pclntab:
         if self._names is None:
             off, n = self.names_region
             raw = self.exe.read_file(off, n) if self.layout != "1.2" else b""
-            names: dict[int, str] = {}
-            if raw.isascii():  # the usual case: one decode and one split, offsets summed without a Python loop
-                parts = raw.decode("ascii").split("\0")
-                names = dict(zip(accumulate(map((1).__add__, map(len, parts)), initial=0), parts, strict=False))
-                if "" in names.values():
-                    names = {k: v for k, v in names.items() if v}
-            else:
-                pos = 0
-                for part in raw.split(b"\0"):
-                    if part:
-                        names[pos] = part.decode("utf-8", "replace")
-                    pos += len(part) + 1
-            self._names = names
+            self._names = nonempty_names(raw)
         return self._names
 
     def name_at(self, nameoff: int) -> str:
@@ -149,8 +138,7 @@ class Pclntab:
         off, n = self.names_region
         if not 0 <= nameoff < n:
             raise PclntabError(f"function name offset {nameoff:#x} is outside the name table ({n} bytes)")
-        raw = self.exe.read_file(off + nameoff, 1024)
-        return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+        return cstring_at(self.exe.read_file(off + nameoff, 1024))
 
     def functions(self) -> list[Function]:
         """Every function in the table with its name, entry and size (next entry minus this one)."""
@@ -178,10 +166,10 @@ class Pclntab:
             out = []
             for off in offs:
                 if 0 < off < self.end - self.offset:
-                    out.append(self.exe.read_file(self.offset + off, 1024).split(b"\0", 1)[0].decode("utf-8", "replace"))
+                    out.append(cstring_at(self.exe.read_file(self.offset + off, 1024)))
             return out
         raw = self.exe.read_file(self.filetab, max(0, self.pctab - self.filetab))
-        return [p.decode("utf-8", "replace") for p in raw.split(b"\0") if p]
+        return list(nonempty_names(raw).values())
 
     def text_base(self) -> int:
         """Where Go 1.18+ entry offsets count from: the header's textStart, else the text section."""
@@ -283,26 +271,6 @@ def validate(tab: Pclntab) -> None:
             raise PclntabError(f"pclntab at offset {tab.offset:#x}: function name at {nameoff:#x} is not text")
 
 
-def offset_to_vaddr(exe: Executable, offset: int) -> int | None:
-    for seg in exe.segments():
-        if seg.kind == "load" and seg.offset <= offset < seg.offset + seg.filesz:
-            return seg.vaddr + (offset - seg.offset)
-    for s in exe.sections():
-        if s.file_size and s.addr and s.offset <= offset < s.offset + s.file_size:
-            return s.addr + (offset - s.offset)
-    return None
-
-
-def vaddr_to_offset(exe: Executable, vaddr: int) -> int | None:
-    for seg in exe.segments():
-        if seg.kind == "load" and seg.vaddr <= vaddr < seg.vaddr + seg.filesz:
-            return seg.offset + (vaddr - seg.vaddr)
-    for s in exe.sections():
-        if s.file_size and s.addr and s.addr <= vaddr < s.addr + s.file_size:
-            return s.offset + (vaddr - s.addr)
-    return None
-
-
 def from_section(exe: Executable) -> Pclntab | None:
     for name in SECTION_NAMES:
         s = exe.section(name)
@@ -322,7 +290,7 @@ def from_symbol(exe: Executable) -> Pclntab | None:
         sym = exe.symbol(name)
         if sym is None or not sym.value:
             continue
-        off = vaddr_to_offset(exe, sym.value)
+        off = exe.vaddr_to_offset(sym.value)
         if off is None:
             continue
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from depfree.formats.base import ByteOrder, Executable
-from depfree.golang.pclntab import MAGICS, Pclntab, PclntabError, header_at, offset_to_vaddr, validate
+from depfree.golang.pclntab import MAGICS, Pclntab, PclntabError, header_at, validate
 
 MAX_HITS = 4096  # signature hits examined before giving up (hostile files full of magics)
 VERSION_RE = re.compile(rb"(?:devel )?go1\.\d{1,3}(?:\.\d{1,3})?(?:(?:rc|beta)\d{1,3})?(?:[ -][\x20-\x7e]{0,200})?")
@@ -61,7 +61,7 @@ def search_pclntab(exe: Executable) -> Pclntab | None:
                 except PclntabError:
                     continue
                 tab.found_by = "search"
-                tab.addr = offset_to_vaddr(exe, i)
+                tab.addr = exe.offset_to_vaddr(i)
                 return tab
     return None
 
@@ -76,7 +76,7 @@ def could_be_go(exe: Executable) -> bool:
     for s in exe.sections():
         if s.name.startswith(GC_SECTION_PREFIXES) or "gopclntab" in s.name or "gosymtab" in s.name:
             return True
-    return any(note.owner == "Go" for note in exe.notes())  # type: ignore[attr-defined]
+    return any(note.owner == "Go" for note in exe.notes())
 
 
 def _ranges(exe: Executable, writable: bool) -> list[tuple[int, int, int]]:

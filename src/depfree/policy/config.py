@@ -211,24 +211,49 @@ def _line(text: str, key: str, after: int = 0) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 0
 
 
-def _where(path: str, text: str, key: str) -> str:
-    line = _line(text, key)
-    return f"{path}:{line}" if line else path
+@dataclass(frozen=True)
+class _Entry:
+    """Which table of a policy file a check is about: the top level, or the n-th ``[[overrides]]`` (keys are looked
+    up from where that table starts, so the line is the table's own)."""
+
+    after: int = 0  # offset in the text where the table starts
+    name: str = ""  # "[[overrides]] #2"; "" for the top level
+    table: str = ""  # "overrides": its line when the key's own is not found (a table written inline)
 
 
-def _check_values(data: dict[str, Any], path: str, text: str) -> None:
+TOP = _Entry()
+
+
+def _where(path: str, text: str, key: str, entry: _Entry = TOP) -> str:
+    line = _line(text, key, entry.after) or (_line(text, entry.table) if entry.table else 0)
+    where = f"{path}:{line}" if line else path
+    return f"{where} (in {entry.name})" if entry.name else where
+
+
+def _entries(text: str, key: str, count: int) -> list[_Entry]:
+    """An :class:`_Entry` for each of the ``count`` tables of ``[[key]]`` (``[[tool.depfree.key]]`` in a
+    pyproject.toml); one written inline (``key = [{...}]``) is found from the ``key`` line."""
+    pat = re.compile(rf"^\s*\[\[\s*(?:tool\.depfree\.)?[\"']?{re.escape(key)}[\"']?\s*\]\]", re.M)
+    starts = [m.start() for m in pat.finditer(text)]
+    if len(starts) != count:
+        starts = [0] * count
+    return [_Entry(at, f"[[{key}]] #{i}", key) for i, at in enumerate(starts, 1)]
+
+
+def _check_values(data: dict[str, Any], path: str, text: str, entry: _Entry = TOP) -> None:
     """The types and forms of the settings in ``data``: the top level and each ``[[overrides]]`` table alike."""
     for key, value in data.items():
         if key in _STR_KEYS and not isinstance(value, str):
-            raise UsageError(f"{_where(path, text, key)}: {key!r} must be a string, found {type(value).__name__}")
+            raise UsageError(f"{_where(path, text, key, entry)}: {key!r} must be a string, found "
+                             f"{type(value).__name__}")
         if key in _LIST_KEYS and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-            raise UsageError(f"{_where(path, text, key)}: {key!r} must be a list of strings")
+            raise UsageError(f"{_where(path, text, key, entry)}: {key!r} must be a list of strings")
     if "fail_on" in data and data["fail_on"] not in SEVERITIES:
-        raise UsageError(f"{_where(path, text, 'fail_on')}: fail_on must be one of {', '.join(SEVERITIES)}, "
+        raise UsageError(f"{_where(path, text, 'fail_on', entry)}: fail_on must be one of {', '.join(SEVERITIES)}, "
                          f"found {data['fail_on']!r}")
     for key in ("max_glibc", "min_go"):
         if key in data and not re.fullmatch(r"(go)?\d+(\.\d+)*", data[key]):
-            raise UsageError(f"{_where(path, text, key)}: {key} must be a version like 2.28 / 1.22, found "
+            raise UsageError(f"{_where(path, text, key, entry)}: {key} must be a version like 2.28 / 1.22, found "
                              f"{data[key]!r}")
 
 
@@ -255,16 +280,16 @@ def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
             policy.notes.append(f"{key} is set but {rid} {catalog()[rid].name} is off in [rules] "
                                 f"({_where(path, text, rid)}): {key} is ignored")
     if "overrides" in data:
-        for o in _tables(data, "overrides", OVERRIDE_KEYS, path, text):
+        for o, entry in _tables(data, "overrides", OVERRIDE_KEYS, path, text):
             paths = o.get("paths")
             if not (isinstance(paths, list) and paths and all(isinstance(p, str) for p in paths)):
                 raise UsageError(f"{_where(path, text, 'overrides')}: [[overrides]] needs 'paths', a list of globs")
             settings = {k: v for k, v in o.items() if k not in ("paths", "rules")}
-            _check_values(settings, path, text)
-            policy.overrides.append(Override(paths=paths, rules=_rules(o.get("rules", {}), path, text, "rules"),
+            _check_values(settings, path, text, entry)
+            policy.overrides.append(Override(paths=paths, rules=_rules(o.get("rules", {}), path, text, "rules", entry),
                                              settings=settings))
     if "suppressions" in data:
-        for s in _tables(data, "suppressions", SUPPRESSION_KEYS, path, text):
+        for s, _entry in _tables(data, "suppressions", SUPPRESSION_KEYS, path, text):
             info = resolve(str(s.get("rule", "")))
             if info is None:
                 raise UsageError(f"{_where(path, text, 'suppressions')}: suppression names unknown rule "
@@ -276,30 +301,32 @@ def _apply(policy: Policy, data: dict[str, Any], path: str, text: str) -> None:
             policy.suppressions.append(Suppression(rule=info.id, path=str(s.get("path", "*")), reason=reason.strip()))
 
 
-def _tables(data: dict[str, Any], key: str, allowed: set[str], path: str, text: str) -> list[dict[str, Any]]:
-    """An array of tables (``[[key]]``) whose tables use only ``allowed`` keys."""
+def _tables(data: dict[str, Any], key: str, allowed: set[str], path: str,
+            text: str) -> list[tuple[dict[str, Any], _Entry]]:
+    """An array of tables (``[[key]]``) whose tables use only ``allowed`` keys, each with where it is."""
     items = data[key]
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise UsageError(f"{_where(path, text, key)}: {key!r} must be an array of tables ([[{key}]])")
-    for item in items:
+    entries = _entries(text, key, len(items))
+    for item, entry in zip(items, entries, strict=True):
         unknown = sorted(set(item) - allowed)
         if unknown:
-            raise UsageError(f"{_where(path, text, unknown[0])}: unknown key {unknown[0]!r} in [[{key}]]; expected "
-                             f"one of {', '.join(sorted(allowed))}")
-    return items
+            raise UsageError(f"{_where(path, text, unknown[0], entry)}: unknown key {unknown[0]!r} in [[{key}]]; "
+                             f"expected one of {', '.join(sorted(allowed))}")
+    return list(zip(items, entries, strict=True))
 
 
-def _rules(table: Any, path: str, text: str, key: str) -> dict[str, str]:
+def _rules(table: Any, path: str, text: str, key: str, entry: _Entry = TOP) -> dict[str, str]:
     if not isinstance(table, dict):
-        raise UsageError(f"{_where(path, text, key)}: 'rules' must be a table of rule = severity")
+        raise UsageError(f"{_where(path, text, key, entry)}: 'rules' must be a table of rule = severity")
     out = {}
     for ref, sev in table.items():
         info = resolve(ref)
         if info is None:
-            raise UsageError(f"{_where(path, text, ref)}: unknown rule {ref!r}; rules are DF001..DF{len(catalog()):03d}"
-                             " or their names (see docs/rules/)")
+            raise UsageError(f"{_where(path, text, ref, entry)}: unknown rule {ref!r}; rules are "
+                             f"DF001..DF{len(catalog()):03d} or their names (see docs/rules/)")
         if sev not in (*SEVERITIES, "off"):
-            raise UsageError(f"{_where(path, text, ref)}: severity of {ref} must be one of error, warning, note, off; "
-                             f"found {sev!r}")
+            raise UsageError(f"{_where(path, text, ref, entry)}: severity of {ref} must be one of error, warning, "
+                             f"note, off; found {sev!r}")
         out[info.id] = sev
     return out

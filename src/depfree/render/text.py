@@ -87,32 +87,32 @@ def _linkage(b: Binary) -> tuple[str, Lines]:
 
 
 def _pe_macho(b: Binary) -> tuple[str, Lines]:
-    """PE / Mach-O specifics (``binary.pe`` / ``binary.macho``, filled by formats/pe.py and formats/macho.py)."""
+    """PE / Mach-O specifics (``binary.pe`` / ``binary.macho``, depfree/details.py, filled by the readers)."""
     lines: Lines = []
     if b.pe:
         p = b.pe
-        lines.append(f"subsystem   {escape(str(p.get('subsystem')))}, image base {p.get('image_base', 0):#x}, "
-                     f"Authenticode signature {'present' if (p.get('signature') or {}).get('present') else 'absent'}")
-        for imp in p.get("imports") or []:
-            how = " (delay-load)" if imp.get("delay") else ""
-            lines.append(f"imports     {escape(imp['dll'])}{how}: {len(imp.get('functions') or [])} functions")
+        lines.append(f"subsystem   {escape(p.subsystem)}, image base {p.image_base:#x}, "
+                     f"Authenticode signature {'present' if p.signature.present else 'absent'}")
+        for imp in p.imports:
+            how = " (delay-load)" if imp.delay else ""
+            lines.append(f"imports     {escape(imp.dll)}{how}: {len(imp.functions)} functions")
         if b.linkage.runtime_dlls:
             names = ", ".join(d.name + ("" if d.system else " (not part of Windows)") for d in b.linkage.runtime_dlls)
             lines.append(f"loads       {escape(names)}  [dim](at run time, by name: linkage.runtime_dlls)[/dim]")
         return "pe", lines
     if b.macho:
         m = b.macho
-        bv = m.get("build_version") or {}
-        lines.append(f"filetype    {escape(str(m.get('filetype')))}, PIE {'yes' if m.get('pie') else 'no'}, "
-                     f"code signature {'present' if (m.get('code_signature') or {}).get('present') else 'absent'}")
+        bv = m.build_version
+        lines.append(f"filetype    {escape(m.filetype)}, PIE {'yes' if m.pie else 'no'}, "
+                     f"code signature {'present' if m.code_signature.present else 'absent'}")
         if bv:
-            lines.append(f"platform    {escape(str(bv.get('platform')))} minos {escape(str(bv.get('minos')))} "
-                         f"sdk {escape(str(bv.get('sdk')))}  [dim]({escape(str(bv.get('command')))})[/dim]")
-        for d in m.get("dylibs") or []:
-            if d.get("kind") != "load":
-                lines.append(f"dylib       {escape(d['name'])} ({escape(d['kind'])})")
-        if m.get("slices"):
-            lines.append("universal   " + ", ".join(f"{s['arch']} at {s['offset']:,}" for s in m["slices"]))
+            lines.append(f"platform    {escape(bv.platform)} minos {escape(bv.minos)} "
+                         f"sdk {escape(bv.sdk)}  [dim]({escape(bv.command)})[/dim]")
+        for d in m.dylibs:
+            if d.kind != "load":
+                lines.append(f"dylib       {escape(d.name)} ({escape(d.kind)})")
+        if m.slices:
+            lines.append("universal   " + ", ".join(f"{s.arch} at {s.offset:,}" for s in m.slices))
         return "macho", lines
     return "", lines
 
@@ -257,7 +257,7 @@ def render_binary(b: Binary, verbose: bool = False, all_items: bool = False) -> 
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
     res = b.resolution or {}
     if res.get("verdict") and res.get("context") == "root":  # inspect --root: the verdict on that machine
-        from depfree.targets.context import summary_line
+        from depfree.render.summary import summary_line
 
         mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}[res["verdict"]]
         out.append(f"  {mark} on the root: {escape(summary_line(res))}")

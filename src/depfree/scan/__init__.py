@@ -26,8 +26,8 @@ import types
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from depfree.analysis.context import Options
 from depfree.model import Report
+from depfree.options import Options
 from depfree.scan.container import KINDS_ROOTFS, Container, Member
 from depfree.scan.engine import Engine, Executor, Progress, Task
 from depfree.scan.inputs import Scanner, ScanResult
@@ -52,7 +52,7 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
         paths = [paths]
     if checksums is not None:
         checksums_mod.parse_manifest(os.fspath(checksums))  # a bad --checksums is a usage error, raised now
-    paths = [os.fspath(p) for p in paths]
+    inputs = [os.fspath(p) for p in paths]
     if root is not None and not os.path.isdir(root):
         from depfree.errors import UsageError
 
@@ -62,9 +62,9 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
     engine.root = os.path.abspath(os.fspath(root)) if root is not None else None
     scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
     try:
-        scanner.read_shlibs(paths)
-        for p in paths:
-            scanner.read_input(os.fspath(p))
+        scanner.read_shlibs(inputs)
+        for p in inputs:
+            scanner.read_input(p)
             yield from scanner.ready()
         yield from scanner.drain()
     finally:

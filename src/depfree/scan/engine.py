@@ -12,8 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import IO, Any, Protocol
 
-from depfree.analysis.context import Options
 from depfree.model import Binary
+from depfree.options import Options
 from depfree.scan.spool import capture
 from depfree.scan.worker import _init_worker, _work, analyse_blob
 from depfree.sources.archive import Limits

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from depfree.errors import DepfreeError
+from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary, FileError
 from depfree.scan.container import Container
 from depfree.scan.engine import Engine
-from depfree.scan.worker import _strip, index_archive, index_into
+from depfree.scan.worker import index_archive, index_into
 from depfree.sources import checksums as checksums_mod
 from depfree.sources.archive import COMPRESSED, ArchiveError, classify, peek_tar
 from depfree.sources.blob import Blob
@@ -60,7 +60,7 @@ class Scanner:
             try:
                 result = checksums_mod.verify(path, manifests)
             except DepfreeError as exc:
-                self._error(path, _strip(str(exc), path))
+                self._error(path, strip_name(str(exc), path))
                 result = None
             heads = [c for c in list(self.pending)[first:] if isinstance(c, Container)]
             if result is not None and heads:
@@ -73,7 +73,7 @@ class Scanner:
             with FileSource(path) as src:
                 size = src.size
         except DepfreeError as exc:
-            self._error(path, _strip(str(exc), path))
+            self._error(path, strip_name(str(exc), path))
             return None
         return Blob.of_file(path, size)
 

@@ -7,9 +7,9 @@ import signal
 from dataclasses import dataclass
 from typing import IO, Any
 
-from depfree.analysis.context import Options
-from depfree.errors import DepfreeError, NotABinaryError
+from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary
+from depfree.options import Options
 from depfree.scan.spool import capture
 from depfree.sources.archive import ArchiveError, Limits, index_ar, index_tar, index_zip
 from depfree.sources.blob import Blob
@@ -30,28 +30,20 @@ def _init_worker(options: Options) -> None:
 
 
 def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple[list[Binary], str | None]:
-    """Facts for the executables in one blob, or an error message; never raises for bad input."""
-    from depfree.analysis.pipeline import analyze, sha256_of
-    from depfree.formats.detect import open_executables
+    """Facts for the executables in one blob, or an error message (:func:`depfree.api.analyse_source`, the entry
+    point of every verb); never raises for bad input. A blob whose magic matched but that is not an executable is
+    neither."""
+    from depfree.api import analyse_source
 
-    options = options or _WORKER_OPTIONS
     try:
         src = blob.source(name)
     except DepfreeError as exc:
-        return [], _strip(str(exc), name)
+        return [], strip_name(str(exc), name)
     try:
-        digest = blob.digest or sha256_of(src)
-        return [analyze(exe, options, sha256=digest, display_path=name) for exe in open_executables(src)], None
-    except NotABinaryError:
-        return [], None  # the magic matched but the file is not one (a DOS text starting "MZ"): not an executable
-    except DepfreeError as exc:
-        return [], _strip(str(exc), name)
-    except (MemoryError, RecursionError) as exc:
-        return [], f"cannot analyse: {type(exc).__name__}"
-    except Exception as exc:  # noqa: BLE001 - one broken file must not end a scan of thousands
-        return [], f"internal error while analysing ({type(exc).__name__}: {exc})"
+        got = analyse_source(src, name, options or _WORKER_OPTIONS, sha256=blob.digest)
     finally:
         src.close()
+    return got.results, None if got.not_executable else got.error
 
 
 def _work(args: tuple[Blob, str]) -> tuple[list[Binary], str | None]:
@@ -127,9 +119,5 @@ def index_into(blob: Blob, kind: str, sink: Any, view: IndexView) -> str:
     index_tar(blob, kind, sink, view)
     return "tar"
 
-
-
-def _strip(msg: str, path: str) -> str:
-    return msg[len(path) + 2 :] if msg.startswith(path + ": ") else msg
 
 

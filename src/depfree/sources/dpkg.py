@@ -12,6 +12,7 @@ from __future__ import annotations
 import tarfile
 from dataclasses import dataclass, field
 
+from depfree.errors import FormatError
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import FsView
 
@@ -20,7 +21,7 @@ MAX_CONTROL = 4 << 20  # bytes read of one control file
 MAX_INFO_FILES = 20_000
 
 
-class DebError(Exception):
+class DebError(FormatError):
     """The .deb's control member cannot be read (the message says why)."""
 
 

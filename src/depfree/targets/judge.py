@@ -7,10 +7,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from depfree.analysis.context import Context
 from depfree.analysis.minimum import padded
 from depfree.datafiles import load
 from depfree.model import Binary
+from depfree.options import Options
 from depfree.targets.profiles import Profile, load_profiles, select
 from depfree.versions import version_key
 
@@ -143,10 +143,11 @@ def _other_os_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
     return out
 
 
-def analyze_targets(ctx: Context) -> None:
-    """The short verdicts for the default target set (or Options.targets) in every report."""
-    profiles = load_profiles(ctx.options.targets_file)
-    ctx.binary.targets = [judge(ctx.binary, p) for p in select(profiles, ctx.options.targets, os=_os(ctx.binary))]
+def judge_targets(binary: Binary, options: Options) -> list[dict[str, Any]]:
+    """The short verdicts for the default target set (or ``options.targets``) in every report: the judgement the
+    API applies once the analyzers have gathered the facts."""
+    profiles = load_profiles(options.targets_file)
+    return [judge(binary, p) for p in select(profiles, options.targets, os=_os(binary))]
 
 
 def _os(b: Binary) -> str:

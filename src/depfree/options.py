@@ -1,0 +1,13 @@
+"""The options of an analysis run, shared by every layer that needs them (analysis, targets, scan, the API, the CLI):
+a low-level module that imports nothing of depfree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Options:
+    deep: bool = False  # packages and functions from pclntab (inspect --deep)
+    targets: list[str] | None = None  # target names for the short verdict; None = the default set
+    targets_file: str | None = None
