@@ -5,7 +5,7 @@ size, targets, build) with one error contract."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -20,6 +20,7 @@ from depfree.formats.detect import open_executables
 from depfree.model import Binary, FileError, Report
 from depfree.options import Options
 from depfree.sources.file import ByteSource, FileSource
+from depfree.sources.tree import entries
 from depfree.targets.judge import judge_targets
 
 if TYPE_CHECKING:
@@ -173,6 +174,15 @@ def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, p
     return evaluate(report, pol)
 
 
+def files_under(root: str, *, recursive: bool = True,
+                on_error: Callable[[str, str], None] | None = None) -> Iterator[str]:
+    """The regular files of a directory tree in name order, directory by directory (``sources.tree.entries``, the
+    one walk: no symbolic link followed); ``on_error(path, why)`` hears of what cannot be read (default: nothing)."""
+    for _d, found, _others in entries(root, on_error or (lambda path, why: None), recursive=recursive):
+        for e in found:
+            yield e.path
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
     """Files as given; directories walked (symlinks not followed, so no loops and no escapes) keeping only files
     whose magic says ELF, PE or Mach-O. Unreadable directories become errors; the walk goes on."""
@@ -186,24 +196,19 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], li
             files.append(p)
             continue
 
-        def onerror(exc: OSError, top: str = p) -> None:
-            errors.append(FileError(path=exc.filename or top, error=exc.strerror or str(exc)))
+        def onerror(path: str, why: str) -> None:
+            errors.append(FileError(path=path, error=why))
 
         before = len(files)
-        for root, dirs, names in os.walk(p, onerror=onerror, followlinks=False):
-            dirs.sort()
-            for name in sorted(names):
-                full = os.path.join(root, name)
-                if os.path.islink(full) or not os.path.isfile(full):
-                    continue
-                try:
-                    with open(full, "rb") as fh:
-                        head = fh.read(8)
-                except OSError as exc:
-                    errors.append(FileError(path=full, error=exc.strerror or str(exc)))
-                    continue
-                if sniff(head) is not None:
-                    files.append(full)
+        for full in files_under(p, on_error=onerror):
+            try:
+                with open(full, "rb") as fh:
+                    head = fh.read(8)
+            except OSError as exc:
+                errors.append(FileError(path=full, error=exc.strerror or str(exc)))
+                continue
+            if sniff(head) is not None:
+                files.append(full)
         if len(files) == before:
             errors.append(FileError(path=p, error="directory holds no ELF, PE or Mach-O file"))
     return files, errors

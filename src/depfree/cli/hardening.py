@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from depfree.api import inspect
+from depfree.api import files_under, inspect
 from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
 from depfree.errors import UsageError
 from depfree.model import Binary, FileError
@@ -42,12 +42,7 @@ def _files(paths: tuple[str, ...], recursive: bool) -> list[str]:
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            for root, dirs, files in os.walk(p, followlinks=False):
-                out.extend(os.path.join(root, f) for f in sorted(files)
-                           if os.path.isfile(os.path.join(root, f)) and not os.path.islink(os.path.join(root, f)))
-                if not recursive:
-                    dirs.clear()
-                dirs.sort()
+            out.extend(files_under(p, recursive=recursive))
         else:
             out.append(p)
     return out
