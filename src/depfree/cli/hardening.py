@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -23,7 +24,7 @@ class HardeningResult:
     errors: list[FileError]
     verbose: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"schema": "depfree.hardening/1", "binaries": [
             {"path": b.path, "slice": b.slice, "format": b.format, "hardening": b.hardening, "debug": b.debug,
              "packer": b.packer} for b in self.binaries],
