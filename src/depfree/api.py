@@ -55,7 +55,7 @@ class Analysis(Generic[T]):
             raise self.cause
 
 
-def binary_facts(exe: Executable, options: Options, name: str, sha256: str) -> Binary:
+def binary_facts(exe: Executable, options: Options, name: str, sha256: str | None) -> Binary:
     """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts."""
     binary = analyze(exe, options, sha256=sha256, display_path=name)
     binary.targets = judge_targets(binary, options)
@@ -77,12 +77,13 @@ def analyse_source(source: ByteSource, name: str, options: Options | None = None
     """Every executable image in ``source``, shown as ``name``: its facts and target verdicts (or, with ``each``,
     ``each(executable, name)``: ``depfree size`` gives its breakdown). Never raises: bad input (any
     :class:`DepfreeError` a reader raises), a resource limit (MemoryError, RecursionError) and a bug alike come back
-    as :attr:`Analysis.error`, one line. ``sha256``: the content's digest when the caller knows it."""
+    as :attr:`Analysis.error`, one line. ``sha256``: the content's digest when the caller knows it; without it, the
+    digest is computed only when ``options.hash`` (else each binary's ``sha256`` is None)."""
     try:
         if each is not None:
             return Analysis([each(exe, name) for exe in open_executables(source)])
         opts = options or Options()
-        digest = sha256 or sha256_of(source)
+        digest = sha256 or (sha256_of(source) if opts.hash else None)
         return Analysis([binary_facts(exe, opts, name, digest) for exe in open_executables(source)])
     except DepfreeError as exc:
         return Analysis([], strip_name(str(exc), name), exc)
@@ -117,12 +118,14 @@ def analyse_path(path: str | os.PathLike[str], options: Options | None = None) -
 
 
 def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, deep: bool = False,
-            options: Options | None = None, progress: Callable[[int, int, str], None] | None = None) -> Report:
+            options: Options | None = None, progress: Callable[[int, int, str], None] | None = None,
+            hash: bool = True) -> Report:
     """Read each file without executing it and report what it needs. Bad files go to ``report.errors``.
-    ``progress(done, total, current)`` is called before each file (the CLI's progress bar)."""
+    ``progress(done, total, current)`` is called before each file (the CLI's progress bar). ``hash=False`` (when
+    no ``options`` are given; else ``options.hash``) leaves each binary's ``sha256`` None."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    options = options or Options(deep=deep)
+    options = options or Options(deep=deep, hash=hash)
     report = Report(tool=tool_info())
     files, report.errors = expand_paths(paths)
     for i, p in enumerate(files):
@@ -154,7 +157,7 @@ def parse_limits(specs: tuple[str, ...] | list[str]) -> Limits:
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
     """Files as given; directories walked (symlinks not followed, so no loops and no escapes) keeping only files
     whose magic says ELF, PE or Mach-O. Unreadable directories become errors; the walk goes on."""
-    from depfree.formats.detect import sniff
+    from depfree.magic import sniff
 
     files: list[str] = []
     errors: list[FileError] = []

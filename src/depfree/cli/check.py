@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from typing import Any
@@ -16,6 +17,7 @@ from depfree.cli.common import (
     Output,
     examples,
     friendly_errors,
+    hash_option,
     output_options,
     print_error,
 )
@@ -80,11 +82,12 @@ def empty_inputs(report: dict[str, Any], paths: list[str]) -> list[str]:
 @click.option("--allow-empty", is_flag=True, help="Pass a PATH that holds no executable (default: exit 2).")
 @click.option("--list-rules", is_flag=True, is_eager=True, expose_value=False, callback=_list_rules,
               help="List the rules (as `depfree rules`) and exit; `depfree explain DF003` explains one.")
+@hash_option(default=False)
 @fleet_options
 @friendly_errors
 def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, out: Output,
               fail_on: str | None, baseline: str | None, new_baseline: str | None, allow_empty: bool,
-              from_file: str | None, executor: str, scheduler: str | None) -> None:
+              from_file: str | None, executor: str, scheduler: str | None, hash_files: bool) -> None:
     """Check PATHs against a policy; exit 0 pass, 1 a finding at/above --fail-on, 2 an input that could not be read
     or holds no executable (see docs/policy.md for how presets, files and flags combine)."""
     policy = load_policy(policy_file, preset)
@@ -92,7 +95,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
         policy.fail_on = fail_on
     baseline = baseline or policy.baseline
     known = read_baseline(baseline) if baseline and not new_baseline else None
-    options = policy_options(policy)
+    options = dataclasses.replace(policy_options(policy), hash=hash_files)
     paths = tuple(inputs(paths, from_file))
     bar = out.progress("checking")
     try:

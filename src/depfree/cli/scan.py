@@ -10,7 +10,16 @@ import click
 from rich.console import Console
 
 from depfree.api import parse_limits
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    hash_option,
+    output_options,
+    print_error,
+)
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
@@ -33,7 +42,7 @@ class ScanOutcome:
 RENDERERS = {
     # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
     "text": lambda r, out: print_summary(out.console(), r.totals),
-    # JSON on one line (schema depfree.report/1, with 'containers'): pipe it to `jq .` to read it
+    # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _dumps(r.report),
     "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
@@ -70,12 +79,13 @@ RENDERERS = {
 @click.option("--limit", "limits", multiple=True, metavar="NAME=SIZE", help="Change a bound on hostile archives "
               "(repeatable): max_member, max_total, max_ratio, ratio_floor, spool_over, max_entries, e.g. "
               "--limit max_total=8G (defaults and measured worst cases: docs/limits.md).")
+@hash_option(default=False)
 @fleet_options
 @friendly_errors
 def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, checksums_file: str | None,
              root: str | None, target_names: tuple[str, ...], targets_file: str | None, details: bool,
-             deep: bool, limits: tuple[str, ...], from_file: str | None, executor: str, scheduler: str | None
-             ) -> None:
+             deep: bool, limits: tuple[str, ...], from_file: str | None, executor: str, scheduler: str | None,
+             hash_files: bool) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, wheel, .deb) and container images (OCI
     layout, docker save): one verdict per binary, judged the way its package is really installed and run — what is
     missing from the package (✗) kept apart from what it needs from the machine it lands on."""
@@ -92,7 +102,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
         profiles = load_profiles(targets_file)
         if target_names:
             select(profiles, list(target_names))  # an unknown name is a usage error, now
-    options = Options(deep=deep, targets=list(target_names) or None, targets_file=targets_file)
+    options = Options(deep=deep, targets=list(target_names) or None, targets_file=targets_file, hash=hash_files)
     results = fleet_results(inputs(paths, from_file), executor=executor, scheduler=scheduler, jobs=jobs,
                             depth=depth, checksums=checksums_file, options=options, progress=progress, root=root,
                             limits=parse_limits(limits))

@@ -49,7 +49,7 @@ def limited(lines: Lines, limit: int, noun: str) -> Lines:
 
 def _identity(b: Binary) -> tuple[str, Lines]:
     ident = f"{b.format.upper()} {b.bits}-bit {b.endian}-endian {b.type}, {b.os}/{b.arch}"
-    lines = [ident, f"size {b.size:,} bytes, sha256 {b.sha256}"]
+    lines = [ident, f"size {b.size:,} bytes" + (f", sha256 {b.sha256}" if b.sha256 else "")]
     low = b.effective_min_os or b.min_os
     if low:
         # one effective minimum; its sources in short (the highest of them wins), their evidence with -v

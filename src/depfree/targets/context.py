@@ -106,6 +106,7 @@ class Package:
     shlibs: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # soname -> (package, where it was read)
     wheel: Any = None  # targets.wheel.WheelTag
     targets_chosen: bool = False  # the user named the targets: a failing cell fails the binary
+    owners: Any = None  # sources.dpkg.DpkgOwners of an image or root with a dpkg database (dpkg -S)
 
 
 def _item(kind: str, name: str, why: str, evidence: list[Evidence] | None = None, **extra: Any) -> dict[str, Any]:
@@ -142,6 +143,7 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
     # libraries
     for entry in res.get("libraries") or []:
         if entry.get("path") is not None:
+            _own(pkg, entry)
             continue
         _judge_library(b, pkg, entry, missing, host)
     if rule.libraries == "platform-tag" and pkg.wheel is not None:
@@ -186,7 +188,8 @@ def _judge_library(b: Binary, pkg: Package, entry: dict[str, Any], missing: list
                                                      if entry.get("needed_by") else "")
     ev = _needed_ev(name, entry)
     if rule.libraries == "inside":
-        missing.append(_item("library", name, why, ev, severity="fail"))
+        detail, how = _dpkg_provider(pkg, name)
+        missing.append(_item("library", name, why, ev + how, severity="fail", **({"detail": detail} if detail else {})))
         return
     if rule.libraries == "depends":
         if entry.get("needed_by"):
@@ -230,6 +233,29 @@ def _judge_library(b: Binary, pkg: Package, entry: dict[str, Any], missing: list
     else:
         missing.append(_item("library", name, "not part of the OS: must travel next to the program", ev,
                              severity="fail"))
+
+
+def _own(pkg: Package, entry: dict[str, Any]) -> None:
+    """The dpkg package that owns a library found in an image or root (its ``info/*.list``, as ``dpkg -S``)."""
+    if pkg.owners is None or not pkg.owners.present:
+        return
+    owner = pkg.owners.owner(entry["path"])
+    if owner is not None:
+        entry["package"] = owner.package
+
+
+def _dpkg_provider(pkg: Package, soname: str) -> tuple[str, list[Evidence]]:
+    """For a library missing from an image or root with a dpkg database: the package its shlibs/symbols files name
+    for the soname, and whether dpkg still counts it installed (a later layer or a hand deleted the file)."""
+    if pkg.owners is None or not pkg.owners.present:
+        return "", []
+    got = pkg.shlibs.get(soname)
+    if got is None:
+        return "", []
+    provider, where = got
+    installed = any(p.package == provider for p in pkg.owners.packages)
+    state = "installed per the dpkg database, its file is gone" if installed else "not installed"
+    return f"← {provider} ({state})", [Evidence("file", where, f"maps {soname} to {provider}")]
 
 
 def _policy_ev(pkg: Package) -> Evidence:
