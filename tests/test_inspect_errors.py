@@ -208,8 +208,8 @@ def slip(exe, *a, **k):
         raise ValueError("invalid literal for int() with base 16: 'ZZ'")
     return real(exe, *a, **k)
 linkage.elf_linkage = slip
-if sys.argv[1] == "render":  # before the verb is imported, so that its import (eager or lazy) finds this one
-    import depfree.render.text as text
+if sys.argv[1] == "render":
+    import depfree.render.text as text  # cli.inspect imports its renderer when it prints
     def boom(*a, **k):
         raise RuntimeError("boom\\nsecond line")
     text.print_report = boom
