@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import click
 from rich.console import Console
 
+from depfree.api import parse_limits
 from depfree.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
@@ -28,7 +29,6 @@ from depfree.render import html
 from depfree.render import scan_jsonl as jsonl
 from depfree.render.scan_text import print_container, print_summary
 from depfree.scan import ScanResult
-from depfree.sources.archive import parse_limits
 
 
 @dataclass
