@@ -17,11 +17,13 @@ import collections
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from common import Result, depfree_argv, markdown_table, run_command, tool_version
 
@@ -50,8 +52,8 @@ def build_image() -> tuple[Path, Path] | None:
     return layout, archive
 
 
-def analyzer_costs(tree: str) -> tuple[float, int, list[tuple[str, float]]]:
-    """One in-process scan with every analyzer (and the format sniff/open) timed."""
+def analyzer_costs(tree: str, hashed: bool = False) -> tuple[float, int, list[tuple[str, float]]]:
+    """One in-process scan with every analyzer (and the format sniff/open, the sha256 with ``hashed``) timed."""
     import depfree.analysis.pipeline as pipeline
     import depfree.formats.detect as detect
     from depfree.scan import scan
@@ -80,21 +82,92 @@ def analyzer_costs(tree: str) -> tuple[float, int, list[tuple[str, float]]]:
         try:
             return saved_sha(src)
         finally:
-            cost["(sha256 of the file, reported and the cache key)"] += time.perf_counter() - t
+            cost["(sha256 of the file: --hash only)"] += time.perf_counter() - t
+
+    import depfree.api as api
+
+    saved_judge = api.judge_targets
+
+    def judge_timed(binary, options):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return saved_judge(binary, options)
+        finally:
+            cost["judge_targets"] += time.perf_counter() - t
 
     pipeline.ANALYZERS[:] = [timed(f) for f in saved_analyzers]
-    detect.open_executables = open_timed
-    pipeline.sha256_of = sha_timed
+    detect.open_executables = api.open_executables = open_timed  # (api.analyse_source calls its own imports)
+    pipeline.sha256_of = api.sha256_of = sha_timed
+    api.judge_targets = judge_timed
     try:
         start = time.perf_counter()
-        report = scan(tree, jobs=1)
+        report = scan(tree, jobs=1, options=_options(hashed))
         total = time.perf_counter() - start
     finally:
         pipeline.ANALYZERS[:] = saved_analyzers
-        detect.open_executables = saved_open
-        pipeline.sha256_of = saved_sha
+        detect.open_executables = api.open_executables = saved_open
+        pipeline.sha256_of = api.sha256_of = saved_sha
+        api.judge_targets = saved_judge
     cost["(the rest: walk, sniffing every file, resolution, bookkeeping)"] = total - sum(cost.values())
     return total, len(report.binaries), cost.most_common()
+
+
+def _options(hashed: bool) -> Any:
+    from depfree.analysis.context import Options
+
+    return Options(hash=hashed) if "hash" in Options.__dataclass_fields__ else Options()
+
+
+def parts(tree: str, runs: int, df: list[str]) -> str:
+    """The cost of every part of `depfree scan TREE --json`, each measured on its own: interpreter start-up, the
+    imports of the verb, the walk (every file opened and its head sniffed), the analyses, the resolution and the
+    JSON; and, for the real run with its pool, the CPU time of the main process against the workers'."""
+    import resource
+
+    from depfree.render.json import dumps_model
+    from depfree.scan import iter_scan, scan
+    from depfree.sources.tree import walk
+
+    start_up = run_command("python3 -c pass", [sys.executable, "-c", "pass"], runs)
+    imports = run_command("imports of scan", [sys.executable, "-c", SCAN_IMPORTS], runs)
+    walks = []
+    for _ in range(runs):
+        t = time.process_time()
+        n_walked = sum(1 for _ in walk(tree, lambda p, m: None))
+        walks.append(time.process_time() - t)
+    report = scan(tree, jobs=1)
+    encodes = []
+    for _ in range(runs):
+        t = time.process_time()
+        dumps_model(report)
+        encodes.append(time.process_time() - t)
+    main_cpu, child_cpu, wall = [], [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t, w = time.process_time(), time.perf_counter()
+        results = list(iter_scan(tree, jobs=os.cpu_count()))
+        main_cpu.append(time.process_time() - t)
+        wall.append(time.perf_counter() - w)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        child_cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        del results
+    med = statistics.median
+    rows = [
+        ("Python start-up (`python3 -c pass`), wall", start_up.median),
+        (f"imports of the scan verb (`python3 -c '{SCAN_IMPORTS}'`), wall", imports.median - start_up.median),
+        (f"walk: {n_walked:,} executables and archives found, every file's head read and sniffed (CPU)",
+         med(walks)),
+        (f"JSON of the report ({len(report.binaries):,} binaries, `render.json.dumps_model`, CPU)", med(encodes)),
+        (f"`iter_scan(jobs={os.cpu_count()})` in-process: wall", med(wall)),
+        ("  CPU of the main process (walk, sniff, copy detection, resolution, bookkeeping)", med(main_cpu)),
+        (f"  CPU of the {os.cpu_count()} workers (analyses)", med(child_cpu)),
+    ]
+    lines = ["| part | ms |", "|---|---:|"] + [f"| {name} | {secs * 1000:.0f} |" for name, secs in rows]
+    return (f"## The parts of `depfree scan {tree} --json`, measured one by one (median of {runs})\n\n"
+            + "\n".join(lines) + "\n")
+
+
+SCAN_IMPORTS = "import depfree.cli.main, depfree.cli.scan, depfree.analysis.pipeline, depfree.formats.elf"
 
 
 def main() -> int:
@@ -122,6 +195,7 @@ def main() -> int:
         results = [
             run_command("scanelf -R -q -a", ["scanelf", "-R", "-q", "-a", tree], runs),
             run_command("depfree scan --json", [*df, "scan", "--json", tree], runs),
+            run_command("depfree scan --json --hash", [*df, "scan", "--json", "--hash", tree], runs),
             run_command("depfree scan --json -j1", [*df, "scan", "--json", "--jobs", "1", tree], 1, warmup=0),
             # What the report's sha256 of every file costs on its own: OpenSSL (SHA extensions, as Python's
             # hashlib) on as many processes as cores, a floor for any tool that reports it.
@@ -141,6 +215,15 @@ def main() -> int:
         if floor and "scanelf -R -q -a" in by:
             ratios.append(f"- {tree}: hashing every file alone (openssl, {os.cpu_count()} processes) = "
                           f"{floor.median / by['scanelf -R -q -a'].median:.1f}× scanelf's wall time")
+        hashed = by.get("depfree scan --json --hash")
+        if d and hashed and floor:
+            ratios.append(f"- {tree}: `--hash` costs {(hashed.median - d.median) * 1000:.0f} ms of wall time "
+                          f"({(hashed.cpu - d.cpu) * 1000:.0f} ms CPU) over the scan without it; the openssl floor "
+                          f"is {floor.median * 1000:.0f} ms ({floor.cpu * 1000:.0f} ms CPU) (target: at most the "
+                          "floor)")
+        if d:
+            ratios.append(f"- {tree}: depfree scan peak RSS {d.peak_rss_mib or 0:.0f} MiB (target ≤ 200 MiB), "
+                          f"CPU {d.cpu * 1000:.0f} ms")
         if d and "checksec --dir" in by:
             ratios.append(f"- {tree}: checksec --dir takes {by['checksec --dir'].median / d.median:.1f}× as long as "
                           "depfree scan (target ≥ 100×)")
@@ -162,12 +245,15 @@ def main() -> int:
                   "MiB (nothing extracted)", results, "depfree scan docker-archive")
             sections.append(f"Files left in /tmp by the image scans: {leftovers or 'none'}\n")
 
-    total, n, costs = analyzer_costs("/usr/bin")
-    lines = ["| step | total ms | ms per binary | share |", "|---|---:|---:|---:|"]
-    for name, secs in costs:
-        lines.append(f"| {name} | {secs * 1000:.0f} | {secs * 1000 / max(n, 1):.2f} | {secs / total:.0%} |")
-    sections.append(f"## Where the time goes: in-process scan of /usr/bin, jobs=1 ({n} binaries, {total:.2f} s)\n\n"
-                    + "\n".join(lines) + "\n")
+    for hashed in (False, True):
+        total, n, costs = analyzer_costs("/usr/bin", hashed)
+        lines = ["| step | total ms | ms per binary | share |", "|---|---:|---:|---:|"]
+        for name, secs in costs:
+            lines.append(f"| {name} | {secs * 1000:.0f} | {secs * 1000 / max(n, 1):.2f} | {secs / total:.0%} |")
+        sections.append(f"## Where the time goes: in-process scan of /usr/bin{' --hash' if hashed else ''}, jobs=1 "
+                        f"({n} binaries, {total:.2f} s)\n\n" + "\n".join(lines) + "\n")
+        print(sections[-1])
+    sections.append(parts("/usr/bin", args.runs, df))
     print(sections[-1])
 
     header = (f"# depfree scan benchmark\n\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "

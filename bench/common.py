@@ -27,6 +27,7 @@ class Result:
     command: str
     walls: list[float] = field(default_factory=list)  # seconds
     rss_kib: list[int] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)  # user + system seconds, waited-for children included
     exit_codes: set[int] = field(default_factory=set)
     note: str = ""
 
@@ -37,6 +38,11 @@ class Result:
     @property
     def best(self) -> float:
         return min(self.walls) if self.walls else float("nan")
+
+    @property
+    def cpu(self) -> float:
+        """Median CPU seconds (user + system of the command and the children it waited for)."""
+        return statistics.median(self.cpus) if self.cpus else float("nan")
 
     @property
     def peak_rss_mib(self) -> float | None:
@@ -70,40 +76,61 @@ def run_command(name: str, argv: Sequence[str], runs: int = 5, *, warmup: int = 
     if not gnu_time:
         res.note = "RSS upper bound: includes the benchmark process (no /usr/bin/time)"
     with tempfile.NamedTemporaryFile(prefix="bench-rss-") as rss_file:
-        cmd = [gnu_time, "-f", "%M", "-o", rss_file.name, *argv] if gnu_time else list(argv)
+        cmd = [gnu_time, "-f", "%U %S %M", "-o", rss_file.name, *argv] if gnu_time else list(argv)
         for i in range(warmup + runs):
             start = time.perf_counter()
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    env=dict(env) if env is not None else None)
+                                    env=bench_env(env))
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - start
             if i < warmup:
                 continue
             res.walls.append(wall)
             res.exit_codes.add(os.waitstatus_to_exitcode(status))
-            res.rss_kib.append(_gnu_time_rss(rss_file.name) if gnu_time else usage.ru_maxrss)
+            if gnu_time:
+                cpu, rss = _gnu_time_usage(rss_file.name)
+            else:
+                cpu, rss = usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+            res.rss_kib.append(rss)
+            res.cpus.append(cpu)
     return res
 
 
 GNU_TIME = "/usr/bin/time"
 
 
-def _gnu_time_rss(path: str) -> int:
-    """The last line GNU time wrote (earlier lines say "Command exited with non-zero status N")."""
+def bench_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a measured command: as given (or this one) without ``PYTHONDONTWRITEBYTECODE``, so that
+    Python runs from bytecode as an installed depfree does (the warm-up run writes it) instead of compiling every
+    module on every run (~50 ms)."""
+    out = dict(env if env is not None else os.environ)
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
+    return out
+
+
+def _gnu_time_usage(path: str) -> tuple[float, int]:
+    """(user + system seconds, peak RSS KiB) from the last line GNU time wrote (earlier lines say "Command exited
+    with non-zero status N"). GNU time reports the command's own usage plus that of the children it waited for
+    (a scan's pool workers)."""
     with open(path) as fh:
-        lines = [ln.strip() for ln in fh if ln.strip()]
-    return int(lines[-1]) if lines and lines[-1].isdigit() else 0
+        lines = [ln.split() for ln in fh if ln.strip()]
+    try:
+        user, system, rss = lines[-1]
+        return float(user) + float(system), int(rss)
+    except (IndexError, ValueError):
+        return float("nan"), 0
 
 
 def run_callable(name: str, fn: Callable[[], object], runs: int = 5, *, warmup: int = 1, note: str = "") -> Result:
     """Time a Python callable in this process (no interpreter start-up; no RSS figure)."""
     res = Result(name=name, command="(in-process)", note=note)
     for i in range(warmup + runs):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn()
         wall = time.perf_counter() - start
         if i >= warmup:
             res.walls.append(wall)
+            res.cpus.append(time.process_time() - cpu)
     return res
 
 
@@ -115,15 +142,17 @@ def markdown_table(results: Sequence[Result], baseline: str) -> str:
     """A markdown table; the ratio column is the baseline's median divided by each tool's median (how many times as
     long the baseline takes)."""
     base = next((r for r in results if r.name == baseline), None)
-    lines = [f"| tool | command | median ms | best ms | peak RSS MiB | {baseline} ÷ tool | exit |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    lines = [f"| tool | command | median ms | best ms | CPU ms | peak RSS MiB | {baseline} ÷ tool | exit |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for r in results:
         if not r.walls:
-            lines.append(f"| {r.name} | `{r.command}` | — | — | — | — | {r.note} |")
+            lines.append(f"| {r.name} | `{r.command}` | — | — | — | — | — | {r.note} |")
             continue
+        cpu = _ms(r.cpu) if r.cpus else "—"
         ratio = f"{base.median / r.median:.2f}×" if base and base.walls else "—"
         rss = f"{r.peak_rss_mib:.1f}" if r.peak_rss_mib is not None else "—"
         codes = ",".join(str(c) for c in sorted(r.exit_codes)) or "—"
         note = f" ({r.note})" if r.note else ""
-        lines.append(f"| {r.name} | `{r.command}` | {_ms(r.median)} | {_ms(r.best)} | {rss} | {ratio} | {codes}{note} |")
+        lines.append(f"| {r.name} | `{r.command}` | {_ms(r.median)} | {_ms(r.best)} | {cpu} | {rss} | {ratio} | "
+                     f"{codes}{note} |")
     return "\n".join(lines)

@@ -171,7 +171,7 @@ def test_cli_json_on_fixtures(factory) -> None:  # type: ignore[no-untyped-def]
                           text=True, check=True, timeout=120)
     data = json.loads(proc.stdout)
     assert_valid_report(data)
-    assert data["schema"] == "depfree.report/1"
+    assert data["schema"] == "depfree.report/2"
     on, off, c = data["binaries"]
     assert on["linkage"]["kind"] == "dynamic" and on["go"]["cgo"] is True
     assert off["linkage"]["kind"] == "static" and off["go"]["cgo"] is False

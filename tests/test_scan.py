@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import depfree
+from depfree.options import Options
 from depfree.scan import scan
 from helpers import images
 from helpers.factory import Factory
@@ -43,10 +44,13 @@ def inputs(factory: Factory, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     return {"dir": d, "tgz": tgz, "zip": z, "app": app}
 
 
-def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path]) -> None:
+@pytest.mark.parametrize("hashed", [True, False])
+def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path], hashed: bool) -> None:
+    """The copies (in a zip, a directory, a hard link, a tar.gz) are one analysis whether or not the sha256 is asked
+    for; with it, every copy carries sha256sum's digest; without it, none carries one."""
     seen: list[tuple[int, int]] = []
     bogus = str(inputs["dir"] / "nope")
-    report = scan([inputs["zip"], bogus, inputs["dir"], inputs["tgz"]], jobs=2,
+    report = scan([inputs["zip"], bogus, inputs["dir"], inputs["tgz"]], jobs=2, options=Options(hash=hashed),
                   progress=lambda done, found, what: seen.append((done, found)))
     assert [c["path"] for c in report.containers or []] == [str(inputs["zip"]), str(inputs["dir"]),
                                                             str(inputs["tgz"])]
@@ -56,7 +60,8 @@ def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path]) -> Non
                      str(inputs["dir"] / "hello"), f"{inputs['tgz']}!app"]
     digest = subprocess.run(["sha256sum", str(inputs["app"])], capture_output=True, text=True,
                             check=True).stdout.split()[0]
-    assert {b.sha256 for b in report.binaries if b.path.endswith(("app", "app-hardlink"))} == {digest}
+    assert {b.sha256 for b in report.binaries if b.path.endswith(("app", "app-hardlink"))} == (
+        {digest} if hashed else {None})
     # four copies of the Go binary, one C binary: two analyses
     assert max(found for _, found in seen) == 2
     assert report.binaries[0] is not report.binaries[1]
@@ -156,10 +161,12 @@ def test_copies_are_analysed_once_and_equal_sizes_are_told_apart(factory: Factor
     unsampled = bytearray(src.read_bytes())
     unsampled[at] ^= 0xFF
     (d / "e").write_bytes(bytes(unsampled))
-    found: list[int] = []
-    report = scan(d, jobs=2, progress=lambda done, n, what: found.append(n))
-    assert [Path(b.path).name for b in report.binaries] == ["a", "b", "c", "e"]
     truth = {line.split()[1]: line.split()[0] for line in subprocess.run(
         ["sha256sum", *(str(d / n) for n in "abce")], capture_output=True, text=True, check=True).stdout.splitlines()}
-    assert {b.path: b.sha256 for b in report.binaries} == truth
-    assert len(set(truth.values())) == 3 and max(found) == 3
+    assert len(set(truth.values())) == 3
+    for hashed in (False, True):  # copies are told apart without the sha256 too (sources/copies.py)
+        found: list[int] = []
+        report = scan(d, jobs=2, options=Options(hash=hashed), progress=lambda done, n, what, seen=found: seen.append(n))
+        assert [Path(b.path).name for b in report.binaries] == ["a", "b", "c", "e"]
+        assert {b.path: b.sha256 for b in report.binaries} == (truth if hashed else dict.fromkeys(truth))
+        assert max(found) == 3

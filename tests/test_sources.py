@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from depfree.options import Options
 from depfree.scan import Engine, scan
 from depfree.sources.checksums import parse_manifest
 from depfree.sources.fsview import DirView, IndexView, Node
 from helpers.factory import Factory
+
+HASHED = Options(hash=True)  # these tests know each member by its sha256 (sha256sum's): the scan must compute it
 
 
 def sha256(path: Path) -> str:
@@ -58,7 +61,7 @@ def members(report, container: str) -> dict[str, str]:  # type: ignore[no-untype
 def test_tar_every_compression(payload: Path, tmp_path: Path, flag: str, suffix: str, kind: str | None) -> None:
     out = tmp_path / f"release{suffix}"
     run(["tar", *flag.split(), str(out), "-C", str(payload.parent), "release"])
-    report = scan(out, jobs=1)
+    report = scan(out, jobs=1, options=HASHED)
     assert not report.errors
     (c,) = report.containers
     assert c["kind"] == "tar" and c.get("compression") == kind
@@ -70,7 +73,7 @@ def test_tar_every_compression(payload: Path, tmp_path: Path, flag: str, suffix:
 def test_zip_built_with_zip(payload: Path, tmp_path: Path) -> None:
     out = tmp_path / "release.zip"
     run(["zip", "-qry", str(out), "release"], cwd=payload.parent)
-    report = scan(out, jobs=1)
+    report = scan(out, jobs=1, options=HASHED)
     assert not report.errors
     assert report.containers[0]["kind"] == "zip"
     assert members(report, str(out)) == {f"release/{p}": sha256(payload / p) for p in EXPECTED}
@@ -79,7 +82,7 @@ def test_zip_built_with_zip(payload: Path, tmp_path: Path) -> None:
 def test_stored_zip_members_are_read_in_place(payload: Path, tmp_path: Path) -> None:
     out = tmp_path / "stored.zip"
     run(["zip", "-qry0", str(out), "release"], cwd=payload.parent)
-    report = scan(out, jobs=1)
+    report = scan(out, jobs=1, options=HASHED)
     assert members(report, str(out)) == {f"release/{p}": sha256(payload / p) for p in EXPECTED}
 
 
@@ -92,7 +95,7 @@ def test_deb_built_with_dpkg_deb(payload: Path, tmp_path: Path) -> None:
     shutil.copy2(payload / "bin" / "app", pkg / "usr" / "bin" / "app")
     out = tmp_path / "app.deb"
     run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(pkg), str(out)])
-    report = scan(out, jobs=1)
+    report = scan(out, jobs=1, options=HASHED)
     assert not report.errors
     (c,) = report.containers
     assert c["kind"] == "deb"
@@ -105,7 +108,7 @@ def test_nested_archive_entered_one_level(payload: Path, tmp_path: Path) -> None
     run(["zip", "-qry", str(inner), "release"], cwd=payload.parent)
     outer = tmp_path / "outer.tar.gz"
     run(["tar", "-czf", str(outer), "-C", str(tmp_path), "inner.zip"])
-    report = scan(outer, jobs=1)
+    report = scan(outer, jobs=1, options=HASHED)
     assert [c["path"] for c in report.containers] == [str(outer), f"{outer}!inner.zip"]
     assert set(members(report, f"{outer}!inner.zip")) == {f"release/{p}" for p in EXPECTED}
     shallow = scan(outer, jobs=1, depth=0)
@@ -120,7 +123,7 @@ def test_directory_tree_with_symlink_loop_and_escape(payload: Path, tmp_path: Pa
     os.symlink("../../../../../../../../etc", tree / "escape")
     os.symlink("/", tree / "rootlink")
     os.symlink(".", tree / "bin" / "self")  # a directory loop a walk that follows links would never leave
-    report = scan(tree, jobs=1)
+    report = scan(tree, jobs=1, options=HASHED)
     assert not report.errors
     paths = {b.path for b in report.binaries}
     assert paths == {str(tree / p) for p in EXPECTED}  # found once each; nothing outside the tree
@@ -196,7 +199,7 @@ def test_zip_built_by_python_keeps_symlinks(tmp_path: Path, factory: Factory) ->
         info = zipfile.ZipInfo("bin/link")
         info.external_attr = (0o120777 << 16)
         zf.writestr(info, "app")
-    report = scan(out, jobs=1)
+    report = scan(out, jobs=1, options=HASHED)
     assert [b.path for b in report.binaries] == [f"{out}!bin/app"]
 
 
@@ -218,7 +221,7 @@ def test_archives_in_a_tree_are_indexed_in_the_pool_like_in_process(payload: Pat
     shutil.copy2(payload / "lib" / "hello", tree / "hello")
 
     def outcome(jobs: int) -> tuple[object, ...]:
-        report = scan(tree, jobs=jobs)
+        report = scan(tree, jobs=jobs, options=HASHED)
         return (report.containers, [(b.path, b.sha256, b.resolution) for b in report.binaries],
                 [(e.path, e.error) for e in report.errors])
 
@@ -252,7 +255,7 @@ def test_archives_in_a_tree_are_indexed_in_the_pool_like_in_process(payload: Pat
     from depfree.scan import iter_scan
     from depfree.sources.archive import Limits
 
-    spooled = [(b.path, b.sha256) for r in iter_scan(tree, jobs=2, limits=Limits(spool_over=1024))
+    spooled = [(b.path, b.sha256) for r in iter_scan(tree, jobs=2, limits=Limits(spool_over=1024), options=HASHED)
                for b in r.binaries]
     assert spooled == [(p, sha) for p, sha, _ in binaries]
     assert list(spool.iterdir()) == []

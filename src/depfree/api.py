@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from depfree import __version__
 from depfree.analysis.pipeline import analyze, sha256_of
@@ -22,10 +22,14 @@ from depfree.options import Options
 from depfree.sources.file import ByteSource, FileSource
 from depfree.targets.judge import judge_targets
 
+if TYPE_CHECKING:
+    from depfree.policy.config import Policy
+    from depfree.policy.engine import CheckResult
+
 T = TypeVar("T")
 
 __all__ = ["SIZE_SCHEMA", "Analysis", "SizeReport", "analyse_path", "analyse_source", "binary_facts", "expand_paths",
-           "inspect", "inspect_path", "inspect_source", "size_diff", "size_path", "tool_info"]
+           "check", "gather", "inspect", "inspect_path", "policy_options", "inspect_source", "size_diff", "size_path", "tool_info"]
 
 
 def tool_info() -> dict[str, str]:
@@ -52,7 +56,7 @@ class Analysis(Generic[T]):
             raise self.cause
 
 
-def binary_facts(exe: Executable, options: Options, name: str, sha256: str) -> Binary:
+def binary_facts(exe: Executable, options: Options, name: str, sha256: str | None) -> Binary:
     """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts."""
     binary = analyze(exe, options, sha256=sha256, display_path=name)
     binary.targets = judge_targets(binary, options)
@@ -74,12 +78,13 @@ def analyse_source(source: ByteSource, name: str, options: Options | None = None
     """Every executable image in ``source``, shown as ``name``: its facts and target verdicts (or, with ``each``,
     ``each(executable, name)``: ``depfree size`` gives its breakdown). Never raises: bad input (any
     :class:`DepfreeError` a reader raises), a resource limit (MemoryError, RecursionError) and a bug alike come back
-    as :attr:`Analysis.error`, one line. ``sha256``: the content's digest when the caller knows it."""
+    as :attr:`Analysis.error`, one line. ``sha256``: the content's digest when the caller knows it; without it, the
+    digest is computed only when ``options.hash`` (else each binary's ``sha256`` is None)."""
     try:
         if each is not None:
             return Analysis([each(exe, name) for exe in open_executables(source)])
         opts = options or Options()
-        digest = sha256 or sha256_of(source)
+        digest = sha256 or (sha256_of(source) if opts.hash else None)
         return Analysis([binary_facts(exe, opts, name, digest) for exe in open_executables(source)])
     except DepfreeError as exc:
         return Analysis([], strip_name(str(exc), name), exc)
@@ -114,12 +119,14 @@ def analyse_path(path: str | os.PathLike[str], options: Options | None = None) -
 
 
 def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, deep: bool = False,
-            options: Options | None = None, progress: Callable[[int, int, str], None] | None = None) -> Report:
+            options: Options | None = None, progress: Callable[[int, int, str], None] | None = None,
+            hash: bool = True) -> Report:
     """Read each file without executing it and report what it needs. Bad files go to ``report.errors``.
-    ``progress(done, total, current)`` is called before each file (the CLI's progress bar)."""
+    ``progress(done, total, current)`` is called before each file (the CLI's progress bar). ``hash=False`` (when
+    no ``options`` are given; else ``options.hash``) leaves each binary's ``sha256`` None."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    options = options or Options(deep=deep)
+    options = options or Options(deep=deep, hash=hash)
     report = Report(tool=tool_info())
     files, report.errors = expand_paths(paths)
     for i, p in enumerate(files):
@@ -139,6 +146,34 @@ def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
         got = analyse_source(src, os.fspath(path), each=size_of)
     got.raise_error()
     return got.results
+
+
+def policy_options(policy: Policy) -> Options:
+    """The analysis options a policy asks for: its targets (none: the default set) and its targets file."""
+    return Options(targets=policy.targets or None, targets_file=policy.targets_file)
+
+
+def gather(paths: list[str], options: Options, progress: Callable[[int, int, str], None] | None = None,
+           executor: str = "local", scheduler: str | None = None) -> dict[str, Any]:
+    """The report JSON for all PATHs, what ``check`` judges: files, directories, archives and images (through
+    ``scan``, on the local pool or a Dask cluster)."""
+    from depfree.fleet import report
+
+    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
+
+
+def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, policy: str | None = None,
+          preset: str | None = None, executor: str = "local", scheduler: str | None = None) -> CheckResult:
+    """Apply a policy (a file path, else ./depfree.toml or [tool.depfree]; a preset name) to binaries, directories,
+    archives or images; a :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
+    from depfree.policy.config import load_policy
+    from depfree.policy.engine import evaluate
+
+    pol = load_policy(policy, preset)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    report = gather([os.fspath(p) for p in paths], policy_options(pol), executor=executor, scheduler=scheduler)
+    return evaluate(report, pol)
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:

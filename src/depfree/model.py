@@ -16,7 +16,9 @@ from typing import Any
 
 from depfree.details import MachoDetails, PeDetails
 
-SCHEMA = "depfree.report/1"
+# 2: ``sha256`` is null unless it was asked for (issue 23: scan, check, hardening and targets hash with --hash only;
+# inspect hashes unless --no-hash). Everything else is as in depfree.report/1.
+SCHEMA = "depfree.report/2"
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class Binary:
 
     path: str
     size: int
-    sha256: str
+    sha256: str | None  # None (JSON null) when not computed: identity, not a dependency fact (see SCHEMA)
     format: str  # elf | pe | macho
     arch: str
     os: str

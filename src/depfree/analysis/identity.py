@@ -10,7 +10,7 @@ from depfree.formats.base import Executable
 from depfree.model import Binary, Linkage
 
 
-def identity(exe: Executable, path: str, sha256: str) -> Binary:
+def identity(exe: Executable, path: str, sha256: str | None) -> Binary:
     return Binary(path=path, size=exe.length, sha256=sha256, format=exe.format, arch=exe.arch, os=exe.os,
                   bits=exe.bits, endian=exe.endian, type=exe.type, linkage=Linkage(kind="static"), slice=exe.slice,
                   osabi=exe.osabi, machine=exe.machine)

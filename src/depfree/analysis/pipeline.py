@@ -49,7 +49,9 @@ def sha256_of(source: ByteSource) -> str:
 def analyze(exe: Executable, options: Options | None = None, *, sha256: str | None = None,
             display_path: str | None = None) -> Binary:
     options = options or Options()
-    binary = identity(exe, display_path or exe.path, sha256 or sha256_of(exe.source))
+    if sha256 is None and options.hash:
+        sha256 = sha256_of(exe.source)
+    binary = identity(exe, display_path or exe.path, sha256)
     ctx = Context(exe=exe, binary=binary, options=options)
     for analyzer in ANALYZERS:
         analyzer(ctx)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from typing import Any
 
 import click
 
+from depfree.api import gather, policy_options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,
@@ -15,12 +16,12 @@ from depfree.cli.common import (
     Output,
     examples,
     friendly_errors,
+    hash_option,
     output_options,
     print_error,
 )
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.errors import InputError
-from depfree.options import Options
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
@@ -44,15 +45,6 @@ RENDERERS = {
     "html": lambda r, out: html.check_page(r.to_json(), getattr(r, "report", {})),
 }
 FORMATS = tuple(RENDERERS)
-
-
-def gather(paths: list[str], options: Options, progress: Any = None, executor: str = "local",
-           scheduler: str | None = None) -> dict:
-    """The report for all PATHs: files, directories, archives and images (through ``depfree scan``, on the local
-    pool or a Dask cluster)."""
-    from depfree.cli.fleet import report
-
-    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
 
 
 def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -89,11 +81,12 @@ def empty_inputs(report: dict, paths: list[str]) -> list[str]:
 @click.option("--allow-empty", is_flag=True, help="Pass a PATH that holds no executable (default: exit 2).")
 @click.option("--list-rules", is_flag=True, is_eager=True, expose_value=False, callback=_list_rules,
               help="List the rules (as `depfree rules`) and exit; `depfree explain DF003` explains one.")
+@hash_option(default=False)
 @fleet_options
 @friendly_errors
 def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | None, out: Output,
               fail_on: str | None, baseline: str | None, new_baseline: str | None, allow_empty: bool,
-              from_file: str | None, executor: str, scheduler: str | None) -> None:
+              from_file: str | None, executor: str, scheduler: str | None, hash_files: bool) -> None:
     """Check PATHs against a policy; exit 0 pass, 1 a finding at/above --fail-on, 2 an input that could not be read
     or holds no executable (see docs/policy.md for how presets, files and flags combine)."""
     policy = load_policy(policy_file, preset)
@@ -101,7 +94,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
         policy.fail_on = fail_on
     baseline = baseline or policy.baseline
     known = read_baseline(baseline) if baseline and not new_baseline else None
-    options = Options(targets=policy.targets or None, targets_file=policy.targets_file)
+    options = dataclasses.replace(policy_options(policy), hash=hash_files)
     paths = tuple(inputs(paths, from_file))
     bar = out.progress("checking")
     try:

@@ -20,12 +20,16 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from depfree.errors import DepfreeError, UsageError
+
+if TYPE_CHECKING:  # rich is imported when text is printed: `--json` and `-o` never load it
+    from rich.console import Console
+
+    from depfree.cli.progress import ProgressBar
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 DEBUG_ENV = "DEPFREE_DEBUG"  # set (to anything) to see the traceback of an internal error instead of its one line
@@ -43,12 +47,24 @@ PIPE_WIDTH = 100_000  # "unlimited": a line in a pipe or file is as long as its 
 F = TypeVar("F", bound=Callable[..., Any])
 Renderer = Callable[[Any, "Output"], "str | None"]
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+_err_console: Console | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``err_console``, the rich console on stderr, made on first use (importing rich costs ~40 ms)."""
+    global _err_console
+    if name == "err_console":
+        if _err_console is None:
+            from rich.console import Console
+
+            _err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+        return _err_console
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def print_error(path: str | None, message: str) -> None:
     text = f"depfree: {path}: {message}" if path else f"depfree: {message}"
-    err_console.print(text, markup=False)
+    __getattr__("err_console").print(text, markup=False)
 
 
 def friendly_errors(func: F) -> F:
@@ -127,6 +143,8 @@ class Output:
         """A rich console on the output: colour and the terminal's width in a terminal, plain and unlimited width
         in a pipe or file."""
         if self._console is None:
+            from rich.console import Console
+
             if self.terminal:
                 self._console = Console(highlight=False, soft_wrap=True)
             else:
@@ -155,7 +173,7 @@ class Output:
             self._file.close()
             self._file = None
 
-    def progress(self, label: str) -> Callable[[int, int, str], None] | None:
+    def progress(self, label: str) -> ProgressBar | None:
         """A progress bar on stderr for verbs that walk many files; None unless stderr is a terminal (never in a
         CI log or a pipe) and the output is text."""
         if self.format != "text" and self.path is None:
@@ -195,6 +213,18 @@ def output_options(renderers: Mapping[str, Renderer], *, default: str = "text") 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def hash_option(default: bool) -> Callable[[F], F]:
+    """``--hash/--no-hash`` (passed as ``hash_files``): whether each binary's sha256 is computed. A content hash is
+    identity, not a dependency fact: scan, check, hardening and targets leave it out unless asked (copies are found
+    without it); inspect computes it unless told not to."""
+    if default:
+        text = "Leave out each file's sha256 (`sha256` is null in JSON): faster on large files."
+    else:
+        text = ("Also compute each file's sha256 (default: `sha256` is null in the report; copies are found "
+                "without it).")
+    return click.option("--hash/--no-hash", "hash_files", default=default, help=text)
 
 
 def examples(*lines: str) -> str:

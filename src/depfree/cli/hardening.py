@@ -10,7 +10,16 @@ from dataclasses import dataclass
 import click
 
 from depfree.api import inspect
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    hash_option,
+    output_options,
+    print_error,
+)
 from depfree.errors import UsageError
 from depfree.model import Binary, FileError
 from depfree.render.hardening import COLUMNS as COLUMNS
@@ -60,8 +69,10 @@ def _files(paths: tuple[str, ...], recursive: bool) -> list[str]:
 @click.option("--csv", "as_csv", is_flag=True, help="Same as --format csv.")
 @click.option("-r", "--recursive", is_flag=True, help="Walk directories recursively.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print the evidence behind each value.")
+@hash_option(default=False)
 @friendly_errors
-def hardening_cmd(paths: tuple[str, ...], out: Output, as_csv: bool, recursive: bool, verbose: bool) -> None:
+def hardening_cmd(paths: tuple[str, ...], out: Output, as_csv: bool, recursive: bool, verbose: bool,
+                  hash_files: bool) -> None:
     """Exploit mitigations of every binary in PATHs (files or directories; non-binaries are skipped)."""
     if as_csv:
         if out.format not in ("text", "csv"):
@@ -70,7 +81,7 @@ def hardening_cmd(paths: tuple[str, ...], out: Output, as_csv: bool, recursive: 
     files = _files(paths, recursive)
     bar = out.progress("hardening") if len(files) > 1 else None
     try:
-        report = inspect(files, progress=bar)
+        report = inspect(files, progress=bar, hash=hash_files)
     finally:
         if bar:
             bar.stop()

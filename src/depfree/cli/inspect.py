@@ -9,12 +9,18 @@ from dataclasses import dataclass
 import click
 
 from depfree.api import inspect as api_inspect
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    hash_option,
+    output_options,
+    print_error,
+)
 from depfree.model import Report
 from depfree.options import Options
-from depfree.render import html
-from depfree.render import json as render_json
-from depfree.render.text import print_report
 
 
 @dataclass
@@ -27,15 +33,26 @@ class InspectResult:
     brief: bool = False
 
 
+# Each renderer imports what it needs when it runs: `inspect --json` loads neither rich nor Jinja2.
 def _text(r: InspectResult, out: Output) -> None:
+    from depfree.render.text import print_report
+
     print_report(r.report, out.console(), verbose=r.verbose, all_items=r.all_items, brief=r.brief)
 
 
-RENDERERS = {
-    "text": _text,
-    "json": lambda r, out: render_json.dumps(r.report.to_json()),
-    "html": lambda r, out: html.report_page(r.report.to_json(), "inspect"),
-}
+def _json(r: InspectResult, out: Output) -> str:
+    from depfree.render import json as render_json
+
+    return render_json.dumps(r.report.to_json())
+
+
+def _html(r: InspectResult, out: Output) -> str:
+    from depfree.render import html
+
+    return html.report_page(r.report.to_json(), "inspect")
+
+
+RENDERERS = {"text": _text, "json": _json, "html": _html}
 
 
 @click.command("inspect", epilog=examples(
@@ -56,9 +73,10 @@ RENDERERS = {
               "static needs next to what it reached for (see depfree verify).")
 @click.option("--verify-root", "verify_roots", multiple=True, metavar="KIND|DIR",
               help="Roots for --verify (repeatable; default scratch and glibc).")
+@hash_option(default=True)
 @friendly_errors
 def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, root: str | None, verbose: bool, all_items: bool,
-                brief: bool, do_verify: bool, verify_roots: tuple[str, ...]) -> None:
+                brief: bool, do_verify: bool, verify_roots: tuple[str, ...], hash_files: bool) -> None:
     """Report how each FILE is linked, which libc (and version) it needs, and what Go built it. A directory is
     walked for ELF, PE and Mach-O files. With --root, each FILE is also judged on that root filesystem."""
     if root is not None:
@@ -68,7 +86,7 @@ def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, root: str | Non
     many = any(os.path.isdir(f) for f in files) or len(files) > 20
     bar = out.progress("inspecting") if many else None
     try:
-        report = api_inspect(list(files), options=Options(deep=deep), progress=bar)
+        report = api_inspect(list(files), options=Options(deep=deep, hash=hash_files), progress=bar)
     finally:
         if bar:
             bar.stop()

@@ -5,21 +5,28 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
-from depfree.cli.common import EXIT_INPUT, EXIT_OK, Output, examples, friendly_errors, output_options, print_error
+from depfree.cli.common import (
+    EXIT_INPUT,
+    EXIT_OK,
+    Output,
+    examples,
+    friendly_errors,
+    hash_option,
+    output_options,
+    print_error,
+)
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
-from depfree.model import Binary, Report
+from depfree.model import Report
 from depfree.options import Options
 from depfree.render import html
 from depfree.render import scan_jsonl as jsonl
-from depfree.render.paths import relative
+from depfree.render.scan_text import print_container, print_summary
 from depfree.scan import ScanResult
 from depfree.sources.archive import parse_limits
 
@@ -34,8 +41,8 @@ class ScanOutcome:
 
 RENDERERS = {
     # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
-    "text": lambda r, out: _print_summary(out.console(), r.totals),
-    # JSON on one line (schema depfree.report/1, with 'containers'): pipe it to `jq .` to read it
+    "text": lambda r, out: print_summary(out.console(), r.totals),
+    # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _dumps(r.report),
     "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
@@ -72,12 +79,13 @@ RENDERERS = {
 @click.option("--limit", "limits", multiple=True, metavar="NAME=SIZE", help="Change a bound on hostile archives "
               "(repeatable): max_member, max_total, max_ratio, ratio_floor, spool_over, max_entries, e.g. "
               "--limit max_total=8G (defaults and measured worst cases: docs/limits.md).")
+@hash_option(default=False)
 @fleet_options
 @friendly_errors
 def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, checksums_file: str | None,
              root: str | None, target_names: tuple[str, ...], targets_file: str | None, details: bool,
-             deep: bool, limits: tuple[str, ...], from_file: str | None, executor: str, scheduler: str | None
-             ) -> None:
+             deep: bool, limits: tuple[str, ...], from_file: str | None, executor: str, scheduler: str | None,
+             hash_files: bool) -> None:
     """Scan files, directory trees, archives (tar, tar.gz/bz2/xz/zst, zip, wheel, .deb) and container images (OCI
     layout, docker save): one verdict per binary, judged the way its package is really installed and run — what is
     missing from the package (✗) kept apart from what it needs from the machine it lands on."""
@@ -94,7 +102,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
         profiles = load_profiles(targets_file)
         if target_names:
             select(profiles, list(target_names))  # an unknown name is a usage error, now
-    options = Options(deep=deep, targets=list(target_names) or None, targets_file=targets_file)
+    options = Options(deep=deep, targets=list(target_names) or None, targets_file=targets_file, hash=hash_files)
     results = fleet_results(inputs(paths, from_file), executor=executor, scheduler=scheduler, jobs=jobs,
                             depth=depth, checksums=checksums_file, options=options, progress=progress, root=root,
                             limits=parse_limits(limits))
@@ -112,7 +120,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
                 continue
             _collect(report, res, totals)
             if streaming and res.container:
-                _print_container(console, res, details)
+                print_container(console, res, details)
     finally:
         if progress:
             progress.stop()
@@ -147,89 +155,3 @@ def _count(res: ScanResult, totals: dict[str, int]) -> None:
     for b in res.binaries:
         totals[(b.resolution or {}).get("verdict", "ok")] += 1
     totals["errors"] += len(res.errors)
-
-
-MARKS = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}
-
-
-def _print_container(console: Console, res: ScanResult, details: bool) -> None:
-    from depfree.targets.context import rules, summary_line
-
-    c = res.container
-    n = c["binaries"]
-    s = c["summary"]
-    kind = c["kind"] + (f" ({c['compression']})" if c.get("compression") else "")
-    noun = rules().get(c.get("context") or "app", rules()["app"]).noun
-    if n == 0:
-        verdict = "[dim]no executables[/dim]"
-    elif s.get("fail"):
-        verdict = f"[bold red]✗ {s['fail']} of {_n(n, 'binary')} will not run as packaged[/bold red]"
-    elif s.get("warn"):
-        verdict = f"[bold yellow]⚠ {s['warn']} of {_n(n, 'binary')} with warnings[/bold yellow]"
-    else:
-        verdict = f"[bold green]✓ every binary has what the {noun} must carry[/bold green]"
-    errs = f", {_n(c['errors'], 'error')}" if c.get("errors") else ""
-    how = f", judged as {'an' if noun[0] in 'aeiou' else 'a'} {noun}" + (f" ({c['wheel']['tag']})" if c.get("wheel") else "")
-    console.print(f"[bold]{escape(c['path'])}[/bold]  {kind}, {_n(c['files'], 'file')}, {_n(n, 'binary')}{how}"
-                  f"{errs}: {verdict}")
-    image = c.get("image")
-    if image:
-        console.print(f"  image {escape(str(image.get('name') or '(untagged)'))}, {len(image.get('layers') or [])} "
-                      "layers")
-    deb = c.get("deb")
-    if deb:
-        console.print(f"  package {escape(str(deb.get('package')))} {escape(str(deb.get('version') or ''))}, "
-                      f"Depends: {escape(deb.get('depends') or '(none)')}")
-    prefix = c["path"] + "!"
-    for b in res.binaries:
-        shown = b.path[len(prefix):] if b.path.startswith(prefix) else relative(b.path)
-        if b.slice:
-            shown += f" [{b.slice}]"
-        r = b.resolution or {}
-        mark = MARKS.get(r.get("verdict", "ok"), "")
-        line = summary_line(r) if r else ""
-        console.print(f"  {mark} {escape(shown)} [dim]({escape(_what(b))})[/dim]: {escape(line)}")
-        if details:
-            from depfree.render.text import render_binary
-
-            for text in render_binary(b):
-                console.print("      " + text)
-    sums = c.get("checksums")
-    if sums:
-        console.print("  " + _checksum_line(sums))
-
-
-def _n(count: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{count:,} {noun if count == 1 else plural}"
-
-
-def _what(b: Binary) -> str:
-    """What the binary is (no verdict: the mark and the line after it are the verdict)."""
-    link = b.linkage
-    what = "Go binary" if b.go else {"exec": "executable", "pie": "executable", "shared": "shared library",
-                                      "dll": "DLL", "dylib": "dylib"}.get(b.type, b.type)
-    if b.format == "elf":
-        return f"{link.kind.replace('-', ' ')} {what}" + (f", {link.libc.flavour}" if link.kind == "dynamic" and
-                                                          link.libc.flavour not in ("unknown", "none") else "")
-    return f"{b.os}/{b.arch} {what}"
-
-
-def _checksum_line(sums: dict[str, Any]) -> str:
-    parts = [f"{len(sums['ok'])} ok"]
-    if sums["mismatched"]:
-        names = ", ".join(m["name"] for m in sums["mismatched"][:5])
-        parts.append(f"[bold red]{len(sums['mismatched'])} mismatched[/bold red] ({escape(names)})")
-    if sums["missing"]:
-        parts.append(f"[yellow]{len(sums['missing'])} missing[/yellow] ({escape(', '.join(sums['missing'][:5]))})")
-    if sums["unlisted"]:
-        parts.append(f"{len(sums['unlisted'])} unlisted ({escape(', '.join(sums['unlisted'][:5]))})")
-    return f"checksums [dim]({escape(sums['manifest'])})[/dim]: " + ", ".join(parts)
-
-
-def _print_summary(console: Console, totals: dict[str, int]) -> None:
-    n = totals["binaries"]
-    errs = f"; {_n(totals['errors'], 'error')} (see above)" if totals["errors"] else ""
-    color = "red" if totals["fail"] else "yellow" if totals["warn"] else "green"
-    console.print(f"\n[bold]summary[/bold]: {_n(totals['containers'], 'container')}, {_n(n, 'binary')}: "
-                  f"[{color}]{totals['ok']} ✓, {totals['warn']} ⚠, {totals['fail']} ✗[/{color}]{errs}")

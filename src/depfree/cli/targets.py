@@ -16,6 +16,7 @@ from depfree.cli.common import (
     Output,
     examples,
     friendly_errors,
+    hash_option,
     output_options,
     print_error,
 )
@@ -104,9 +105,10 @@ def _known() -> str:
 @click.option("--root", "root", type=click.Path(), default=None, metavar="DIR",
               help="Also judge each FILE on this root filesystem (libraries, interpreter, files looked up there).")
 @output_options(RENDERERS)
+@hash_option(default=False)
 @friendly_errors
 def targets_cmd(files: tuple[str, ...], names: tuple[str, ...], targets_file: str | None, all_targets: bool,
-                list_targets: bool, root: str | None, out: Output) -> None:
+                list_targets: bool, root: str | None, out: Output, hash_files: bool) -> None:
     """Judge each FILE on each target; exit 0 when nothing fails, 1 when a cell fails, 2 on bad input."""
     profiles = load_profiles(targets_file)
     if list_targets:
@@ -121,7 +123,8 @@ def targets_cmd(files: tuple[str, ...], names: tuple[str, ...], targets_file: st
     chosen = sorted(profiles) if all_targets else (list(names) or None)
     if chosen:
         select(profiles, chosen)  # an unknown name is a usage error before anything is read
-    report = inspect(list(files), options=Options(targets=chosen, targets_file=targets_file))
+    report = inspect(list(files), options=Options(targets=chosen, targets_file=targets_file,
+                                                          hash=hash_files))
     if root is not None:
         from depfree.targets.root import resolve_in_root, root_cell
 

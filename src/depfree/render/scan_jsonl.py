@@ -1,7 +1,7 @@
 """``scan --format jsonl``: one JSON line per container as it is done, then one summary line.
 
 A container line is ``{"type": "container", "container": {...}, "binaries": [...], "errors": [...]}`` (the
-``container`` object and the binaries as in the ``depfree.report/1`` JSON; ``container`` is null for an input that
+``container`` object and the binaries as in the ``depfree.report/2`` JSON; ``container`` is null for an input that
 could not be read, with its error); the last line is ``{"type": "summary", "schema": ..., "tool": ..., "containers":
 N, "binaries": N, "self_contained": N, "errors": N}``. Lines of several runs can be concatenated and merged (each
 container line names its path)."""

@@ -49,7 +49,7 @@ def limited(lines: Lines, limit: int, noun: str) -> Lines:
 
 def _identity(b: Binary) -> tuple[str, Lines]:
     ident = f"{b.format.upper()} {b.bits}-bit {b.endian}-endian {b.type}, {b.os}/{b.arch}"
-    lines = [ident, f"size {b.size:,} bytes, sha256 {b.sha256}"]
+    lines = [ident, f"size {b.size:,} bytes" + (f", sha256 {b.sha256}" if b.sha256 else "")]
     low = b.effective_min_os or b.min_os
     if low:
         # one effective minimum; its sources in short (the highest of them wins), their evidence with -v
@@ -257,7 +257,7 @@ def render_binary(b: Binary, verbose: bool = False, all_items: bool = False) -> 
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
     res = b.resolution or {}
     if res.get("verdict") and res.get("context") == "root":  # inspect --root: the verdict on that machine
-        from depfree.targets.context import summary_line
+        from depfree.render.summary import summary_line
 
         mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}[res["verdict"]]
         out.append(f"  {mark} on the root: {escape(summary_line(res))}")

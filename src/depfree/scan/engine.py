@@ -1,5 +1,6 @@
-"""The engine of a scan: the pool of worker processes (or another :class:`Executor`), the content-hash cache that
-analyses identical files once, the bound on work in flight, and the spool directory."""
+"""The engine of a scan: the pool of worker processes (or another :class:`Executor`), the copy detection that
+analyses identical files once (by inode, then ``sources/copies.py``: no cryptographic hash of files on disk), the
+bound on work in flight, and the spool directory."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from depfree.scan.spool import capture
 from depfree.scan.worker import _init_worker, _work, analyse_blob
 from depfree.sources.archive import Limits
 from depfree.sources.blob import Blob
+from depfree.sources.copies import CopyIndex, rereadable
 from depfree.sources.fsview import DirView
 
 Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
@@ -30,15 +32,11 @@ class Task:
 
     def __init__(self, engine: Engine, blob: Blob, name: str) -> None:
         self.blob: Blob | None = blob  # dropped once analysed: the cache must not keep member bytes alive
-        self.digest = blob.digest  # None until another blob of the same size makes it worth computing
-        # where the bytes can be read again to hash them later: files on disk (never temp files or memory)
-        self.origin = blob if blob.data is None and not blob.temporary else None
         self.memory = blob.size if blob.data is not None else 0
         self.engine = engine
         self._result: tuple[list[Binary], str | None] | None = None
         self._async: Any = None
         self.uses = 0
-        self.fingerprint: int | None = None  # Blob.fingerprint of the origin, once another file has its size
         if engine.pool is None:
             self._result = analyse_blob(blob, name, engine.options)
             self._cleanup()
@@ -93,8 +91,8 @@ class Engine:
             _prewarm()  # imported and parsed once here, inherited by the forked workers
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
             self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
-        self.cache: dict[object, Task] = {}  # ("sha256", hex) or an alias (("inode", (dev, ino))) -> its task
-        self.by_size: dict[int, list[Task]] = {}  # analysed blobs by size: only equal sizes need a content hash
+        self.cache: dict[object, Task] = {}  # an alias (("inode", (dev, ino))) -> its task
+        self.copies: CopyIndex[Task] = CopyIndex()  # content -> its task
         self.inflight: deque[Task] = deque()
         self.inflight_bytes = 0
         self.max_inflight = self.jobs * 4096  # files on disk cost nothing while queued; member bytes are bounded below
@@ -129,55 +127,25 @@ class Engine:
             self.progress(self.done, self.found, self.current)
 
     def submit(self, blob: Blob, name: str, alias: object | None = None) -> Task:
-        """Analyse ``blob`` unless the same file (``alias``: an inode) or the same content was seen.
-
-        Content is compared by sha256, but only between blobs that may be copies: same size and, for files on disk,
-        the same sampled bytes (:meth:`Blob.fingerprint`). Any other file's hash is left to the worker that analyses
-        it (in parallel) instead of being computed here, one file after another."""
+        """Analyse ``blob`` unless the same file (``alias``: an inode) or the same content was seen
+        (:class:`CopyIndex`: size, sampled blocks, XXH3-128 and the bytes for files on disk; the sha256 only for
+        bytes that cannot be read again later, members of compressed archives)."""
         if alias is not None and alias in self.cache:
             return self.cache[alias]
-        if blob.digest is None and blob.data is not None:  # bytes in memory: hashed here, cheaply
+        if blob.digest is None and not rereadable(blob):  # its bytes go once analysed: their sha256 now
             blob = dataclasses.replace(blob, digest=blob.sha256())
-        fingerprint = None
-        if blob.digest is None and blob.size in self.by_size:
-            fingerprint = blob.fingerprint()
-        suspects = self._suspects(blob, fingerprint)
-        if blob.digest is None and suspects:
-            blob = dataclasses.replace(blob, digest=blob.sha256())
-            for earlier in suspects:
-                if earlier.digest is None:
-                    assert earlier.origin is not None
-                    earlier.digest = earlier.origin.sha256()
-                    self.cache.setdefault(("sha256", earlier.digest), earlier)
-        task = self.cache.get(("sha256", blob.digest)) if blob.digest is not None else None
+        task = self.copies.find(blob)
         if task is None:
             self.found += 1
             self._make_room(blob)
             task = Task(self, blob, name)
-            task.fingerprint = fingerprint
-            self.by_size.setdefault(blob.size, []).append(task)
-            if blob.digest is not None:
-                self.cache[("sha256", blob.digest)] = task
+            self.copies.add(blob, task)
             if task._async is not None:
                 self.inflight.append(task)
                 self.inflight_bytes += task.memory
         if alias is not None:
             self.cache[alias] = task
         return task
-
-    def _suspects(self, blob: Blob, fingerprint: int | None) -> list[Task]:
-        """Earlier analyses of the same size whose content may equal ``blob``'s (all of them when ``blob`` or an
-        earlier one is not a file on disk, which has no fingerprint to compare, only its hash)."""
-        earlier = self.by_size.get(blob.size, [])
-        if fingerprint is None:
-            return earlier
-        out = []
-        for t in earlier:
-            if t.origin is not None and t.fingerprint is None:
-                t.fingerprint = t.origin.fingerprint()
-            if t.origin is None or t.fingerprint == fingerprint:
-                out.append(t)
-        return out
 
     def _make_room(self, blob: Blob) -> None:
         extra = blob.size if blob.data is not None else 0

@@ -40,7 +40,10 @@ def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple
     except DepfreeError as exc:
         return [], strip_name(str(exc), name)
     try:
-        got = analyse_source(src, name, options or _WORKER_OPTIONS, sha256=blob.digest)
+        opts = options or _WORKER_OPTIONS
+        # the sha256 only when the report asks for it (Options.hash: scan --hash); copies are found without it, and a
+        # digest known from the copy detection is not reported either, so that every binary has one or none does
+        got = analyse_source(src, name, opts, sha256=blob.digest if opts.hash else None)
     finally:
         src.close()
     return got.results, None if got.not_executable else got.error
