@@ -77,7 +77,7 @@ def could_be_go(exe: Executable) -> bool:
     for s in exe.sections():
         if s.name.startswith(GC_SECTION_PREFIXES) or "gopclntab" in s.name or "gosymtab" in s.name:
             return True
-    return any(note.owner == "Go" for note in exe.notes())  # type: ignore[attr-defined]
+    return any(note.owner == "Go" for note in exe.notes())
 
 
 def _ranges(exe: Executable, writable: bool) -> list[tuple[int, int, int]]:
