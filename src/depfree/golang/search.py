@@ -30,7 +30,8 @@ def pclntab_signatures() -> list[bytes]:
     """Magic + the two zero pad bytes, newest layout first, little-endian first (the common case)."""
     out = []
     for magic in reversed(list(MAGICS)):
-        for order in ("little", "big"):
+        orders: tuple[ByteOrder, ...] = ("little", "big")
+        for order in orders:
             out.append(magic.to_bytes(4, order) + b"\0\0")
     return out
 

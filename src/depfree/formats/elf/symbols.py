@@ -68,12 +68,14 @@ class ElfSymbols(ElfDynamic):
         raw = self.read_file(o, 16)
         if len(raw) < 16:
             return None
+        nbuckets: int
+        symoffset: int
         nbuckets, symoffset, bloom_size, _shift = struct.unpack(self._fmt + "IIII", raw)
         boff = o + 16 + bloom_size * (8 if self.bits == 64 else 4)
         buckets = self.read_file(boff, nbuckets * 4)
         if len(buckets) < nbuckets * 4:
             return None
-        last = max(struct.unpack(self._fmt + f"{nbuckets}I", buckets), default=0)
+        last: int = max(struct.unpack(self._fmt + f"{nbuckets}I", buckets), default=0)
         if last < symoffset:
             return int(symoffset)
         coff = boff + nbuckets * 4 + (last - symoffset) * 4
