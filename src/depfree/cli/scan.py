@@ -45,7 +45,7 @@ RENDERERS = {
     # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
     "text": lambda r, out: _print_summary(out.console(), r.totals),
     # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
-    "json": lambda r, out: _dumps(r.report),
+    "json": lambda r, out: _write_json(r.report, out),
     "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
     "jsonl": lambda r, out: jsonl.summary_line(_tool(), r.totals),
@@ -136,10 +136,15 @@ def _tool() -> dict[str, str]:
     return tool_info()
 
 
-def _dumps(report: Report) -> str:
+def _write_json(report: Report, out: Output) -> None:
+    """The report's JSON written as it is encoded, binary by binary (render.json.write_model): never the whole
+    document in memory at once."""
     from depfree.render import json as render_json
 
-    return render_json.dumps_model(report)
+    stream = out.stream()
+    render_json.write_model(report, stream.write)
+    stream.write("\n")
+    stream.flush()
 
 
 def _collect(report: Report, res: ScanResult, totals: dict[str, int]) -> None:
