@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from depfree.cli.common import (
     EXIT_INPUT,
@@ -26,11 +24,25 @@ from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
 from depfree.model import Binary, Report
 from depfree.options import Options
-from depfree.render import html
 from depfree.render import scan_jsonl as jsonl
 from depfree.render.paths import relative
 from depfree.scan import ScanResult
 from depfree.sources.archive import parse_limits
+
+if TYPE_CHECKING:  # rich is imported when text is printed: `scan --json` never loads it
+    from rich.console import Console
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _html(r: ScanOutcome, out: Output) -> str:
+    from depfree.render import html
+
+    return html.report_page(r.report.to_json(), "scan")
 
 
 @dataclass
@@ -46,7 +58,7 @@ RENDERERS = {
     "text": lambda r, out: _print_summary(out.console(), r.totals),
     # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _write_json(r.report, out),
-    "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
+    "html": lambda r, out: _html(r, out),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
     "jsonl": lambda r, out: jsonl.summary_line(_tool(), r.totals),
 }
@@ -96,7 +108,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
     if depth < 0:
         raise UsageError(f"--depth must be 0 or more, got {depth}")
     streaming = out.format == "text"
-    console = out.console() if streaming else Console(highlight=False, soft_wrap=True)
+    console = out.console() if streaming else None  # (only text is printed container by container)
     progress = out.progress("scanning")
     if target_names or targets_file:
         from depfree.targets.profiles import load_profiles, select
@@ -121,7 +133,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
                 _count(res, totals)
                 continue
             _collect(report, res, totals)
-            if streaming and res.container:
+            if console is not None and res.container:
                 _print_container(console, res, details)
     finally:
         if progress:
