@@ -299,3 +299,21 @@ def test_needs_and_target_rules(factory, tmp_path: Path) -> None:  # type: ignor
     assert "DF016" in rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json", str(cgo)))
     assert "DF014" not in rules_hit(check("--policy", str(pol), "--preset", "static", "--format", "json",
                                           str(factory.go("plain"))))
+
+
+def test_library_check_agrees_with_the_cli_without_importing_it(tmp_path: Path) -> None:
+    """``depfree.check`` is the library's (issue 18): it loads no ``depfree.cli`` module and judges as the CLI does."""
+    pol = policy_file(tmp_path, 'preset = "static"\n')
+    code = ("import json, sys, depfree\n"
+            f"r = depfree.check(['/bin/true'], policy={str(pol)!r})\n"
+            "print(json.dumps({'passed': r.passed, 'rules': sorted({f['rule'] for f in r.to_json()['findings']}),\n"
+            "                  'cli': sorted(m for m in sys.modules if m.startswith('depfree.cli'))}))\n")
+    lib = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                    timeout=300).stdout)
+    assert lib["cli"] == []
+    proc = check("--policy", str(pol), "--json", "/bin/true")
+    assert proc.returncode == (0 if lib["passed"] else 1)
+    assert lib["rules"] == sorted(set(rules_hit(proc)))
+    assert "DF001" in lib["rules"]  # /bin/true is dynamically linked: readelf -d lists its NEEDED
+    assert "NEEDED" in subprocess.run(["readelf", "-dW", "/bin/true"], capture_output=True, text=True,
+                                      check=True).stdout

@@ -83,8 +83,8 @@ def test_windows_binaries_pass_current_windows(foreign: dict[str, Path], name: s
                          'files = []\ninterpreters = []\nsource = "Windows 7 SP1 (NT 6.1)"\n')
         rc, got = cells(foreign[name], "--targets-file", str(seven), "-t", "windows-7")
         messages = [r["message"] for r in got["windows-7"]["reasons"]]
-        assert rc == 1 and any(m.startswith("bcryptprimitives.dll ships with Windows 8 / Server 2012 (6.2)") for m in messages)
-        assert any(m.startswith("combase.dll ships with Windows 8") for m in messages)
+        assert rc == 1 and any(m.startswith("bcryptprimitives.dll!ProcessPrng (entry point) ships with Windows 8 / Server 2012 (6.2)") for m in messages)
+        assert any(m.startswith("combase.dll (DLL) ships with Windows 8") for m in messages)
     header = f"{pe.OPTIONAL_HEADER.MajorSubsystemVersion}.{pe.OPTIONAL_HEADER.MinorSubsystemVersion}"
     low = b.effective_min_os
     assert low is not None and low.os == "windows"

@@ -332,3 +332,20 @@ def test_scheduler_without_workers_is_one_line_and_exit_2(corpus: dict[str, Path
 def test_usage_errors(args: list[str], message: str) -> None:
     run = cli("scan", *args)
     assert (run.returncode, run.stdout, run.stderr) == (2, "", message + "\n")
+
+
+def test_debs_given_together_share_their_shlibs_on_the_cluster(factory: Factory, cluster: Cluster) -> None:
+    """hugo's .deb with the .debs of its libraries: on the cluster too, libwebp.so.7 is mapped by libwebp7's own
+    shlibs/symbols (dpkg-deb -I names the package) and found in hugo's Depends; the report equals the local one."""
+    from helpers import packages
+
+    debs = [str(packages.deb(factory, n)) for n in ("hugo", "libwebp7", "libsass1")]
+    local = cli("scan", "--json", *debs)
+    remote = cli("scan", "--json", "--executor", "dask", "--scheduler", cluster.address, *debs)
+    assert (remote.returncode, remote.stdout) == (local.returncode, local.stdout)
+    shlibs = subprocess.run(["dpkg-deb", "-I", debs[1], "shlibs"], capture_output=True, text=True).stdout
+    owner = next(line.split()[2] for line in shlibs.splitlines() if line.split()[:2] == ["libwebp", "7"])
+    hugo = next(b for b in json.loads(remote.stdout)["binaries"] if b["path"] == f"{debs[0]}!/usr/bin/hugo")
+    host = {h["name"]: h for h in hugo["resolution"]["host"] if h["kind"] == "library"}
+    assert host["libwebp.so.7"]["detail"] == f"← {owner} (Depends ✓)"
+    assert any(e["name"] == f"the shlibs/symbols of {Path(debs[1]).name}" for e in host["libwebp.so.7"]["evidence"])

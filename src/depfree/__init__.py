@@ -39,18 +39,12 @@ def __getattr__(name: str):  # type: ignore[no-untyped-def]
     raise AttributeError(f"module 'depfree' has no attribute {name!r}")
 
 
-def check(paths, *, policy=None, preset=None):  # type: ignore[no-untyped-def]
-    """Apply a policy (file path or preset name) to binaries, directories, archives or images; returns a
-    :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
-    from depfree.cli.check import gather
-    from depfree.options import Options
-    from depfree.policy.config import load_policy
-    from depfree.policy.engine import evaluate
+def check(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """See :func:`depfree.api.check`: apply a policy (file path or preset name) to binaries, directories, archives or
+    images; returns a :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
+    from depfree.api import check as _check
 
-    pol = load_policy(policy, preset)
-    if isinstance(paths, str):
-        paths = [paths]
-    return evaluate(gather(list(paths), Options(targets=pol.targets or None)), pol)
+    return _check(*args, **kwargs)
 
 
 __all__ = ["Binary", "DepfreeError", "Report", "__version__", "check", "inspect", "scan", "verify"]

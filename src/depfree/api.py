@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from depfree import __version__
 from depfree.analysis.pipeline import analyze, sha256_of
@@ -22,10 +22,14 @@ from depfree.options import Options
 from depfree.sources.file import ByteSource, FileSource
 from depfree.targets.judge import judge_targets
 
+if TYPE_CHECKING:
+    from depfree.policy.config import Policy
+    from depfree.policy.engine import CheckResult
+
 T = TypeVar("T")
 
 __all__ = ["SIZE_SCHEMA", "Analysis", "SizeReport", "analyse_path", "analyse_source", "binary_facts", "expand_paths",
-           "inspect", "inspect_path", "inspect_source", "size_diff", "size_path", "tool_info"]
+           "check", "gather", "inspect", "inspect_path", "policy_options", "inspect_source", "size_diff", "size_path", "tool_info"]
 
 
 def tool_info() -> dict[str, str]:
@@ -144,10 +148,38 @@ def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
     return got.results
 
 
+def policy_options(policy: Policy) -> Options:
+    """The analysis options a policy asks for: its targets (none: the default set) and its targets file."""
+    return Options(targets=policy.targets or None, targets_file=policy.targets_file)
+
+
+def gather(paths: list[str], options: Options, progress: Callable[[int, int, str], None] | None = None,
+           executor: str = "local", scheduler: str | None = None) -> dict[str, Any]:
+    """The report JSON for all PATHs, what ``check`` judges: files, directories, archives and images (through
+    ``scan``, on the local pool or a Dask cluster)."""
+    from depfree.fleet import report
+
+    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
+
+
+def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, policy: str | None = None,
+          preset: str | None = None, executor: str = "local", scheduler: str | None = None) -> CheckResult:
+    """Apply a policy (a file path, else ./depfree.toml or [tool.depfree]; a preset name) to binaries, directories,
+    archives or images; a :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
+    from depfree.policy.config import load_policy
+    from depfree.policy.engine import evaluate
+
+    pol = load_policy(policy, preset)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    report = gather([os.fspath(p) for p in paths], policy_options(pol), executor=executor, scheduler=scheduler)
+    return evaluate(report, pol)
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
     """Files as given; directories walked (symlinks not followed, so no loops and no escapes) keeping only files
     whose magic says ELF, PE or Mach-O. Unreadable directories become errors; the walk goes on."""
-    from depfree.formats.detect import sniff
+    from depfree.magic import sniff
 
     files: list[str] = []
     errors: list[FileError] = []

@@ -12,6 +12,9 @@ How the work is spread:
   size); members held in memory or spooled by this worker (from a compressed layer) are analysed here. The
   resolution of the container is done by the input task once its members are in, as in the local scan. A container
   with fewer than ``batch`` executables is analysed in its own task.
+* **.debs given together** satisfy each other's sonames as in the local scan: the client reads the control
+  members (shlibs/symbols) of every .deb among the inputs once, before the first task (so the list of paths is read
+  in full first), and every input task judges with all of them.
 * Results come back in input order (a finished input waits for the ones before it); at most ``window`` inputs are
   submitted and not yet written out, so a fleet of 10,000 paths is never all in memory at once.
 
@@ -54,13 +57,15 @@ class ClusterError(DepfreeError):
 # ---- worker side --------------------------------------------------------------------------------------------------
 
 def scan_input(path: str, depth: int, checksums: str | None, options: Options, limits: Limits,
-               batch: int, root: str | None = None) -> list[ScanResult]:
-    """One input, scanned on a worker: its containers, in order."""
+               batch: int, root: str | None = None,
+               shlibs: dict[str, tuple[str, str]] | None = None) -> list[ScanResult]:
+    """One input, scanned on a worker: its containers, in order (``shlibs``: what the .debs of the whole scan map,
+    so packages given together satisfy each other's sonames as they do in a local scan)."""
     poison = os.environ.get(POISON_ENV)
     if poison and os.path.basename(path.rstrip("/")) == poison:
         os.kill(os.getpid(), signal.SIGKILL)  # the documented test hook (see the module docstring)
     return list(iter_scan([path], depth=depth, checksums=checksums, options=options, limits=limits, root=root,
-                          executor=BatchPool(options, batch)))
+                          executor=BatchPool(options, batch), shlibs=shlibs))
 
 
 def analyse_batch(items: list[tuple[Blob, str]], options: Options) -> list[tuple[list[Binary], str | None]]:
@@ -261,11 +266,15 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
         raise UsageError(f"--root {os.fspath(root)}: expected a directory (a root filesystem), found "
                          f"{'a file' if os.path.exists(root) else 'nothing'}")
     rooted = os.path.abspath(os.fspath(root)) if root is not None else None
+    from depfree.sources.dpkg import deb_shlibs
+
+    paths = [os.fspath(p) for p in paths]
+    shlibs = deb_shlibs(paths)  # the control members only, read here once: every worker judges with all of them
     client, cluster = connect(scheduler, workers)
-    inputs = iter(enumerate(os.fspath(p) for p in paths))
+    inputs = iter(enumerate(paths))
     running: dict[Any, tuple[int, str, int]] = {}  # future -> (input number, path, tries before this one)
     try:
-        task_args = (max(0, depth), sums, options, limits, batch, rooted)
+        task_args = (max(0, depth), sums, options, limits, batch, rooted, shlibs)
         yield from _InputQueue(client, inputs, running, task_args, window, progress).results()
     except KeyboardInterrupt:
         client.cancel(list(running), force=True)
@@ -287,7 +296,7 @@ class _InputQueue:
         self.client = client
         self.inputs = inputs
         self.running = running
-        self.task_args = task_args  # scan_input's (depth, checksums, options, limits, batch, root)
+        self.task_args = task_args  # scan_input's (depth, checksums, options, limits, batch, root, shlibs)
         self.progress = progress
         threads = sum(client.nthreads().values()) or 1
         self.window = window or max(64, 8 * threads)
@@ -298,8 +307,7 @@ class _InputQueue:
         self.suspects: deque[tuple[int, str]] = deque()  # inputs whose worker died: rerun one at a time, alone
 
     def submit(self, index: int, path: str, tries: int) -> None:
-        depth, sums, options, limits, batch, rooted = self.task_args
-        fut = self.client.submit(scan_input, path, depth, sums, options, limits, batch, rooted, pure=False)
+        fut = self.client.submit(scan_input, path, *self.task_args, pure=False)
         self.running[fut] = (index, path, tries)
         self.queue.add(fut)
 

@@ -2,8 +2,9 @@
 ``.deb`` files with ``apt-get download``, wheels with ``pip download`` (pinned versions, one platform each).
 
 ``deb(factory, "zstd")`` is the candidate version of Debian's zstd package; ``wheel(factory, "ruff==0.17.6",
-"win_amd64")`` the wheel pip picks for that platform. Both return the path of the downloaded file, under the name
-the registry gave it (a wheel's name carries its tags)."""
+"win_amd64")`` the wheel pip picks for that platform; ``npm(factory, "@esbuild/linux-x64@0.28.2")`` the tarball ``npm
+pack`` fetches. Each returns the path of the downloaded file, under the name the registry gave it (a wheel's name
+carries its tags)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,14 @@ def wheel(factory: Factory, requirement: str, platform: str, python: str = "3.11
               platform, "--python-version", python, "-d", str(out), requirement])
 
     return _only(factory.cached(("pip download", requirement, platform, python), build, name="wheels"), "*.whl")
+
+
+def npm(factory: Factory, spec: str) -> Path:
+    """``npm pack SPEC``: the package's own tarball, as ``npm install`` would unpack it (pin the version)."""
+    tool = factory.require("npm")
+
+    def build(out: Path) -> None:
+        out.mkdir()
+        _run([tool, "pack", "--silent", spec], cwd=out)
+
+    return _only(factory.cached(("npm pack", spec), build, name="npm"), "*.tgz")

@@ -150,84 +150,135 @@ def _cgo_work_dirs(data: dict[str, bytes]) -> dict[bytes, list[str]]:
     return found
 
 
-def explain(d: BinaryDiff, dirs: tuple[str, str] | None = None) -> list[Cause]:
-    """Why the two files differ, most telling cause first. ``dirs``: the two build directories, when known."""
-    if d.identical:
-        return [Cause("identical", "the two files are byte for byte identical")]
-    causes: list[Cause] = []
-    changed = [s["name"] for s in d.sections]
-    f = d.facts
-    if "go_version" in f:
-        causes.append(Cause("toolchain", f"built by different Go toolchains: {f['go_version']['a']} and "
-                                         f"{f['go_version']['b']}"))
-    settings = f.get("settings", {})
-    vcs = {k: v for k, v in settings.items() if k.startswith("vcs")}
-    if vcs:
-        causes.append(Cause("vcs-stamping", "VCS stamping: " + ", ".join(
-            f"{k} {v['a'] or '(unset)'} vs {v['b'] or '(unset)'}" for k, v in vcs.items())
-            + " — build from the same commit and a clean tree, or with -buildvcs=false", [".go.buildinfo"]))
-    for k, v in settings.items():
+@dataclass
+class _Seen:
+    """What the cause finders read: the fact differences, the changed sections in file order, their bytes in each
+    file, and the two build directories when known."""
+
+    facts: dict[str, Any]
+    changed: list[str]
+    data_a: dict[str, bytes]
+    data_b: dict[str, bytes]
+    dirs: list[str]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.facts.get("settings", {})
+
+
+def _toolchain(s: _Seen) -> list[Cause]:
+    v = s.facts.get("go_version")
+    return [Cause("toolchain", f"built by different Go toolchains: {v['a']} and {v['b']}")] if v else []
+
+
+def _vcs(s: _Seen) -> list[Cause]:
+    vcs = {k: v for k, v in s.settings.items() if k.startswith("vcs")}
+    if not vcs:
+        return []
+    return [Cause("vcs-stamping", "VCS stamping: " + ", ".join(
+        f"{k} {v['a'] or '(unset)'} vs {v['b'] or '(unset)'}" for k, v in vcs.items())
+        + " — build from the same commit and a clean tree, or with -buildvcs=false", [".go.buildinfo"])]
+
+
+def _settings(s: _Seen) -> list[Cause]:
+    out = []
+    for k, v in s.settings.items():
         if k.startswith("vcs"):
             continue
         hint = " (a -buildid flag sets the build ID by hand)" if k == "-ldflags" and "-buildid" in (
             f"{v['a']} {v['b']}") else ""
-        causes.append(Cause("build-settings", f"build setting {k}: {v['a'] or '(unset)'} vs {v['b'] or '(unset)'}"
-                            + hint, [".go.buildinfo"]))
+        out.append(Cause("build-settings", f"build setting {k}: {v['a'] or '(unset)'} vs {v['b'] or '(unset)'}"
+                         + hint, [".go.buildinfo"]))
+    return out
+
+
+def _c_side(s: _Seen) -> list[Cause]:
+    f = s.facts
     linkage = [k for k in ("linkage", "interpreter", "libc", "min_glibc", "needed") if k in f]
-    if linkage and "CGO_ENABLED" not in settings:
-        parts = []
-        for k in linkage:
-            v = f[k]
-            if k == "needed":
-                parts.append("NEEDED " + ", ".join([f"+{n}" for n in v["only_b"]] + [f"-{n}" for n in v["only_a"]]))
-            else:
-                parts.append(f"{k} {v['a'] or '-'} vs {v['b'] or '-'}")
-        causes.append(Cause("c-toolchain", "the C side differs: " + "; ".join(parts) + " — another C compiler or "
-                            "C library (CC and the sysroot are not recorded in the Go build info)",
-                            [x for x in (".interp", ".dynamic", ".dynstr", ".gnu.version_r") if x in changed]))
-    if "deps" in f:
-        causes.append(Cause("dependencies", "module dependencies differ: " + ", ".join(
-            f"{k} {v['a'] or '-'} vs {v['b'] or '-'}" for k, v in list(f["deps"].items())[:5])))
-    data_a, data_b = _section_bytes(d.a.path, changed), _section_bytes(d.b.path, changed)
-    known = [x for x in (dirs or ()) if x]
-    src_dirs = f.get("source_dirs")
-    if src_dirs or known:
-        only_a = (src_dirs or {}).get("only_a", [])
-        only_b = (src_dirs or {}).get("only_b", [])
-        na = [p.encode() for p in (only_a or known[:1])]
-        nb = [p.encode() for p in (only_b or known[1:2])]
-        where = sorted(set(_sections_holding(data_a, na)) | set(_sections_holding(data_b, nb)),
-                       key=changed.index)
-        if where:
-            trimmed = settings.get("-trimpath", {})
-            causes.append(Cause("embedded-paths", "embedded absolute paths: "
-                                + (", ".join(only_a or known[:1]) or "-") + " in a, "
-                                + (", ".join(only_b or known[1:2]) or "-") + " in b (the Go file table and "
-                                "DWARF record where each source file was compiled)"
-                                + ("" if trimmed.get("a") == "true" or trimmed.get("b") == "true"
-                                   else " — build with -trimpath"), where))
-    wa, wb = _cgo_work_dirs(data_a), _cgo_work_dirs(data_b)
-    if set(wa) != set(wb):
-        dirs_a = ", ".join(sorted(x.decode(errors="replace") for x in wa)) or "-"
-        dirs_b = ", ".join(sorted(x.decode(errors="replace") for x in wb)) or "-"
-        where = sorted({s for v in (*wa.values(), *wb.values()) for s in v}, key=changed.index)
-        causes.append(Cause("cgo-work-dir", f"cgo's temporary work directory is embedded in the C objects: "
-                            f"{dirs_a[:200]} in a, {dirs_b[:200]} in b (the C compiler did not take go's "
-                            "-fdebug-prefix-map=$WORK/...=/tmp/go-build; use a compiler that does, or strip DWARF "
-                            "with -ldflags=-w)", where))
-    if "go_build_id" in f:
-        ida, idb = f["go_build_id"]["a"] or "", f["go_build_id"]["b"] or ""
-        by_hand = [f"{w} ({i!r})" for w, i in (("a", ida), ("b", idb)) if i and "/" not in i]
-        if by_hand:
-            causes.append(Cause("build-id", "Go build ID set by hand with -ldflags=-buildid=… in "
-                                + " and ".join(by_hand) + " (go's own IDs are actionID/contentID hashes): the "
-                                "flag alone makes the files differ", [".note.go.buildid", ".note.gnu.build-id"]))
+    if not linkage or "CGO_ENABLED" in s.settings:
+        return []
+    parts = []
+    for k in linkage:
+        v = f[k]
+        if k == "needed":
+            parts.append("NEEDED " + ", ".join([f"+{n}" for n in v["only_b"]] + [f"-{n}" for n in v["only_a"]]))
         else:
-            ia, ib = ida.split("/"), idb.split("/")
-            parts = [i for i, (x, y) in enumerate(zip(ia, ib, strict=False)) if x != y]
-            causes.append(Cause("build-id", f"Go build ID: part{'s' if len(parts) > 1 else ''} "
-                                f"{', '.join(str(i + 1) for i in parts)} of {len(ia)} differ (the build ID hashes the "
-                                "build's inputs and output, so it changes with any cause above)", [".note.go.buildid"]))
+            parts.append(f"{k} {v['a'] or '-'} vs {v['b'] or '-'}")
+    return [Cause("c-toolchain", "the C side differs: " + "; ".join(parts) + " — another C compiler or "
+                  "C library (CC and the sysroot are not recorded in the Go build info)",
+                  [x for x in (".interp", ".dynamic", ".dynstr", ".gnu.version_r") if x in s.changed])]
+
+
+def _deps(s: _Seen) -> list[Cause]:
+    deps = s.facts.get("deps")
+    if not deps:
+        return []
+    return [Cause("dependencies", "module dependencies differ: " + ", ".join(
+        f"{k} {v['a'] or '-'} vs {v['b'] or '-'}" for k, v in list(deps.items())[:5]))]
+
+
+def _embedded_paths(s: _Seen) -> list[Cause]:
+    known, src_dirs = s.dirs, s.facts.get("source_dirs")
+    if not src_dirs and not known:
+        return []
+    only_a = (src_dirs or {}).get("only_a", [])
+    only_b = (src_dirs or {}).get("only_b", [])
+    na = [p.encode() for p in (only_a or known[:1])]
+    nb = [p.encode() for p in (only_b or known[1:2])]
+    where = sorted(set(_sections_holding(s.data_a, na)) | set(_sections_holding(s.data_b, nb)), key=s.changed.index)
+    if not where:
+        return []
+    trimmed = s.settings.get("-trimpath", {})
+    return [Cause("embedded-paths", "embedded absolute paths: "
+                  + (", ".join(only_a or known[:1]) or "-") + " in a, "
+                  + (", ".join(only_b or known[1:2]) or "-") + " in b (the Go file table and "
+                  "DWARF record where each source file was compiled)"
+                  + ("" if trimmed.get("a") == "true" or trimmed.get("b") == "true" else " — build with -trimpath"),
+                  where)]
+
+
+def _cgo_work(s: _Seen) -> list[Cause]:
+    wa, wb = _cgo_work_dirs(s.data_a), _cgo_work_dirs(s.data_b)
+    if set(wa) == set(wb):
+        return []
+    dirs_a = ", ".join(sorted(x.decode(errors="replace") for x in wa)) or "-"
+    dirs_b = ", ".join(sorted(x.decode(errors="replace") for x in wb)) or "-"
+    where = sorted({x for v in (*wa.values(), *wb.values()) for x in v}, key=s.changed.index)
+    return [Cause("cgo-work-dir", f"cgo's temporary work directory is embedded in the C objects: "
+                  f"{dirs_a[:200]} in a, {dirs_b[:200]} in b (the C compiler did not take go's "
+                  "-fdebug-prefix-map=$WORK/...=/tmp/go-build; use a compiler that does, or strip DWARF "
+                  "with -ldflags=-w)", where)]
+
+
+def _build_id(s: _Seen) -> list[Cause]:
+    ids = s.facts.get("go_build_id")
+    if not ids:
+        return []
+    ida, idb = ids["a"] or "", ids["b"] or ""
+    by_hand = [f"{w} ({i!r})" for w, i in (("a", ida), ("b", idb)) if i and "/" not in i]
+    if by_hand:
+        return [Cause("build-id", "Go build ID set by hand with -ldflags=-buildid=… in "
+                      + " and ".join(by_hand) + " (go's own IDs are actionID/contentID hashes): the "
+                      "flag alone makes the files differ", [".note.go.buildid", ".note.gnu.build-id"])]
+    ia, ib = ida.split("/"), idb.split("/")
+    parts = [i for i, (x, y) in enumerate(zip(ia, ib, strict=False)) if x != y]
+    return [Cause("build-id", f"Go build ID: part{'s' if len(parts) > 1 else ''} "
+                  f"{', '.join(str(i + 1) for i in parts)} of {len(ia)} differ (the build ID hashes the "
+                  "build's inputs and output, so it changes with any cause above)", [".note.go.buildid"])]
+
+
+# The cause finders, most telling first (one small function per kind of cause, like policy/rules.py's RULES).
+CAUSES = (_toolchain, _vcs, _settings, _c_side, _deps, _embedded_paths, _cgo_work, _build_id)
+
+
+def explain(d: BinaryDiff, dirs: tuple[str, str] | None = None) -> list[Cause]:
+    """Why the two files differ, most telling cause first. ``dirs``: the two build directories, when known."""
+    if d.identical:
+        return [Cause("identical", "the two files are byte for byte identical")]
+    changed = [s["name"] for s in d.sections]
+    seen = _Seen(facts=d.facts, changed=changed, data_a=_section_bytes(d.a.path, changed),
+                 data_b=_section_bytes(d.b.path, changed), dirs=[x for x in (dirs or ()) if x])
+    causes = [c for find in CAUSES for c in find(seen)]
     explained = {s for c in causes for s in c.sections}
     rest = [s for s in changed if s not in explained and s != ".note.gnu.build-id"]
     if rest:

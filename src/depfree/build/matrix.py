@@ -23,7 +23,7 @@ from depfree.build.recommend import Recommendation, recommend
 from depfree.build.runner import BuildResult, build_variant, check_module
 from depfree.build.variants import Variant, builtin, resolve
 from depfree.errors import UsageError
-from depfree.sandbox.runner import SandboxError
+from depfree.sandbox.runner import Sandbox, SandboxError
 from depfree.targets.profiles import Profile, load_profiles, select
 from depfree.toolchains import GoToolchain
 
@@ -164,18 +164,98 @@ def variants_for(names: list[str] | None) -> list[Variant]:
     return list(seen.values())
 
 
+@dataclass
+class _Plan:
+    """What every step of one matrix needs: the toolchain and module, the targets, the run settings, the sandbox
+    (None when off or found unavailable) and where progress goes."""
+
+    tc: GoToolchain
+    mod: Path
+    pkg: str
+    names: list[str]
+    profiles: dict[str, Profile]
+    targets_file: str | None
+    run_args: tuple[str, ...]
+    runs: int
+    timeout: float
+    extra_env: Mapping[str, str] | None
+    progress: Callable[[str], None] | None
+    sandbox: Sandbox | None
+
+    def say(self, what: str) -> None:
+        if self.progress:
+            self.progress(what)
+
+
+def _prove(plan: _Plan, m: Matrix, res: VariantResult) -> None:
+    """Analysis and the traced runs of one built variant; in a worker thread, while the next variant builds."""
+    t0 = time.monotonic()
+    res.facts = facts_of(res.build.path, plan.names, plan.targets_file)
+    res.analysis_seconds = time.monotonic() - t0
+    if plan.sandbox is not None:
+        t0 = time.monotonic()
+        try:
+            res.runs = sandbox_runs(res.build.path, plan.run_args, ROOTS, plan.timeout, plan.sandbox)
+        except SandboxError as exc:
+            plan.sandbox, m.sandbox = None, f"unavailable: {exc}"
+        res.runs_seconds = time.monotonic() - t0
+
+
+def _build_all(plan: _Plan, m: Matrix, variants: list[Variant], outdir: Path) -> None:
+    """Every variant built in turn; each built one proved in a worker thread while the next builds."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = []
+        for v in variants:
+            plan.say(f"building {v.name}")
+            exe = Path(plan.pkg.rstrip("/")).name if plan.pkg not in (".", "./") else plan.mod.name
+            res = VariantResult(v, build_variant(v, plan.tc, plan.mod, plan.pkg, outdir / v.name / exe,
+                                                 extra_env=plan.extra_env), pkg=plan.pkg, output=exe)
+            m.results.append(res)
+            if res.build.status == "built":
+                pending.append(pool.submit(_prove, plan, m, res))
+        for f in pending:
+            f.result()
+
+
+def _time_all(plan: _Plan, m: Matrix) -> None:
+    """The timed runs, one after another with nothing else running (and no worker thread alive to fork with), after
+    the sandbox floor: busybox-static, which exits at once (its applet name is not the file's)."""
+    if plan.sandbox is None or not any(r.runs for r in m.results):
+        return
+    if os.path.isfile(FLOOR_BINARY):
+        m.floor = timed_runs(FLOOR_BINARY, "scratch", plan.runs, (), plan.timeout, plan.sandbox)
+    for res in m.results:
+        first = next((r.root for r in res.runs if r.passed), None)
+        if first is None:
+            continue
+        plan.say(f"timing {res.name} in {first}")
+        t0 = time.monotonic()
+        res.timing = timed_runs(res.build.path, first, plan.runs, plan.run_args, plan.timeout, plan.sandbox)
+        res.timed_seconds = time.monotonic() - t0
+        res.runs_seconds += res.timed_seconds
+
+
+def _reproduce_all(plan: _Plan, m: Matrix) -> None:
+    from depfree.build.reproduce import reproduce
+
+    for res in m.results:
+        if res.build.status == "built":
+            plan.say(f"rebuilding {res.name} elsewhere")
+            m.reproductions.append(reproduce(res.variant, plan.tc, plan.mod, plan.pkg, extra_env=plan.extra_env))
+
+
 def run_matrix(module: str | os.PathLike[str], tc: GoToolchain, *, pkg: str = ".", variants: list[Variant],
                targets: list[str] | None = None, targets_file: str | None = None, run_args: tuple[str, ...] = (),
                runs: int = 3, timeout: float = 10.0, keep: str | None = None, sandbox: bool = True,
                extra_env: Mapping[str, str] | None = None, reproducible: bool = False,
                progress: Callable[[str], None] | None = None) -> Matrix:
-    """Build, analyse, prove and time every variant; then recommend one (see :mod:`depfree.build.recommend`)."""
+    """Build, analyse, prove and time every variant; then recommend one (see :mod:`depfree.build.recommend`). The
+    sandbox roots are built once for the whole matrix (:class:`~depfree.sandbox.runner.Sandbox`)."""
     mod = check_module(module, pkg)
     if runs < 1:
         raise UsageError(f"--runs must be 1 or more, got {runs}")
     profiles = load_profiles(targets_file)
-    chosen = select(profiles, targets or DEFAULT_TARGETS)
-    names = [p.name for p in chosen]
+    names = [p.name for p in select(profiles, targets or DEFAULT_TARGETS)]
     m = Matrix(module=str(mod), pkg=pkg, go=tc.release or tc.version, targets=names, run_args=list(run_args),
                sandbox="used" if sandbox else "off")
     t_start = time.monotonic()
@@ -183,61 +263,22 @@ def run_matrix(module: str | os.PathLike[str], tc: GoToolchain, *, pkg: str = ".
     if keep:
         outdir.mkdir(parents=True, exist_ok=True)
         m.kept = str(outdir.resolve())
-    state = {"sandbox": sandbox}
-
-    def prove(res: VariantResult) -> None:
-        """Analysis and the traced runs; in a worker thread, while the next variant builds."""
-        t0 = time.monotonic()
-        res.facts = facts_of(res.build.path, names, targets_file)
-        res.analysis_seconds = time.monotonic() - t0
-        if state["sandbox"]:
-            t0 = time.monotonic()
-            try:
-                res.runs = sandbox_runs(res.build.path, run_args, ROOTS, timeout)
-            except SandboxError as exc:
-                state["sandbox"], m.sandbox = False, f"unavailable: {exc}"
-            res.runs_seconds = time.monotonic() - t0
-
+    shared = Sandbox()
+    plan = _Plan(tc=tc, mod=mod, pkg=pkg, names=names, profiles=profiles, targets_file=targets_file,
+                 run_args=run_args, runs=runs, timeout=timeout, extra_env=extra_env, progress=progress,
+                 sandbox=shared if sandbox else None)
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = []
-            for v in variants:
-                if progress:
-                    progress(f"building {v.name}")
-                exe = Path(pkg.rstrip("/")).name if pkg not in (".", "./") else mod.name
-                res = VariantResult(v, build_variant(v, tc, mod, pkg, outdir / v.name / exe, extra_env=extra_env),
-                                    pkg=pkg, output=exe)
-                m.results.append(res)
-                if res.build.status == "built":
-                    pending.append(pool.submit(prove, res))
-            for f in pending:
-                f.result()
+        _build_all(plan, m, variants, outdir)
         m.build_phase_seconds = time.monotonic() - t_start
-        # The timed runs one after another with nothing else running (and no worker thread alive to fork with),
-        # after the sandbox floor: busybox-static, which exits at once (its applet name is not the file's).
-        if state["sandbox"] and any(r.runs for r in m.results) and os.path.isfile(FLOOR_BINARY):
-            m.floor = timed_runs(FLOOR_BINARY, "scratch", runs, (), timeout)
+        _time_all(plan, m)
         for res in m.results:
-            first = next((r.root for r in res.runs if r.passed), None)
-            if first is not None and state["sandbox"]:
-                if progress:
-                    progress(f"timing {res.name} in {first}")
-                t0 = time.monotonic()
-                res.timing = timed_runs(res.build.path, first, runs, run_args, timeout)
-                res.timed_seconds = time.monotonic() - t0
-                res.runs_seconds += res.timed_seconds
             if res.facts is not None:
                 res.targets = _target_results(res.facts, profiles, res.runs)
         m.recommendation = recommend(m.results, names)
         if reproducible:
-            from depfree.build.reproduce import reproduce
-
-            for res in m.results:
-                if res.build.status == "built":
-                    if progress:
-                        progress(f"rebuilding {res.name} elsewhere")
-                    m.reproductions.append(reproduce(res.variant, tc, mod, pkg, extra_env=extra_env))
+            _reproduce_all(plan, m)
     finally:
+        shared.close()
         if not keep:
             shutil.rmtree(outdir, ignore_errors=True)
     m.wall_seconds = time.monotonic() - t_start

@@ -6,8 +6,9 @@ without strace, in a forked child process.
 
 The clock and the peak RSS come from a one-line ``unshare`` shim the forked child puts first on its PATH (the sandbox
 starts ``unshare`` by name): it notes the nanoseconds around the real ``unshare`` run under GNU ``time -f %M``. The
-runner's own wall clock is read after ``Popen.wait(timeout)``, which polls in steps of up to 50 ms, too coarse for a
-30 ms run; and a process started from Python inherits Python's resident-set high-water mark through fork and exec,
+runner's own wall clock (it waits on a pidfd, so it stops when the process tree ends) also counts starting the
+process from Python and collecting its output; and a process started from Python inherits Python's resident-set
+high-water mark through fork and exec,
 so no ``getrusage`` here could see a 4 MB program, while ``time`` forks ``unshare`` from its own small process. A
 run's time is thus the whole sandboxed process tree's — namespaces, mounts, chroot, the program — and its peak RSS
 the largest among the program and the sandbox's ``sh``/``mount`` helpers (about 2.5 MB). Without GNU time, or if the
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.errors import DepfreeError
-from depfree.sandbox.runner import Run, verify
+from depfree.sandbox.runner import Run, Sandbox, verify
 
 ROOTS = ("scratch", "scratch+certs", "musl", "glibc")
 LOADER_PROBE_DIRS = ("/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/etc/ld.so")  # the loader's search
@@ -84,15 +85,19 @@ def _root_run(run: Run) -> RootRun:
 
 
 def sandbox_runs(path: str, args: tuple[str, ...] = (), roots: tuple[str, ...] = ROOTS,
-                 timeout: float = 10.0) -> list[RootRun]:
-    """One traced run per root, the roots in parallel."""
+                 timeout: float = 10.0, sandbox: Sandbox | None = None) -> list[RootRun]:
+    """One traced run per root, the roots in parallel (in ``sandbox``'s roots when given)."""
     with ThreadPoolExecutor(max_workers=len(roots)) as pool:
-        runs = list(pool.map(lambda r: verify(path, r, args=args, timeout=timeout, expect_exit=None)[0], roots))
+        runs = list(pool.map(lambda r: verify(path, r, args=args, timeout=timeout, expect_exit=None,
+                                              sandbox=sandbox)[0], roots))
     return [_root_run(r) for r in runs]
 
 
-def timed_runs(path: str, root: str, n: int, args: tuple[str, ...] = (), timeout: float = 10.0) -> Timing:
-    """``n`` untraced runs in ``root`` in a forked child; their times and the peak RSS of what they ran."""
+def timed_runs(path: str, root: str, n: int, args: tuple[str, ...] = (), timeout: float = 10.0,
+               sandbox: Sandbox | None = None) -> Timing:
+    """``n`` untraced runs in ``root`` in a forked child; their times and the peak RSS of what they ran. The child
+    builds its roots in ``sandbox``'s directory when given (a fresh :class:`Sandbox` otherwise): the roots the
+    parent built are reused, and whatever the child adds goes when the parent's sandbox is closed."""
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: only the sandbox runs, then the numbers down the pipe
@@ -101,11 +106,15 @@ def timed_runs(path: str, root: str, n: int, args: tuple[str, ...] = (), timeout
             os.close(rfd)
             with tempfile.TemporaryDirectory(prefix="depfree-rss-") as shim:
                 logs = _shim(shim)
-                runs = verify(path, (root,) * n, args=args, timeout=timeout, expect_exit=None, trace=False)
+                own = sandbox or Sandbox()
+                runs = verify(path, (root,) * n, args=args, timeout=timeout, expect_exit=None, trace=False,
+                              sandbox=own)
+                if own is not sandbox:
+                    own.close()
                 walls, rss = _read_logs(logs)
-                # The shim's clock when it saw every run (the runner's own wall clock is read after a polling
-                # wait, in steps of up to 50 ms); else the runner's.
-                msg = {"durations": walls if len(walls) == n else [r.duration for r in runs], "rss": rss,
+                # The shim's clock when it saw every run (the runner's also counts Python's side of each run);
+                # else the runner's.
+                msg: dict[str, Any] = {"durations": walls if len(walls) == n else [r.duration for r in runs], "rss": rss,
                        "clock": "shim" if len(walls) == n else "runner"}
         except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent as one message
             msg = {"error": f"{type(exc).__name__}: {exc}"}

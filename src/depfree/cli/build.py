@@ -20,7 +20,13 @@ def _text(matrix: Any, out: Output) -> None:
     print_matrix(matrix, out.console())
 
 
-RENDERERS = {"text": _text, "json": lambda matrix, out: render_json.dumps(matrix.to_json())}
+def _html(matrix: Any, out: Output) -> str:
+    from depfree.render.html import build_page
+
+    return build_page(matrix.to_json())
+
+
+RENDERERS = {"text": _text, "json": lambda matrix, out: render_json.dumps(matrix.to_json()), "html": _html}
 
 
 def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -37,6 +43,7 @@ def parse_env(pairs: tuple[str, ...]) -> dict[str, str]:
     "depfree build . -t scratch -t centos-7",
     "depfree build ~/src/app --pkg ./cmd/app --go 1.21.13 -V cgo-off+stripped+trimpath -V musl-static",
     "depfree build . --reproducible -V trimpath --json -o matrix.json",
+    "depfree build . -t scratch -t centos-7 --format html -o matrix.html   one offline page of the matrix",
     "depfree build . --keep out/ -- -selftest      (arguments after -- go to every sandbox run)"))
 @click.argument("directory", default=".", type=click.Path(), metavar="[DIR]")
 @click.option("--pkg", default=".", show_default=True, help="The main package to build, relative to DIR.")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
-from typing import Any
 
 import click
 
+from depfree.api import gather, policy_options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,
@@ -21,7 +22,6 @@ from depfree.cli.common import (
 )
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.errors import InputError
-from depfree.options import Options
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
@@ -45,15 +45,6 @@ RENDERERS = {
     "html": lambda r, out: html.check_page(r.to_json(), getattr(r, "report", {})),
 }
 FORMATS = tuple(RENDERERS)
-
-
-def gather(paths: list[str], options: Options, progress: Any = None, executor: str = "local",
-           scheduler: str | None = None) -> dict:
-    """The report for all PATHs: files, directories, archives and images (through ``depfree scan``, on the local
-    pool or a Dask cluster)."""
-    from depfree.cli.fleet import report
-
-    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
 
 
 def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -103,7 +94,7 @@ def check_cmd(paths: tuple[str, ...], policy_file: str | None, preset: str | Non
         policy.fail_on = fail_on
     baseline = baseline or policy.baseline
     known = read_baseline(baseline) if baseline and not new_baseline else None
-    options = Options(targets=policy.targets or None, targets_file=policy.targets_file, hash=hash_files)
+    options = dataclasses.replace(policy_options(policy), hash=hash_files)
     paths = tuple(inputs(paths, from_file))
     bar = out.progress("checking")
     try:

@@ -29,6 +29,8 @@ from depfree.errors import DepfreeError, UsageError
 if TYPE_CHECKING:  # rich is imported when text is printed: `--json` and `-o` never load it
     from rich.console import Console
 
+    from depfree.cli.progress import ProgressBar
+
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 DEBUG_ENV = "DEPFREE_DEBUG"  # set (to anything) to see the traceback of an internal error instead of its one line
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C; SIGTERM gives 128 + 15
@@ -171,7 +173,7 @@ class Output:
             self._file.close()
             self._file = None
 
-    def progress(self, label: str) -> Callable[[int, int, str], None] | None:
+    def progress(self, label: str) -> ProgressBar | None:
         """A progress bar on stderr for verbs that walk many files; None unless stderr is a terminal (never in a
         CI log or a pipe) and the output is text."""
         if self.format != "text" and self.path is None:

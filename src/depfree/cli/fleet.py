@@ -1,20 +1,19 @@
-"""What ``scan`` and ``check`` share to run on many inputs: ``--from FILE``, ``--executor local|dask`` and
-``--scheduler ADDRESS``; the inputs and the scan results from whichever executor was chosen."""
+"""What ``scan``, ``check`` and ``sbom`` share to run on many inputs: ``--from FILE``, ``--executor local|dask`` and
+``--scheduler ADDRESS``, and the inputs; the results from whichever executor was chosen come from the library's
+:mod:`depfree.fleet` (``results``, ``report``, ``check_executor`` are imported here for the verbs)."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from depfree.errors import UsageError
-from depfree.model import Report
-from depfree.options import Options
-from depfree.scan import Progress, ScanResult
+from depfree.fleet import EXECUTORS, check_executor, report, results
 
-EXECUTORS = ("local", "dask")
+__all__ = ["check_executor", "fleet_options", "inputs", "report", "results"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,39 +49,3 @@ def inputs(paths: tuple[str, ...], from_file: str | None) -> list[str]:
     if not out:
         raise UsageError("expected at least one PATH (or --from FILE), got none")
     return out
-
-
-def check_executor(executor: str, scheduler: str | None) -> None:
-    if scheduler is not None and executor != "dask":
-        raise UsageError(f"--scheduler is for --executor dask, got --executor {executor}")
-
-
-def results(paths: list[str], *, executor: str, scheduler: str | None, jobs: int | None, depth: int = 1,
-            checksums: str | None = None, options: Options | None = None,
-            progress: Progress | None = None, root: str | None = None, limits: Any = None) -> Iterator[ScanResult]:
-    """The scan's containers in input order, from the local pool or the Dask cluster."""
-    check_executor(executor, scheduler)
-    if executor == "dask":
-        from depfree.scan_dask import iter_scan_dask
-
-        return iter_scan_dask(paths, scheduler=scheduler, workers=jobs, depth=depth, checksums=checksums,
-                              options=options, progress=progress, root=root, limits=limits)
-    from depfree.scan import iter_scan
-
-    return iter_scan(paths, jobs=jobs, depth=depth, checksums=checksums, options=options, progress=progress,
-                     root=root, limits=limits)
-
-
-def report(paths: list[str], *, executor: str, scheduler: str | None, options: Options,
-           progress: Progress | None = None) -> Report:
-    """The whole report, as :func:`depfree.scan.scan` makes it, from either executor."""
-    from depfree.api import tool_info
-
-    check_executor(executor, scheduler)
-    if executor == "local":
-        from depfree.scan import scan
-
-        return scan(paths, options=options, progress=progress)
-    got = list(results(paths, executor=executor, scheduler=scheduler, jobs=None, options=options, progress=progress))
-    return Report(tool=tool_info(), containers=[r.container for r in got if r.container],
-                  binaries=[b for r in got for b in r.binaries], errors=[e for r in got for e in r.errors])

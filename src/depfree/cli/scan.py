@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,10 +22,9 @@ from depfree.cli.common import (
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
-from depfree.model import Binary, Report
+from depfree.model import Report
 from depfree.options import Options
 from depfree.render import scan_jsonl as jsonl
-from depfree.render.paths import relative
 from depfree.scan import ScanResult
 from depfree.sources.archive import parse_limits
 
@@ -33,10 +32,16 @@ if TYPE_CHECKING:  # rich is imported when text is printed: `scan --json` never 
     from rich.console import Console
 
 
-def escape(text: str) -> str:
-    from rich.markup import escape as rich_escape
+def print_container(console: Console, res: ScanResult, details: bool) -> None:
+    from depfree.render.scan_text import print_container as print_it
 
-    return rich_escape(text)
+    print_it(console, res, details)
+
+
+def _summary(r: ScanOutcome, out: Output) -> None:
+    from depfree.render.scan_text import print_summary
+
+    print_summary(out.console(), r.totals)
 
 
 def _html(r: ScanOutcome, out: Output) -> str:
@@ -55,7 +60,7 @@ class ScanOutcome:
 
 RENDERERS = {
     # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
-    "text": lambda r, out: _print_summary(out.console(), r.totals),
+    "text": lambda r, out: _summary(r, out),
     # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
     "json": lambda r, out: _write_json(r.report, out),
     "html": lambda r, out: _html(r, out),
@@ -134,7 +139,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
                 continue
             _collect(report, res, totals)
             if console is not None and res.container:
-                _print_container(console, res, details)
+                print_container(console, res, details)
     finally:
         if progress:
             progress.stop()
@@ -174,89 +179,3 @@ def _count(res: ScanResult, totals: dict[str, int]) -> None:
     for b in res.binaries:
         totals[(b.resolution or {}).get("verdict", "ok")] += 1
     totals["errors"] += len(res.errors)
-
-
-MARKS = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}
-
-
-def _print_container(console: Console, res: ScanResult, details: bool) -> None:
-    from depfree.targets.context import rules, summary_line
-
-    c = res.container
-    n = c["binaries"]
-    s = c["summary"]
-    kind = c["kind"] + (f" ({c['compression']})" if c.get("compression") else "")
-    noun = rules().get(c.get("context") or "app", rules()["app"]).noun
-    if n == 0:
-        verdict = "[dim]no executables[/dim]"
-    elif s.get("fail"):
-        verdict = f"[bold red]✗ {s['fail']} of {_n(n, 'binary')} will not run as packaged[/bold red]"
-    elif s.get("warn"):
-        verdict = f"[bold yellow]⚠ {s['warn']} of {_n(n, 'binary')} with warnings[/bold yellow]"
-    else:
-        verdict = f"[bold green]✓ every binary has what the {noun} must carry[/bold green]"
-    errs = f", {_n(c['errors'], 'error')}" if c.get("errors") else ""
-    how = f", judged as {'an' if noun[0] in 'aeiou' else 'a'} {noun}" + (f" ({c['wheel']['tag']})" if c.get("wheel") else "")
-    console.print(f"[bold]{escape(c['path'])}[/bold]  {kind}, {_n(c['files'], 'file')}, {_n(n, 'binary')}{how}"
-                  f"{errs}: {verdict}")
-    image = c.get("image")
-    if image:
-        console.print(f"  image {escape(str(image.get('name') or '(untagged)'))}, {len(image.get('layers') or [])} "
-                      "layers")
-    deb = c.get("deb")
-    if deb:
-        console.print(f"  package {escape(str(deb.get('package')))} {escape(str(deb.get('version') or ''))}, "
-                      f"Depends: {escape(deb.get('depends') or '(none)')}")
-    prefix = c["path"] + "!"
-    for b in res.binaries:
-        shown = b.path[len(prefix):] if b.path.startswith(prefix) else relative(b.path)
-        if b.slice:
-            shown += f" [{b.slice}]"
-        r = b.resolution or {}
-        mark = MARKS.get(r.get("verdict", "ok"), "")
-        line = summary_line(r) if r else ""
-        console.print(f"  {mark} {escape(shown)} [dim]({escape(_what(b))})[/dim]: {escape(line)}")
-        if details:
-            from depfree.render.text import render_binary
-
-            for text in render_binary(b):
-                console.print("      " + text)
-    sums = c.get("checksums")
-    if sums:
-        console.print("  " + _checksum_line(sums))
-
-
-def _n(count: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{count:,} {noun if count == 1 else plural}"
-
-
-def _what(b: Binary) -> str:
-    """What the binary is (no verdict: the mark and the line after it are the verdict)."""
-    link = b.linkage
-    what = "Go binary" if b.go else {"exec": "executable", "pie": "executable", "shared": "shared library",
-                                      "dll": "DLL", "dylib": "dylib"}.get(b.type, b.type)
-    if b.format == "elf":
-        return f"{link.kind.replace('-', ' ')} {what}" + (f", {link.libc.flavour}" if link.kind == "dynamic" and
-                                                          link.libc.flavour not in ("unknown", "none") else "")
-    return f"{b.os}/{b.arch} {what}"
-
-
-def _checksum_line(sums: dict[str, Any]) -> str:
-    parts = [f"{len(sums['ok'])} ok"]
-    if sums["mismatched"]:
-        names = ", ".join(m["name"] for m in sums["mismatched"][:5])
-        parts.append(f"[bold red]{len(sums['mismatched'])} mismatched[/bold red] ({escape(names)})")
-    if sums["missing"]:
-        parts.append(f"[yellow]{len(sums['missing'])} missing[/yellow] ({escape(', '.join(sums['missing'][:5]))})")
-    if sums["unlisted"]:
-        parts.append(f"{len(sums['unlisted'])} unlisted ({escape(', '.join(sums['unlisted'][:5]))})")
-    return f"checksums [dim]({escape(sums['manifest'])})[/dim]: " + ", ".join(parts)
-
-
-def _print_summary(console: Console, totals: dict[str, int]) -> None:
-    n = totals["binaries"]
-    errs = f"; {_n(totals['errors'], 'error')} (see above)" if totals["errors"] else ""
-    color = "red" if totals["fail"] else "yellow" if totals["warn"] else "green"
-    console.print(f"\n[bold]summary[/bold]: {_n(totals['containers'], 'container')}, {_n(n, 'binary')}: "
-                  f"[{color}]{totals['ok']} ✓, {totals['warn']} ⚠, {totals['fail']} ✗[/{color}]{errs}")

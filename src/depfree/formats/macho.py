@@ -15,7 +15,7 @@ from depfree.datafiles import load
 from depfree.details import BuildVersion, CodeSignature, CodeSignatureBlob, Dylib, MachoDetails, Slice
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
-from depfree.formats.strings import cstring_at
+from depfree.formats.strings import cstring_at, fixed_name
 from depfree.magic import FAT_MAGIC_64, FAT_MAGICS
 from depfree.sources.file import ByteSource
 
@@ -148,35 +148,39 @@ class MachoExecutable(Executable):
             return ""
         return cstring_at(body, str_off)
 
+    def _segment(self, body: bytes, is64: bool) -> None:
+        """LC_SEGMENT / LC_SEGMENT_64 and the sections it holds."""
+        e = self._e
+        fmt = e + ("16sQQQQiiII" if is64 else "16sIIIIiiII")
+        segname, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, _fl = struct.unpack_from(
+            fmt, body, 8)
+        name = fixed_name(segname)
+        self._segments.append(Segment(kind="load", vaddr=vmaddr, memsz=vmsize, offset=fileoff,
+                                      filesz=min(filesize, max(0, self.length - fileoff)),
+                                      readable=bool(initprot & 1), writable=bool(initprot & 2),
+                                      executable=bool(initprot & 4)))
+        self._segprot.append((vmaddr, filesize, maxprot, initprot))
+        sfmt = e + ("16s16sQQIIIIIIII" if is64 else "16s16sIIIIIIIII")
+        ssize = struct.calcsize(sfmt)
+        start = 8 + struct.calcsize(fmt) - 4 + 4
+        if nsects * ssize > len(body) - start:
+            raise FormatError(f"{self.path}: corrupt Mach-O (segment {name} declares {nsects} sections)")
+        for i in range(nsects):
+            f = struct.unpack_from(sfmt, body, start + i * ssize)
+            sect, _seg, addr, size, offset = f[0], f[1], f[2], f[3], f[4]
+            flags = f[8]  # sectname segname addr size offset align reloff nreloc flags ...
+            zerofill = (flags & 0xFF) in (0x1, 0xC, 0x12)  # S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL
+            sname = fixed_name(sect)
+            self._sections.append(Section(
+                name=sname, addr=addr, offset=offset, size=size,
+                file_size=0 if zerofill else min(size, max(0, self.length - offset)),
+                executable=bool(initprot & 4), writable=bool(initprot & 2)))
+
     def _command(self, cmd: int, body: bytes, n: int) -> None:
         e = self._e
         try:
             if cmd in (LC_SEGMENT, LC_SEGMENT_64):
-                is64 = cmd == LC_SEGMENT_64
-                fmt = e + ("16sQQQQiiII" if is64 else "16sIIIIiiII")
-                segname, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, _fl = struct.unpack_from(
-                    fmt, body, 8)
-                name = segname.rstrip(b"\0").decode("utf-8", "replace")
-                self._segments.append(Segment(kind="load", vaddr=vmaddr, memsz=vmsize, offset=fileoff,
-                                              filesz=min(filesize, max(0, self.length - fileoff)),
-                                              readable=bool(initprot & 1), writable=bool(initprot & 2),
-                                              executable=bool(initprot & 4)))
-                self._segprot.append((vmaddr, filesize, maxprot, initprot))
-                sfmt = e + ("16s16sQQIIIIIIII" if is64 else "16s16sIIIIIIIII")
-                ssize = struct.calcsize(sfmt)
-                start = 8 + struct.calcsize(fmt) - 4 + 4
-                if nsects * ssize > len(body) - start:
-                    raise FormatError(f"{self.path}: corrupt Mach-O (segment {name} declares {nsects} sections)")
-                for i in range(nsects):
-                    f = struct.unpack_from(sfmt, body, start + i * ssize)
-                    sect, _seg, addr, size, offset = f[0], f[1], f[2], f[3], f[4]
-                    flags = f[8]  # sectname segname addr size offset align reloff nreloc flags ...
-                    zerofill = (flags & 0xFF) in (0x1, 0xC, 0x12)  # S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL
-                    sname = sect.rstrip(b"\0").decode("utf-8", "replace")
-                    self._sections.append(Section(
-                        name=sname, addr=addr, offset=offset, size=size,
-                        file_size=0 if zerofill else min(size, max(0, self.length - offset)),
-                        executable=bool(initprot & 4), writable=bool(initprot & 2)))
+                self._segment(body, cmd == LC_SEGMENT_64)
             elif cmd in DYLIB_COMMANDS:
                 self.dylibs.append(Dylib(self._lc_str(body, 8), DYLIB_COMMANDS[cmd]))
             elif cmd == LC_ID_DYLIB:

@@ -19,7 +19,7 @@ from depfree.datafiles import load
 from depfree.details import Overlay, PeDetails, PeImport, PeSignature
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment, Symbol, max_symbols
-from depfree.formats.strings import cstring_at
+from depfree.formats.strings import cstring_at, fixed_name
 from depfree.sources.file import ByteSource
 
 MAX_COFF_SYMBOLS = max_symbols(2_000_000)
@@ -86,10 +86,10 @@ class PeExecutable(Executable):
             raise FormatError(f"{self.path}: not a PE image (MZ header without a PE signature at {lfanew:#x}; "
                               "a DOS program?)")
         try:
-            self.pe = pefile.PE(data=source.view(), fast_load=True)
+            self._pe = pefile.PE(data=source.view(), fast_load=True)
         except PARSE_ERRORS as exc:
             raise FormatError(f"{self.path}: corrupt PE ({exc})") from None
-        fh, oh = self.pe.FILE_HEADER, getattr(self.pe, "OPTIONAL_HEADER", None)
+        fh, oh = self._pe.FILE_HEADER, getattr(self._pe, "OPTIONAL_HEADER", None)
         if oh is None:
             raise FormatError(f"{self.path}: corrupt PE (no optional header: an object file, not an image)")
         if oh.Magic not in (PE32, PE32_PLUS):
@@ -114,27 +114,27 @@ class PeExecutable(Executable):
     def entry(self) -> int:
         return self._entry
 
-    def directory(self, index: int) -> Any | None:
+    def _directory(self, index: int) -> Any | None:
         """Data directory ``index`` when the header has it (NumberOfRvaAndSizes may be anything from 0 to 16, or
         a hostile 0x80000000 of which pefile reads only what fits) and it is not empty; else None."""
-        dirs = self.pe.OPTIONAL_HEADER.DATA_DIRECTORY
+        dirs = self._pe.OPTIONAL_HEADER.DATA_DIRECTORY
         d = dirs[index] if index < len(dirs) else None
         return d if d is not None and d.VirtualAddress and d.Size else None
 
     @property
     def security_directory(self) -> tuple[int, int] | None:
         """(file offset, size) of the certificate table (IMAGE_DIRECTORY_ENTRY_SECURITY holds a file offset)."""
-        d = self.directory(_SECURITY)
+        d = self._directory(_SECURITY)
         return (d.VirtualAddress, d.Size) if d is not None else None
 
     @cached_property
     def load_config(self) -> PeLoadConfig | None:
         """The load configuration directory, or None when there is none or it cannot be read."""
         try:
-            self.pe.parse_data_directories(directories=[_LOAD_CONFIG])
+            self._pe.parse_data_directories(directories=[_LOAD_CONFIG])
         except PARSE_ERRORS:
             return None
-        lc = getattr(self.pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
+        lc = getattr(self._pe, "DIRECTORY_ENTRY_LOAD_CONFIG", None)
         if lc is None:
             return None
         return PeLoadConfig(guard_flags=getattr(lc.struct, "GuardFlags", 0),
@@ -145,8 +145,8 @@ class PeExecutable(Executable):
     @cached_property
     def _sections(self) -> list[tuple[Section, Any]]:
         out = []
-        for s in self.pe.sections:
-            name = self._long_name(s.Name.rstrip(b"\0").decode("utf-8", "replace"))
+        for s in self._pe.sections:
+            name = self._long_name(fixed_name(s.Name))
             raw_size = min(s.SizeOfRawData, max(0, self.source.size - s.PointerToRawData))
             out.append((Section(name=name, addr=self.image_base + s.VirtualAddress, offset=s.PointerToRawData,
                                 size=s.Misc_VirtualSize or s.SizeOfRawData, file_size=raw_size,
@@ -161,7 +161,7 @@ class PeExecutable(Executable):
         """Section names longer than 8 bytes are written as ``/N``: an offset into the COFF string table."""
         if not (name.startswith("/") and name[1:].isdigit()):
             return name
-        fh = self.pe.FILE_HEADER
+        fh = self._pe.FILE_HEADER
         if not fh.PointerToSymbolTable:
             return name
         at = fh.PointerToSymbolTable + fh.NumberOfSymbols * 18 + int(name[1:])
@@ -189,7 +189,7 @@ class PeExecutable(Executable):
     @cached_property
     def _coff_tables(self) -> tuple[bytes, bytes]:
         """The COFF symbol records (18 bytes each) and the string table after them; empty when there are none."""
-        fh = self.pe.FILE_HEADER
+        fh = self._pe.FILE_HEADER
         off, count = fh.PointerToSymbolTable, min(fh.NumberOfSymbols, MAX_COFF_SYMBOLS)
         if not off or not count or off >= self.source.size:
             return b"", b""
@@ -222,7 +222,7 @@ class PeExecutable(Executable):
             if name8[:4] == b"\0\0\0\0":
                 name = cstring_at(strtab, struct.unpack_from("<I", name8, 4)[0])
             else:
-                name = name8.rstrip(b"\0").decode("utf-8", "replace")
+                name = fixed_name(name8)
             section = sections[secnum - 1] if 0 < secnum <= len(sections) else None
             addr = value + (section.addr if section else 0)
             yield Symbol(name=name, value=addr, size=0, section=section.name if section else None,
@@ -235,26 +235,26 @@ class PeExecutable(Executable):
         """The DLLs of the import and delay-import directories in file order (as ``objdump -p`` lists them)."""
         present = []
         for index, what in ((_DIRS[0], "import"), (_DIRS[1], "delay-import")):
-            d = self.directory(index)
+            d = self._directory(index)
             if d is None:
                 continue
-            if self.pe.get_section_by_rva(d.VirtualAddress) is None:
+            if self._pe.get_section_by_rva(d.VirtualAddress) is None:
                 raise FormatError(f"{self.path}: corrupt PE ({what} directory at RVA {d.VirtualAddress:#x} is not "
                                   "inside any section)")
             present.append(index)
         if not present:
             return []  # a resource-only DLL, or a header with fewer than two data directories
-        seen = len(self.pe.get_warnings())  # the header's own warnings (an entry point of 0 is legal in a DLL)
+        seen = len(self._pe.get_warnings())  # the header's own warnings (an entry point of 0 is legal in a DLL)
         try:
-            self.pe.parse_data_directories(directories=present)
+            self._pe.parse_data_directories(directories=present)
         except PARSE_ERRORS as exc:
             raise FormatError(f"{self.path}: corrupt PE import directory ({exc})") from None
-        for w in self.pe.get_warnings()[seen:]:
+        for w in self._pe.get_warnings()[seen:]:
             if "outside" in w.lower() or "invalid" in w.lower():
                 raise FormatError(f"{self.path}: corrupt PE import directory ({w})")
         out = []
         for attr, delay in (("DIRECTORY_ENTRY_IMPORT", False), ("DIRECTORY_ENTRY_DELAY_IMPORT", True)):
-            for entry in getattr(self.pe, attr, []) or []:
+            for entry in getattr(self._pe, attr, []) or []:
                 dll = entry.dll.decode("utf-8", "replace") if isinstance(entry.dll, bytes) else str(entry.dll)
                 funcs = [(i.name.decode("utf-8", "replace") if i.name else f"#{i.ordinal}") for i in entry.imports]
                 out.append(PeImport(dll=dll, functions=funcs, delay=delay))
@@ -282,7 +282,7 @@ class PeExecutable(Executable):
 
     def _overlay(self) -> Overlay | None:
         """Bytes after the sections, the COFF symbol and string tables and the Authenticode blob."""
-        overlay_start = self.pe.get_overlay_data_start_offset()
+        overlay_start = self._pe.get_overlay_data_start_offset()
         h = self.headers
         if overlay_start is not None and h.symbol_table >= overlay_start:
             # The COFF symbol table and its string table follow the sections; they belong to the image.

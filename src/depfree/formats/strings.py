@@ -36,3 +36,9 @@ def nonempty_names(table: bytes) -> dict[int, str]:
     """:func:`names_by_offset` without the empty strings (tables padded with NULs, as Go's pclntab name table)."""
     names = names_by_offset(table)
     return {k: v for k, v in names.items() if v} if "" in names.values() else names
+
+
+def fixed_name(field: bytes) -> str:
+    """A name in a fixed-size, NUL-padded header field (PE section and COFF short names, Mach-O segment and section
+    names, ELF note owners)."""
+    return field.rstrip(b"\0").decode("utf-8", "replace")

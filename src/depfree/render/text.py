@@ -257,7 +257,7 @@ def render_binary(b: Binary, verbose: bool = False, all_items: bool = False) -> 
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
     res = b.resolution or {}
     if res.get("verdict") and res.get("context") == "root":  # inspect --root: the verdict on that machine
-        from depfree.targets.context import summary_line
+        from depfree.render.summary import summary_line
 
         mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}[res["verdict"]]
         out.append(f"  {mark} on the root: {escape(summary_line(res))}")

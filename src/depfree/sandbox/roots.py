@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,7 +128,82 @@ def resolve_host_libraries(binary: str) -> list[tuple[str, str, str]]:
     return [(host, name, inside) for name, (host, inside) in out.items()]
 
 
-def build_root(kind: str, binary: str, tmp: Path, *, zoneinfo: bool = False) -> Root:
+def _certs(r: Root, binary: str, zoneinfo: bool) -> None:
+    for ca in CA_BUNDLES:
+        if os.path.isfile(ca):
+            r.contents.append(_copy_in(r.path, ca))
+            break
+    else:
+        raise UsageError("scratch+certs: no CA bundle on this host (install ca-certificates)")
+    if zoneinfo:
+        if not os.path.isdir("/usr/share/zoneinfo"):
+            raise UsageError("scratch+certs with zoneinfo: /usr/share/zoneinfo is missing (install tzdata)")
+        shutil.copytree("/usr/share/zoneinfo", r.path / "usr/share/zoneinfo", symlinks=True)
+        r.contents.append("/usr/share/zoneinfo")
+
+
+def _musl(r: Root, binary: str, zoneinfo: bool) -> None:
+    loaders = [p for p in MUSL_LOADERS if os.path.exists(p)]
+    if not loaders:
+        raise UsageError("musl root: no musl loader on this host (install musl: apt-get install musl)")
+    for p in loaders:
+        r.contents.append(_copy_in(r.path, p))
+
+
+def glibc_contents(binary: str) -> tuple[str, list[tuple[str, str]]]:
+    """(the loader, (host path, path inside) of every library) that the glibc root of ``binary`` holds."""
+    with FileSource(binary) as src:
+        interp = ElfExecutable(src).interpreter if src.read_at(0, 4) == b"\x7fELF" else None
+    return interp or "/lib64/ld-linux-x86-64.so.2", [(host, inside) for host, _name, inside
+                                                      in resolve_host_libraries(binary)]
+
+
+def _glibc(r: Root, binary: str, zoneinfo: bool, contents: tuple[str, list[tuple[str, str]]] | None = None) -> None:
+    loader, libraries = contents or glibc_contents(binary)
+    if os.path.exists(loader):
+        r.contents.append(_copy_in(r.path, loader))
+    for host, inside in libraries:
+        if not (r.path / inside.lstrip("/")).exists():
+            r.contents.append(_copy_in(r.path, host, inside))
+
+
+def _busybox(r: Root, binary: str, zoneinfo: bool) -> None:
+    if not os.path.isfile(BUSYBOX):
+        raise UsageError("busybox root: /bin/busybox is missing (apt-get install busybox-static)")
+    _copy_in(r.path, BUSYBOX)
+    for applet in ("sh", "ls", "cat", "env"):
+        (r.path / "bin" / applet).symlink_to("busybox")
+    r.contents.append(BUSYBOX)
+
+
+def _user_dir(r: Root, kind: str) -> None:
+    """The user's rootfs: its top-level directories as mount points (bound read-only inside), its symlinks as they
+    are."""
+    for entry in sorted(os.listdir(kind)):
+        host = os.path.join(kind, entry)
+        if entry in ("proc", "dev", "tmp"):
+            continue
+        target = r.path / entry
+        if os.path.isdir(host) and not os.path.islink(host):
+            target.mkdir()
+        elif os.path.islink(host):
+            target.symlink_to(os.readlink(host))
+            continue
+        else:
+            target.touch()
+        r.binds.append((host, "/" + entry))
+    r.kind = "dir"
+    r.contents.append(kind)
+
+
+BUILDERS = {"scratch": lambda r, binary, zoneinfo: None, "scratch+certs": _certs, "musl": _musl, "glibc": _glibc,
+            "busybox": _busybox}
+
+
+def build_root(kind: str, binary: str, tmp: Path, *, zoneinfo: bool = False,
+               contents: tuple[str, list[tuple[str, str]]] | None = None) -> Root:
+    """The root ``kind`` for ``binary`` in ``tmp/root``: /proc, /tmp and /dev mount points, then what the kind puts
+    in (``contents``: the glibc root's, when already resolved)."""
     root = tmp / "root"
     root.mkdir()
     for d in ("proc", "tmp", "dev"):
@@ -134,58 +211,45 @@ def build_root(kind: str, binary: str, tmp: Path, *, zoneinfo: bool = False) -> 
     for dev in DEVICES:  # mount points for the host's device nodes, bound inside the sandbox
         (root / "dev" / dev).touch()
     r = Root(kind=kind, path=root)
-    if kind == "scratch":
-        pass
-    elif kind == "scratch+certs":
-        for ca in CA_BUNDLES:
-            if os.path.isfile(ca):
-                r.contents.append(_copy_in(root, ca))
-                break
-        else:
-            raise UsageError("scratch+certs: no CA bundle on this host (install ca-certificates)")
-        if zoneinfo:
-            if not os.path.isdir("/usr/share/zoneinfo"):
-                raise UsageError("scratch+certs with zoneinfo: /usr/share/zoneinfo is missing (install tzdata)")
-            shutil.copytree("/usr/share/zoneinfo", root / "usr/share/zoneinfo", symlinks=True)
-            r.contents.append("/usr/share/zoneinfo")
-    elif kind == "musl":
-        loaders = [p for p in MUSL_LOADERS if os.path.exists(p)]
-        if not loaders:
-            raise UsageError("musl root: no musl loader on this host (install musl: apt-get install musl)")
-        for p in loaders:
-            r.contents.append(_copy_in(root, p))
-    elif kind == "glibc":
-        with FileSource(binary) as src:
-            interp = ElfExecutable(src).interpreter if src.read_at(0, 4) == b"\x7fELF" else None
-        loader = interp or "/lib64/ld-linux-x86-64.so.2"
-        if os.path.exists(loader):
-            r.contents.append(_copy_in(root, loader))
-        for host, _name, inside in resolve_host_libraries(binary):
-            if not (root / inside.lstrip("/")).exists():
-                r.contents.append(_copy_in(root, host, inside))
-    elif kind == "busybox":
-        if not os.path.isfile(BUSYBOX):
-            raise UsageError("busybox root: /bin/busybox is missing (apt-get install busybox-static)")
-        _copy_in(root, BUSYBOX)
-        for applet in ("sh", "ls", "cat", "env"):
-            (root / "bin" / applet).symlink_to("busybox")
-        r.contents.append(BUSYBOX)
+    if kind == "glibc":
+        _glibc(r, binary, zoneinfo, contents)
+    elif kind in BUILDERS:
+        BUILDERS[kind](r, binary, zoneinfo)
     elif os.path.isdir(kind):
-        for entry in sorted(os.listdir(kind)):
-            host = os.path.join(kind, entry)
-            if entry in ("proc", "dev", "tmp"):
-                continue
-            target = root / entry
-            if os.path.isdir(host) and not os.path.islink(host):
-                target.mkdir()
-            elif os.path.islink(host):
-                target.symlink_to(os.readlink(host))
-                continue
-            else:
-                target.touch()
-            r.binds.append((host, "/" + entry))
-        r.kind = "dir"
-        r.contents.append(kind)
+        _user_dir(r, kind)
     else:
         raise UsageError(f"unknown root {kind!r}: expected scratch, scratch+certs, musl, glibc, busybox or a directory")
     return r
+
+
+class RootCache:
+    """Roots built once and shared by every run that needs the same one: the kind (with zoneinfo or not), and for
+    the glibc root the loader and libraries the binary resolves to. Each holds a mount point for every program path
+    run in it. All live in one temporary directory, removed by :meth:`close`."""
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self._built: dict[tuple[object, ...], Root] = {}
+        self._lock = threading.Lock()
+
+    def get(self, kind: str, binary: str, inside: str, *, zoneinfo: bool = False) -> Root:
+        """The root ``kind`` for ``binary``, with a mount point at ``inside`` (where the program is bound)."""
+        contents = glibc_contents(binary) if kind == "glibc" else None
+        key: tuple[object, ...] = (kind, zoneinfo, repr(contents))
+        with self._lock:
+            root = self._built.get(key)
+            if root is None:
+                if self._dir is None:
+                    self._dir = tempfile.mkdtemp(prefix="depfree-roots-")
+                tmp = Path(tempfile.mkdtemp(dir=self._dir))
+                root = self._built[key] = build_root(kind, binary, tmp, zoneinfo=zoneinfo, contents=contents)
+            target = root.path / inside.lstrip("/")
+            target.parent.mkdir(exist_ok=True)
+            target.touch()
+        return root
+
+    def close(self) -> None:
+        with self._lock:
+            if self._dir is not None:
+                shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir, self._built = None, {}

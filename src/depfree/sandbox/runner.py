@@ -7,9 +7,11 @@ private mount namespace (only /tmp is a writable tmpfs); the binary and any user
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -25,7 +27,7 @@ from depfree.errors import DepfreeError, InputError, UsageError
 from depfree.formats.elf import ElfExecutable
 from depfree.sandbox.classify import classify, exec_refused
 from depfree.sandbox.observe import parse_strace
-from depfree.sandbox.roots import DEVICES, build_root
+from depfree.sandbox.roots import DEVICES, Root, RootCache, build_root
 from depfree.sources.file import FileSource
 
 ROOT_KINDS = ("scratch", "scratch+certs", "musl", "glibc", "busybox")
@@ -152,13 +154,14 @@ def _binary_facts(path: str) -> tuple[str | None, str | None]:
 def verify(path: str | os.PathLike[str], roots: str | tuple[str, ...] | list[str] = ("scratch",), *,
            args: tuple[str, ...] | list[str] = (), env: dict[str, str] | None = None, timeout: float = 10.0,
            expect_exit: int | None = 0, expect_output: str | None = None, zoneinfo: bool = False, trace: bool = True,
-           max_output: int = MAX_OUTPUT) -> list[Run]:
+           max_output: int = MAX_OUTPUT, sandbox: Sandbox | None = None) -> list[Run]:
     """Run ``path`` once in each root and report what happened and what it reached for.
 
     ``roots``: scratch, scratch+certs, musl, glibc, busybox or a directory (a user rootfs). ``env`` is the program's
     whole environment. A run meets its expectations when it started, did not time out, exited with ``expect_exit``
     (None: any) and its stdout matches ``expect_output``. Raises InputError/UsageError for bad input and SandboxError
-    when this machine cannot build the sandbox (with what to enable)."""
+    when this machine cannot build the sandbox (with what to enable). ``sandbox``: what a series of calls shares (the
+    isolation check, the roots), see :class:`Sandbox`."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise InputError(f"{path}: no such file" + (" (a directory)" if os.path.isdir(path) else ""))
@@ -192,12 +195,38 @@ def verify(path: str | os.PathLike[str], roots: str | tuple[str, ...] | list[str
             re.compile(expect_output)
         except re.error as exc:
             raise UsageError(f"--expect-output: not a regular expression: {exc}") from None
-    mode = isolation_check()
+    mode = sandbox.isolation() if sandbox is not None else isolation_check()
     strace = shutil.which("strace") if trace else None
     arch, interpreter = _binary_facts(path)
     return [_run_one(path, kind, args=tuple(args), env=env, timeout=timeout, expect_exit=expect_exit,
                      expect_output=expect_output, zoneinfo=zoneinfo, strace=strace, arch=arch, interpreter=interpreter,
-                     mode=mode, max_output=max_output) for kind in roots]
+                     mode=mode, max_output=max_output, sandbox=sandbox) for kind in roots]
+
+
+class Sandbox:
+    """What a series of runs shares, such as a build matrix's (nine variants, four roots each, then timed runs): the
+    isolation check, made once (it starts a namespace of its own), and each root, built once in a directory removed
+    by :meth:`close` (a program bound read-only into a root changes nothing in it). Use it as a context manager."""
+
+    def __init__(self) -> None:
+        self.roots = RootCache()
+        self._mode: str | None = None
+        self._lock = threading.Lock()
+
+    def isolation(self) -> str:
+        with self._lock:
+            if self._mode is None:
+                self._mode = isolation_check()
+            return self._mode
+
+    def close(self) -> None:
+        self.roots.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Capture(threading.Thread):
@@ -233,123 +262,199 @@ def _shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, 
     private mount stops it: nothing runs in a root that is not sealed."""
     r = shlex.quote(str(root))
     script = ["ip link set lo up 2>/dev/null || true",
-              _must("read-only root", f"mount --bind {r} {r} && mount -o remount,bind,ro {r}"),
+              _must("read-only root", f"mount --bind -o ro {r} {r}"),
               _must("private /tmp", f"mount -t tmpfs -o size=64m,nosuid,nodev tmpfs {r}/tmp")]
     for host, inside in binds:
         dst = shlex.quote(str(root) + inside)
-        script.append(_must(f"bind {host} read-only",
-                            f"mount --bind {shlex.quote(host)} {dst} && mount -o remount,bind,ro {dst}"))
+        script.append(_must(f"bind {host} read-only", f"mount --bind -o ro {shlex.quote(host)} {dst}"))
     for dev in DEVICES:  # what a container runtime puts into /dev, bound from the host's
         dst = shlex.quote(str(root / "dev" / dev))
         script.append(f"mount --bind /dev/{dev} {dst} 2>/dev/null || true")
     if not copied:
         dst = shlex.quote(str(root) + target_path(binary))
-        script.append(_must("bind the binary read-only", f"mount --bind {shlex.quote(os.path.abspath(binary))} {dst}"
-                                                         f" && mount -o remount,bind,ro {dst}"))
+        script.append(_must("bind the binary read-only", f"mount --bind -o ro {shlex.quote(os.path.abspath(binary))} "
+                                                         f"{dst}"))
     script.append(f"mount -t proc proc {shlex.quote(str(root / 'proc'))} 2>/dev/null || true")
     script.append("exec " + " ".join(shlex.quote(c) for c in cmd))
     return "\n".join(script)
 
 
-def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str], timeout: float,
-             expect_exit: int | None, expect_output: str | None, zoneinfo: bool, strace: str | None,
-             arch: str | None, interpreter: str | None, mode: str, max_output: int) -> Run:
-    with tempfile.TemporaryDirectory(prefix="depfree-verify-") as tmpdir:
-        tmp = Path(tmpdir)
-        root = build_root(kind, path, tmp, zoneinfo=zoneinfo)
-        inside = target_path(path)
-        target = root.path / inside.lstrip("/")
-        target.parent.mkdir(exist_ok=True)
-        # A file without the execute bit (a fresh download) is copied in with it; otherwise it is bound read-only.
-        copied = not os.access(path, os.X_OK)
-        if copied:
-            shutil.copyfile(path, target)
-            target.chmod(0o555)
-        else:
-            target.touch()
-        emulator = None
-        if arch and arch != _HOST_ARCH and arch in _QEMU:
-            qemu = shutil.which(f"qemu-{_QEMU[arch]}-static")
-            if qemu:
-                shutil.copy2(qemu, root.path / EMULATOR.lstrip("/"))
-                emulator = qemu
-        log = tmp / "strace.log"
-        cmd = [shutil.which("env") or "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()),
-               shutil.which("chroot") or "/usr/sbin/chroot", str(root.path)]
-        cmd += [EMULATOR, inside] if emulator else [inside]
-        cmd += list(args)
-        if strace:  # strace runs inside the namespaces but before chroot, so the root needs no copy of it
-            cmd = [strace, "-f", "-qq", "-s", "256", "-o", str(log), "-e", "trace=file,process,network", *cmd]
-        t0 = time.monotonic()
-        proc = subprocess.Popen(["unshare", "-r", "-m", "-p", "-n", "-f", "--kill-child", "sh", "-c",
-                                 _shell(root.path, root.binds, path, copied, cmd)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-        assert proc.stdout is not None and proc.stderr is not None
-        readers = [_Capture(os.dup(proc.stdout.fileno()), max_output),
-                   _Capture(os.dup(proc.stderr.fileno()), max_output)]
-        proc.stdout.close()
-        proc.stderr.close()
-        for t in readers:
-            t.start()
-        timed_out = False
+@dataclass
+class _Prepared:
+    """A root ready for one run: where the program sits in it, whether it was copied in (no execute bit), the
+    emulator copied in for a foreign architecture."""
+
+    root: Root
+    inside: str
+    copied: bool
+    emulator: str | None
+
+
+@dataclass
+class _Outcome:
+    """What the sandboxed process tree did: exit status (or a timeout), wall time, the captured output."""
+
+    rc: int
+    timed_out: bool
+    duration: float
+    stdout: str
+    stderr: str
+    stdout_bytes: int
+    stderr_bytes: int
+
+
+def _prepare(path: str, kind: str, tmp: Path, zoneinfo: bool, arch: str | None, sandbox: Sandbox | None) -> _Prepared:
+    """The root of one run. A program bound read-only into a root of the sandbox's cache shares that root with every
+    other run (nothing in it changes); a program copied in, or one that needs an emulator, gets a root of its own."""
+    inside = target_path(path)
+    copied = not os.access(path, os.X_OK)  # a file without the execute bit (a fresh download) is copied in with it
+    qemu = shutil.which(f"qemu-{_QEMU[arch]}-static") if arch and arch != _HOST_ARCH and arch in _QEMU else None
+    if sandbox is not None and not copied and not qemu:
+        return _Prepared(sandbox.roots.get(kind, path, inside, zoneinfo=zoneinfo), inside, False, None)
+    root = build_root(kind, path, tmp, zoneinfo=zoneinfo)
+    target = root.path / inside.lstrip("/")
+    target.parent.mkdir(exist_ok=True)
+    if copied:
+        shutil.copyfile(path, target)
+        target.chmod(0o555)
+    else:
+        target.touch()
+    if qemu:
+        shutil.copy2(qemu, root.path / EMULATOR.lstrip("/"))
+    return _Prepared(root, inside, copied, qemu)
+
+
+def _command(prep: _Prepared, args: tuple[str, ...], env: dict[str, str], strace: str | None, log: Path) -> list[str]:
+    """(strace) env -i chroot ROOT [emulator] program args: what the namespace's shell finally execs."""
+    cmd = [shutil.which("env") or "/usr/bin/env", "-i", *(f"{k}={v}" for k, v in env.items()),
+           shutil.which("chroot") or "/usr/sbin/chroot", str(prep.root.path)]
+    cmd += [EMULATOR, prep.inside] if prep.emulator else [prep.inside]
+    cmd += list(args)
+    if strace:  # strace runs inside the namespaces but before chroot, so the root needs no copy of it
+        # --seccomp-bpf: only the traced syscall classes stop the program (a Go runtime's hundreds of
+        # rt_sigaction, mmap and futex calls run at full speed); what is recorded is the same
+        fast = ["--seccomp-bpf"] if _seccomp_filter(strace) else []
+        cmd = [strace, "-f", *fast, "-qq", "-s", "256", "-o", str(log), "-e", "trace=file,process,network", *cmd]
+    return cmd
+
+
+@functools.cache
+def _seccomp_filter(strace: str) -> bool:
+    """Whether this strace can filter with seccomp-bpf (strace 5.3 and later, on a kernel that has it)."""
+    try:
+        return subprocess.run([strace, "-f", "--seccomp-bpf", "-qq", "-o", os.devnull, "-e", "trace=execve", "true"],
+                              capture_output=True, check=False, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """The exit status, or None at the timeout. A pidfd (Linux 5.3) becomes readable the moment the process ends,
+    so the wait ends with it; ``Popen.wait(timeout)`` polls in steps of up to 50 ms, half of a short run."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # an older kernel or Python: the polling wait
         try:
-            rc = proc.wait(timeout=timeout)
+            return proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            timed_out = True
+            return None
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    return proc.wait() if ready else None
+
+
+def _execute(script: str, timeout: float, max_output: int) -> _Outcome:
+    """Run the namespace's shell script with its output captured; at the timeout (or Ctrl-C) kill its whole tree."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(["unshare", "-r", "-m", "-p", "-n", "-f", "--kill-child", "sh", "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                            start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    assert proc.stdout is not None and proc.stderr is not None
+    readers = [_Capture(os.dup(proc.stdout.fileno()), max_output), _Capture(os.dup(proc.stderr.fileno()), max_output)]
+    proc.stdout.close()
+    proc.stderr.close()
+    for t in readers:
+        t.start()
+    try:
+        rc = _wait(proc, timeout)
+        timed_out = rc is None
+        if rc is None:
             # unshare and the namespace's init (strace, or the program) share this process group; when the init
             # dies the kernel kills everything else in the PID namespace, setsid() or not.
             os.killpg(proc.pid, signal.SIGKILL)
             rc = proc.wait()
-        except BaseException:  # Ctrl-C (KeyboardInterrupt): leave nothing running behind
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
-        for t in readers:
-            t.join(timeout=5)
-        duration = time.monotonic() - t0
-        out_cap, err_cap = readers
-        stdout = bytes(out_cap.data).decode("utf-8", "replace")
-        stderr = bytes(err_cap.data).decode("utf-8", "replace")
-        if rc == 125 and SETUP_FAILED in stderr:
-            raise SandboxError("could not set up the sandbox (" + stderr.split(SETUP_FAILED, 1)[1].split("\n")[0]
-                               + "): " + " ".join(stderr.split(SETUP_FAILED, 1)[0].split())[-300:])
+    except BaseException:  # Ctrl-C (KeyboardInterrupt): leave nothing running behind
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    for t in readers:
+        t.join(timeout=5)
+    duration = time.monotonic() - t0
+    out, err = readers
+    return _Outcome(rc=rc, timed_out=timed_out, duration=duration, stdout=bytes(out.data).decode("utf-8", "replace"),
+                    stderr=bytes(err.data).decode("utf-8", "replace"), stdout_bytes=out.total, stderr_bytes=err.total)
+
+
+def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str], timeout: float,
+             expect_exit: int | None, expect_output: str | None, zoneinfo: bool, strace: str | None,
+             arch: str | None, interpreter: str | None, mode: str, max_output: int,
+             sandbox: Sandbox | None = None) -> Run:
+    with tempfile.TemporaryDirectory(prefix="depfree-verify-") as tmpdir:
+        tmp = Path(tmpdir)
+        prep = _prepare(path, kind, tmp, zoneinfo, arch, sandbox)
+        log = tmp / "strace.log"
+        cmd = _command(prep, args, env, strace, log)
+        res = _execute(_shell(prep.root.path, prep.root.binds, path, prep.copied, cmd), timeout, max_output)
+        if res.rc == 125 and SETUP_FAILED in res.stderr:
+            raise SandboxError("could not set up the sandbox (" + res.stderr.split(SETUP_FAILED, 1)[1].split("\n")[0]
+                               + "): " + " ".join(res.stderr.split(SETUP_FAILED, 1)[0].split())[-300:])
         trace_text = log.read_text("utf-8", "replace") if strace and log.exists() else ""
-        obs = (parse_strace(trace_text, EMULATOR if emulator else inside, emulated=bool(emulator))
-               if strace else None)
-        killed = _KILLED.findall(trace_text)
-        sig_name = killed[-1] if killed else (signal.Signals(-rc).name if rc < 0 and not timed_out else None)
-        sig_num = signal.Signals[sig_name].value if sig_name else None
-        exit_code = None if (timed_out or sig_name) else rc
-        failure, details = classify(exit_code=exit_code, sig=sig_num, timed_out=timed_out, stderr=stderr, obs=obs,
-                                    exec_error=None)
-        if arch and arch != _HOST_ARCH and not emulator and failure in ("interpreter-missing", "nonzero-exit"):
-            failure, details = "exec-format", {"hint": f"{arch} binary on a {_HOST_ARCH} host: install "
-                                                       f"qemu-user-static (qemu-{_QEMU.get(arch, arch)}-static)"}
-        missing = obs.missing if obs else []
-        if failure == "interpreter-missing" and interpreter:
-            details["interpreter"] = interpreter
-            if interpreter not in missing:  # the kernel's own lookup: strace shows it only as execve's ENOENT
-                missing = [interpreter, *missing]
-        started = obs.target_started if obs else not exec_refused(stderr) and failure not in (
-            "exec-format", "interpreter-missing", "library-missing", "symbol-version")
-        if failure in ("library-missing", "symbol-version", "symbol-missing"):
-            started = False  # the loader ran, the program did not
-        unmet = _unmet(started, timed_out, failure, exit_code, sig_name, stdout, expect_exit, expect_output, timeout)
-        met = not unmet
-        isolation = {"mode": mode, "network": "loopback only", "environment": sorted(env),
-                     "traced": bool(strace), "emulator": emulator, "binary": "copied" if copied else "bound read-only",
-                     "output_limit": max_output, "bubblewrap_installed": shutil.which("bwrap") is not None}
-        if not strace:
-            isolation["note"] = ("strace not installed: failure is diagnosed from the exit status and the loader's "
-                                 "messages only; accessed/missing files are not recorded")
-        return Run(binary=path, root=kind if root.kind != "dir" else f"dir:{kind}", started=started,
-                   exit_code=exit_code, signal=sig_name, timed_out=timed_out, failure=failure, details=details,
-                   missing=missing, accessed=obs.accessed if obs else [],
-                   denied=obs.denied if obs else [], execve=obs.execve if obs else [],
-                   connect=obs.connect if obs else [], stdout=stdout, stderr=stderr, isolation=isolation,
-                   root_contents=root.contents, expectations_met=met, unmet=unmet, duration=round(duration, 3),
-                   stdout_bytes=out_cap.total, stderr_bytes=err_cap.total)
+    return _judge(path, kind, prep, res, trace_text, strace=strace, arch=arch, interpreter=interpreter, env=env,
+                  mode=mode, max_output=max_output, expect_exit=expect_exit, expect_output=expect_output,
+                  timeout=timeout)
+
+
+def _judge(path: str, kind: str, prep: _Prepared, res: _Outcome, trace_text: str, *, strace: str | None,
+           arch: str | None, interpreter: str | None, env: dict[str, str], mode: str, max_output: int,
+           expect_exit: int | None, expect_output: str | None, timeout: float) -> Run:
+    """The run's report: what the trace and the exit status say happened, measured against the expectations."""
+    emulator, rc, timed_out = prep.emulator, res.rc, res.timed_out
+    obs = parse_strace(trace_text, EMULATOR if emulator else prep.inside, emulated=bool(emulator)) if strace else None
+    killed = _KILLED.findall(trace_text)
+    sig_name = killed[-1] if killed else (signal.Signals(-rc).name if rc < 0 and not timed_out else None)
+    sig_num = signal.Signals[sig_name].value if sig_name else None
+    exit_code = None if (timed_out or sig_name) else rc
+    failure, details = classify(exit_code=exit_code, sig=sig_num, timed_out=timed_out, stderr=res.stderr, obs=obs,
+                                exec_error=None)
+    if arch and arch != _HOST_ARCH and not emulator and failure in ("interpreter-missing", "nonzero-exit"):
+        failure, details = "exec-format", {"hint": f"{arch} binary on a {_HOST_ARCH} host: install "
+                                                   f"qemu-user-static (qemu-{_QEMU.get(arch, arch)}-static)"}
+    missing = obs.missing if obs else []
+    if failure == "interpreter-missing" and interpreter:
+        details["interpreter"] = interpreter
+        if interpreter not in missing:  # the kernel's own lookup: strace shows it only as execve's ENOENT
+            missing = [interpreter, *missing]
+    started = obs.target_started if obs else not exec_refused(res.stderr) and failure not in (
+        "exec-format", "interpreter-missing", "library-missing", "symbol-version")
+    if failure in ("library-missing", "symbol-version", "symbol-missing"):
+        started = False  # the loader ran, the program did not
+    unmet = _unmet(started, timed_out, failure, exit_code, sig_name, res.stdout, expect_exit, expect_output, timeout)
+    isolation = {"mode": mode, "network": "loopback only", "environment": sorted(env),
+                 "traced": bool(strace), "emulator": emulator, "binary": "copied" if prep.copied else "bound read-only",
+                 "output_limit": max_output, "bubblewrap_installed": shutil.which("bwrap") is not None}
+    if not strace:
+        isolation["note"] = ("strace not installed: failure is diagnosed from the exit status and the loader's "
+                             "messages only; accessed/missing files are not recorded")
+    root = prep.root
+    return Run(binary=path, root=kind if root.kind != "dir" else f"dir:{kind}", started=started,
+               exit_code=exit_code, signal=sig_name, timed_out=timed_out, failure=failure, details=details,
+               missing=missing, accessed=obs.accessed if obs else [],
+               denied=obs.denied if obs else [], execve=obs.execve if obs else [],
+               connect=obs.connect if obs else [], stdout=res.stdout, stderr=res.stderr, isolation=isolation,
+               root_contents=root.contents, expectations_met=not unmet, unmet=unmet, duration=round(res.duration, 3),
+               stdout_bytes=res.stdout_bytes, stderr_bytes=res.stderr_bytes)
 
 
 def _last_line(text: str) -> str:

@@ -25,25 +25,23 @@ import hashlib
 import json
 import os
 import posixpath
-import re
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from depfree.errors import UsageError
-from depfree.model import Binary, GoModule
+from depfree.model import Binary
 from depfree.sbom import purls
-from depfree.sbom.model import APPLICATION, CONTAINER, FILE, LIBRARY, OPERATING_SYSTEM, Component, Edge, Sbom
+from depfree.sbom.containers import container_component, sha256_file
+from depfree.sbom.golang import go_parts
+from depfree.sbom.model import APPLICATION, FILE, LIBRARY, OPERATING_SYSTEM, Component, Edge, Sbom
 from depfree.sbom.owners import DpkgOwners
 from depfree.scan import KINDS_ROOTFS, ScanResult
 from depfree.sources.dpkg import DpkgPackage
 from depfree.sources.fsview import DirView, FsView
 
-GO_ENV = ("GOOS", "GOARCH", "CGO_ENABLED")  # settings with a cdx:gomod:build:env name
-# https://github.com/CycloneDX/cyclonedx-property-taxonomy/blob/main/cdx/gomod.md
-GOMOD_ENV, GOMOD_TAG = "cdx:gomod:build:env:", "cdx:gomod:build:tag"
-WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-(?P<build>\d[^-]*))?-(?P<tag>[^-]+-[^-]+-[^-]+)\.whl$")
 UUID_NAMESPACE = uuid.UUID("6f1c2a4e-6d2b-5c1e-9a57-646570667265")  # "depfre" in the last bytes
 
 
@@ -57,12 +55,37 @@ def source_date(env: dict[str, str] | None = None) -> datetime:
     return datetime.fromtimestamp(int(value), timezone.utc)
 
 
+@dataclass
+class _Place:
+    """The container whose binaries' needs are being resolved: its name in references, where its paths resolve
+    (its own view, or ``--root``), its dpkg owners, its binaries by path, and the paths already resolved there
+    (binaries of one container need the same few libraries)."""
+
+    shown: str
+    view: FsView | None
+    owners: DpkgOwners | None
+    by_vpath: dict[str, Component]
+    resolved: dict[str, str] = field(default_factory=dict)
+
+    def real(self, path: str) -> str:
+        """``path`` with its symbolic links followed in the view."""
+        if self.view is None:
+            return path
+        real = self.resolved.get(path)
+        if real is None:
+            real = self.resolved[path] = self.view.resolve(path).path
+        return real
+
+
 class Builder:
     """Accumulates components and edges over the containers of one scan."""
 
     def __init__(self, root_view: FsView | None = None, inputs: Iterable[str] = ()) -> None:
         # references name inputs by their base name, so the same release gives the same document wherever it lies
         self.inputs = sorted({os.fspath(p).rstrip("/") or "/" for p in inputs}, key=len, reverse=True)
+        bases = [os.path.basename(p) or p for p in self.inputs]
+        # each input with the name references give it: its base name, or the path as given when two share one
+        self.names = [(p, base if bases.count(base) == 1 else p) for p, base in zip(self.inputs, bases, strict=True)]
         self.components: dict[str, Component] = {}
         self.edges: set[tuple[str, str, str]] = set()
         self.tops: list[Component] = []  # the component of each top-level container
@@ -89,11 +112,9 @@ class Builder:
 
     def shown(self, path: str) -> str:
         """``path`` with its input named by base name (by the path as given when two inputs share a base name)."""
-        for p in self.inputs:
+        for p, name in self.names:
             if path == p or path.startswith((p + "!", p + "/", p + "@")):  # '@': one image of several in a layout
-                base = os.path.basename(p) or p
-                unique = sum(1 for q in self.inputs if (os.path.basename(q) or q) == base) == 1
-                return (base if unique else p) + path[len(p):]
+                return name + path[len(p):]
         return path
 
     # ---- containers -------------------------------------------------------------------------------------------
@@ -113,7 +134,7 @@ class Builder:
         if kind in ("file", "dir") and self.root_view is not None:
             view, owners = self.root_view, self.root_owners
         parent = self._parent_of(path)
-        box = None if lone else self.add(self._container_component(c))
+        box = None if lone else self.add(container_component(c, self.shown(path)))
         if box is not None:
             self.container_refs[path] = box.ref
             if parent is not None:
@@ -141,9 +162,10 @@ class Builder:
                 self.edge(parent, comp.ref, "contains")
             else:
                 self.tops.append(comp)
+        at = _Place(self.shown(path), view, owners, by_vpath)
         for b, vpath, comp in placed:
             self._go(b, comp)
-            self._needs(b, vpath, comp, path, view, by_vpath, owners)
+            self._needs(b, vpath, comp, at)
 
     def _parent_of(self, path: str) -> str | None:
         head, sep, _ = path.rpartition("!")
@@ -161,58 +183,6 @@ class Builder:
         if kind == "dir":
             return "/" + os.path.relpath(b.path, path).replace(os.sep, "/")
         return "/" + os.path.basename(b.path)
-
-    def _container_component(self, c: dict[str, Any]) -> Component:
-        path, kind = c["path"], c["kind"]
-        name = os.path.basename(path.rstrip("/")) or path
-        props = [("depfree:container.kind", kind), ("depfree:container.files", str(c.get("files", 0)))]
-        image = c.get("image")
-        if image is not None:
-            return self._image_component(self.shown(path), name, image, props)
-        comp = Component(ref=f"container:{self.shown(path)}", kind=FILE if kind in ("tar", "zip", "ar") else APPLICATION,
-                         name=name, key=f"container:{kind}", properties=props)
-        if "!" not in path and os.path.isfile(path):
-            comp.sha256 = _sha256_file(path)
-        wheel = WHEEL.match(name) if kind == "zip" else None
-        if wheel:
-            comp.kind, comp.name, comp.version = LIBRARY, wheel["name"], wheel["version"]
-            comp.purl = purls.pypi(wheel["name"], wheel["version"])
-            comp.key = f"pypi:{comp.name.lower()}"
-            props.append(("depfree:wheel.tag", wheel["tag"]))
-        if kind == "deb" and "!" not in path:
-            control = _deb_control(path)
-            if control is not None:
-                comp.kind, comp.name, comp.version = APPLICATION, control.package, control.version
-                comp.purl = purls.deb(control.package, control.version, control.architecture)
-                comp.key = f"deb:{control.package}"
-                props.append(("depfree:deb.architecture", control.architecture))
-        return comp
-
-    @staticmethod
-    def _image_component(path: str, name: str, image: dict[str, Any], props: list[tuple[str, str]]) -> Component:
-        config = str(image.get("config") or "")
-        digest = str(image.get("manifest") or "")
-        if not digest and re.fullmatch(r"[0-9a-f]{64}(\.json)?", posixpath.basename(config)):
-            digest = "sha256:" + posixpath.basename(config)[:64]  # docker save: the config's name is the image ID
-        shown = str(image.get("name") or "")
-        if "/" in shown or ":" in shown:  # a reference: [registry/]repository[:tag]
-            repo, _, tag = shown.rpartition(":") if ":" in shown.rsplit("/", 1)[-1] else (shown, "", "")
-        else:  # an OCI layout's ref name is a tag of the layout itself
-            repo, tag = "", shown
-        base = repo.rsplit("/", 1)[-1] if repo else posixpath.basename(path.split("!")[-1].split("@")[0].rstrip("/"))
-        if shown:
-            props.append(("depfree:image.name", shown))
-        if config:
-            props.append(("depfree:image.config", config))
-        for layer in image.get("layers") or []:
-            lname = str(layer.get("name", ""))
-            m = re.search(r"[0-9a-f]{64}", lname)
-            ldigest = lname if lname.startswith("sha256:") else (f"sha256:{m.group(0)}" if m else lname)
-            props.append(("depfree:image.layer", f"{layer.get('layer', 0)} {ldigest}"))
-        return Component(ref=f"container:{path}", kind=CONTAINER, name=base or name,
-                         key=f"image:{repo or base or name}", version=digest or tag,
-                         purl=purls.oci(base or name, digest, repo if "/" in repo else "", tag) if digest else None,
-                         properties=props)
 
     # ---- binaries ---------------------------------------------------------------------------------------------
 
@@ -255,75 +225,14 @@ class Builder:
         comp.properties.append(("depfree:dpkg.package", f"{owner.package} {owner.version} {owner.architecture}"))
 
     def _go(self, b: Binary, comp: Component) -> None:
-        go = b.go
-        if go is None:
-            return
-        props = comp.properties
-        props.append(("depfree:go.source", go.source))
-        if go.version:
-            props.append((GOMOD_ENV + "GOVERSION", go.version))
-        if go.cgo is not None:
-            props.append(("depfree:go.cgo", "true" if go.cgo else "false"))
-        for key, value in sorted(go.settings.items()):
-            if key in GO_ENV:
-                props.append((GOMOD_ENV + key, value))
-            elif key == "-tags":
-                props.extend((GOMOD_TAG, t) for t in value.split(",") if t)
-            else:
-                props.append((f"depfree:go.setting:{key}", value))
-        if go.version:
-            version = purls.go_stdlib_version(go.version)
-            std = self.add(Component(ref=f"go:stdlib@{version}", kind=LIBRARY, name="stdlib", key="go:stdlib",
-                                     version=version, purl=purls.golang_stdlib(go.version),
-                                     description="the Go standard library", properties=[("depfree:go.version",
-                                                                                           go.version)]))
-            self.edge(comp.ref, std.ref, "links-static")
-        if go.main is not None and go.main.path:
-            main = self.add(self._module(go.main, APPLICATION, "main"))
-            self.edge(comp.ref, main.ref, "links-static")
-        elif go.path:
-            props.append(("depfree:go.path", go.path))
-        for dep in go.deps:
-            self.edge(comp.ref, self.add(self._module(dep, LIBRARY, "dep")).ref, "links-static")
-        if go.source != "buildinfo" and go.packages:
-            self._pclntab_modules(comp, go.packages)
-
-    @staticmethod
-    def _module(m: GoModule, kind: str, role: str) -> Component:
-        path, version = m.path, m.version
-        props = [("depfree:go.module", m.path), ("depfree:go.role", role)]
-        if m.sum:
-            props.append(("depfree:go.sum", m.sum))
-        r = m.replace
-        if r is not None:
-            props.append(("depfree:go.replace", f"{r.path} {r.version}".strip()))
-            if r.sum:
-                props.append(("depfree:go.replace.sum", r.sum))
-            if r.version and r.version != "(devel)" and not r.path.startswith((".", "/")):
-                # a module replaced by another module (not a directory): that one is what was compiled in
-                path, version = r.path, r.version
-        shown = version if version and version != "(devel)" else ""
-        return Component(ref=f"go:{m.path}@{m.version}" + (f"=>{r.path}@{r.version}" if r else ""), kind=kind,
-                         name=path, key=f"go:{m.path}", version=shown, purl=purls.golang(path, version),
-                         properties=props)
-
-    def _pclntab_modules(self, comp: Component, packages: list[Any]) -> None:
-        by_module: dict[str, tuple[bool, list[str]]] = {}
-        for p in packages:
-            if p.kind == "dep":  # a module path when build rules name it (github.com/a/b), else the package path
-                by_module.setdefault(p.module or p.path, (p.module is not None, []))[1].append(p.path)
-        for module, (known, paths) in sorted(by_module.items()):
-            props = [("depfree:go.source", "pclntab"), *(("depfree:go.package", p) for p in sorted(paths))]
-            c = self.add(Component(ref=f"go:{module}@pclntab", kind=LIBRARY, name=module, key=f"go:{module}",
-                                   purl=purls.golang(module) if known else None, properties=props,
-                                   description="named by the pclntab (no build info): version unknown"))
-            self.edge(comp.ref, c.ref, "links-static")
+        for linked in go_parts(b, comp.properties):
+            self.edge(comp.ref, self.add(linked).ref, "links-static")
 
     # ---- runtime needs ----------------------------------------------------------------------------------------
 
-    def _needs(self, b: Binary, vpath: str, comp: Component, cpath: str, view: FsView | None,
-               by_vpath: dict[str, Component], owners: DpkgOwners | None) -> None:
+    def _needs(self, b: Binary, vpath: str, comp: Component, at: _Place) -> None:
         r = b.resolution
+        view = at.view
         if view is not None and view is self.root_view:
             from depfree.analysis.resolution import Resolver
 
@@ -336,7 +245,7 @@ class Builder:
         by_name: dict[str, str] = {}
         targets: list[tuple[dict[str, Any], Component]] = []
         for lib in libs:
-            target = self._library(lib["name"], lib.get("path"), cpath, view, by_vpath, owners, "library")
+            target = self._library(lib["name"], lib.get("path"), at, "library")
             by_name.setdefault(lib["name"], target.ref)
             targets.append((lib, target))
         for lib, target in targets:
@@ -345,7 +254,7 @@ class Builder:
         interp = r.get("interpreter") or b.linkage.interpreter
         if interp:
             found = interp if r.get("interpreter_found") else None
-            target = self._library(posixpath.basename(interp), found, cpath, view, by_vpath, owners, "interpreter")
+            target = self._library(posixpath.basename(interp), found, at, "interpreter")
             self.edge(comp.ref, target.ref, "interpreter")
         proofs = {n.what: n.evidence for n in b.needs or [] if n.kind in ("file", "dir")}
         for f in r.get("files") or []:
@@ -360,27 +269,30 @@ class Builder:
                 ev = "; ".join(str(e) for e in n.evidence[:3])
                 comp.properties.append((f"depfree:needs.{n.kind}", f"{n.what}: {n.why}" + (f" [{ev}]" if ev else "")))
 
-    def _library(self, name: str, path: str | None, cpath: str, view: FsView | None,
-                 by_vpath: dict[str, Component], owners: DpkgOwners | None, role: str) -> Component:
-        real = view.resolve(path).path if path and view is not None else path
-        if real and real in by_vpath:
-            comp = by_vpath[real]
+    def _library(self, name: str, path: str | None, at: _Place, role: str) -> Component:
+        real = at.real(path) if path else path
+        if real and real in at.by_vpath:
+            comp = at.by_vpath[real]
             comp.required = True
             return comp
+        ref = f"needs:{at.shown}!{path}" if path else f"needs:{name}"
+        known = self.components.get(ref)
+        if known is not None:  # another binary of the container needs it too: already hashed and owned
+            known.required = True
+            return known
         props = [("depfree:role", role)]
         if path:
             props.append(("depfree:path", path))
         else:
             props.append(("depfree:resolved", "false"))
-        comp = Component(ref=f"needs:{self.shown(cpath)}!{path}" if path else f"needs:{name}", kind=LIBRARY, name=name,
-                         key=f"needs:{name}", required=True, properties=props)
-        if path and isinstance(view, DirView):
-            host = view.host_path(view.resolve(path).path)
+        comp = Component(ref=ref, kind=LIBRARY, name=name, key=f"needs:{name}", required=True, properties=props)
+        if real and isinstance(at.view, DirView):
+            host = at.view.host_path(real)
             if os.path.isfile(host):
-                comp.sha256 = _sha256_file(host)
-        owner = owners.owner(path) if owners is not None and path else None
-        if owner is not None and owners is not None:
-            self._own(comp, owner, owners)
+                comp.sha256 = sha256_file(host)
+        owner = at.owners.owner(path) if at.owners is not None and path else None
+        if owner is not None and at.owners is not None:
+            self._own(comp, owner, at.owners)
         return self.add(comp)
 
     # ---- the document -----------------------------------------------------------------------------------------
@@ -407,25 +319,6 @@ def _content_hash(root: Component, comps: list[Component], edges: list[Edge]) ->
     data = [[(c.ref, c.kind, c.name, c.version, c.purl, c.sha256, c.required, c.properties) for c in [root, *comps]],
             [(e.source, e.target, e.how) for e in edges]]
     return hashlib.sha256(json.dumps(data, separators=(",", ":")).encode()).hexdigest()
-
-
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _deb_control(path: str) -> DpkgPackage | None:
-    """The package stanza of a .deb's ``control.tar.*`` (None when unreadable: scan reported the broken .deb)."""
-    from depfree.sources.blob import Blob
-    from depfree.sources.dpkg import DebError, package_of, read_deb_control
-
-    try:
-        return package_of(read_deb_control(Blob.of_file(path)).fields)
-    except (DebError, OSError):
-        return None
 
 
 def build_sbom(results: Iterable[ScanResult], inputs: Iterable[str], root: str | None = None,

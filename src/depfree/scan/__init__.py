@@ -43,17 +43,20 @@ __all__ = ["KINDS_ROOTFS", "Container", "Engine", "Executor", "Indexed", "Member
 def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,
               depth: int = 1, checksums: str | os.PathLike[str] | None = None, options: Options | None = None,
               progress: Progress | None = None, limits: Limits | None = None,
-              root: str | os.PathLike[str] | None = None, executor: Executor | None = None) -> Iterator[ScanResult]:
+              root: str | os.PathLike[str] | None = None, executor: Executor | None = None,
+              shlibs: dict[str, tuple[str, str]] | None = None) -> Iterator[ScanResult]:
     """The containers of :func:`scan` one by one, in input order, as soon as each is complete. Inputs that cannot be
     read come out as a :class:`ScanResult` with no container (``container == {}``) and the error. ``root``: judge
     every binary as unpacked onto that root filesystem (libraries, interpreter and files looked up there).
-    ``executor`` replaces the local pool (see :class:`Executor`). Without ``options`` no sha256 is computed (a
-    binary's ``sha256`` is None); ``options=Options(hash=True, ...)`` asks for it."""
+    ``executor`` replaces the local pool (see :class:`Executor`). ``shlibs``: the sonames the .debs of the whole
+    scan map (``sources.dpkg.deb_shlibs``; default: read from ``paths``), for a part of a scan run elsewhere.
+    Without ``options`` no sha256 is computed (a binary's ``sha256`` is None); ``options=Options(hash=True, ...)`` asks
+    for it."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if checksums is not None:
         checksums_mod.parse_manifest(os.fspath(checksums))  # a bad --checksums is a usage error, raised now
-    paths = [os.fspath(p) for p in paths]
+    inputs = [os.fspath(p) for p in paths]
     if root is not None and not os.path.isdir(root):
         from depfree.errors import UsageError
 
@@ -63,9 +66,12 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
     engine.root = os.path.abspath(os.fspath(root)) if root is not None else None
     scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
     try:
-        scanner.read_shlibs(paths)
-        for p in paths:
-            scanner.read_input(os.fspath(p))
+        if shlibs is None:
+            scanner.read_shlibs(inputs)
+        else:
+            engine.deb_shlibs.update(shlibs)
+        for p in inputs:
+            scanner.read_input(p)
             yield from scanner.ready()
         yield from scanner.drain()
     finally:

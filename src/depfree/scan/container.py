@@ -183,6 +183,11 @@ class Container:
                 loader = library_loader(lower, skip=view.in_upper)
             else:
                 loader = library_loader(lower, skip=by_path.__contains__)
+        if rule.name in ("image", "root"):  # the image's (or root's) own dpkg database: dpkg -S and shlibs
+            from depfree.sources.dpkg import DpkgOwners, LazyShlibs
+
+            pkg.owners = DpkgOwners(view)
+            pkg.shlibs = LazyShlibs(view, root if kind == "root" and root is not None else f"{self.path}!")
         if kind == "deb" and self.deb is not None:
             pkg.package_name = self.deb.package
             pkg.depends = self.deb.depends()

@@ -213,20 +213,10 @@ class Scanner:
 
     def read_shlibs(self, paths: list[str]) -> None:
         """The shlibs/symbols of every .deb given, so that packages scanned together satisfy each other's sonames."""
-        from depfree.sources.dpkg import DebError, read_deb_control
+        from depfree.sources.dpkg import deb_shlibs
 
-        for p in paths:
-            if not os.path.isfile(p):
-                continue
-            blob = Blob.of_file(p, os.path.getsize(p))
-            if classify(blob.head(512)) != "deb":
-                continue
-            try:
-                control = read_deb_control(blob)
-            except DebError:
-                continue  # reported when the package itself is read
-            for so, pkg in control.shlibs.items():
-                self.engine.deb_shlibs.setdefault(so, (pkg, f"the shlibs/symbols of {os.path.basename(p)}"))
+        for so, got in deb_shlibs(paths).items():
+            self.engine.deb_shlibs.setdefault(so, got)
 
     def _read_image_dir(self, root: str) -> None:
         from depfree.sources.image import dir_blobs, find_images

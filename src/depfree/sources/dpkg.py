@@ -9,16 +9,20 @@ member and from ``/var/lib/dpkg/info/*.{shlibs,symbols}`` of a root filesystem.
 
 from __future__ import annotations
 
+import posixpath
 import tarfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from depfree.errors import FormatError
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import FsView
+from depfree.sources.osrelease import read_os_release
 
 INFO_DIR = "/var/lib/dpkg/info"
 MAX_CONTROL = 4 << 20  # bytes read of one control file
 MAX_INFO_FILES = 20_000
+LIMIT = 16 << 20  # bytes read of the status file or one file list
 
 
 class DebError(FormatError):
@@ -212,6 +216,30 @@ def read_deb_control(blob: Blob) -> DebControl:
     return out
 
 
+def deb_shlibs(paths: list[str]) -> dict[str, tuple[str, str]]:
+    """soname -> (package, where) from the shlibs/symbols control files of every ``.deb`` among ``paths`` (files
+    that are not a .deb, or whose control member cannot be read, are skipped: reported when scanned), so packages
+    scanned together satisfy each other's sonames."""
+    import os
+
+    from depfree.sources.archive import classify
+
+    out: dict[str, tuple[str, str]] = {}
+    for p in paths:
+        if not os.path.isfile(p):
+            continue
+        blob = Blob.of_file(p, os.path.getsize(p))
+        if classify(blob.head(512)) != "deb":
+            continue
+        try:
+            control = read_deb_control(blob)
+        except DebError:
+            continue
+        for so, pkg in control.shlibs.items():
+            out.setdefault(so, (pkg, f"the shlibs/symbols of {os.path.basename(p)}"))
+    return out
+
+
 def policy_package_names(soname: str) -> list[str]:
     """The names Debian Policy §8.1 gives the run-time package of a shared library: the soname's library name
     followed by its major version (``libwebp.so.7`` → ``libwebp7``), with a hyphen when the name ends in a digit
@@ -241,6 +269,28 @@ def _rank(info_name: str, arch: str) -> int:
     return 0 if not qual or qual == arch else 1
 
 
+class LazyShlibs(Mapping[str, tuple[str, str]]):
+    """:func:`info_shlibs` of a view, read on first use (only a missing library asks)."""
+
+    def __init__(self, view: FsView, where: str, arch: str = "amd64") -> None:
+        self.view, self.where, self.arch = view, where, arch
+        self._map: dict[str, tuple[str, str]] | None = None
+
+    def _got(self) -> dict[str, tuple[str, str]]:
+        if self._map is None:
+            self._map = info_shlibs(self.view, self.where, self.arch)
+        return self._map
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        return self._got()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._got())
+
+    def __len__(self) -> int:
+        return len(self._got())
+
+
 def info_shlibs(view: FsView, where: str, arch: str = "amd64") -> dict[str, tuple[str, str]]:
     """soname → (package, where) from ``/var/lib/dpkg/info/*.shlibs`` and ``*.symbols`` of a root (``where`` names
     it in the evidence), for Debian architecture ``arch``."""
@@ -258,3 +308,70 @@ def info_shlibs(view: FsView, where: str, arch: str = "amd64") -> dict[str, tupl
                 if so not in best or rank < best[so][0]:
                     best[so] = (rank, pkg, f"{where.rstrip('/')}{INFO_DIR}/{n}")
     return {so: (pkg, w) for so, (_, pkg, w) in best.items()}
+
+
+# ---- which package owns a file (dpkg -S) ---------------------------------------------------------------------------
+# The status file (or distroless ``status.d/``) for the installed packages, their ``info/*.list`` for the files. A
+# path matches a listed path when both name the same file once the directories are resolved in the tree (``/lib`` →
+# ``/usr/lib`` on merged-/usr systems, where dpkg still records ``/lib/...``).
+
+class DpkgOwners:
+    """Lazily built index of the dpkg database of ``view``; ``owner(path)`` is the owning package or None."""
+
+    def __init__(self, view: FsView) -> None:
+        self.view = view
+        self._by_base: dict[str, list[tuple[str, DpkgPackage]]] | None = None
+        self._dirs: dict[str, str] = {}
+        self.packages: list[DpkgPackage] = []
+        os_release = read_os_release(view)
+        self.os_release = os_release
+        self.vendor = os_release.get("ID", "")
+        version = os_release.get("VERSION_ID") or os_release.get("VERSION_CODENAME", "")
+        self.distro = f"{self.vendor}-{version}" if self.vendor and version else ""
+
+    def _read(self, path: str) -> str | None:
+        data = self.view.read_bytes(path, LIMIT)
+        return data.decode("utf-8", "replace") if data is not None else None
+
+    def _index(self) -> dict[str, list[tuple[str, DpkgPackage]]]:
+        if self._by_base is not None:
+            return self._by_base
+        self._by_base = {}
+        status = self._read("/var/lib/dpkg/status")
+        packages = parse_status(status) if status is not None else []
+        for name in self.view.listdir("/var/lib/dpkg/status.d"):  # distroless: one stanza per file, no .list
+            text = self._read(f"/var/lib/dpkg/status.d/{name}")
+            if text is not None:
+                packages.extend(parse_status(text))
+        self.packages = sorted((p for p in packages if p.installed), key=lambda p: (p.package, p.architecture))
+        for pkg in self.packages:
+            for list_name in pkg.list_names:
+                text = self._read(f"{INFO_DIR}/{list_name}")
+                if text is None:
+                    continue
+                for path in parse_list(text):
+                    self._by_base.setdefault(posixpath.basename(path), []).append((path, pkg))
+                break
+        return self._by_base
+
+    @property
+    def present(self) -> bool:
+        """Is there a dpkg database at all?"""
+        self._index()
+        return bool(self.packages)
+
+    def _canonical(self, path: str) -> str:
+        d, base = posixpath.split(path)
+        if d not in self._dirs:
+            self._dirs[d] = self.view.resolve(d).path
+        return posixpath.join(self._dirs[d], base)
+
+    def owner(self, path: str) -> DpkgPackage | None:
+        candidates = self._index().get(posixpath.basename(path), [])
+        if not candidates:
+            return None
+        want = self._canonical(path)
+        for listed, pkg in candidates:
+            if listed == path or self._canonical(listed) == want:
+                return pkg
+        return None

@@ -106,6 +106,7 @@ class Package:
     shlibs: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # soname -> (package, where it was read)
     wheel: Any = None  # targets.wheel.WheelTag
     targets_chosen: bool = False  # the user named the targets: a failing cell fails the binary
+    owners: Any = None  # sources.dpkg.DpkgOwners of an image or root with a dpkg database (dpkg -S)
 
 
 def _item(kind: str, name: str, why: str, evidence: list[Evidence] | None = None, **extra: Any) -> dict[str, Any]:
@@ -142,6 +143,7 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
     # libraries
     for entry in res.get("libraries") or []:
         if entry.get("path") is not None:
+            _own(pkg, entry)
             continue
         _judge_library(b, pkg, entry, missing, host)
     if rule.libraries == "platform-tag" and pkg.wheel is not None:
@@ -186,7 +188,8 @@ def _judge_library(b: Binary, pkg: Package, entry: dict[str, Any], missing: list
                                                      if entry.get("needed_by") else "")
     ev = _needed_ev(name, entry)
     if rule.libraries == "inside":
-        missing.append(_item("library", name, why, ev, severity="fail"))
+        detail, how = _dpkg_provider(pkg, name)
+        missing.append(_item("library", name, why, ev + how, severity="fail", **({"detail": detail} if detail else {})))
         return
     if rule.libraries == "depends":
         if entry.get("needed_by"):
@@ -232,6 +235,29 @@ def _judge_library(b: Binary, pkg: Package, entry: dict[str, Any], missing: list
                              severity="fail"))
 
 
+def _own(pkg: Package, entry: dict[str, Any]) -> None:
+    """The dpkg package that owns a library found in an image or root (its ``info/*.list``, as ``dpkg -S``)."""
+    if pkg.owners is None or not pkg.owners.present:
+        return
+    owner = pkg.owners.owner(entry["path"])
+    if owner is not None:
+        entry["package"] = owner.package
+
+
+def _dpkg_provider(pkg: Package, soname: str) -> tuple[str, list[Evidence]]:
+    """For a library missing from an image or root with a dpkg database: the package its shlibs/symbols files name
+    for the soname, and whether dpkg still counts it installed (a later layer or a hand deleted the file)."""
+    if pkg.owners is None or not pkg.owners.present:
+        return "", []
+    got = pkg.shlibs.get(soname)
+    if got is None:
+        return "", []
+    provider, where = got
+    installed = any(p.package == provider for p in pkg.owners.packages)
+    state = "installed per the dpkg database, its file is gone" if installed else "not installed"
+    return f"← {provider} ({state})", [Evidence("file", where, f"maps {soname} to {provider}")]
+
+
 def _policy_ev(pkg: Package) -> Evidence:
     return Evidence("file", "data/wheel_policies.toml", f"{pkg.wheel.tag if pkg.wheel else 'no tag'}; "
                     + load("wheel_policies.toml")["manylinux"]["source"])
@@ -271,55 +297,3 @@ def _apply_targets(b: Binary, pkg: Package, host: list[dict[str, Any]]) -> None:
             host.append(_item("target", cell["target"], r["message"],
                               [Evidence("file", "data/targets.toml", f"{cell['target']}: {r['code']}")],
                               status="unmet", severity=r["severity"], detail=r["fix"]))
-
-
-# ---- one line for people ------------------------------------------------------------------------------------------
-
-def summary_line(res: dict[str, Any]) -> str:
-    """What the verdict of ``res`` rests on, in words: the missing parts first, then the machine's part."""
-    rule = rules().get(res.get("context") or "app", rules()["app"])
-    parts = []
-    miss = res.get("missing") or []
-    breaks = [m for m in miss if m.get("severity") == "fail"]
-    later = [m for m in miss if m.get("severity") != "fail"]
-    if breaks:
-        parts.append(f"missing from the {rule.noun}: " + ", ".join(_label(m) for m in breaks))
-    if later:
-        parts.append(f"missing from the {rule.noun}, needed when used: " + ", ".join(_label(m) for m in later))
-    unmet = [h for h in res.get("host") or [] if h.get("status") == "unmet"]
-    if unmet:
-        parts.append("unmet on " + ", ".join(sorted({f"{h['name']}" for h in unmet})) + ": "
-                     + "; ".join(h["why"] for h in unmet[:3]))
-    needs = [h for h in res.get("host") or [] if h.get("status") != "unmet" and h["kind"] not in ("kernel", "cpu")]
-    if needs:
-        groups: dict[str, list[str]] = {}
-        for h in needs:
-            groups.setdefault(_group(h), []).append(_label(h))
-        shown = []
-        for detail, names in groups.items():
-            more = f" +{len(names) - 6} more" if len(names) > 6 else ""
-            shown.append(", ".join(names[:6]) + more + (f" ({detail})" if detail else ""))
-        parts.append("needs from the machine: " + "; ".join(shown))
-    if not parts:
-        return f"everything it needs is in the {rule.noun}"
-    return "; ".join(parts)
-
-
-def _group(item: dict[str, Any]) -> str:
-    """Items shown together: those allowed by the same wheel tag, those provided by the runtime."""
-    detail = item.get("detail") or ""
-    if detail.startswith("allowed by "):
-        return detail
-    if item.get("status") == "provided":
-        return "written by the container runtime"
-    return ""
-
-
-def _label(item: dict[str, Any]) -> str:
-    name = item["name"]
-    if item["kind"] == "interpreter":
-        name += " (interpreter)"
-    detail = item.get("detail") or ""
-    if item["kind"] == "library" and detail and not _group(item):
-        name += f" {detail}" if detail.startswith("←") else f" ({detail})"
-    return name

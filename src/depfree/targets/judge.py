@@ -8,7 +8,6 @@ import functools
 from typing import Any
 
 from depfree.analysis.minimum import padded
-from depfree.datafiles import load
 from depfree.model import Binary
 from depfree.options import Options
 from depfree.targets.profiles import Profile, load_profiles, select
@@ -22,6 +21,8 @@ FIX_CERTS = "copy /etc/ssl/certs/ca-certificates.crt into the image (or embed ro
 FIX_TZ = "import _ \"time/tzdata\" (or build with -tags timetzdata), or add the zoneinfo database to the image"
 FIX_PASSWD = "add /etc/passwd and /etc/group to the image (or avoid os/user lookups)"
 FIX_RESOLV = "add /etc/resolv.conf (container runtimes usually mount one) and /etc/hosts"
+FIX_VCRUNTIME = ("install the Visual C++ Redistributable with the program (vc_redist), or link the C runtime statically "
+                 "(MSVC /MT; Rust: -C target-feature=+crt-static)")
 _CPU_LEVEL = {"x86-64-v1": 1, "x86-64-v2": 2, "x86-64-v3": 3, "x86-64-v4": 4}
 
 
@@ -114,12 +115,6 @@ def _sources(low: object) -> str:
     return "; ".join(f"{e.name}: {e.detail.split(';')[0]}" for e in getattr(low, "evidence", [])[:3])
 
 
-@functools.cache
-def _dll_since() -> dict[str, tuple[str, str]]:
-    since = load("windows.toml")["system32"].get("since", {})
-    return {k.lower(): (v["version"], v["source"]) for k, v in since.items()}
-
-
 def _other_os_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
     """Darwin and Windows: the OS version and the libraries that are not part of the OS. Linux runtime needs (NSS
     modules, /etc/resolv.conf, zoneinfo paths) are not judged here: those files are the OS's own business."""
@@ -128,18 +123,40 @@ def _other_os_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
     if low is not None and p.os_version and _newer(low.version, p.os_version):
         out.append(_reason("os-too-old", f"needs {low.os} {low.version} ({_sources(low)}), {p.name} is "
                            f"{p.os_version}", "build with an older toolchain / lower deployment target", "fail"))
+    kinds = {lib.name: lib.kind for lib in b.linkage.libraries}
     for need in b.needs or []:
         if need.kind == "library" and need.required:
+            if kinds.get(need.what) == "c-runtime:vcruntime":  # installed with the program, not part of Windows
+                out.append(_reason("runtime-required", f"{need.what} is the Visual C++ Redistributable: not part "
+                                   f"of {p.name}, it must be installed", FIX_VCRUNTIME, "warn"))
+                continue
             out.append(_reason("library-missing", f"{need.what} is not part of {p.name}",
                                f"ship {need.what} next to the program or link it statically", "fail"))
     if b.format == "pe" and p.os_version:
-        for lib in b.linkage.libraries:
-            got = _dll_since().get(lib.name.lower())
-            if got and _newer(got[0], p.os_version) and not lib.delay_load:
-                release = load("windows.toml")["versions"].get(got[0], f"Windows {got[0]}")
-                out.append(_reason("library-missing", f"{lib.name} ships with {release} ({got[0]}) and later, "
-                                   f"{p.name} is {p.os_version} ({got[1]})", "raise the minimum Windows version",
-                                   "fail"))
+        from depfree.targets.windows import later_than
+
+        found = [s for lib in b.linkage.libraries if not lib.delay_load  # delay-loaded: a program may check first
+                 for s in later_than(lib, p.os_version)]
+        families: dict[str, list[str]] = {}
+        for since in found:
+            if since.family:
+                families.setdefault(since.family, []).append(since.what)
+        for since in found:
+            if since.family and since.what != families[since.family][0]:
+                continue  # one reason for the API sets of one family
+            kind = "entry point" if "!" in since.what else "DLL"
+            what = since.what
+            if since.family:
+                what = ", ".join(families[since.family])
+                kind = f"{since.family}* API set{'s' if len(families[since.family]) > 1 else ''}"
+            message = (f"{what} ({kind}) ships with {since.release} ({since.version}) and later, {p.name} is "
+                       f"{p.os_version} ({since.source})")
+            if since.update:
+                out.append(_reason("update-required", f"{message}; on {p.name} only with {since.update}",
+                                   f"install {since.update} on {p.name}, or link the C runtime statically", "warn"))
+            else:
+                out.append(_reason("library-missing", message, "raise the minimum Windows version, or build for "
+                                   "the older release (an older toolchain)", "fail"))
     return out
 
 

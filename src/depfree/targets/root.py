@@ -27,7 +27,9 @@ def resolve_in_root(binaries: list[Binary], root: str) -> None:
     """Fill ``resolution`` (context ``root``) of every binary read from a file on disk."""
     lower = DirView(check_root(root))
     loader = library_loader(lower)
-    pkg = Package(rules()["root"])
+    from depfree.sources.dpkg import DpkgOwners, LazyShlibs
+
+    pkg = Package(rules()["root"], owners=DpkgOwners(lower), shlibs=LazyShlibs(lower, lower.root))
     for b in binaries:
         at = inside(b.path, lower.root)
         view: FsView

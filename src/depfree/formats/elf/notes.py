@@ -7,6 +7,7 @@ from functools import cached_property
 
 from depfree.formats.base import Note
 from depfree.formats.elf.header import SHT_NOTE, ElfImage
+from depfree.formats.strings import fixed_name
 
 MAX_NOTES = 1000
 NT_GNU_ABI_TAG = 1
@@ -32,7 +33,7 @@ class ElfNotes(ElfImage):
                 desc_end = name_end + ((descsz + 3) & ~3)
                 if name_end > len(raw) or name_end + descsz > len(raw):
                     break
-                owner = raw[pos + 12 : pos + 12 + namesz].rstrip(b"\0").decode("utf-8", "replace")
+                owner = fixed_name(raw[pos + 12 : pos + 12 + namesz])
                 out.append(Note(owner, ntype, raw[name_end : name_end + descsz], name))
                 pos = desc_end
         return out

@@ -9,6 +9,8 @@ the size report's ``to_json()`` and ``diff()``), through the Jinja2 templates in
 - :func:`sbom_page` — ``sbom``: every component of the :class:`~depfree.sbom.model.Sbom` the CycloneDX/SPDX writers
   are given (rows by :mod:`depfree.render.html.sbom`), filterable by role, with needs and evidence;
   :func:`sbom_diff_page` — ``sbom --diff``: added, removed, changed components and changed needs;
+- :func:`build_page` — ``build``: the recommendation and its go build line, the variant matrix (targets, the four
+  sandbox roots, start-up time, peak RSS, build time) and a card per variant (rows by :mod:`depfree.render.html.build`);
 - :func:`size_page`, :func:`size_diff_page` — ``size``: zoomable treemaps (module → package, sections) drawn as SVG
   by :mod:`depfree.render.html.treemap`, and the tables.
 """
@@ -164,6 +166,14 @@ def sbom_page(sbom: Any) -> str:
 def sbom_diff_page(d: dict[str, Any]) -> str:
     """The ``sbom --diff`` page for :func:`depfree.sbom.diff.diff`'s result (what ``--diff --json`` prints)."""
     return _render("sbom-diff.html.j2", verb="sbom --diff", d=d, title="depfree sbom --diff")
+
+
+def build_page(m: dict[str, Any]) -> str:
+    """The ``build`` page for ``Matrix.to_json()``: the recommendation, the variant × target/root matrix, a card per
+    variant (facts, runs, why it fails a target)."""
+    from depfree.render.html.build import build_view
+
+    return _render("build.html.j2", verb="build", m=m, v=build_view(m), title=f"depfree build: {m['module']}")
 
 
 def size_html(data: dict[str, Any]) -> str:

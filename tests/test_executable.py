@@ -1,0 +1,101 @@
+"""The format-neutral Executable: the one vaddr <-> file offset pair against objdump's own translation, the reader
+of NUL-terminated strings against readelf, a string osabi for an OS ABI pyelftools cannot name (readelf says which
+number it is), and the interface kept honest: no module outside formats/ reads pefile or pyelftools objects or
+reaches an executable's members by getattr."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import depfree
+from depfree.formats.detect import open_executables
+from depfree.formats.elf import ElfExecutable
+from depfree.sources.file import FileSource
+from helpers.schema import assert_valid_report
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "depfree"
+
+
+def objdump_file_offsets(objdump: str, path: Path, symbols: list[str]) -> dict[str, tuple[int, int]]:
+    """{symbol: (address, file offset)} from ``objdump -d -F`` ("<main> (File Offset: 0x1139):")."""
+    out = subprocess.run([objdump, "-d", "-F", str(path)], capture_output=True, text=True, check=True).stdout
+    found = {}
+    for addr, name, off in re.findall(r"^([0-9a-f]+) <([^>]+)> \(File Offset: 0x([0-9a-f]+)\):", out, re.M):
+        if name in symbols:
+            found[name] = (int(addr, 16), int(off, 16))
+    return found
+
+
+@pytest.mark.parametrize(("cc", "objdump"), [("gcc", "objdump"), ("x86_64-w64-mingw32-gcc", "x86_64-w64-mingw32-objdump")])
+def test_vaddr_offset_pair_matches_objdump(factory, cc: str, objdump: str) -> None:  # type: ignore[no-untyped-def]
+    factory.require(objdump)
+    path = factory.c("hello.c", cc=cc)
+    want = objdump_file_offsets(objdump, path, ["main"])
+    assert "main" in want, f"objdump -d -F names no main in {path}"
+    addr, off = want["main"]
+    with FileSource(path) as src:
+        (exe,) = open_executables(src)
+        assert exe.vaddr_to_offset(addr) == off
+        assert exe.offset_to_vaddr(off) == addr
+        assert exe.read_at(addr, 16) == path.read_bytes()[off : off + 16]
+        assert exe.vaddr_to_offset(max(s.vaddr + s.memsz for s in exe.segments()) + 0x10000) is None
+
+
+def test_interpreter_needed_and_section_names_match_readelf(factory) -> None:  # type: ignore[no-untyped-def]
+    path = factory.c("hello.c")
+    prog = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True, check=True).stdout
+    dyn = subprocess.run(["readelf", "-dW", str(path)], capture_output=True, text=True, check=True).stdout
+    secs = subprocess.run(["readelf", "-SW", str(path)], capture_output=True, text=True, check=True).stdout
+    interp = re.search(r"Requesting program interpreter: ([^\]]+)\]", prog)
+    assert interp is not None
+    with FileSource(path) as src:
+        exe = ElfExecutable(src)
+        assert exe.interpreter == interp.group(1)
+        assert exe.needed == re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dyn)
+        # readelf lists section [0] (SHT_NULL, no name) without a name column
+        assert [s.name for s in exe.sections()][1:] == re.findall(r"^\s*\[\s*\d+\] (\S+)", secs, re.M)
+
+
+def test_unknown_osabi_is_a_string_named_by_its_number(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = bytearray(factory.c("hello.c").read_bytes())
+    data[7] = 0x42  # EI_OSABI: no ABI has this number
+    bad = tmp_path / "osabi"
+    bad.write_bytes(bytes(data))
+    head = subprocess.run(["readelf", "-h", str(bad)], capture_output=True, text=True, check=True).stdout
+    number = re.search(r"OS/ABI:\s+<unknown: ([0-9a-f]+)>", head)
+    assert number is not None, head
+    report = depfree.inspect(str(bad))
+    assert report.binaries[0].osabi == f"ELFOSABI_{int(number.group(1), 16)}"
+    assert_valid_report(report.to_json())
+
+
+def _python_files(*dirs: str) -> list[Path]:
+    return [p for d in dirs for p in (SRC / d).rglob("*.py")] + [p for p in SRC.glob("*.py")]
+
+
+def test_only_formats_read_pefile_and_pyelftools() -> None:
+    outside = [d.name for d in SRC.iterdir() if d.is_dir() and d.name not in ("formats", "data", "__pycache__")]
+    hits = []
+    for path in _python_files(*outside):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            hits += [f"{path.relative_to(SRC)}:{node.lineno} {n}" for n in names if n.split(".")[0] in ("pefile", "elftools")]
+    assert not hits, hits
+
+
+def test_no_getattr_on_an_executable() -> None:
+    """Analyzers use what Executable declares (or a reader's typed members after isinstance), never getattr."""
+    hits = []
+    for path in _python_files(*[d.name for d in SRC.iterdir() if d.is_dir()]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("getattr", "hasattr"):
+                target = ast.unparse(node.args[0]) if node.args else ""
+                if target in ("exe", "ctx.exe", "self.exe"):
+                    hits.append(f"{path.relative_to(SRC)}:{node.lineno} {ast.unparse(node)}")
+    assert not hits, hits
