@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from depfree.datafiles import DataFileError, load, read
-from depfree.dataschema import SCHEMAS
+from depfree.datafiles import SCHEMAS, DataFileError, load, read
 from depfree.errors import DepfreeError
 
 DATA = Path(str(resources.files("depfree").joinpath("data")))

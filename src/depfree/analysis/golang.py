@@ -4,10 +4,9 @@ gccgo) when build info is gone. Whether cgo is on, with the evidence."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 from depfree.analysis.context import Context
-from depfree.formats.base import Executable
+from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
 from depfree.golang.funcnames import is_cgo_name
 from depfree.golang.gccgo import gccgo_signs
@@ -138,16 +137,15 @@ def go_from_pclntab(ctx: Context) -> Go | None:
     return Go(version=version, source=source, evidence=evidence)
 
 
-def _version_from_symbol(exe: Executable, ptr_size: int, order: str) -> str | None:
+def _version_from_symbol(exe: Executable, ptr_size: int, order: ByteOrder) -> str | None:
     sym = exe.symbol("runtime.buildVersion")
     if sym is None or not sym.value:
         return None
     hdr = exe.read_at(sym.value, 2 * ptr_size)
     if len(hdr) < 2 * ptr_size:
         return None
-    endian: Literal["little", "big"] = "big" if order == "big" else "little"
-    addr = int.from_bytes(hdr[:ptr_size], endian)
-    n = int.from_bytes(hdr[ptr_size:], endian)
+    addr = int.from_bytes(hdr[:ptr_size], order)
+    n = int.from_bytes(hdr[ptr_size:], order)
     if not 0 < n <= 256:
         return None
     text = exe.read_at(addr, n)

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from depfree.api import gather, policy_options
+from depfree.check import gather, policy_options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,

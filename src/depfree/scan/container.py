@@ -55,10 +55,10 @@ class Container:
     checksums: dict[str, Any] | None = None
     wheel: WheelInfo | None = None
     context: str | None = None
+    limits: Limits = field(init=False, repr=False)  # the engine's (what an archive reader asks of its sink)
 
-    @property
-    def limits(self) -> Limits:
-        return self.engine.limits
+    def __post_init__(self) -> None:
+        self.limits = self.engine.limits
 
     def error(self, name: str, message: str) -> None:
         self.errors.append(FileError(path=f"{self.path}!{name}", error=message))
