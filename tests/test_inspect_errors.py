@@ -209,10 +209,10 @@ def slip(exe, *a, **k):
     return real(exe, *a, **k)
 linkage.elf_linkage = slip
 if sys.argv[1] == "render":
-    import depfree.cli.inspect as verb
+    import depfree.render.text as text  # cli.inspect imports its renderer when it prints
     def boom(*a, **k):
         raise RuntimeError("boom\\nsecond line")
-    verb.print_report = boom
+    text.print_report = boom
 from depfree.cli.main import cli
 cli(sys.argv[2:], prog_name="depfree")
 """

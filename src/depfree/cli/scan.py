@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from depfree.api import parse_limits
 from depfree.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
@@ -26,7 +27,6 @@ from depfree.model import Report
 from depfree.options import Options
 from depfree.render import scan_jsonl as jsonl
 from depfree.scan import ScanResult
-from depfree.sources.archive import parse_limits
 
 if TYPE_CHECKING:  # rich is imported when text is printed: `scan --json` never loads it
     from rich.console import Console
