@@ -259,3 +259,54 @@ def test_archives_in_a_tree_are_indexed_in_the_pool_like_in_process(payload: Pat
                for b in r.binaries]
     assert spooled == [(p, sha) for p, sha, _ in binaries]
     assert list(spool.iterdir()) == []
+
+
+class _IndexOnly:
+    """A sink that only indexes: no member is wanted, every per-entry error is kept."""
+
+    def __init__(self) -> None:
+        from depfree.sources.archive import Limits
+
+        self.limits = Limits()
+        self.errors: list[tuple[str, str]] = []
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append((name, message))
+
+    def wants(self, kind: str) -> bool:
+        return False
+
+    def found(self, name: str, blob: object, kind: str) -> object:
+        raise AssertionError("nothing is wanted")
+
+    def capture(self, fh: object, size: int) -> object:
+        raise AssertionError("nothing is wanted")
+
+
+def test_link_target_that_is_not_utf8_is_the_same_from_zip_and_tar(tmp_path: Path, factory: Factory) -> None:
+    """Info-ZIP ``zip -y`` and GNU ``tar`` of one tree whose symbolic link points at a Latin-1 name, beside a UTF-8
+    name: both indexes hold the names and read the link as the file system does (``os.listdir``, ``os.readlink``),
+    not as cp437 or with U+FFFD from the zip."""
+    from depfree.sources.archive import index_tar, index_zip
+    from depfree.sources.blob import Blob
+
+    tree = tmp_path / "rel"
+    tree.mkdir()
+    name = os.fsdecode(b"caf\xe9")
+    shutil.copy2(factory.c("hello.c"), tree / name)
+    os.symlink(name, tree / "link")
+    (tree / "naïve.txt").write_text("utf-8 name\n")
+    run(["zip", "-qry", str(tmp_path / "rel.zip"), "rel"], cwd=tmp_path)
+    run(["tar", "-cf", str(tmp_path / "rel.tar"), "-C", str(tmp_path), "rel"])
+    expected = os.readlink(tree / "link")
+    for archive in ("rel.zip", "rel.tar"):
+        view, sink = IndexView(), _IndexOnly()
+        blob = Blob.of_file(str(tmp_path / archive))
+        if archive.endswith(".zip"):
+            index_zip(blob, sink, view)  # type: ignore[arg-type]
+        else:
+            index_tar(blob, "tar", sink, view)  # type: ignore[arg-type]
+        assert sink.errors == [], archive
+        assert view.readlink("/rel/link") == expected, archive
+        assert sorted(view.listdir("/rel")) == sorted(os.listdir(tree)), archive
+        assert view.isfile(f"/rel/{name}"), archive

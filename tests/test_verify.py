@@ -323,3 +323,58 @@ def test_a_failed_mount_stops_the_run(lookups, monkeypatch: pytest.MonkeyPatch, 
     marker = f"depfree-never-{os.getpid()}"
     with pytest.raises(SandboxError, match="bind /nonexistent/depfree-vanished read-only"):
         verify(str(lookups["static"]), ["scratch"], args=("-write", f"/tmp/{marker}"))
+
+
+def test_a_shared_sandbox_checks_once_and_builds_each_root_once(lookups, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                                 host_unchanged) -> None:
+    """What a build matrix does: many runs through one Sandbox. The isolation probe runs once, each root is built
+    once and reused (the program is bound into it, nothing is copied), and closing removes them all. The runs say
+    what readelf and a real run say."""
+    import depfree.sandbox.runner as runner
+    from depfree.sandbox.runner import Sandbox
+
+    cgo, static = str(lookups["cgo"]), str(lookups["static"])
+    interp = subprocess.run(["readelf", "-l", cgo], capture_output=True, text=True).stdout
+    interp = interp.split("Requesting program interpreter: ", 1)[1].split("]", 1)[0]
+    on_host = subprocess.run(["unshare", "-r", "-n", cgo], capture_output=True, text=True, timeout=60)
+    probes = []
+    real = subprocess.run
+
+    def counting_run(cmd, *a, **k):  # type: ignore[no-untyped-def]
+        if cmd[:2] == ["unshare", "-r"]:
+            probes.append(cmd)
+        return real(cmd, *a, **k)
+
+    monkeypatch.setattr(runner.subprocess, "run", counting_run)
+    with Sandbox() as sb:
+        runs = [*verify(cgo, ["scratch", "glibc"], sandbox=sb), *verify(static, ["scratch", "scratch"], sandbox=sb),
+                *verify(cgo, ["glibc"], sandbox=sb)]
+        built = list(sb.roots._built.values())
+        where = built[0].path.parent.parent
+        assert len(probes) == 1 and len(built) == 2 and where.is_dir()  # scratch and glibc, each once
+    assert not where.exists()
+    scratch_cgo, glibc_cgo, scratch_a, scratch_b, glibc_again = runs
+    assert not scratch_cgo.started and scratch_cgo.failure == "interpreter-missing" and interp in scratch_cgo.missing
+    assert glibc_cgo.started == glibc_again.started == (on_host.returncode == 0)
+    assert scratch_a.started and scratch_b.started and scratch_a.stdout == scratch_b.stdout
+    assert all(r.isolation["binary"] == "bound read-only" for r in runs)
+
+
+def test_timeout_and_trace_without_pidfd_or_seccomp(lookups, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                    host_unchanged) -> None:
+    """An older kernel or Python (no pidfd_open) waits by polling, and an strace without --seccomp-bpf traces every
+    stop: the timeout still kills everything and the trace still shows what the program reached for."""
+    import depfree.sandbox.runner as runner
+
+    def no_pidfd(pid: int) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(runner.os, "pidfd_open", no_pidfd)
+    monkeypatch.setattr(runner, "_seccomp_filter", lambda strace: False)
+    marker = f"{os.getpid() % 1000 + 2000}s"
+    run = verify(str(lookups["static"]), ["scratch"], args=("-sleep", marker), timeout=2)[0]
+    assert run.timed_out and run.failure == "timeout" and run.exit_code is None
+    time.sleep(0.5)
+    assert _processes_with(f"-sleep\0{marker}") == []
+    run = verify(str(lookups["static"]), ["scratch"])[0]
+    assert run.started and run.exit_code == 0 and "/etc/resolv.conf" in run.missing

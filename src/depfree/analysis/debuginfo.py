@@ -26,8 +26,7 @@ def analyze_debug(ctx: Context) -> None:
             ev["symtab"] = [to_json(Evidence("load-command", "LC_SYMTAB",
                                              f"{defined} defined, {len(kinds) - defined} undefined symbols"))]
     dwarf_sections = [n for n in names if n.startswith((".debug_", ".zdebug_", "__debug_", "__zdebug_"))]
-    dwarf = bool(dwarf_sections) or any(s.name == "__DWARF" for s in []) or any(
-        n == "__debug_info" for n in names)
+    dwarf = bool(dwarf_sections)
     compressed = any(n.startswith((".zdebug", "__zdebug")) for n in dwarf_sections) or any(
         s.compressed for s in exe.sections() if s.name.startswith(".debug_"))
     out: dict[str, Any] = {"symtab": symtab, "dwarf": dwarf, "dwarf_compressed": compressed if dwarf else False,

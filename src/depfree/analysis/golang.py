@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from depfree.analysis.context import Context
 from depfree.analysis.gopackages import all_names, load_pclntab
-from depfree.formats.base import Executable
+from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
 from depfree.golang.funcnames import is_cgo_name
 from depfree.golang.gccgo import gccgo_signs
@@ -140,7 +140,7 @@ def go_from_pclntab(ctx: Context) -> Go | None:
     return Go(version=version, source=source, evidence=evidence)
 
 
-def _version_from_symbol(exe: Executable, ptr_size: int, order: str) -> str | None:
+def _version_from_symbol(exe: Executable, ptr_size: int, order: ByteOrder) -> str | None:
     sym = exe.symbol("runtime.buildVersion")
     if sym is None or not sym.value:
         return None

@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # imported when such a file is read (pefile is slow to import
     from depfree.formats.pe import PeExecutable
 
 DF_BIND_NOW, DF_TEXTREL, DF_1_NOW = 0x8, 0x4, 0x1
-PF_X, PF_W = 1, 2
 
 
 def analyze_hardening(ctx: Context) -> None:

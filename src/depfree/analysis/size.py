@@ -165,7 +165,7 @@ def _moduledata(ctx: Context) -> ModuleData | None:
 def _delta(old: list[Part], new: list[Part]) -> list[dict[str, Any]]:
     a = {p.name: p for p in old}
     b = {p.name: p for p in new}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in a.keys() | b.keys():
         o = a[name].size if name in a else 0
         n = b[name].size if name in b else 0

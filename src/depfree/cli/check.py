@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from typing import Any
 
 import click
 
-from depfree.api import gather, policy_options
+from depfree.check import gather, policy_options
 from depfree.cli.common import (
     EXIT_FAIL,
     EXIT_INPUT,
@@ -58,7 +59,7 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     ctx.exit(EXIT_OK)
 
 
-def empty_inputs(report: dict, paths: list[str]) -> list[str]:
+def empty_inputs(report: dict[str, Any], paths: list[str]) -> list[str]:
     """The PATHs (directories, archives, images) in which no executable was found."""
     return [c["path"] for c in report.get("containers") or [] if c["path"] in paths and not c.get("binaries")]
 

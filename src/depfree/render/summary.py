@@ -49,7 +49,7 @@ def _group(item: dict[str, Any]) -> str:
 
 
 def _label(item: dict[str, Any]) -> str:
-    name = item["name"]
+    name = str(item["name"])
     if item["kind"] == "interpreter":
         name += " (interpreter)"
     detail = item.get("detail") or ""

@@ -107,7 +107,7 @@ def _result(run: Run) -> str:
         code = run["exit_code"] if run["exit_code"] is not None else run["signal"]
         return f"started, exit {code}"
     detail = ", ".join(f"{v}" for k, v in (run.get("details") or {}).items() if k not in ("hint", "interpreter"))
-    return run["failure"] + (f" ({detail})" if detail else "")
+    return str(run["failure"]) + (f" ({detail})" if detail else "")
 
 
 def disagreements(b: Binary, runs: list[Run]) -> Lines:
@@ -182,7 +182,7 @@ def verify_section(b: Binary) -> tuple[str, Lines]:
     return "verify (static vs observed)", lines
 
 
-def _outcome(conn: dict) -> str:
+def _outcome(conn: dict[str, Any]) -> str:
     if conn["ok"]:
         return "connected"
     if conn["error"] == "EINPROGRESS":

@@ -298,6 +298,12 @@ class Builder:
     # ---- the document -----------------------------------------------------------------------------------------
 
     def finish(self, tool_version: str, timestamp: datetime | None, inputs: Iterable[str]) -> Sbom:
+        from depfree.sbom.render import no_collection
+
+        with no_collection():  # tens of thousands of edges and tuples, no cycles (see no_collection)
+            return self._finish(tool_version, timestamp, inputs)
+
+    def _finish(self, tool_version: str, timestamp: datetime | None, inputs: Iterable[str]) -> Sbom:
         if len(self.tops) == 1:
             root = self.tops[0]
             del self.components[root.ref]

@@ -48,10 +48,10 @@ class Container:
     disk_members: list[tuple[str, str, Task]] = field(default_factory=list)
     indexing: Any = None  # the pool's handle while the archive is being indexed in a worker (see Indexed)
     deb: Any = None  # sources.dpkg.DebControl of a .deb
+    limits: Limits = field(init=False, repr=False)  # the engine's (what an archive reader asks of its sink)
 
-    @property
-    def limits(self) -> Limits:
-        return self.engine.limits
+    def __post_init__(self) -> None:
+        self.limits = self.engine.limits
 
     def error(self, name: str, message: str) -> None:
         self.errors.append(FileError(path=f"{self.path}!{name}", error=message))
