@@ -1,7 +1,7 @@
 """`depfree scan --json` side by side with `scanelf -R -q -a` and `checksec --dir` over /usr/bin and /usr/lib, and
 over a several-hundred-MB container image (read in place, never extracted). Writes bench/results/scan.md.
 
-    python bench/bench_scan.py [--runs N] [--out FILE] [--no-checksec] [--checksec-usr-lib] [--no-usr-lib]
+    python bench/bench_scan.py [--runs N] [--usr-lib-runs N] [--out FILE] [--no-checksec] [--checksec-usr-lib] [--no-usr-lib]
                                [--no-image]
 
 The image is an OCI layout built once with umoci from the host's /usr/lib/x86_64-linux-gnu (one gzip layer) and the
@@ -178,6 +178,7 @@ def main() -> int:
     ap.add_argument("--checksec-usr-lib", action="store_true",
                     help="also time checksec --dir=/usr/lib (one run; it calls `file` twice on each of its 63k files)")
     ap.add_argument("--no-usr-lib", action="store_true")
+    ap.add_argument("--usr-lib-runs", type=int, default=None, help="runs for /usr/lib (default: --runs)")
     ap.add_argument("--no-image", action="store_true")
     args = ap.parse_args()
     df = depfree_argv()
@@ -191,7 +192,7 @@ def main() -> int:
     for tree, with_checksec in (("/usr/bin", True), ("/usr/lib", args.checksec_usr_lib)):
         if tree == "/usr/lib" and args.no_usr_lib:
             continue
-        runs = args.runs
+        runs = args.usr_lib_runs if tree == "/usr/lib" and args.usr_lib_runs else args.runs
         results = [
             run_command("scanelf -R -q -a", ["scanelf", "-R", "-q", "-a", tree], runs),
             run_command("depfree scan --json", [*df, "scan", "--json", tree], runs),

@@ -52,7 +52,7 @@ def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path], hashed
     bogus = str(inputs["dir"] / "nope")
     report = scan([inputs["zip"], bogus, inputs["dir"], inputs["tgz"]], jobs=2, options=Options(hash=hashed),
                   progress=lambda done, found, what: seen.append((done, found)))
-    assert [c["path"] for c in report.containers or []] == [str(inputs["zip"]), str(inputs["dir"]),
+    assert [c.path for c in report.containers or []] == [str(inputs["zip"]), str(inputs["dir"]),
                                                             str(inputs["tgz"])]
     assert [(e.path, e.error) for e in report.errors] == [(bogus, "no such file")]
     paths = [b.path for b in report.binaries]
@@ -69,7 +69,7 @@ def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path], hashed
 
 def test_library_entry_point() -> None:
     report = depfree.scan("/usr/bin/true", jobs=1)
-    assert report.containers and report.containers[0]["kind"] == "file"
+    assert report.containers and report.containers[0].kind == "file"
     assert depfree.scan.scan is scan
 
 
@@ -170,3 +170,21 @@ def test_copies_are_analysed_once_and_equal_sizes_are_told_apart(factory: Factor
         assert [Path(b.path).name for b in report.binaries] == ["a", "b", "c", "e"]
         assert {b.path: b.sha256 for b in report.binaries} == (truth if hashed else dict.fromkeys(truth))
         assert max(found) == 3
+
+
+def test_json_written_in_pieces_is_the_report(factory: Factory, tmp_path: Path) -> None:
+    """`scan --json` writes the report binary by binary (render.json.write_model); what it writes is one JSON
+    document equal to the library's report, a non-UTF-8 file name and an error line included."""
+    d = tmp_path / "tree"
+    d.mkdir()
+    shutil.copy2(factory.c("hello.c"), d / "hello")
+    shutil.copy2(factory.go("plain"), os.fsdecode(bytes(d / "app") + b"\xff"))
+    proc = cli("--json", str(d), str(tmp_path / "missing"))
+    assert proc.returncode == 2
+    assert proc.stdout.count("\n") == 1
+    data = json.loads(proc.stdout)
+    expected = scan([d, tmp_path / "missing"], jobs=1).to_json()
+    expected["binaries"] = sorted(expected["binaries"], key=lambda b: b["path"])
+    data["binaries"] = sorted(data["binaries"], key=lambda b: b["path"])
+    assert data == expected  # (the name's \udcff escape reads back as the surrogate os.fsdecode gave the library)
+    assert len(data["binaries"]) == 2 and data["errors"][0]["error"] == "no such file"

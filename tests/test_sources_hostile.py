@@ -180,3 +180,54 @@ def test_memory_stays_bounded_for_a_large_member(tmp_path: Path, factory: Factor
     assert proc.returncode == 0, proc.stderr
     peak_mib = int(rss.read_text().split()[-1]) / 1024
     assert peak_mib < 96, f"peak RSS {peak_mib:.0f} MiB"
+
+
+def _ar(members: list[tuple[bytes, bytes]]) -> bytes:
+    """An ar archive written by hand (GNU short names): ``ar`` itself stores only base names, so a climbing name
+    cannot come from it."""
+    out = b"!<arch>\n"
+    for name, data in members:
+        out += (name + b"/").ljust(16) + b"0".ljust(12) + b"0".ljust(6) + b"0".ljust(6) + b"644".ljust(8)
+        out += str(len(data)).encode().ljust(10) + b"`\n" + data + b"\n" * (len(data) & 1)
+    return out
+
+
+def test_one_member_policy_for_tar_zip_and_ar(tmp_path: Path, factory: Factory) -> None:
+    """The same hostile entries give the same per-entry errors whatever the format: one policy judges them all."""
+    app = factory.go("plain").read_bytes()
+    hello = factory.c("hello.c").read_bytes()
+    members = [("../evil", b"x"), ("big", app), ("hello", hello)]
+    tar = tmp_path / "m.tar"
+    with tarfile.open(tar, "w", format=tarfile.GNU_FORMAT) as tf:
+        for name, data in members:
+            add_bytes(tf, name, data)
+    zp = tmp_path / "m.zip"
+    with zipfile.ZipFile(zp, "w") as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    ar = tmp_path / "m.a"
+    ar.write_bytes(_ar([(n.encode(), d) for n, d in members]))
+    limit = len(app) - 1
+    for path in (tar, zp, ar):
+        results = list(iter_scan(path, jobs=1, limits=Limits(max_member=limit)))
+        errors = {e.path: e.error for r in results for e in r.errors}
+        assert errors == {
+            f"{path}!../evil": "path traversal ('..') in archive member name: refused",
+            f"{path}!big": f"declared size {len(app):,} bytes exceeds the limit of {limit:,} (max_member): skipped",
+        }, path
+        assert [b.path for r in results for b in r.binaries] == [f"{path}!hello"]  # the walk went on
+
+
+def test_ar_member_name_that_is_not_utf8_leaves_as_its_own_bytes(tmp_path: Path) -> None:
+    """A static library made by binutils ``ar`` from a gcc object whose name is Latin-1: the member is shown with
+    the bytes ``ar t`` prints, as tar member names are (not with U+FFFD)."""
+    name = b"caf\xe9.o"
+    src = tmp_path / "a.c"
+    src.write_text("int f(void) { return 1; }\n")
+    subprocess.run(["gcc", "-c", str(src), "-o", os.fsdecode(bytes(tmp_path) + b"/" + name)], check=True)
+    lib = tmp_path / "lib.a"
+    subprocess.run(["ar", "rc", str(lib), os.fsdecode(name)], check=True, cwd=tmp_path)
+    listed = subprocess.run(["ar", "t", str(lib)], check=True, capture_output=True).stdout.splitlines()
+    assert listed == [name]
+    report = scan(lib, jobs=1)
+    assert [b.path for b in report.binaries] == [f"{lib}!{os.fsdecode(listed[0])}"]

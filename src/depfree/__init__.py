@@ -31,20 +31,17 @@ def verify(*args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    """``depfree.scan(paths, ...)`` (see :func:`depfree.scan.scan`), imported on first use."""
+    """``depfree.scan(paths, ...)`` (see :func:`depfree.scan.scan`) and ``depfree.check(paths, policy=...)`` (see
+    :func:`depfree.check.check`), imported on first use."""
     if name == "scan":
         import depfree.scan as scan_module  # binds depfree.scan; the module is callable
 
         return scan_module
+    if name == "check":
+        import depfree.check as check_module  # binds depfree.check; the module is callable
+
+        return check_module
     raise AttributeError(f"module 'depfree' has no attribute {name!r}")
-
-
-def check(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """See :func:`depfree.api.check`: apply a policy (file path or preset name) to binaries, directories, archives or
-    images; returns a :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
-    from depfree.api import check as _check
-
-    return _check(*args, **kwargs)
 
 
 __all__ = ["Binary", "DepfreeError", "Report", "__version__", "check", "inspect", "scan", "verify"]

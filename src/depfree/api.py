@@ -5,9 +5,9 @@ size, targets, build) with one error contract."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from depfree import __version__
 from depfree.analysis.pipeline import analyze, sha256_of
@@ -20,16 +20,16 @@ from depfree.formats.detect import open_executables
 from depfree.model import Binary, FileError, Report
 from depfree.options import Options
 from depfree.sources.file import ByteSource, FileSource
+from depfree.sources.tree import entries
 from depfree.targets.judge import judge_targets
 
 if TYPE_CHECKING:
-    from depfree.policy.config import Policy
-    from depfree.policy.engine import CheckResult
+    from depfree.sources.archive import Limits
 
 T = TypeVar("T")
 
 __all__ = ["SIZE_SCHEMA", "Analysis", "SizeReport", "analyse_path", "analyse_source", "binary_facts", "expand_paths",
-           "check", "gather", "inspect", "inspect_path", "policy_options", "inspect_source", "size_diff", "size_path", "tool_info"]
+           "inspect", "inspect_path", "parse_limits", "inspect_source", "size_diff", "size_path", "tool_info"]
 
 
 def tool_info() -> dict[str, str]:
@@ -148,32 +148,20 @@ def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
     return got.results
 
 
-def policy_options(policy: Policy) -> Options:
-    """The analysis options a policy asks for: its targets (none: the default set) and its targets file."""
-    return Options(targets=policy.targets or None, targets_file=policy.targets_file)
+def parse_limits(specs: tuple[str, ...] | list[str]) -> Limits:
+    """The bounds on hostile archives of a scan, from ``NAME=SIZE`` settings (``scan --limit``; docs/limits.md)."""
+    from depfree.sources.archive import parse_limits as parse
+
+    return parse(specs)
 
 
-def gather(paths: list[str], options: Options, progress: Callable[[int, int, str], None] | None = None,
-           executor: str = "local", scheduler: str | None = None) -> dict[str, Any]:
-    """The report JSON for all PATHs, what ``check`` judges: files, directories, archives and images (through
-    ``scan``, on the local pool or a Dask cluster)."""
-    from depfree.fleet import report
-
-    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
-
-
-def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, policy: str | None = None,
-          preset: str | None = None, executor: str = "local", scheduler: str | None = None) -> CheckResult:
-    """Apply a policy (a file path, else ./depfree.toml or [tool.depfree]; a preset name) to binaries, directories,
-    archives or images; a :class:`depfree.policy.engine.CheckResult` (``.passed``, ``.findings``, ``.to_json()``)."""
-    from depfree.policy.config import load_policy
-    from depfree.policy.engine import evaluate
-
-    pol = load_policy(policy, preset)
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    report = gather([os.fspath(p) for p in paths], policy_options(pol), executor=executor, scheduler=scheduler)
-    return evaluate(report, pol)
+def files_under(root: str, *, recursive: bool = True,
+                on_error: Callable[[str, str], None] | None = None) -> Iterator[str]:
+    """The regular files of a directory tree in name order, directory by directory (``sources.tree.entries``, the
+    one walk: no symbolic link followed); ``on_error(path, why)`` hears of what cannot be read (default: nothing)."""
+    for _d, found, _others in entries(root, on_error or (lambda path, why: None), recursive=recursive):
+        for e in found:
+            yield e.path
 
 
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], list[FileError]]:
@@ -189,24 +177,19 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[str], li
             files.append(p)
             continue
 
-        def onerror(exc: OSError, top: str = p) -> None:
-            errors.append(FileError(path=exc.filename or top, error=exc.strerror or str(exc)))
+        def onerror(path: str, why: str) -> None:
+            errors.append(FileError(path=path, error=why))
 
         before = len(files)
-        for root, dirs, names in os.walk(p, onerror=onerror, followlinks=False):
-            dirs.sort()
-            for name in sorted(names):
-                full = os.path.join(root, name)
-                if os.path.islink(full) or not os.path.isfile(full):
-                    continue
-                try:
-                    with open(full, "rb") as fh:
-                        head = fh.read(8)
-                except OSError as exc:
-                    errors.append(FileError(path=full, error=exc.strerror or str(exc)))
-                    continue
-                if sniff(head) is not None:
-                    files.append(full)
+        for full in files_under(p, on_error=onerror):
+            try:
+                with open(full, "rb") as fh:
+                    head = fh.read(8)
+            except OSError as exc:
+                errors.append(FileError(path=full, error=exc.strerror or str(exc)))
+                continue
+            if sniff(head) is not None:
+                files.append(full)
         if len(files) == before:
             errors.append(FileError(path=p, error="directory holds no ELF, PE or Mach-O file"))
     return files, errors

@@ -260,7 +260,7 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
 
     if checksums is not None:
         checksums_mod.parse_manifest(os.fspath(checksums))  # a bad --checksums is a usage error, raised now
-    options, limits = options or Options(), limits or Limits()
+    options, limits = options or Options(hash=False), limits or Limits()  # as iter_scan: no sha256 unless asked
     sums = os.fspath(checksums) if checksums is not None else None
     if root is not None and not os.path.isdir(root):
         raise UsageError(f"--root {os.fspath(root)}: expected a directory (a root filesystem), found "
@@ -268,10 +268,10 @@ def iter_scan_dask(paths: Iterable[str | os.PathLike[str]], *, scheduler: str | 
     rooted = os.path.abspath(os.fspath(root)) if root is not None else None
     from depfree.sources.dpkg import deb_shlibs
 
-    paths = [os.fspath(p) for p in paths]
-    shlibs = deb_shlibs(paths)  # the control members only, read here once: every worker judges with all of them
+    given = [os.fspath(p) for p in paths]
+    shlibs = deb_shlibs(given)  # the control members only, read here once: every worker judges with all of them
     client, cluster = connect(scheduler, workers)
-    inputs = iter(enumerate(paths))
+    inputs = iter(enumerate(given))
     running: dict[Any, tuple[int, str, int]] = {}  # future -> (input number, path, tries before this one)
     try:
         task_args = (max(0, depth), sums, options, limits, batch, rooted, shlibs)
@@ -369,4 +369,4 @@ def _result(fut: Any, path: str) -> list[ScanResult]:
         msg = "cannot scan: its Dask task was cancelled (the scheduler was lost or restarted)"
     except Exception as exc:  # noqa: BLE001 - one input's failure must not end a scan of thousands
         msg = f"internal error on the Dask worker ({type(exc).__name__}: {exc})"
-    return [ScanResult({}, [], [FileError(path=path, error=msg)])]
+    return [ScanResult(None, [], [FileError(path=path, error=msg)])]

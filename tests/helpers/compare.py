@@ -283,7 +283,7 @@ def _macho(name: str, path: Path, b: Binary) -> list[Row]:
     defined, _undefined = macho_symtab_counts(path)
     rows = [
         _row(name, "dylibs", "lief", b.linkage.needed, [lib.name for lib in m.libraries]),
-        _row(name, "pie", "lief", b.macho["pie"], m.header.has(lief.MachO.Header.FLAGS.PIE)),
+        _row(name, "pie", "lief", b.macho.pie if b.macho else None, m.header.has(lief.MachO.Header.FLAGS.PIE)),
         _row(name, "symbol table kept", "Mach-O walk (defined nlist entries)", b.debug["symtab"], defined > 0),
     ]
     bv = m.build_version

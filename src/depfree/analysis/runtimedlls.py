@@ -53,11 +53,11 @@ def analyze_runtime_dlls(ctx: Context) -> None:
         for m in _ASCII.finditer(view, start, end):
             raw = bytes(m.group())
             clean = m.start() == start or not 0x20 <= view[m.start() - 1] < 0x7F
-            name = _name(raw.decode("ascii").lower(), known, clean)
-            if name is not None:
-                _add(found, imported, name, "lazy-dll", Evidence(
-                    "string", name, f"DLL name among the strings of {sec.name} at file offset "
-                                    f"{m.end() - len(name) - exe.base:#x}, as syscall.NewLazyDLL / NewLazySystemDLL "
+            dll = _name(raw.decode("ascii").lower(), known, clean)
+            if dll is not None:
+                _add(found, imported, dll, "lazy-dll", Evidence(
+                    "string", dll, f"DLL name among the strings of {sec.name} at file offset "
+                                   f"{m.end() - len(dll) - exe.base:#x}, as syscall.NewLazyDLL / NewLazySystemDLL "
                                     "take it (GOROOT src/syscall/zsyscall_windows.go)"))
         if len(found) >= MAX_NAMES:
             break

@@ -109,10 +109,6 @@ def internal_error_line(exc: BaseException) -> str:
     return f"internal error ({what}); this is a bug in depfree: {DEBUG_ENV}=1 shows the traceback"
 
 
-def echo_json(text: str) -> None:
-    click.echo(text)
-
-
 @dataclass
 class Output:
     """Where and how a verb's result goes: ``format`` (a key of the verb's renderers) and ``path`` (-o, or None)."""

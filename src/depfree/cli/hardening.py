@@ -6,10 +6,11 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
-from depfree.api import inspect
+from depfree.api import files_under, inspect
 from depfree.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
@@ -21,7 +22,7 @@ from depfree.cli.common import (
     print_error,
 )
 from depfree.errors import UsageError
-from depfree.model import Binary, FileError
+from depfree.model import Binary, FileError, to_json
 from depfree.render.hardening import COLUMNS as COLUMNS
 from depfree.render.hardening import print_hardening, to_csv
 
@@ -32,10 +33,10 @@ class HardeningResult:
     errors: list[FileError]
     verbose: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"schema": "depfree.hardening/1", "binaries": [
-            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": b.hardening, "debug": b.debug,
-             "packer": b.packer} for b in self.binaries],
+            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": to_json(b.hardening),
+             "debug": to_json(b.debug), "packer": to_json(b.packer)} for b in self.binaries],
             "errors": [{"path": e.path, "error": e.error} for e in self.errors]}
 
 
@@ -50,12 +51,7 @@ def _files(paths: tuple[str, ...], recursive: bool) -> list[str]:
     out: list[str] = []
     for p in paths:
         if os.path.isdir(p):
-            for root, dirs, files in os.walk(p, followlinks=False):
-                out.extend(os.path.join(root, f) for f in sorted(files)
-                           if os.path.isfile(os.path.join(root, f)) and not os.path.islink(os.path.join(root, f)))
-                if not recursive:
-                    dirs.clear()
-                dirs.sort()
+            out.extend(files_under(p, recursive=recursive))
         else:
             out.append(p)
     return out

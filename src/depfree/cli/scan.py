@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
+from depfree.api import parse_limits
 from depfree.cli.common import (
     EXIT_INPUT,
     EXIT_OK,
@@ -24,11 +25,29 @@ from depfree.cli.fleet import results as fleet_results
 from depfree.errors import UsageError
 from depfree.model import Report
 from depfree.options import Options
-from depfree.render import html
 from depfree.render import scan_jsonl as jsonl
-from depfree.render.scan_text import print_container, print_summary
 from depfree.scan import ScanResult
-from depfree.sources.archive import parse_limits
+
+if TYPE_CHECKING:  # rich is imported when text is printed: `scan --json` never loads it
+    from rich.console import Console
+
+
+def print_container(console: Console, res: ScanResult, details: bool) -> None:
+    from depfree.render.scan_text import print_container as print_it
+
+    print_it(console, res, details)
+
+
+def _summary(r: ScanOutcome, out: Output) -> None:
+    from depfree.render.scan_text import print_summary
+
+    print_summary(out.console(), r.totals)
+
+
+def _html(r: ScanOutcome, out: Output) -> str:
+    from depfree.render import html
+
+    return html.report_page(r.report.to_json(), "scan")
 
 
 @dataclass
@@ -41,10 +60,10 @@ class ScanOutcome:
 
 RENDERERS = {
     # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
-    "text": lambda r, out: print_summary(out.console(), r.totals),
+    "text": lambda r, out: _summary(r, out),
     # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
-    "json": lambda r, out: _dumps(r.report),
-    "html": lambda r, out: html.report_page(r.report.to_json(), "scan"),
+    "json": lambda r, out: _write_json(r.report, out),
+    "html": lambda r, out: _html(r, out),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
     "jsonl": lambda r, out: jsonl.summary_line(_tool(), r.totals),
 }
@@ -94,7 +113,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
     if depth < 0:
         raise UsageError(f"--depth must be 0 or more, got {depth}")
     streaming = out.format == "text"
-    console = out.console() if streaming else Console(highlight=False, soft_wrap=True)
+    console = out.console() if streaming else None  # (only text is printed container by container)
     progress = out.progress("scanning")
     if target_names or targets_file:
         from depfree.targets.profiles import load_profiles, select
@@ -119,7 +138,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
                 _count(res, totals)
                 continue
             _collect(report, res, totals)
-            if streaming and res.container:
+            if console is not None and res.container:
                 print_container(console, res, details)
     finally:
         if progress:
@@ -134,10 +153,15 @@ def _tool() -> dict[str, str]:
     return tool_info()
 
 
-def _dumps(report: Report) -> str:
+def _write_json(report: Report, out: Output) -> None:
+    """The report's JSON written as it is encoded, binary by binary (render.json.write_model): never the whole
+    document in memory at once."""
     from depfree.render import json as render_json
 
-    return render_json.dumps_model(report)
+    stream = out.stream()
+    render_json.write_model(report, stream.write)
+    stream.write("\n")
+    stream.flush()
 
 
 def _collect(report: Report, res: ScanResult, totals: dict[str, int]) -> None:
@@ -153,5 +177,5 @@ def _count(res: ScanResult, totals: dict[str, int]) -> None:
     totals["containers"] += 1 if res.container else 0
     totals["binaries"] += len(res.binaries)
     for b in res.binaries:
-        totals[(b.resolution or {}).get("verdict", "ok")] += 1
+        totals[(b.resolution.verdict if b.resolution else None) or "ok"] += 1
     totals["errors"] += len(res.errors)

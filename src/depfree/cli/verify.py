@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ from depfree.sandbox import ROOT_KINDS, Run, verify
 SCHEMA = "depfree.verify/1"
 
 
-def runs_json(runs: list[Run]) -> dict:
+def runs_json(runs: list[Run]) -> dict[str, Any]:
     return {"schema": SCHEMA, "runs": [r.to_json() for r in runs]}
 
 

@@ -15,9 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal
 
 from depfree.details import MachoDetails, PeDetails
 from depfree.sources.file import ByteSource
+
+ByteOrder = Literal["little", "big"]  # what int.from_bytes takes
 
 # Bounds that keep hostile headers from making us allocate or loop without end.
 MAX_READ = 256 * 1024 * 1024
@@ -89,7 +92,7 @@ class Executable(ABC):
     arch: str  # Go-style: amd64, 386, arm64, arm, riscv64, ppc64le, s390x, mips, mipsle, mips64, loong64...
     os: str  # linux, windows, darwin, freebsd, ... or "unknown"
     bits: int
-    endian: str  # little | big
+    endian: ByteOrder
     type: str
     slice: str | None = None
     osabi: str | None = None  # ELF EI_OSABI as pyelftools names it (ELFOSABI_SYSV ...); None for other formats

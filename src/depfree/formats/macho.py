@@ -41,7 +41,7 @@ def _data() -> dict[str, Any]:
 
 
 def _arch(cputype: int) -> str:
-    types = {int(k, 0): v for k, v in _data()["cpu_types"].items() if k != "source"}
+    types = {int(k, 0): str(v) for k, v in _data()["cpu_types"].items() if k != "source"}
     return types.get(cputype, f"cpu-{cputype:#x}")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from depfree.errors import FormatError
-from depfree.formats.base import Executable
+from depfree.formats.base import ByteOrder, Executable
 from depfree.model import GoModule
 
 MAGIC = b"\xff Go buildinf:"
@@ -80,7 +80,7 @@ def find_raw(exe: Executable) -> RawBuildInfo | None:
         if ptr_size not in (4, 8):
             raise BuildInfoError(f"build info header at {addr:#x} has pointer size {ptr_size}, expected 4 or 8")
         big = bool(flags & 1)
-        order = "big" if big else "little"
+        order: ByteOrder = "big" if big else "little"
 
         def ptr(b: bytes) -> int:
             return int.from_bytes(b[:ptr_size], order)
@@ -127,7 +127,7 @@ def _uvarint_string(data: bytes) -> tuple[str, bytes]:
     return data[n : n + u].decode("utf-8", "replace"), data[n + u :]
 
 
-def _read_go_string(exe: Executable, addr: int, ptr_size: int, order: str) -> str:
+def _read_go_string(exe: Executable, addr: int, ptr_size: int, order: ByteOrder) -> str:
     hdr = exe.read_at(addr, 2 * ptr_size)
     if len(hdr) < 2 * ptr_size:
         return ""

@@ -64,10 +64,6 @@ def strip_instantiation(name: str) -> str:
     return name
 
 
-def unescape(path: str) -> str:
-    return _ESCAPE.sub(_unescape_one, path) if "%" in path else path
-
-
 def is_generated(name: str) -> bool:
     """A compiler- or linker-generated name (``go:buildid``, ``type:.eq.T``, ``go.shape.int``, Go <= 1.19's
     ``go.buildid`` and ``go.itab.*T,I``), not a function of a package — ``go.uber.org/zap.New`` is not one."""

@@ -28,7 +28,7 @@ from itertools import islice
 from typing import NamedTuple
 
 from depfree.errors import FormatError
-from depfree.formats.base import Executable
+from depfree.formats.base import ByteOrder, Executable
 from depfree.formats.strings import cstring_at, nonempty_names
 
 MAGICS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
@@ -50,7 +50,7 @@ class Pclntab:
     exe: Executable
     offset: int  # file offset of the header
     layout: str  # "1.2" | "1.16" | "1.18" | "1.20"
-    order: str  # "little" | "big"
+    order: ByteOrder
     ptr_size: int
     quantum: int
     nfunc: int
@@ -204,6 +204,7 @@ def header_at(exe: Executable, offset: int, end: int | None = None) -> Pclntab:
     if len(head) < 8:
         raise PclntabError(f"header at offset {offset:#x} is cut off")
     le, be = int.from_bytes(head[:4], "little"), int.from_bytes(head[:4], "big")
+    order: ByteOrder
     if le in MAGICS:
         layout, order = MAGICS[le], "little"
     elif be in MAGICS:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from depfree.formats.base import Executable
+from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.pclntab import MAGICS, Pclntab, PclntabError, header_at, validate
 
 MAX_HITS = 4096  # signature hits examined before giving up (hostile files full of magics)
@@ -30,7 +30,8 @@ def pclntab_signatures() -> list[bytes]:
     """Magic + the two zero pad bytes, newest layout first, little-endian first (the common case)."""
     out = []
     for magic in reversed(list(MAGICS)):
-        for order in ("little", "big"):
+        orders: tuple[ByteOrder, ...] = ("little", "big")
+        for order in orders:
             out.append(magic.to_bytes(4, order) + b"\0\0")
     return out
 
@@ -76,7 +77,7 @@ def could_be_go(exe: Executable) -> bool:
     for s in exe.sections():
         if s.name.startswith(GC_SECTION_PREFIXES) or "gopclntab" in s.name or "gosymtab" in s.name:
             return True
-    return any(note.owner == "Go" for note in exe.notes())  # type: ignore[attr-defined]
+    return any(note.owner == "Go" for note in exe.notes())
 
 
 def _ranges(exe: Executable, writable: bool) -> list[tuple[int, int, int]]:
@@ -91,7 +92,7 @@ def _ranges(exe: Executable, writable: bool) -> list[tuple[int, int, int]]:
     return [(o, n, v) for _x, o, n, v in segs]
 
 
-def search_build_version(exe: Executable, ptr_size: int, order: str) -> tuple[str, int] | None:
+def search_build_version(exe: Executable, ptr_size: int, order: ByteOrder) -> tuple[str, int] | None:
     """(version, address of the string header) of ``runtime.buildVersion``, found by a validated search."""
     data = _ranges(exe, writable=True)
     if not data:
@@ -115,7 +116,7 @@ def search_build_version(exe: Executable, ptr_size: int, order: str) -> tuple[st
 
 
 def _pointed_at(exe: Executable, addr: int, file_off: int, data: list[tuple[int, int, int]], ptr_size: int,
-                order: str) -> tuple[str, int] | None:
+                order: ByteOrder) -> tuple[str, int] | None:
     needle = addr.to_bytes(ptr_size, order)
     for doff, dsize, dvaddr in data:
         pos = doff

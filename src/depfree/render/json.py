@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -33,3 +34,27 @@ def dumps_model(obj: Any) -> str:
     from depfree.model import shallow_json
 
     return escape_surrogates(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=shallow_json))
+
+
+def write_model(obj: Any, write: Callable[[str], object]) -> None:
+    """:func:`dumps_model` of ``obj`` handed to ``write`` in pieces, each item of its top-level lists (a report's
+    binaries) encoded on its own: the same characters, but the whole document is never one string (a scan of
+    /usr/lib makes 20 MB of JSON, and writing it encodes a second copy), so the peak memory stays that of the report
+    (issue 23: ≤ 200 MiB)."""
+    from depfree.model import shallow_json
+
+    def one(value: Any) -> str:
+        return escape_surrogates(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=shallow_json))
+
+    fields = shallow_json(obj)
+    write("{")
+    for i, (key, value) in enumerate(fields.items()):
+        write(("," if i else "") + one(key) + ":")
+        if isinstance(value, list):
+            write("[")
+            for j, item in enumerate(value):
+                write(("," if j else "") + one(item))
+            write("]")
+        else:
+            write(one(value))
+    write("}")

@@ -107,7 +107,7 @@ def _result(run: Run) -> str:
         code = run["exit_code"] if run["exit_code"] is not None else run["signal"]
         return f"started, exit {code}"
     detail = ", ".join(f"{v}" for k, v in (run.get("details") or {}).items() if k not in ("hint", "interpreter"))
-    return run["failure"] + (f" ({detail})" if detail else "")
+    return str(run["failure"]) + (f" ({detail})" if detail else "")
 
 
 def disagreements(b: Binary, runs: list[Run]) -> Lines:
@@ -117,7 +117,7 @@ def disagreements(b: Binary, runs: list[Run]) -> Lines:
     needs = static_needs(b)
     predicted = [_norm(p) for n in needs if n.kind in ("file", "dir", "interpreter")
                  for p in (n.what, *n.alternatives) if p.startswith("/")]
-    verdicts = {t["target"]: t["verdict"] for t in b.targets or []}
+    verdicts = {t.target: t.verdict for t in b.targets or []}
     for run in runs:
         root, failure, details = run["root"], run["failure"], run.get("details") or {}
         if failure in ("interpreter-missing", "library-missing") and b.linkage.kind == "static":
@@ -182,7 +182,7 @@ def verify_section(b: Binary) -> tuple[str, Lines]:
     return "verify (static vs observed)", lines
 
 
-def _outcome(conn: dict) -> str:
+def _outcome(conn: dict[str, Any]) -> str:
     if conn["ok"]:
         return "connected"
     if conn["error"] == "EINPROGRESS":

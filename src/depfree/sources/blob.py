@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 from dataclasses import dataclass
+from typing import IO, cast
 
 from depfree.sources.file import BytesSource, FileSource
 
@@ -48,8 +49,9 @@ class Blob:
     def head(self, n: int = 512) -> bytes:
         return self.read_at(0, n)
 
-    def open(self) -> RangeReader:
-        return RangeReader(self)
+    def open(self) -> IO[bytes]:
+        """A seekable binary file object over the range (a :class:`RangeReader`)."""
+        return cast(IO[bytes], RangeReader(self))
 
     def sha256(self) -> str:
         """The sha256 of the range, read in 1 MiB chunks."""

@@ -33,8 +33,8 @@ class TarLimitError(tarfile.TarError):
 
 def _octal(field: bytes) -> int:
     try:
-        return tarfile.nti(field)  # type: ignore[attr-defined]
-    except (ValueError, tarfile.InvalidHeaderError):
+        return int(tarfile.nti(field))  # type: ignore[attr-defined]
+    except (ValueError, tarfile.HeaderError):  # nti raises InvalidHeaderError, a HeaderError
         return 0
 
 
@@ -48,7 +48,7 @@ class GuardedTarInfo(tarfile.TarInfo):
                          tarfile.SOLARIS_XHDTYPE) and self.size > MAX_EXT_HEADER:
             raise TarLimitError(f"extended header {self.name!r} of {self.size:,} bytes at offset {self.offset:,} "
                                 f"(at most {MAX_EXT_HEADER:,} expected)")
-        return super()._proc_member(tarfile_)
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
 
     def _proc_sparse(self, tarfile_: Any) -> Any:
         """An old GNU sparse member: regions in the header, then extension blocks while the 'extended' flag is
@@ -72,7 +72,7 @@ class GuardedTarInfo(tarfile.TarInfo):
             structs = []
         self.sparse = structs
         self.offset_data = tarfile_.fileobj.tell()
-        tarfile_.offset = self.offset_data + self._block(self.size)
+        tarfile_.offset = self.offset_data + self._block(self.size)  # type: ignore[attr-defined]
         self.size = origsize
         return self
 

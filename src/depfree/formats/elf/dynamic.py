@@ -42,7 +42,7 @@ class VersionNeed:
 class ElfDynamic(ElfImage):
     # --- program interpreter ---------------------------------------------------------------------------------
     @cached_property
-    def interpreter(self) -> str | None:  # type: ignore[override]
+    def interpreter(self) -> str | None:
         for seg in self._segments:
             if seg.kind == "PT_INTERP":
                 raw = self.read_file(seg.offset, min(seg.filesz, 4096))

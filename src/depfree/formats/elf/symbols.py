@@ -58,7 +58,7 @@ class ElfSymbols(ElfDynamic):
             o = self.vaddr_to_offset(h[0])
             raw = self.read_file(o, 8) if o is not None else b""
             if len(raw) == 8:
-                return min(struct.unpack(self._fmt + "II", raw)[1], MAX_SYMBOLS)
+                return min(int(struct.unpack(self._fmt + "II", raw)[1]), MAX_SYMBOLS)
         g = self._dyn_values("DT_GNU_HASH")
         o = self.vaddr_to_offset(g[0]) if g else None
         return self._count_from_gnu_hash(o) if o is not None else None
@@ -68,14 +68,16 @@ class ElfSymbols(ElfDynamic):
         raw = self.read_file(o, 16)
         if len(raw) < 16:
             return None
+        nbuckets: int
+        symoffset: int
         nbuckets, symoffset, bloom_size, _shift = struct.unpack(self._fmt + "IIII", raw)
         boff = o + 16 + bloom_size * (8 if self.bits == 64 else 4)
         buckets = self.read_file(boff, nbuckets * 4)
         if len(buckets) < nbuckets * 4:
             return None
-        last = max(struct.unpack(self._fmt + f"{nbuckets}I", buckets), default=0)
+        last: int = max(struct.unpack(self._fmt + f"{nbuckets}I", buckets), default=0)
         if last < symoffset:
-            return symoffset
+            return int(symoffset)
         coff = boff + nbuckets * 4 + (last - symoffset) * 4
         for _ in range(MAX_SYMBOLS):
             c = self.read_file(coff, 4)
@@ -83,12 +85,12 @@ class ElfSymbols(ElfDynamic):
                 return None
             last += 1
             if struct.unpack(self._fmt + "I", c)[0] & 1:
-                return last
+                return int(last)
             coff += 4
         return None
 
     @cached_property
-    def dynamic_symbol_entries(self) -> list[DynamicSymbolEntry]:  # type: ignore[override]
+    def dynamic_symbol_entries(self) -> list[DynamicSymbolEntry]:
         table = self._dynsym_table
         if table is None:
             return []

@@ -74,7 +74,8 @@ def _embed(data: Any) -> str:
 
 
 def _render(template: str, **kw: Any) -> str:
-    return _env().get_template(template).render(css=_asset("style.css"), js=_asset("app.js"), **kw)
+    page: str = _env().get_template(template).render(css=_asset("style.css"), js=_asset("app.js"), **kw)
+    return page
 
 
 def _language(b: dict[str, Any]) -> str:

@@ -36,7 +36,7 @@ def size_view(b: dict[str, Any], i: int) -> dict[str, Any]:
     modules = [Node(m["name"], m["size"], m.get("label", ""), m.get("kind") or "category") for m in b["modules"]]
     zoomable = {m.name for m in modules if m.name in by_module}
     prefix = f"b{i}"
-    views = [{"name": "top", "rects": _rects(modules, total, prefix, zoomable)}]
+    views: list[dict[str, Any]] = [{"name": "top", "rects": _rects(modules, total, prefix, zoomable)}]
     for m in modules:
         if m.name in zoomable:
             pkgs = [Node(p["name"], p["size"], p.get("kind", ""), "package") for p in by_module[m.name]]
