@@ -10,23 +10,25 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from depfree.model import Report
 from depfree.options import Options
 from depfree.policy.config import Policy, load_policy
 from depfree.policy.engine import CheckResult, evaluate
 
 
 def policy_options(policy: Policy) -> Options:
-    """The analysis options a policy asks for: its targets (none: the default set) and its targets file."""
-    return Options(targets=policy.targets or None, targets_file=policy.targets_file)
+    """The analysis options a policy asks for: its targets (none: the default set) and its targets file; no sha256
+    (no rule reads it; `check --hash` asks for it)."""
+    return Options(targets=policy.targets or None, targets_file=policy.targets_file, hash=False)
 
 
 def gather(paths: list[str], options: Options, progress: Callable[[int, int, str], None] | None = None,
-           executor: str = "local", scheduler: str | None = None) -> dict[str, Any]:
-    """The report JSON for all PATHs, what a policy judges: files, directories, archives and images (through
-    ``scan``, on the local pool or a Dask cluster)."""
+           executor: str = "local", scheduler: str | None = None) -> Report:
+    """The report for all PATHs, what a policy judges (its rules read the typed facts): files, directories,
+    archives and images (through ``scan``, on the local pool or a Dask cluster)."""
     from depfree.fleet import report
 
-    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
+    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress)
 
 
 def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, policy: str | None = None,
