@@ -5,7 +5,7 @@ headers removed (so the pclntab must be found by the validated search). Writes b
 
     python bench/bench_gopackages.py [--runs N] [--out FILE]
 
-"analysis time" is the in-process cost of `depfree.analysis.gopackages.package_paths()` on a freshly opened file:
+"analysis time" is the in-process cost of `GoTables.package_paths` (depfree.analysis.gotables) on a freshly opened file:
 mapping the file, finding and parsing the pclntab, and turning ~24k function names into import paths.
 """
 
@@ -25,7 +25,6 @@ from common import Result, depfree_argv, markdown_table, run_callable, run_comma
 
 import depfree
 from depfree.analysis.context import Context, Options
-from depfree.analysis.gopackages import package_paths
 from depfree.analysis.identity import identity
 from depfree.formats.detect import open_executables
 from depfree.sources.file import FileSource
@@ -38,7 +37,7 @@ def packages_of(path: str) -> int:
     with FileSource(path) as src:
         exe = open_executables(src)[0]
         ctx = Context(exe=exe, binary=identity(exe, path, ""), options=Options())
-        return len(package_paths(ctx))
+        return len(ctx.go.package_paths)
 
 
 def headerless_copy(src: Path, dest: Path) -> Path:

@@ -15,12 +15,13 @@ import sys
 from pathlib import Path
 
 import depfree
+from depfree.model import to_json
 
 
 def debug_of(path: Path) -> dict:
     b = depfree.inspect(str(path)).binaries[0]
     assert b.debug is not None
-    return b.debug
+    return to_json(b.debug)
 
 
 def readelf_sections(path: Path) -> set[str]:
@@ -79,8 +80,8 @@ def test_section_headers_removed(factory, tmp_path: Path) -> None:  # type: igno
     f = tmp_path / "sstripped"
     f.write_bytes(bytes(data))
     b = depfree.inspect(str(f)).binaries[0]
-    assert b.debug is not None and b.debug["section_headers"] is False
-    assert "section headers removed" in b.debug["stripped"]
+    assert b.debug is not None and to_json(b.debug)["section_headers"] is False
+    assert "section headers removed" in to_json(b.debug)["stripped"]
 
 
 def _fake_upx(src: Path, dst: Path, version: str = "4.22") -> None:
@@ -102,17 +103,17 @@ def test_upx_from_the_documented_format(factory, tmp_path: Path) -> None:  # typ
     packed = tmp_path / "packed"
     _fake_upx(factory.c("hello.c", flags=("-static",)), packed)
     b = depfree.inspect(str(packed)).binaries[0]
-    assert b.packer is not None and b.packer["name"] == "UPX"
-    assert b.packer["version"] == "4.22"
-    assert b.packer["pack_header"] == {"version": 13, "format": 22, "method": 14, "level": 10}
-    assert b.packer["evidence"]
+    assert b.packer is not None and to_json(b.packer)["name"] == "UPX"
+    assert to_json(b.packer)["version"] == "4.22"
+    assert to_json(b.packer)["pack_header"] == {"version": 13, "format": 22, "method": 14, "level": 10}
+    assert to_json(b.packer)["evidence"]
 
 
 def test_upx_packed_go_says_what_needs_unpacking(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     packed = tmp_path / "packed-go"
     _fake_upx(factory.go("plain"), packed)
     b = depfree.inspect(str(packed)).binaries[0]
-    assert b.packer is not None and b.packer["name"] == "UPX" and "Go" in b.packer["note"]
+    assert b.packer is not None and to_json(b.packer)["name"] == "UPX" and "Go" in to_json(b.packer)["note"]
 
 
 def test_overlay_and_clean_binaries(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +121,7 @@ def test_overlay_and_clean_binaries(factory, tmp_path: Path) -> None:  # type: i
     assert depfree.inspect(str(src)).binaries[0].packer is None
     with_overlay = tmp_path / "overlay"
     with_overlay.write_bytes(src.read_bytes() + b"ZIPDATA" * 1000)
-    p = depfree.inspect(str(with_overlay)).binaries[0].packer
+    p = to_json(depfree.inspect(str(with_overlay)).binaries[0].packer)
     assert p is not None and p["overlay"] == {"offset": src.stat().st_size, "size": 7000}
     assert p["name"] is None
 
@@ -137,7 +138,7 @@ def test_pe_section_packer_signature(factory, tmp_path: Path) -> None:  # type: 
         data[sec0 + i * 40 : sec0 + i * 40 + 8] = name.ljust(8, b"\0")
     f = tmp_path / "upx.exe"
     f.write_bytes(bytes(data))
-    p = depfree.inspect(str(f)).binaries[0].packer
+    p = to_json(depfree.inspect(str(f)).binaries[0].packer)
     assert p is not None and p["name"] == "UPX"
     assert {e["name"] for e in p["evidence"]} == {"UPX0", "UPX1"}
 
@@ -161,7 +162,7 @@ def test_high_entropy_code_without_a_known_packer(factory, tmp_path: Path) -> No
     data[offset : offset + size] = random.Random(8).randbytes(size)
     packed = tmp_path / "encrypted"
     packed.write_bytes(bytes(data))
-    p = depfree.inspect(str(packed)).binaries[0].packer
+    p = to_json(depfree.inspect(str(packed)).binaries[0].packer)
     assert p is not None and p["name"] is None
     assert p["high_entropy_text"] is True and p["text_entropy"] > 7.9
 

@@ -12,6 +12,7 @@ import pytest
 
 from depfree import inspect
 from depfree.analysis.fortify import fortify_table
+from depfree.model import to_json
 from helpers.corpus import corpus_file, stripped, zig_cc
 from helpers.factory import C_PROGRAMS
 from helpers.gofixtures import go_list_deps, go_tool_nm, without_section_headers
@@ -131,7 +132,7 @@ def test_macho_symtab_judged_by_defined_symbols(factory, where):
         binary = factory.go("plain", goos="darwin", ldflags="-s" if where == "go-s" else "")
     defined, undefined = macho_symtab_counts(binary)
     assert undefined > 0  # dyld's imports stay in every case
-    debug = inspect(binary).binaries[0].debug
+    debug = to_json(inspect(binary).binaries[0].debug)
     assert debug["symtab"] is (defined > 0)
     assert (where == "go") is (defined > 0)
     assert debug["evidence"]["symtab"][0]["detail"] == f"{defined} defined, {undefined} undefined symbols"
@@ -153,7 +154,7 @@ def test_cgo_setting_and_c_code_debian(factory, name):
     b = inspect(binary).binaries[0]
     assert b.go.cgo_enabled is True and b.go.cgo is c_linked and b.go.cgo_evidence
     if not c_linked:  # pure Go in effect: the hardening notions of C do not apply
-        assert b.hardening["canary"] == "n/a" and b.hardening["fortify"] == "n/a"
+        assert to_json(b.hardening)["canary"] == "n/a" and to_json(b.hardening)["fortify"] == "n/a"
 
 
 @pytest.mark.parametrize("cgo", [True, False])
@@ -193,7 +194,7 @@ def test_fortify_counts_match_checksec(factory, name):
     underscores stripped) must equal depfree's, except for siglongjmp, which checksec cannot map to __longjmp_chk."""
     binary = corpus_file(factory, name)
     cs = _checksec(binary)
-    h = inspect(binary).binaries[0].hardening
+    h = to_json(inspect(binary).binaries[0].hardening)
     undefined = {n for n, _t, ndx in readelf_symbols(binary, dynamic=True) if ndx == "UND"}
     missed_by_checksec = len(undefined & {"siglongjmp"})
     assert h["fortify"]["fortified"] == int(cs["fortified"])
@@ -221,7 +222,7 @@ def test_stripped_static_canary_loads_match_objdump(factory, which):
         binary, arch = _stripped_static(factory, "gcc", "-m32", "-fstack-protector-strong"), "386"
     assert not [s for s in readelf_symbols(binary) if s[0]]  # stripped: no .symtab to look at
     expected = objdump_canary_loads(binary, arch)
-    h = inspect(binary).binaries[0].hardening
+    h = to_json(inspect(binary).binaries[0].hardening)
     assert h["canary"] == ("yes" if expected else "no")
     detail = h["evidence"]["canary"][0]["detail"]
     assert detail.startswith(f"{expected} canary loads" if expected else "no canary load")

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from depfree.analysis.context import Context, Options
-from depfree.analysis.gopackages import function_names, guess_module, package_paths
+from depfree.analysis.gomodules import guess_module
 from depfree.analysis.identity import identity
 from depfree.api import inspect
 from depfree.formats.detect import open_executables
@@ -23,7 +23,7 @@ def _paths(binary) -> tuple[set[str], list[str]]:
     with FileSource(binary) as src:
         exe = open_executables(src)[0]
         ctx = Context(exe=exe, binary=identity(exe, str(binary), ""), options=Options())
-        return package_paths(ctx), function_names(ctx)
+        return ctx.go.package_paths, ctx.go.function_names
 
 
 def _deep(binary):
@@ -172,7 +172,7 @@ def test_gccgo_packages(factory):
     assert_valid_report(report.to_json())
     go = report.binaries[0].go
     assert go.compiler == "gccgo"
-    assert go.features["netgo"]["value"] is None and go.features["race"]["value"] is False
+    assert go.features["netgo"].value is None and go.features["race"].value is False
     deep = _deep(binary)
     kinds = {p.path: p.kind for p in deep.packages}
     assert kinds["net/http"] == "std" and kinds["main"] == "main"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import depfree
+from depfree.model import to_json
 
 PT_GNU_STACK = 0x6474E551
 PT_GNU_RELRO = 0x6474E552
@@ -51,7 +52,7 @@ def checksec(path: Path | str) -> dict[str, str]:
 def hard(path: Path | str) -> dict:
     b = depfree.inspect(str(path)).binaries[0]
     assert b.hardening is not None
-    return b.hardening
+    return to_json(b.hardening)
 
 
 C_VARIANTS = {

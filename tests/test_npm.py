@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from depfree.analysis.minimum import padded
+from depfree.model import to_json
 from depfree.sandbox import verify
 from depfree.scan import scan
 from depfree.targets.profiles import builtin
@@ -72,10 +73,10 @@ def test_static_go_binary_is_ok_and_its_needs_are_the_hosts(npm: dict[str, tuple
     report = scan(tgz, jobs=1)
     assert not report.errors
     (container,) = report.containers or []
-    assert container["context"] == "app" and container["verdict"] == "ok"
+    assert container.context == "app" and container.verdict == "ok"
     (b,) = report.binaries
     assert b.go is not None and b.linkage.kind == "static"
-    res = b.resolution
+    res = to_json(b.resolution)
     assert res["verdict"] == "ok" and res["missing"] == []
     files = {h["name"] for h in res["host"] if h["kind"] in ("file", "dir")}
     assert {"/etc/resolv.conf", "/etc/ssl/certs/ca-certificates.crt"} <= files
@@ -98,7 +99,7 @@ def test_dynamic_rust_binary_needs_glibc_from_the_host(npm: dict[str, tuple[Path
     elf = readelf(exe)
     assert elf.interpreter and elf.needed
     (b,) = scan(tgz, jobs=1).binaries
-    res = b.resolution
+    res = to_json(b.resolution)
     assert res["context"] == "app" and res["verdict"] == "ok" and res["missing"] == []
     host = {h["name"]: h for h in res["host"]}
     assert set(elf.needed) | {elf.interpreter} <= set(host)
@@ -129,8 +130,8 @@ def test_windows_binaries_pass_current_windows(npm: dict[str, tuple[Path, Path]]
     imported = pe_imported_dlls(exe)
     (b,) = scan(tgz, jobs=1).binaries
     assert [lib.name for lib in b.linkage.libraries if not lib.delay_load] == imported
-    assert b.resolution["verdict"] == "ok" and b.resolution["missing"] == []
-    assert {c["target"] for c in b.targets or []} <= {n for n, p in builtin().items() if p.os == "windows"}
+    assert to_json(b.resolution)["verdict"] == "ok" and to_json(b.resolution)["missing"] == []
+    assert {c.target for c in b.targets or []} <= {n for n, p in builtin().items() if p.os == "windows"}
     for target in ("windows-10", "windows-11"):
         proc = cli("scan", "--jobs", "1", "-t", target, str(tgz))
         line = line_of(proc.stdout, SPECS[name][1])
@@ -148,8 +149,8 @@ def test_macos_binary_against_its_minimum(npm: dict[str, tuple[Path, Path]]) -> 
     minos = re.search(r"cmd LC_BUILD_VERSION.*?minos (\S+)", out, re.S)
     assert minos
     (b,) = scan(tgz, jobs=1).binaries
-    assert b.resolution["verdict"] == "ok"
-    assert [h["name"] for h in b.resolution["host"] if h["kind"] == "os"] == [f"macos ≥ {minos.group(1)}"]
+    assert to_json(b.resolution)["verdict"] == "ok"
+    assert [h["name"] for h in to_json(b.resolution)["host"] if h["kind"] == "os"] == [f"macos ≥ {minos.group(1)}"]
     profiles = {n: p for n, p in builtin().items() if p.os == "darwin"}
     for target, p in profiles.items():
         proc = cli("scan", "--jobs", "1", "-t", target, str(tgz))
@@ -173,6 +174,6 @@ def test_scan_and_targets_agree_on_every_target_of_its_os(npm: dict[str, tuple[P
     assert set(cells) == set(names)
     (b,) = scan(tgz, jobs=1, options=Options(targets=names)).binaries
     order = ["ok", "warn", "fail"]
-    assert b.resolution["verdict"] == max(cells.values(), key=order.index), (cells, b.resolution["host"])
-    named = {h["name"] for h in b.resolution["host"] if h["kind"] == "target"}
+    assert to_json(b.resolution)["verdict"] == max(cells.values(), key=order.index), (cells, to_json(b.resolution)["host"])
+    named = {h["name"] for h in to_json(b.resolution)["host"] if h["kind"] == "target"}
     assert named == {t for t, v in cells.items() if v != "ok"}

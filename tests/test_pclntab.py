@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from depfree.analysis.context import Context, Options
-from depfree.analysis.gopackages import find_pclntab, function_names
+from depfree.analysis.gotables import find_pclntab
 from depfree.api import inspect, size_path
 from depfree.formats.detect import open_executables
 from depfree.golang.pclntab import PclntabError, header_at, validate
@@ -158,7 +158,7 @@ def test_pe_and_macho_without_buildinfo(factory, goos, goarch, ldflags, source):
     g = _go(binary)
     assert g.version == _release(factory, "1.27.3")
     assert g.source == source
-    assert g.features is not None and g.features["netgo"]["value"] is False  # plain links no net
+    assert g.features is not None and g.features["netgo"].value is False  # plain links no net
     assert "main" in {p.path for p in inspect(binary, deep=True).binaries[0].go.packages}
 
 
@@ -327,7 +327,7 @@ def test_damaged_pclntab_section(factory):
     g = _go(binary)  # build info still says Go; the broken table only costs the features
     assert g.source == "buildinfo" and g.version == _release(factory, "1.27.3")
     assert {f["value"] for f in to_json(g.features).values()} == {None}  # unknown, with the reason
-    assert "unreadable" in g.features["netgo"]["evidence"][0].detail
+    assert "unreadable" in g.features["netgo"].evidence[0].detail
     report = inspect(binary, deep=True)
     assert not report.errors and report.binaries[0].go.packages is None
     # without build info, the damaged table proves nothing: not called Go
@@ -345,7 +345,7 @@ def test_cgo_without_buildinfo(factory):
     with FileSource(binary) as src:
         exe = open_executables(src)[0]
         ctx = Context(exe=exe, binary=None, options=Options())  # type: ignore[arg-type]
-        assert any(n.startswith(("x_cgo_", "_cgo_")) for n in function_names(ctx))
+        assert any(n.startswith(("x_cgo_", "_cgo_")) for n in ctx.go.function_names)
 
 
 def test_pie_without_buildinfo(factory):
@@ -400,10 +400,8 @@ def test_universal_macho_without_buildinfo(factory):
 @pytest.mark.parametrize("go", GO_VERSIONS)
 def test_linked_function_names_is_the_function_table(factory, go):
     """The set the needs analyzer reads equals the names of every function-table entry (Function list)."""
-    from depfree.analysis.gopackages import linked_function_names
-
     with FileSource(str(factory.go("nettool", go=go))) as src:
         exe = open_executables(src)[0]
         names = {f.name for f in find_pclntab(exe).functions()}
-        assert linked_function_names(Context(exe, None, Options())) == names  # type: ignore[arg-type]
+        assert Context(exe, None, Options()).go.linked_names == names  # type: ignore[arg-type]
         assert "net.(*Resolver).lookupHost" in names

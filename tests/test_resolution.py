@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from depfree.model import Report
+from depfree.model import Report, to_json
 from depfree.scan import scan
 from helpers import images
 from helpers.factory import Factory
@@ -31,7 +31,7 @@ def readelf_dynamic(path: Path) -> dict[str, list[str]]:
 def resolution_of(report: Report, path: str) -> dict[str, Any]:
     (b,) = [b for b in report.binaries if b.path == path]
     assert b.resolution is not None
-    return b.resolution
+    return to_json(b.resolution)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_expected_story_per_tag(layout_report: tuple[Path, Report]) -> None:
     assert files["/etc/resolv.conf"]["provided_by"].startswith("the container runtime")
     assert "/etc/ssl/certs/ca-certificates.crt" in by_tag["glibc"]["missing_files"]
     assert "/etc/resolv.conf" not in by_tag["glibc"]["missing_files"]
-    containers = {c["path"]: c for c in report.containers or []}
+    containers = {c["path"]: c for c in to_json(report.containers or [])}
     assert containers[f"{layout}@static"]["self_contained"] is True
     assert containers[f"{layout}@deleted"]["self_contained"] is False
     layers = containers[f"{layout}@deleted"]["image"]["layers"]
@@ -86,8 +86,8 @@ def test_docker_archive_same_as_layout(factory: Factory, layout_report: tuple[Pa
     archive = images.docker_archive(factory, tag)
     docker = scan(archive, jobs=1)
     assert not docker.errors
-    assert docker.containers[0]["kind"] == "docker-archive"
-    assert docker.containers[0]["image"]["name"] == f"docker.io/depfree/test:{tag}"
+    assert docker.containers[0].kind == "docker-archive"
+    assert docker.containers[0].image["name"] == f"docker.io/depfree/test:{tag}"
     want = resolution_of(report, f"{layout}@{tag}!/app")
     assert resolution_of(docker, f"{archive}!/app") == want
 
@@ -97,7 +97,7 @@ def test_oci_layout_tar(factory: Factory, layout_report: tuple[Path, Report]) ->
     tarred = images.oci_tar(factory)
     got = scan(tarred, jobs=2)
     assert not got.errors
-    assert [c["path"] for c in got.containers or []] == [f"{tarred}@{t}" for t in ("empty", *images.TAGS)]
+    assert [c.path for c in got.containers or []] == [f"{tarred}@{t}" for t in ("empty", *images.TAGS)]
     for t in images.TAGS:
         assert resolution_of(got, f"{tarred}@{t}!/app") == resolution_of(report, f"{layout}@{t}!/app")
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from depfree.model import to_json
 from depfree.scan import scan
 from helpers import packages
 from helpers.factory import Factory
@@ -59,7 +60,7 @@ def test_root_slash_fails_exactly_what_ldd_cannot_find(built: dict[str, Path], t
     shutil.copy2(built["origin"], tree / "b" / "app")
     shutil.copy2(built["lib"], tree / "b" / "libdepfreetest.so.1")  # beside it: found through $ORIGIN
     report = scan(tree, jobs=1, root="/")
-    verdicts = {Path(b.path).relative_to(tree).as_posix(): b.resolution for b in report.binaries}
+    verdicts = {Path(b.path).relative_to(tree).as_posix(): to_json(b.resolution) for b in report.binaries}
     assert ldd_not_found(str(tree / "a" / "app")) == ["libdepfreetest.so.1"]
     assert ldd_not_found(str(tree / "b" / "app")) == []
     assert verdicts["a/app"]["verdict"] == "fail" and verdicts["a/app"]["context"] == "root"
@@ -76,14 +77,14 @@ def test_usr_bin_against_slash_agrees_with_ldd_and_lddtree() -> None:
     report = scan("/usr/bin", jobs=2, root="/")
     dynamic = [b for b in report.binaries if b.format == "elf" and b.linkage.needed and b.slice is None]
     assert len(dynamic) > 100
-    failed = {b.path for b in report.binaries if b.resolution["verdict"] == "fail"}
+    failed = {b.path for b in report.binaries if to_json(b.resolution)["verdict"] == "fail"}
     truth = {b.path for b in dynamic if ldd_not_found(b.path)}
     assert failed == truth
     for b in dynamic[::40]:  # the whole closure of libraries, as lddtree walks it
         found, missing = lddtree(b.path)
-        ours = {os.path.realpath(e["path"]) for e in b.resolution["libraries"] if e["path"]}
-        if b.resolution["interpreter"]:
-            ours.add(os.path.realpath(b.resolution["interpreter"]))
+        ours = {os.path.realpath(e["path"]) for e in to_json(b.resolution)["libraries"] if e["path"]}
+        if to_json(b.resolution)["interpreter"]:
+            ours.add(os.path.realpath(to_json(b.resolution)["interpreter"]))
         assert ours == found and not missing, b.path
 
 
@@ -102,7 +103,7 @@ def test_debian_root_like_lddtree_root(debian_root: Path) -> None:
     assert missing == set()
     report = scan(zstd, jobs=1, root=str(debian_root))
     (b,) = report.binaries
-    assert b.resolution["context"] == "root" and b.resolution["verdict"] == "ok"
+    assert to_json(b.resolution)["context"] == "root" and to_json(b.resolution)["verdict"] == "ok"
     lz4 = next(p for p in (debian_root / "usr" / "lib" / "x86_64-linux-gnu").glob("liblz4.so.1*") if not p.is_symlink())
     backup = lz4.with_name("moved-away")
     lz4.rename(backup)
@@ -111,8 +112,8 @@ def test_debian_root_like_lddtree_root(debian_root: Path) -> None:
         assert missing == {"liblz4.so.1"}
         report = scan(zstd, jobs=1, root=str(debian_root))
         (b,) = report.binaries
-        assert b.resolution["verdict"] == "fail"
-        assert [m["name"] for m in b.resolution["missing"]] == sorted(missing)
+        assert to_json(b.resolution)["verdict"] == "fail"
+        assert [m["name"] for m in to_json(b.resolution)["missing"]] == sorted(missing)
         # inspect and targets say the same on that root
         first = cli("inspect", "--root", str(debian_root), str(zstd)).stdout.splitlines()[1]
         assert "✗ on the root: missing from the root: liblz4.so.1" in first
@@ -147,9 +148,9 @@ def test_an_archive_laid_over_a_root(debian_root: Path, tmp_path: Path) -> None:
     _, missing = lddtree("/usr/bin/zstd", str(debian_root))  # the same bytes, where Debian puts them
     assert missing == set()
     (b,) = scan(tgz, jobs=1, root=str(debian_root)).binaries
-    assert b.resolution["context"] == "root" and b.resolution["verdict"] == "ok"
+    assert to_json(b.resolution)["context"] == "root" and to_json(b.resolution)["verdict"] == "ok"
     empty = tmp_path / "empty"
     empty.mkdir()
     (b,) = scan(tgz, jobs=1, root=str(empty)).binaries
-    names = {m["name"] for m in b.resolution["missing"]}
-    assert b.resolution["verdict"] == "fail" and "/lib64/ld-linux-x86-64.so.2" in names and "libc.so.6" in names
+    names = {m["name"] for m in to_json(b.resolution)["missing"]}
+    assert to_json(b.resolution)["verdict"] == "fail" and "/lib64/ld-linux-x86-64.so.2" in names and "libc.so.6" in names

@@ -52,7 +52,7 @@ def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path], hashed
     bogus = str(inputs["dir"] / "nope")
     report = scan([inputs["zip"], bogus, inputs["dir"], inputs["tgz"]], jobs=2, options=Options(hash=hashed),
                   progress=lambda done, found, what: seen.append((done, found)))
-    assert [c["path"] for c in report.containers or []] == [str(inputs["zip"]), str(inputs["dir"]),
+    assert [c.path for c in report.containers or []] == [str(inputs["zip"]), str(inputs["dir"]),
                                                             str(inputs["tgz"])]
     assert [(e.path, e.error) for e in report.errors] == [(bogus, "no such file")]
     paths = [b.path for b in report.binaries]
@@ -69,7 +69,7 @@ def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path], hashed
 
 def test_library_entry_point() -> None:
     report = depfree.scan("/usr/bin/true", jobs=1)
-    assert report.containers and report.containers[0]["kind"] == "file"
+    assert report.containers and report.containers[0].kind == "file"
     assert depfree.scan.scan is scan
 
 

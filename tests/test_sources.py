@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from depfree.model import to_json
 from depfree.options import Options
 from depfree.scan import Engine, scan
 from depfree.sources.checksums import parse_manifest
@@ -64,8 +65,8 @@ def test_tar_every_compression(payload: Path, tmp_path: Path, flag: str, suffix:
     report = scan(out, jobs=1, options=HASHED)
     assert not report.errors
     (c,) = report.containers
-    assert c["kind"] == "tar" and c.get("compression") == kind
-    assert c["files"] == 4  # bin/app, lib/hello, README, app-link
+    assert c.kind == "tar" and c.compression == kind
+    assert c.files == 4  # bin/app, lib/hello, README, app-link
     got = members(report, str(out))
     assert got == {f"release/{p}": sha256(payload / p) for p in EXPECTED}
 
@@ -75,7 +76,7 @@ def test_zip_built_with_zip(payload: Path, tmp_path: Path) -> None:
     run(["zip", "-qry", str(out), "release"], cwd=payload.parent)
     report = scan(out, jobs=1, options=HASHED)
     assert not report.errors
-    assert report.containers[0]["kind"] == "zip"
+    assert report.containers[0].kind == "zip"
     assert members(report, str(out)) == {f"release/{p}": sha256(payload / p) for p in EXPECTED}
 
 
@@ -98,9 +99,9 @@ def test_deb_built_with_dpkg_deb(payload: Path, tmp_path: Path) -> None:
     report = scan(out, jobs=1, options=HASHED)
     assert not report.errors
     (c,) = report.containers
-    assert c["kind"] == "deb"
+    assert c.kind == "deb"
     assert members(report, str(out)) == {"/usr/bin/app": sha256(payload / "bin" / "app")}
-    assert report.binaries[0].resolution["self_contained"] is True  # a static Go binary needs nothing
+    assert report.binaries[0].resolution.self_contained is True  # a static Go binary needs nothing
 
 
 def test_nested_archive_entered_one_level(payload: Path, tmp_path: Path) -> None:
@@ -109,10 +110,10 @@ def test_nested_archive_entered_one_level(payload: Path, tmp_path: Path) -> None
     outer = tmp_path / "outer.tar.gz"
     run(["tar", "-czf", str(outer), "-C", str(tmp_path), "inner.zip"])
     report = scan(outer, jobs=1, options=HASHED)
-    assert [c["path"] for c in report.containers] == [str(outer), f"{outer}!inner.zip"]
+    assert [c.path for c in report.containers] == [str(outer), f"{outer}!inner.zip"]
     assert set(members(report, f"{outer}!inner.zip")) == {f"release/{p}" for p in EXPECTED}
     shallow = scan(outer, jobs=1, depth=0)
-    assert [c["path"] for c in shallow.containers] == [str(outer)] and not shallow.binaries
+    assert [c.path for c in shallow.containers] == [str(outer)] and not shallow.binaries
 
 
 def test_directory_tree_with_symlink_loop_and_escape(payload: Path, tmp_path: Path) -> None:
@@ -165,7 +166,7 @@ def test_checksums_good_bad_missing_unlisted(payload: Path, tmp_path: Path) -> N
         fh.write(b"\0" * 512)
     (dist / "extra.bin").write_bytes(b"unlisted")
     report = scan(dist, jobs=1)
-    sums_result = report.containers[0]["checksums"]
+    sums_result = report.containers[0].checksums
     assert sums_result["ok"] == [good.name]
     assert [m["name"] for m in sums_result["mismatched"]] == [bad.name]
     assert sums_result["mismatched"][0]["actual"] == sha256(bad)
@@ -173,9 +174,9 @@ def test_checksums_good_bad_missing_unlisted(payload: Path, tmp_path: Path) -> N
     assert sums_result["unlisted"] == ["extra.bin"]
     # one archive scanned alone: the manifest beside it is found, only its own entry is judged
     single = scan(bad, jobs=1)
-    assert [m["name"] for m in single.containers[0]["checksums"]["mismatched"]] == [bad.name]
+    assert [m["name"] for m in single.containers[0].checksums["mismatched"]] == [bad.name]
     explicit = scan(good, jobs=1, checksums=dist / "SHA256SUMS")
-    assert explicit.containers[0]["checksums"]["ok"] == [good.name]
+    assert explicit.containers[0].checksums["ok"] == [good.name]
 
 
 def test_checksum_manifest_styles(tmp_path: Path) -> None:
@@ -222,7 +223,7 @@ def test_archives_in_a_tree_are_indexed_in_the_pool_like_in_process(payload: Pat
 
     def outcome(jobs: int) -> tuple[object, ...]:
         report = scan(tree, jobs=jobs, options=HASHED)
-        return (report.containers, [(b.path, b.sha256, b.resolution) for b in report.binaries],
+        return (to_json(report.containers), [(b.path, b.sha256, b.resolution) for b in report.binaries],
                 [(e.path, e.error) for e in report.errors])
 
     alone = outcome(1)

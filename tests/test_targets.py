@@ -12,6 +12,7 @@ import pytest
 
 import depfree
 from depfree.analysis.context import Options
+from depfree.model import to_json
 from depfree.targets.profiles import builtin
 from depfree.versions import version_key
 from helpers.truth import readelf
@@ -28,7 +29,7 @@ def targets_json(*args: str) -> tuple[int, dict]:
 
 def cells(path: Path, targets: list[str] | None = None) -> dict[str, dict]:
     b = depfree.inspect(str(path), options=Options(targets=targets or ALL)).binaries[0]
-    return {t["target"]: t for t in b.targets or []}
+    return {t["target"]: t for t in to_json(b.targets or [])}
 
 
 def codes(cell: dict) -> set[str]:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from depfree.analysis.context import Options
-from depfree.model import Binary, Report
+from depfree.model import Binary, Report, to_json
 from depfree.scan import scan
 from helpers import packages
 from helpers.factory import Factory
@@ -100,12 +100,12 @@ def test_wheel_verdict_follows_auditwheel(wheels: dict[str, Path], name: str) ->
     report = scan(wheel, jobs=1)
     assert not report.errors
     (container,) = report.containers or []
-    assert container["context"] == "wheel"
-    assert (container["verdict"] != "fail") is honest, [b.resolution for b in report.binaries]
+    assert container.context == "wheel"
+    assert (container.verdict != "fail") is honest, [b.resolution for b in report.binaries]
     assert_valid_report(report.to_json())
     if not honest:
         (b,) = report.binaries
-        reasons = [m for m in b.resolution["missing"] if m["kind"] == "tag"]
+        reasons = [m for m in to_json(b.resolution)["missing"] if m["kind"] == "tag"]
         assert reasons and "above the glibc 2.17 ceiling of manylinux_2_17_x86_64" in reasons[0]["why"]
         assert reasons[0]["why"].startswith(f"needs GLIBC_{b.linkage.min_glibc}")
 
@@ -132,8 +132,8 @@ def test_cxx_symbol_versions_against_the_tag_like_auditwheel(factory: Factory, t
     glibc = {tuple(int(x) for x in v.split(".")) for v in re.findall(r"GLIBC_(\d+(?:\.\d+)+)", versions)}
     assert max(glibc) <= (2, 17)  # so glibc is not what breaks the promise
     (b,) = scan(wheel, jobs=1).binaries
-    assert b.resolution["verdict"] == "fail"
-    reasons = [m for m in b.resolution["missing"] if m["kind"] == "tag"]
+    assert to_json(b.resolution)["verdict"] == "fail"
+    reasons = [m for m in to_json(b.resolution)["missing"] if m["kind"] == "tag"]
     assert reasons and {r["why"].split("_")[0].removeprefix("needs ") for r in reasons} <= {"GLIBCXX", "CXXABI", "GCC"}
     assert any(r["why"].startswith("needs GLIBCXX_") and "above the GLIBCXX 3.4.19 that manylinux_2_17_x86_64 "
                "allows" in r["why"] for r in reasons)
@@ -175,16 +175,16 @@ def test_vendored_libraries_found_through_origin_and_a_missing_one_fails(wheels:
         tmp.write_bytes(zf.read(ext.path.split("!", 1)[1]))
     vendored = [n for n in readelf_needed(tmp) if n not in allowed and not n.startswith("ld-linux")]
     assert vendored and all(n in libs for n in vendored)  # auditwheel repair put them in psycopg2_binary.libs
-    found = {e["name"]: e["path"] for e in ext.resolution["libraries"]}
+    found = {e["name"]: e["path"] for e in to_json(ext.resolution)["libraries"]}
     for n in vendored:
         assert found[n] == "/" + libs[n]
-    assert ext.resolution["verdict"] == "ok"
+    assert to_json(ext.resolution)["verdict"] == "ok"
     broken = scan(wheels["no-libpq"], jobs=1)
     ext = next(b for b in broken.binaries if "_psycopg" in b.path)
     libpq = next(n for n in vendored if n.startswith("libpq-"))
-    assert ext.resolution["verdict"] == "fail"
-    assert [m["name"] for m in ext.resolution["missing"]] == [libpq]
-    assert "not in the wheel and not allowed by manylinux2014" in ext.resolution["missing"][0]["why"]
+    assert to_json(ext.resolution)["verdict"] == "fail"
+    assert [m["name"] for m in to_json(ext.resolution)["missing"]] == [libpq]
+    assert "not in the wheel and not allowed by manylinux2014" in to_json(ext.resolution)["missing"][0]["why"]
 
 
 # ---- Debian packages -------------------------------------------------------------------------------------------
@@ -214,14 +214,14 @@ def test_deb_needs_satisfied_through_depends_like_dpkg_shlibdeps(factory: Factor
     report = scan(deb, jobs=1)
     assert not report.errors
     (container,) = report.containers or []
-    assert container["context"] == "deb" and container["verdict"] == "ok"
-    assert container["deb"]["depends"] == deb_field(deb, "Depends")
+    assert container.context == "deb" and container.verdict == "ok"
+    assert container.deb is not None and container.deb.depends == deb_field(deb, "Depends")
     dynamic = [b for b in report.binaries if b.linkage.needed and b.type in ("exec", "pie")]
     assert dynamic
     for b in dynamic:
         member = b.path.split("!", 1)[1]
-        assert providers(b.resolution) == shlibdeps(deb, member, tmp_path), b.resolution["host"]
-        assert all("(Depends ✓)" in h["detail"] for h in b.resolution["host"] if h["kind"] == "library")
+        assert providers(to_json(b.resolution)) == shlibdeps(deb, member, tmp_path), to_json(b.resolution)["host"]
+        assert all("(Depends ✓)" in h["detail"] for h in to_json(b.resolution)["host"] if h["kind"] == "library")
 
 
 def test_deb_missing_a_dependency_fails(factory: Factory, tmp_path: Path) -> None:
@@ -240,8 +240,8 @@ def test_deb_missing_a_dependency_fails(factory: Factory, tmp_path: Path) -> Non
     assert "liblzma5" not in deb_field(broken, "Depends")
     report = scan(broken, jobs=1)
     zstd = by_path(report)[f"{broken}!/usr/bin/zstd"]
-    assert zstd.resolution["verdict"] == "fail"
-    (miss,) = zstd.resolution["missing"]
+    assert to_json(zstd.resolution)["verdict"] == "fail"
+    (miss,) = to_json(zstd.resolution)["missing"]
     assert miss["name"] == "liblzma.so.5" and miss["detail"].startswith("← liblzma5 (")
     assert miss["detail"].endswith("not in Depends or Pre-Depends")
     # the evidence names the shlibs/symbols file that maps the soname, and it really does (read here)
@@ -272,11 +272,11 @@ def test_go_deb_with_cgo_libraries_from_the_packages_own_symbols(factory: Factor
                 want[line.split()[0]] = line.split()[1]
             elif line and not line[0].isspace() and len(line.split()) >= 3:
                 want[f"{line.split()[0]}.so.{line.split()[1]}"] = line.split()[2]
-    host = {h["name"]: h for h in b.resolution["host"] if h["kind"] == "library"}
+    host = {h["name"]: h for h in to_json(b.resolution)["host"] if h["kind"] == "library"}
     for so in ("libwebp.so.7", "libsass.so.1"):
         assert so in want, want
         assert host[so]["status"] == "met" and host[so]["detail"] == f"← {want[so]} (Depends ✓)"
-    assert b.resolution["verdict"] == "ok"
+    assert to_json(b.resolution)["verdict"] == "ok"
     out = cli("scan", "--jobs", "1", str(hugo), str(webp), str(sass)).stdout
     assert f"libwebp.so.7 ← {want['libwebp.so.7']} (Depends ✓)" in out
 
@@ -305,9 +305,9 @@ def test_release_archives_of_static_and_cgo_go_builds_judged_on_chosen_targets(f
                 "cgo": _tarball(tmp_path, "cgo", {"bin/nettool": cgo})}
     for kind, tgz in archives.items():
         (b,) = scan(tgz, jobs=1).binaries
-        assert b.resolution["context"] == "app" and b.resolution["verdict"] == "ok" and b.resolution["missing"] == []
+        assert to_json(b.resolution)["context"] == "app" and to_json(b.resolution)["verdict"] == "ok" and to_json(b.resolution)["missing"] == []
         if kind == "cgo":
-            host = {h["name"] for h in b.resolution["host"]}
+            host = {h["name"] for h in to_json(b.resolution)["host"]}
             assert {"/lib64/ld-linux-x86-64.so.2", "libc.so.6"} <= host
     runs = {kind: verify(str(path), ["scratch"])[0] for kind, path in (("static", static), ("cgo", cgo))}
     assert runs["cgo"].failure == "interpreter-missing" and runs["static"].started
@@ -320,7 +320,7 @@ def test_release_archives_of_static_and_cgo_go_builds_judged_on_chosen_targets(f
     # a multi-OS release: a Linux target is not the .exe's machine
     exe = _tarball(tmp_path, "windows", {"nettool.exe": factory.go("nettool", goos="windows")})
     (b,) = scan(exe, jobs=1, options=Options(targets=["debian-12"])).binaries
-    assert b.resolution["verdict"] == "ok" and b.targets[0]["verdict"] == "fail"
+    assert to_json(b.resolution)["verdict"] == "ok" and b.targets[0].verdict == "fail"
     proc = cli("scan", "-t", "no-such-target", str(archives["cgo"]))
     assert proc.returncode == 2 and "unknown target 'no-such-target'" in proc.stderr
 
@@ -342,7 +342,7 @@ def test_release_archive_searching_origin_must_bring_its_library(factory: Factor
                                              capture_output=True, text=True).stdout
     verdict = {}
     for name, tgz in (("good", good), ("bad", bad), ("bare", bare)):
-        (verdict[name],) = [b.resolution for b in scan(tgz, jobs=1).binaries if b.path.endswith("bin/app")]
+        (verdict[name],) = [to_json(b.resolution) for b in scan(tgz, jobs=1).binaries if b.path.endswith("bin/app")]
     assert verdict["good"]["verdict"] == "ok"
     assert verdict["bad"]["verdict"] == "fail"
     assert [m["name"] for m in verdict["bad"]["missing"]] == ["libdepfreetwo.so.1"]
@@ -377,7 +377,7 @@ def test_bad_deb_control_members_are_one_line_errors(factory: Factory, tmp_path:
         assert "/usr/bin/zstd" in proc.stdout
         report = scan(path, jobs=1)
         zstd = by_path(report)[f"{path}!/usr/bin/zstd"]
-        libs = [h for h in zstd.resolution["host"] if h["kind"] == "library"]
+        libs = [h for h in to_json(zstd.resolution)["host"] if h["kind"] == "library"]
         assert libs and all(h["status"] == "unknown" for h in libs)
 
 
@@ -386,7 +386,7 @@ def test_a_zip_named_whl_without_a_wheel_name_is_an_ordinary_archive(factory: Fa
     with zipfile.ZipFile(odd, "w") as zf:
         zf.write(factory.c("hello.c"), "bin/hello")
     (container,) = scan(odd, jobs=1).containers or []
-    assert container["context"] == "app" and container["verdict"] == "ok"
+    assert container.context == "app" and container.verdict == "ok"
 
 
 def test_go_deb_alone_names_its_library_packages_by_debian_policy(factory: Factory, tmp_path: Path) -> None:
@@ -398,8 +398,8 @@ def test_go_deb_alone_names_its_library_packages_by_debian_policy(factory: Facto
     empty = tmp_path / "empty-root"  # a root with no dpkg database: no shlibs file maps anything
     empty.mkdir()
     b = by_path(scan(hugo, jobs=1, root=str(empty)))[f"{hugo}!/usr/bin/hugo"]
-    assert b.resolution["context"] == "deb"
-    host = {h["name"]: h for h in b.resolution["host"] if h["kind"] == "library"}
+    assert to_json(b.resolution)["context"] == "deb"
+    host = {h["name"]: h for h in to_json(b.resolution)["host"] if h["kind"] == "library"}
     assert host["libwebp.so.7"]["status"] == "met"
     assert host["libwebp.so.7"]["detail"].startswith(f"← {owner} (Depends ✓; named as Debian Policy")
-    assert b.resolution["verdict"] == "ok"
+    assert to_json(b.resolution)["verdict"] == "ok"

@@ -13,6 +13,7 @@ import pytest
 from depfree.analysis.context import Options
 from depfree.analysis.minimum import padded
 from depfree.api import inspect
+from depfree.model import to_json
 from depfree.targets import windows
 from depfree.targets.profiles import builtin
 from helpers import packages
@@ -57,7 +58,7 @@ def test_every_windows_target_against_what_the_imports_need(pes: dict[str, Path]
         (report,) = [inspect(str(path), options=Options(targets=WINDOWS))]
         (b,) = report.binaries
         assert {lib.name: lib.functions for lib in b.linkage.libraries if not lib.delay_load} == imports
-        cells = {c["target"]: c for c in b.targets or []}
+        cells = {c["target"]: c for c in to_json(b.targets or [])}
         for target in WINDOWS:
             version = builtin()[target].os_version or "0"
             want: set[str] = set()
@@ -95,12 +96,12 @@ def test_current_windows_runs_them_and_windows_7_does_not_run_current_rust(pes: 
     assert "ProcessPrng" in pe_imports(pes["ruff"]).get("bcryptprimitives.dll", [])
     for name in ("ruff", "biome", "esbuild", "task", "go"):
         (b,) = inspect(str(pes[name]), options=Options(targets=WINDOWS)).binaries
-        cells = {c["target"]: c["verdict"] for c in b.targets or []}
+        cells = {c.target: c.verdict for c in b.targets or []}
         for current in ("windows-10", "windows-11", "windows-server-2022", "windows-server-2025"):
             assert cells[current] != "fail", (name, current, b.targets)
         assert cells["windows-7"] == "fail", name
     (b,) = inspect(str(pes["mingw"]), options=Options(targets=WINDOWS)).binaries
-    assert all(c["verdict"] == "ok" for c in b.targets or []), b.targets  # msvcrt.dll and kernel32 basics only
+    assert all(c.verdict == "ok" for c in b.targets or []), b.targets  # msvcrt.dll and kernel32 basics only
 
 
 def test_vcruntime_is_a_need_not_a_failure(pes: dict[str, Path]) -> None:
@@ -109,8 +110,8 @@ def test_vcruntime_is_a_need_not_a_failure(pes: dict[str, Path]) -> None:
     assert "VCRUNTIME140.dll" in pe_imports(pes["biome"])
     (b,) = inspect(str(pes["biome"]), options=Options(targets=["windows-11"])).binaries
     (cell,) = b.targets or []
-    assert cell["verdict"] == "warn"
-    assert [r["code"] for r in cell["reasons"]] == ["runtime-required"]
+    assert cell.verdict == "warn"
+    assert [r.code for r in cell.reasons] == ["runtime-required"]
 
 
 def test_release_knowledge_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from depfree.model import Report
 from depfree.options import Options
 from depfree.policy.config import Policy, load_policy
 from depfree.policy.engine import CheckResult, evaluate
@@ -22,12 +23,12 @@ def policy_options(policy: Policy) -> Options:
 
 
 def gather(paths: list[str], options: Options, progress: Callable[[int, int, str], None] | None = None,
-           executor: str = "local", scheduler: str | None = None) -> dict[str, Any]:
-    """The report JSON for all PATHs, what a policy judges: files, directories, archives and images (through
-    ``scan``, on the local pool or a Dask cluster)."""
+           executor: str = "local", scheduler: str | None = None) -> Report:
+    """The report for all PATHs, what a policy judges (its rules read the typed facts): files, directories,
+    archives and images (through ``scan``, on the local pool or a Dask cluster)."""
     from depfree.fleet import report
 
-    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress).to_json()
+    return report(paths, executor=executor, scheduler=scheduler, options=options, progress=progress)
 
 
 def check(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, policy: str | None = None,

@@ -3,16 +3,22 @@
 Conventions:
 - Field names are the JSON names (``min_glibc``, ``interpreter``, ``needed``) so code, JSON and docs use one word.
 - Every claim carries :class:`Evidence` naming the symbol, section, segment, note or file that proves it.
-- ``to_json`` serialises any of these dataclasses; ``None`` stays ``null``.
+- ``to_json`` serialises any of these dataclasses; ``None`` stays ``null``, except for the fields a class's
+  ``json_omit()`` names: those are left out of its JSON object (keys the schema marks optional).
+- The typed sections of a binary live in ``model_hardening.py`` (hardening, debug, packer) and
+  ``model_verdicts.py`` (target verdicts, in-package resolution, container records).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from depfree.model_hardening import Debug, Hardening, Packer
+    from depfree.model_verdicts import ContainerRecord, Resolution, TargetVerdict
 
 from depfree.details import MachoDetails, PeDetails
 
@@ -131,6 +137,14 @@ class GoPackage:
 
 
 @dataclass
+class GoFeature:
+    """A build feature (netgo, osusergo, fips140...; analysis/gofeatures.py): on, off, or None when unknown."""
+
+    value: bool | None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
 class Go:
     version: str | None
     source: str  # buildinfo | pclntab | symbols | gccgo
@@ -148,7 +162,7 @@ class Go:
     evidence: list[Evidence] = field(default_factory=list)
     # Filled by deeper analysis (pclntab, --deep); None when not looked at.
     packages: list[GoPackage] | None = None
-    features: dict[str, Any] | None = None
+    features: dict[str, GoFeature] | None = None
 
 
 @dataclass
@@ -184,12 +198,12 @@ class Binary:
     # the highest of the header's minimum and the Go release's, every source as evidence (analysis/minimum.py)
     effective_min_os: MinOS | None = None
     # Sections below are filled by their analyzers when present.
-    hardening: dict[str, Any] | None = None
-    debug: dict[str, Any] | None = None
-    packer: dict[str, Any] | None = None
+    hardening: Hardening | None = None
+    debug: Debug | None = None
+    packer: Packer | None = None
     needs: list[Need] | None = None
-    targets: list[dict[str, Any]] | None = None
-    resolution: dict[str, Any] | None = None
+    targets: list[TargetVerdict] | None = None
+    resolution: Resolution | None = None
     verify: list[dict[str, Any]] | None = None
     pe: PeDetails | None = None  # depfree/details.py
     macho: MachoDetails | None = None
@@ -208,13 +222,19 @@ class Report:
     errors: list[FileError] = field(default_factory=list)
     schema: str = SCHEMA
     tool: dict[str, str] = field(default_factory=dict)
-    containers: list[dict[str, Any]] | None = None
+    containers: list[ContainerRecord] | None = None
+
+    def json_omit(self) -> tuple[str, ...]:
+        return omit_none(self, "containers")
 
     def to_json(self) -> dict[str, Any]:
-        out = to_json(self)
-        if out.get("containers") is None:
-            out.pop("containers", None)
+        out: dict[str, Any] = to_json(self)
         return out
+
+
+def omit_none(obj: object, *names: str) -> tuple[str, ...]:
+    """The ``names`` whose value on ``obj`` is None: for a ``json_omit`` of keys that are absent rather than null."""
+    return tuple(n for n in names if getattr(obj, n) is None)
 
 
 def to_json(obj: Any) -> Any:
@@ -229,8 +249,12 @@ def to_json(obj: Any) -> Any:
         return _evidence_json(obj)
     if isinstance(obj, enum.Enum):
         return obj.value
-    names = _field_names(type(obj))
-    if names is not None:
+    shape = _shape(type(obj))
+    if shape is not None:
+        names, omits = shape
+        if omits:
+            skip = obj.json_omit()
+            return {name: to_json(getattr(obj, name)) for name in names if name not in skip}
         return {name: to_json(getattr(obj, name)) for name in names}
     return obj
 
@@ -242,20 +266,29 @@ def shallow_json(obj: Any) -> Any:
         return _evidence_json(obj)
     if isinstance(obj, enum.Enum):
         return obj.value
-    names = _field_names(type(obj))
-    if names is None:
+    shape = _shape(type(obj))
+    if shape is None:
         raise TypeError(f"{type(obj).__name__} is not part of the report model")
-    out = {name: getattr(obj, name) for name in names}
-    if isinstance(obj, Report) and out.get("containers") is None:
-        out.pop("containers", None)
-    return out
+    names, omits = shape
+    if omits:
+        skip = obj.json_omit()
+        return {name: getattr(obj, name) for name in names if name not in skip}
+    return {name: getattr(obj, name) for name in names}
 
 
 def _evidence_json(e: Evidence) -> dict[str, str]:
     return {"kind": e.kind, "name": e.name, "detail": e.detail} if e.detail else {"kind": e.kind, "name": e.name}
 
 
-@functools.cache
-def _field_names(cls: type) -> tuple[str, ...] | None:
-    """The field names of a dataclass (None for other types), looked up once per class."""
-    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+_SHAPES: dict[type, tuple[tuple[str, ...], bool] | None] = {}
+
+
+def _shape(cls: type) -> tuple[tuple[str, ...], bool] | None:
+    """The field names of a dataclass and whether it has a ``json_omit`` (None for other types), once per class."""
+    try:
+        return _SHAPES[cls]
+    except KeyError:
+        shape = (tuple(f.name for f in dataclasses.fields(cls)), hasattr(cls, "json_omit")) \
+            if dataclasses.is_dataclass(cls) else None
+        _SHAPES[cls] = shape
+        return shape

@@ -369,4 +369,4 @@ def _result(fut: Any, path: str) -> list[ScanResult]:
         msg = "cannot scan: its Dask task was cancelled (the scheduler was lost or restarted)"
     except Exception as exc:  # noqa: BLE001 - one input's failure must not end a scan of thousands
         msg = f"internal error on the Dask worker ({type(exc).__name__}: {exc})"
-    return [ScanResult({}, [], [FileError(path=path, error=msg)])]
+    return [ScanResult(None, [], [FileError(path=path, error=msg)])]

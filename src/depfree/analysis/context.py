@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from depfree.analysis.gotables import GoTables
 from depfree.formats.base import Executable
 from depfree.model import Binary
 from depfree.options import Options
@@ -17,5 +17,8 @@ class Context:
     exe: Executable
     binary: Binary
     options: Options
-    # Shared, lazily computed things analyzers may reuse (e.g. the pclntab) go here, keyed by name.
-    cache: dict[str, Any] = field(default_factory=dict)
+    # The Go tables (pclntab, names, packages, moduledata), read once when an analyzer first asks for them.
+    go: GoTables = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.go = GoTables(self.exe)

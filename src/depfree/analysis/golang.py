@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from depfree.analysis.context import Context
-from depfree.analysis.gopackages import all_names, load_pclntab
 from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
 from depfree.golang.funcnames import is_cgo_name
 from depfree.golang.gccgo import gccgo_signs
-from depfree.golang.moduledata import find_moduledata
 from depfree.golang.search import VERSION_RE, search_build_version
 from depfree.model import Evidence, Go
 
@@ -52,7 +50,7 @@ def cgo_linked(ctx: Context, go: Go) -> None:
 
 def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
     """cgo signs in the function table of stripped binaries: runtime/cgo's C part (x_cgo_init) and cgo glue."""
-    names = sorted(all_names(ctx))
+    names = sorted(ctx.go.all_names)
     if not names:
         return
     hits = [n for n in names if n in CGO_SYMBOLS or n.startswith("runtime/cgo.")][:2]
@@ -110,10 +108,10 @@ _LIBC_SONAMES = ("libc.so", "libc.musl", "libpthread.so", "libdl.so")
 def go_from_pclntab(ctx: Context) -> Go | None:
     """Go facts from the pclntab when build info is gone: the table proves a gc-built Go binary; the version comes
     from ``runtime.buildVersion``, by symbol when there is a symbol table, else by a validated search."""
-    tab = load_pclntab(ctx)
+    tab = ctx.go.pclntab
     if tab is None:
         return None
-    names = all_names(ctx)
+    names = ctx.go.all_names
     if not any(n.startswith("runtime.") for n in names):
         return None  # a table without the Go runtime is not a Go program's
     exe = ctx.exe
@@ -133,10 +131,9 @@ def go_from_pclntab(ctx: Context) -> Go | None:
             version = found[0]
             evidence.append(Evidence("string", "runtime.buildVersion",
                                      f"string header at {found[1]:#x} points at {version!r}"))
-    md = find_moduledata(exe, tab)
+    md = ctx.go.moduledata
     if md is not None:
         evidence.append(Evidence("header", "runtime.firstmoduledata", f"at {md.addr:#x}, text {md.text:#x}-{md.etext:#x}"))
-    ctx.cache["go.moduledata"] = md
     return Go(version=version, source=source, evidence=evidence)
 
 

@@ -45,12 +45,14 @@ def _linkage_needs(b: Binary) -> list[Need]:
 
 
 def _stdlib_needs(ctx: Context) -> list[Need]:
-    from depfree.analysis.gopackages import linked_function_names
-
     b = ctx.binary
     assert b.go is not None
-    funcs = linked_function_names(ctx)
+    funcs = ctx.go.linked_names
     features = b.go.features or {}
+
+    def on(name: str) -> bool:
+        f = features.get(name)
+        return f is not None and f.value is True
     goos = b.go.settings.get("GOOS") or b.os
     out = []
     for rule in load("stdlib_needs.toml")["need"]:
@@ -59,17 +61,17 @@ def _stdlib_needs(ctx: Context) -> list[Need]:
         hit = next((f for f in rule["functions"] if f in funcs), None)
         if hit is None:
             continue
-        skip = any((features.get(f) or {}).get("value") is True for f in rule.get("unless_features", []))
+        skip = any(on(f) for f in rule.get("unless_features", []))
         if skip and not (rule["id"] == "passwd" and b.linkage.libc.flavour == "musl"):
             continue  # (musl has no NSS: with cgo its getpwuid still reads /etc/passwd)
         ev = [Evidence("function", hit, f"linked; {rule['source']}")]
         why = rule["why"]
         if rule["id"] in ("resolv-conf", "hosts", "nsswitch"):
-            resolver = "cgo resolver (libc NSS)" if (features.get("netcgo") or {}).get("value") else "pure-Go resolver"
+            resolver = "cgo resolver (libc NSS)" if on("netcgo") else "pure-Go resolver"
             why = f"{why} ({resolver})"
         out.append(Need(rule["kind"], rule["what"], why, ev, required=bool(rule.get("required", True)),
                         alternatives=list(rule.get("alternatives", []))))
-    if (features.get("netcgo") or {}).get("value") and b.linkage.kind == "dynamic" and goos == "linux":
+    if on("netcgo") and b.linkage.kind == "dynamic" and goos == "linux":
         # (glibc's NSS: on macOS the cgo resolver is libSystem's, part of the OS)
         out.append(Need("library", "libc NSS modules (libnss_files, libnss_dns)", "the cgo resolver and os/user go "
                         "through glibc's NSS, which loads modules named in /etc/nsswitch.conf",

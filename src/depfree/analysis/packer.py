@@ -11,7 +11,8 @@ from depfree.analysis.context import Context
 from depfree.datafiles import load
 from depfree.formats.base import Executable
 from depfree.formats.elf import ElfExecutable
-from depfree.model import Evidence, to_json
+from depfree.model import Evidence
+from depfree.model_hardening import Overlay, Packer, PackHeader
 
 HEAD_WINDOW = 8192
 TAIL_WINDOW = 8192
@@ -26,79 +27,76 @@ def analyze_packer(ctx: Context) -> None:
     found = detect_packer(exe)
     overlay = _overlay(exe, b)
     entropy = _text_entropy(exe)
-    if found is None and overlay is None and (entropy is None or entropy < HIGH_ENTROPY):
+    high = entropy is not None and entropy >= HIGH_ENTROPY
+    if found is None and overlay is None and not high:
         b.packer = None
         return
-    out: dict[str, Any] = dict(found) if found else {"name": None}
-    out["overlay"] = overlay
-    out["text_entropy"] = round(entropy, 3) if entropy is not None else None
-    out["high_entropy_text"] = bool(entropy is not None and entropy >= HIGH_ENTROPY)
-    if found and found["name"] == "UPX":
+    out = found or Packer()
+    out.overlay = overlay
+    out.text_entropy = round(entropy, 3) if entropy is not None else None
+    out.high_entropy_text = high
+    if out.name == "UPX":
         if b.go is None:
-            out["note"] = ("UPX-packed: the headers are the UPX stub's; Go build info, symbols and libraries of the "
-                           "real program need `upx -d` first")
+            out.note = ("UPX-packed: the headers are the UPX stub's; Go build info, symbols and libraries of the "
+                        "real program need `upx -d` first")
         else:
-            out["note"] = "UPX-packed Go binary; the Go facts shown were read from data UPX left uncompressed"
-    b.packer = out if (found or overlay or out["high_entropy_text"]) else None
+            out.note = "UPX-packed Go binary; the Go facts shown were read from data UPX left uncompressed"
+    b.packer = out
 
 
-def detect_packer(exe: Executable) -> dict[str, Any] | None:
+def detect_packer(exe: Executable) -> Packer | None:
     db = load("packers.toml")
     names = {s.name for s in exe.sections()}
     for key, spec in db.items():
         hits = sorted(names & set(spec.get("pe_sections", [])))
         if hits and exe.format == "pe":
-            out = {"name": spec["name"], "version": None,
-                   "evidence": [to_json(Evidence("section", h, "packer section name")) for h in hits]}
+            out = Packer(name=spec["name"], evidence=[Evidence("section", h, "packer section name") for h in hits])
             if key == "upx":
-                out.update(_upx_details(exe))
+                _upx_details(exe, out)
             return out
     upx = db["upx"]
     head = exe.read_file(0, HEAD_WINDOW)
     tail = exe.read_file(max(0, exe.length - TAIL_WINDOW), TAIL_WINDOW)
     magic = upx["magic"].encode()
     if magic in head or magic in tail or any(s.encode() in head or s.encode() in tail for s in upx["strings"]):
-        out = {"name": "UPX", "version": None, "evidence": []}
+        out = Packer(name="UPX")
         if magic in head:
-            out["evidence"].append(to_json(Evidence("header", "UPX!", f"l_info magic at offset {head.find(magic)}")))
+            out.evidence.append(Evidence("header", "UPX!", f"l_info magic at offset {head.find(magic)}"))
         if magic in tail:
-            out["evidence"].append(to_json(Evidence("header", "UPX!", "PackHeader magic near the end of the file")))
-        out.update(_upx_details(exe))
+            out.evidence.append(Evidence("header", "UPX!", "PackHeader magic near the end of the file"))
+        _upx_details(exe, out)
         return out
     return None
 
 
-def _upx_details(exe: Executable) -> dict[str, Any]:
+def _upx_details(exe: Executable, out: Packer) -> None:
     """Version from the stub's `$Id: UPX x.y` string, and PackHeader version/format/method bytes after `UPX!`."""
-    out: dict[str, Any] = {}
     # The PackHeader sits near the end of the file; the 'UPX!' near the start is l_info (no version bytes there).
     for window in (exe.read_file(max(0, exe.length - (1 << 16)), 1 << 16), exe.read_file(0, 1 << 16)):
         i = window.find(b"$Id: UPX ")
-        if i >= 0 and "version" not in out:
-            ver = window[i + 9 : i + 24].split(b" ", 1)[0].decode("ascii", "replace")
-            out["version"] = ver
-            out["version_evidence"] = to_json(Evidence("string", "$Id: UPX", ver))
+        if i >= 0 and out.version_evidence is None:
+            out.version = window[i + 9 : i + 24].split(b" ", 1)[0].decode("ascii", "replace")
+            out.version_evidence = Evidence("string", "$Id: UPX", out.version)
         j = window.rfind(b"UPX!")
-        if j >= 0 and j + 8 <= len(window) and "pack_header" not in out:
+        if j >= 0 and j + 8 <= len(window) and out.pack_header is None:
             version, fmt, method, level = window[j + 4 : j + 8]
-            out["pack_header"] = {"version": version, "format": fmt, "method": method, "level": level}
-    return out
+            out.pack_header = PackHeader(version=version, format=fmt, method=method, level=level)
 
 
-def _overlay(exe: Executable, b: Any) -> dict[str, int] | None:
+def _overlay(exe: Executable, b: Any) -> Overlay | None:
     if exe.format == "pe":
         o = b.pe.overlay if b.pe is not None else None
-        return {"offset": o.offset, "size": o.size} if o is not None else None
+        return Overlay(o.offset, o.size) if o is not None else None
     if not isinstance(exe, ElfExecutable):
         return None
     end = 0
     for s in exe.segments():
         end = max(end, s.offset + s.filesz)
-    for s in exe.sections():
-        end = max(end, s.offset + s.file_size)
+    for sec in exe.sections():
+        end = max(end, sec.offset + sec.file_size)
     end = max(end, exe.header.table_end())
     if end and exe.length > end:
-        return {"offset": end, "size": exe.length - end}
+        return Overlay(offset=end, size=exe.length - end)
     return None
 
 

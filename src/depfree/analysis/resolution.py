@@ -10,12 +10,8 @@ too are followed (their own NEEDED, RPATH and RUNPATH), and a library of the wro
 the loader would. File and directory needs (CA bundle, zoneinfo, /etc/passwd… from ``binary.needs``) are looked
 up with their alternatives.
 
-The result is ``binary.resolution``::
-
-    {"self_contained": bool, "interpreter": str|None, "interpreter_found": bool|None,
-     "libraries": [{"name", "path"|None, "needed_by"}], "missing_libraries": [names],
-     "files": [{"path", "kind", "found", "required", "why", "alternatives", "provided_by"?}],
-     "missing_files": [required paths]}
+The result is ``binary.resolution``, a :class:`depfree.model_verdicts.Resolution` (libraries as
+``ResolvedLibrary``, file needs as ``ResolvedFile``).
 
 Paths supplied from outside (``provided``: in a container image, what the runtime writes at start, from
 data/contexts.toml) count as present (``provided_by``) when the tree lacks them. The verdict built on this
@@ -27,9 +23,9 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from depfree.model import Binary
+from depfree.model_verdicts import Resolution, ResolvedFile, ResolvedLibrary
 from depfree.sources.fsview import FILE, FsView, norm
 
 MULTIARCH = {("x86_64", 64): "x86_64-linux-gnu", ("x86", 32): "i386-linux-gnu", ("aarch64", 64): "aarch64-linux-gnu",
@@ -196,7 +192,7 @@ class Resolver:
 
     # ---- one binary ---------------------------------------------------------------------------------------------
 
-    def resolve(self, b: Binary, path: str) -> dict[str, Any]:
+    def resolve(self, b: Binary, path: str) -> Resolution:
         """``path`` is where the binary sits in the view ('/usr/local/bin/app')."""
         if b.format == "elf":
             interp, interp_found, libs, missing = self._elf(b, path)
@@ -204,23 +200,17 @@ class Resolver:
             interp, interp_found = None, None
             libs, missing = self._foreign(b, path)
         files, missing_files = self._files(b)
-        return {
-            "self_contained": interp_found is not False and not missing and not missing_files,
-            "interpreter": interp,
-            "interpreter_found": interp_found,
-            "libraries": libs,
-            "missing_libraries": missing,
-            "files": files,
-            "missing_files": missing_files,
-        }
+        return Resolution(self_contained=interp_found is not False and not missing and not missing_files,
+                          interpreter=interp, interpreter_found=interp_found, libraries=libs,
+                          missing_libraries=missing, files=files, missing_files=missing_files)
 
-    def _elf(self, b: Binary, path: str) -> tuple[str | None, bool | None, list[dict[str, Any]], list[str]]:
+    def _elf(self, b: Binary, path: str) -> tuple[str | None, bool | None, list[ResolvedLibrary], list[str]]:
         link = b.linkage
         interp = link.interpreter
         interp_found: bool | None = None
         if interp:
             interp_found = self._find(interp) is not None
-        libs: list[dict[str, Any]] = []
+        libs: list[ResolvedLibrary] = []
         resolved: dict[str, str | None] = {}  # soname -> path; the loader loads a soname once
         queue: list[tuple[Binary, str, str | None, int, list[str]]] = [(b, path, None, 0, [])]
         while queue:
@@ -235,23 +225,20 @@ class Resolver:
                 if name in resolved and found is None:
                     continue
                 resolved[name] = found
-                entry: dict[str, Any] = {"name": name, "path": found}
-                if parent is not None:
-                    entry["needed_by"] = parent
-                libs.append(entry)
+                libs.append(ResolvedLibrary(name, found, needed_by=parent))
                 child = self._binary_at(found) if found else None
-                if child is not None and depth < MAX_DEPTH and child.linkage.needed:
+                if found and child is not None and depth < MAX_DEPTH and child.linkage.needed:
                     queue.append((child, found, posixpath.basename(found), depth + 1, passed))
         # a name missing along one path but found along another (another RUNPATH) is loaded once found
-        libs = [e for e in libs if e["path"] is not None or resolved.get(e["name"]) is None]
-        missing = [e["name"] for e in libs if e["path"] is None]
+        libs = [e for e in libs if e.path is not None or resolved.get(e.name) is None]
+        missing = [e.name for e in libs if e.path is None]
         return interp, interp_found, libs, missing
 
-    def _foreign(self, b: Binary, path: str) -> tuple[list[dict[str, Any]], list[str]]:
+    def _foreign(self, b: Binary, path: str) -> tuple[list[ResolvedLibrary], list[str]]:
         """PE: non-system DLLs are looked for beside the .exe (case-insensitively). Mach-O: non-system dylibs
         through @executable_path, @loader_path, @rpath and absolute paths."""
         origin = posixpath.dirname(path)
-        libs: list[dict[str, Any]] = []
+        libs: list[ResolvedLibrary] = []
         missing: list[str] = []
         for lib in b.linkage.libraries:
             if lib.system:
@@ -276,13 +263,13 @@ class Resolver:
                     found = self._find(c if c.startswith("/") else posixpath.join(origin, c))
                     if found:
                         break
-            libs.append({"name": lib.name, "path": found})
+            libs.append(ResolvedLibrary(lib.name, found))
             if found is None:
                 missing.append(lib.name)
         return libs, missing
 
-    def _files(self, b: Binary) -> tuple[list[dict[str, Any]], list[str]]:
-        files: list[dict[str, Any]] = []
+    def _files(self, b: Binary) -> tuple[list[ResolvedFile], list[str]]:
+        files: list[ResolvedFile] = []
         missing: list[str] = []
         for need in b.needs or []:
             if need.kind not in ("file", "dir"):
@@ -294,10 +281,10 @@ class Resolver:
                 found = self._exists(candidate, need.kind if i == 0 else "any")
                 if found:
                     break
-            entry = {"path": need.what, "kind": need.kind, "found": found, "required": need.required,
-                     "why": need.why, "alternatives": list(need.alternatives)}
+            entry = ResolvedFile(path=need.what, kind=need.kind, found=found, required=need.required, why=need.why,
+                                 alternatives=list(need.alternatives))
             if found is None and need.what in self.provided:
-                entry["provided_by"] = self.provided[need.what]
+                entry.provided_by = self.provided[need.what]
                 found = need.what
             files.append(entry)
             if found is None and need.required and need.what not in missing:
@@ -305,28 +292,26 @@ class Resolver:
         return files, missing
 
 
-def adopt_from_loaders(resolutions: list[tuple[str, dict[str, Any]]]) -> None:
+def adopt_from_loaders(resolutions: list[tuple[str, Resolution]]) -> None:
     """A library of a package is loaded by the package's own programs: a NEEDED it cannot find on its own search
     path but that its loaders' search finds (their DT_RPATH, followed down the chain, or a soname they load first)
-    is found for it too, marked ``"via": "loader"`` — what auditwheel's vendored ``.libs`` rely on.
+    is found for it too, marked ``via = "loader"`` — what auditwheel's vendored ``.libs`` rely on.
     ``resolutions`` are (in-view path, resolution) of every binary of one container."""
-    loaded_by: dict[str, list[dict[str, Any]]] = {}
+    loaded_by: dict[str, list[Resolution]] = {}
     for _, res in resolutions:
-        for e in res["libraries"]:
-            if e.get("path"):
-                loaded_by.setdefault(e["path"], []).append(res)
+        for e in res.libraries:
+            if e.path:
+                loaded_by.setdefault(e.path, []).append(res)
     for vpath, res in resolutions:
         loaders = loaded_by.get(vpath)
-        if not loaders or not res["missing_libraries"]:
+        if not loaders or not res.missing_libraries:
             continue
-        for e in res["libraries"]:
-            if e["path"] is not None:
+        for e in res.libraries:
+            if e.path is not None:
                 continue
             for lr in loaders:
-                hit = next((x["path"] for x in lr["libraries"] if x["name"] == e["name"] and x["path"]), None)
+                hit = next((x.path for x in lr.libraries if x.name == e.name and x.path), None)
                 if hit:
-                    e["path"], e["via"] = hit, "loader"
+                    e.path, e.via = hit, "loader"
                     break
-        res["missing_libraries"] = [e["name"] for e in res["libraries"] if e["path"] is None]
-        res["self_contained"] = (res["interpreter_found"] is not False and not res["missing_libraries"]
-                                 and not res["missing_files"])
+        res.update_self_contained()

@@ -17,11 +17,9 @@ from typing import Any
 from depfree.analysis import size_regions
 from depfree.analysis.context import Context, Options
 from depfree.analysis.golang import analyze_go
-from depfree.analysis.gopackages import packages
 from depfree.analysis.identity import identity
 from depfree.analysis.size_regions import attribute
 from depfree.formats.base import Executable
-from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.model import Evidence, to_json
 
 SCHEMA = "depfree.size/1"
@@ -106,7 +104,7 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
     analyze_go(ctx)
     report = SizeReport(path=display_path or exe.path, size=exe.length, slice=exe.slice)
     report.sections = section_parts(exe)
-    pkgs = [p for p in packages(ctx) if p.size > 0] if binary.go is not None and binary.go.compiler == "gc" else []
+    pkgs = [p for p in ctx.go.packages(binary.go) if p.size > 0] if binary.go is not None and binary.go.compiler == "gc" else []
     report.packages = [Part(p.path, p.size, p.kind, module=p.module) for p in pkgs]
     modules: dict[str, int] = {}
     code = 0
@@ -114,8 +112,8 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
         key = "C" if p.kind == "cgo" else (p.module or p.path)
         modules[key] = modules.get(key, 0) + p.size
         code += p.size
-    md = _moduledata(ctx) if pkgs else None
-    att = attribute(exe, md, ctx.cache.get("go.pclntab"), binary.go.version if binary.go else None)
+    md = ctx.go.moduledata if pkgs else None
+    att = attribute(exe, md, ctx.go.pclntab, binary.go.version if binary.go else None)
     parts = dict(att.sizes)
     text = parts.pop(size_regions.TEXT, 0)
     c_text = 0
@@ -153,13 +151,6 @@ def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
                                size_regions.label(key), att.evidence_for(key)))
     report.modules = sorted(result, key=lambda p: (-p.size, p.name))
     return report
-
-
-def _moduledata(ctx: Context) -> ModuleData | None:
-    if "go.moduledata" not in ctx.cache:
-        tab = ctx.cache.get("go.pclntab")
-        ctx.cache["go.moduledata"] = find_moduledata(ctx.exe, tab) if tab is not None else None
-    return ctx.cache["go.moduledata"]
 
 
 def _delta(old: list[Part], new: list[Part]) -> list[dict[str, Any]]:

@@ -74,14 +74,14 @@ def _changed(old: Any, new: Any) -> dict[str, Any] | None:
 
 def _fact_diff(a: Facts, b: Facts) -> dict[str, Any]:
     la, lb, ga, gb = a.binary.linkage, b.binary.linkage, a.binary.go, b.binary.go
+    dba, dbb = a.binary.debug, b.binary.debug
     out: dict[str, Any] = {}
     for key, x, y in (("linkage", la.kind, lb.kind), ("interpreter", la.interpreter, lb.interpreter),
                       ("min_glibc", la.min_glibc, lb.min_glibc), ("libc", la.libc.flavour, lb.libc.flavour),
                       ("go_version", ga and ga.version, gb and gb.version), ("cgo", ga and ga.cgo, gb and gb.cgo),
-                      ("go_build_id", (a.binary.debug or {}).get("go_build_id"),
-                       (b.binary.debug or {}).get("go_build_id")),
-                      ("gnu_build_id", (a.binary.debug or {}).get("build_id"), (b.binary.debug or {}).get("build_id")),
-                      ("stripped", (a.binary.debug or {}).get("stripped"), (b.binary.debug or {}).get("stripped"))):
+                      ("go_build_id", dba and dba.go_build_id, dbb and dbb.go_build_id),
+                      ("gnu_build_id", dba and dba.build_id, dbb and dbb.build_id),
+                      ("stripped", dba and dba.stripped, dbb and dbb.stripped)):
         ch = _changed(x, y)
         if ch:
             out[key] = ch

@@ -49,7 +49,7 @@ class Facts:
     def to_json(self) -> dict[str, Any]:
         b, link, go = self.binary, self.binary.linkage, self.binary.go
         top = [s for s in link.glibc_symbols if link.min_glibc and s.version == f"GLIBC_{link.min_glibc}"]
-        h = b.hardening or {}
+        h = model_json(b.hardening) or {}
         return {
             "path": self.path, "size": b.size, "sha256": b.sha256, "type": b.type,
             "size_by_module": [p.to_json() for p in self.size.modules],
@@ -61,7 +61,7 @@ class Facts:
                 "cgo_evidence": [model_json(e) for e in go.cgo_evidence],
                 "settings": dict(go.settings)},
             "hardening": {k: h.get(k) for k in ("pie", "nx", "relro", "canary", "fortify", "bind_now") if k in h},
-            "debug": (b.debug or {}).get("stripped"),
+            "debug": b.debug.stripped if b.debug else None,
             "source_paths": len(self.source_paths), "source_files": self.source_files,
         }
 
@@ -81,7 +81,7 @@ def _sections(exe: Executable) -> list[Section]:
 def _go_files(exe: Executable, b: Binary) -> list[str]:
     ctx = Context(exe=exe, binary=identity(exe, exe.path, b.sha256), options=Options())
     analyze_go(ctx)
-    tab = ctx.cache.get("go.pclntab")
+    tab = ctx.go.pclntab
     if tab is None:
         return []
     try:

@@ -23,6 +23,7 @@ from depfree.build.recommend import Recommendation, recommend
 from depfree.build.runner import BuildResult, build_variant, check_module
 from depfree.build.variants import Variant, builtin, resolve
 from depfree.errors import UsageError
+from depfree.model import to_json as model_json
 from depfree.sandbox.runner import Sandbox, SandboxError
 from depfree.targets.profiles import Profile, load_profiles, select
 from depfree.toolchains import GoToolchain
@@ -134,7 +135,7 @@ def _target_results(facts: Facts, profiles: dict[str, Profile], runs: list[RootR
     by_root = {r.root: r for r in runs}
     out = []
     for t in facts.binary.targets or []:
-        p = profiles[t["target"]]
+        p = profiles[t.target]
         root = proof_root(p)
         run = by_root.get(root) if root else None
         if root is None or facts.binary.arch not in p.arch:
@@ -148,8 +149,8 @@ def _target_results(facts: Facts, profiles: dict[str, Profile], runs: list[RootR
             status, ok = f"failed: {run.failure}{code}", False
         note = (f"the run used this host's glibc; glibc {p.libc_version} is judged from the symbol versions"
                 if root == "glibc" and p.libc_version else "")
-        out.append(TargetResult(target=t["target"], verdict=t["verdict"], reasons=t["reasons"], root=root,
-                                run=status, passes=ok and t["verdict"] != "fail", note=note))
+        out.append(TargetResult(target=t.target, verdict=t.verdict, reasons=model_json(t.reasons), root=root,
+                                run=status, passes=ok and t.verdict != "fail", note=note))
     return out
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from typing import Any
 
 import click
 
@@ -23,6 +22,7 @@ from depfree.cli.common import (
 )
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.errors import InputError
+from depfree.model import Report
 from depfree.policy.catalog import SEVERITIES
 from depfree.policy.config import load_policy, preset_names
 from depfree.policy.engine import CheckResult, evaluate, read_baseline, write_baseline
@@ -43,7 +43,7 @@ RENDERERS = {
     "junit": lambda r, out: to_junit(r),
     "markdown": lambda r, out: to_markdown(r),
     "github": lambda r, out: to_github(r),
-    "html": lambda r, out: html.check_page(r.to_json(), getattr(r, "report", {})),
+    "html": lambda r, out: html.check_page(r.to_json(), r.report.to_json() if hasattr(r, "report") else {}),
 }
 FORMATS = tuple(RENDERERS)
 
@@ -59,9 +59,9 @@ def _list_rules(ctx: click.Context, _param: click.Parameter, value: bool) -> Non
     ctx.exit(EXIT_OK)
 
 
-def empty_inputs(report: dict[str, Any], paths: list[str]) -> list[str]:
+def empty_inputs(report: Report, paths: list[str]) -> list[str]:
     """The PATHs (directories, archives, images) in which no executable was found."""
-    return [c["path"] for c in report.get("containers") or [] if c["path"] in paths and not c.get("binaries")]
+    return [c.path for c in report.containers or [] if c.path in paths and not c.binaries]
 
 
 @click.command("check", epilog=examples(

@@ -22,7 +22,7 @@ from depfree.cli.common import (
     print_error,
 )
 from depfree.errors import UsageError
-from depfree.model import Binary, FileError
+from depfree.model import Binary, FileError, to_json
 from depfree.render.hardening import COLUMNS as COLUMNS
 from depfree.render.hardening import print_hardening, to_csv
 
@@ -35,8 +35,8 @@ class HardeningResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"schema": "depfree.hardening/1", "binaries": [
-            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": b.hardening, "debug": b.debug,
-             "packer": b.packer} for b in self.binaries],
+            {"path": b.path, "slice": b.slice, "format": b.format, "hardening": to_json(b.hardening),
+             "debug": to_json(b.debug), "packer": to_json(b.packer)} for b in self.binaries],
             "errors": [{"path": e.path, "error": e.error} for e in self.errors]}
 
 

@@ -177,5 +177,5 @@ def _count(res: ScanResult, totals: dict[str, int]) -> None:
     totals["containers"] += 1 if res.container else 0
     totals["binaries"] += len(res.binaries)
     for b in res.binaries:
-        totals[(b.resolution or {}).get("verdict", "ok")] += 1
+        totals[(b.resolution.verdict if b.resolution else None) or "ok"] += 1
     totals["errors"] += len(res.errors)

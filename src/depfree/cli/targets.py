@@ -21,7 +21,8 @@ from depfree.cli.common import (
     print_error,
 )
 from depfree.errors import UsageError
-from depfree.model import Report
+from depfree.model import Report, to_json
+from depfree.model_verdicts import TargetVerdict
 from depfree.options import Options
 from depfree.render.targets import print_targets
 from depfree.targets.profiles import Profile, builtin, load_profiles, select
@@ -34,11 +35,11 @@ class TargetsResult:
     report: Report
     selected: list[str]  # the columns: the named targets, or every target of the binaries' default sets
 
-    def cells(self) -> list[dict]:
+    def cells(self) -> list[TargetVerdict]:
         return [t for b in self.report.binaries for t in (b.targets or [])]
 
     def to_json(self) -> dict:
-        return {"schema": SCHEMA, "targets": self.cells(), "errors": [e.__dict__ for e in self.report.errors]}
+        return {"schema": SCHEMA, "targets": to_json(self.cells()), "errors": [e.__dict__ for e in self.report.errors]}
 
 
 @dataclass
@@ -133,9 +134,9 @@ def targets_cmd(files: tuple[str, ...], names: tuple[str, ...], targets_file: st
             b.targets = [*(b.targets or []), root_cell(b, root)]
     for err in report.errors:
         print_error(err.path, err.error)
-    selected = list(dict.fromkeys(t["target"] for b in report.binaries for t in (b.targets or [])))
+    selected = list(dict.fromkeys(t.target for b in report.binaries for t in (b.targets or [])))
     result = TargetsResult(report, selected)
     out.emit(result)
     if report.errors:
         sys.exit(EXIT_INPUT)
-    sys.exit(EXIT_FAIL if any(t["verdict"] == "fail" for t in result.cells()) else EXIT_OK)
+    sys.exit(EXIT_FAIL if any(t.verdict == "fail" for t in result.cells()) else EXIT_OK)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.errors import UsageError
+from depfree.model import Report, to_json
+from depfree.model_verdicts import ContainerRecord
 from depfree.policy.catalog import catalog, rank
 from depfree.policy.config import Policy
 from depfree.policy.rules import RULES
@@ -110,31 +112,38 @@ class CheckResult:
         }
 
 
-def evaluate(report: dict[str, Any], policy: Policy, baseline: set[str] | None = None) -> CheckResult:
-    """Findings for every binary in a report (``Report.to_json()``) under ``policy``."""
+def evaluate(report: Report, policy: Policy, baseline: set[str] | None = None) -> CheckResult:
+    """Findings for every binary of a report under ``policy``: the rules read the typed facts."""
     cat = catalog()
-    result = CheckResult(policy=policy, errors=list(report.get("errors", [])))
+    result = CheckResult(policy=policy, errors=[{"path": e.path, "error": e.error} for e in report.errors])
     result.rules_run = sorted(rid for rid in cat if policy.severity(rid) or any(o.rules.get(rid) not in (None, "off")
                                                                                 for o in policy.overrides))
-    for b in report.get("binaries", []):
-        path = b["path"] + (f" [{b['slice']}]" if b.get("slice") else "")
+    for b in report.binaries:
+        path = b.path + (f" [{b.slice}]" if b.slice else "")
         result.binaries.append(path)
-        local = policy.for_path(b["path"])
+        local = policy.for_path(b.path)
         for rid, fn in RULES.items():
             sev = local.severity(rid)
             if sev is None:
                 continue
             for message, evidence, key in fn(b, local):
-                result.findings.append(_finding(rid, sev, path, message, evidence, key, local, baseline))
-    for c in report.get("containers") or []:
-        sev = policy.severity("DF019")
-        for item in (c.get("checksums") or {}).get("mismatched", []) if sev else []:
-            name = item.get("name") or item.get("path") or str(item)
-            msg = f"{name}: sha256 {item.get('actual', '?')} does not match the manifest's {item.get('expected', '?')}"
-            ev = [{"kind": "file", "name": str((c.get("checksums") or {}).get("manifest", "manifest")),
-                   "detail": name}]
-            result.findings.append(_finding("DF019", sev, c["path"], msg, ev, name, policy, baseline))
+                result.findings.append(_finding(rid, sev, path, message, to_json(evidence), key, local, baseline))
+    checksum_sev = policy.severity("DF019")
+    if checksum_sev:
+        for c in report.containers or []:
+            _checksum_findings(result, c, checksum_sev, policy, baseline)
     return result
+
+
+def _checksum_findings(result: CheckResult, c: ContainerRecord, sev: str, policy: Policy,
+                       baseline: set[str] | None) -> None:
+    """DF019: a container's files whose sha256 does not match its checksum manifest."""
+    sums = c.checksums or {}
+    for item in sums.get("mismatched", []):
+        name = item.get("name") or item.get("path") or str(item)
+        msg = f"{name}: sha256 {item.get('actual', '?')} does not match the manifest's {item.get('expected', '?')}"
+        ev = [{"kind": "file", "name": str(sums.get("manifest", "manifest")), "detail": name}]
+        result.findings.append(_finding("DF019", sev, c.path, msg, ev, name, policy, baseline))
 
 
 def _finding(rid: str, sev: str, path: str, message: str, evidence: list[dict[str, str]], key: str, policy: Policy,

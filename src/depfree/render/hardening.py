@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from depfree.model import Binary
+from depfree.model_hardening import ElfHardening, Fortify, Hardening, MachoHardening, PeHardening
 from depfree.render.paths import relative
 from depfree.render.table import print_table
 
@@ -30,33 +31,44 @@ def word(value: Any) -> str:
     return "no" if value == "none" else str(value)
 
 
+def _fortify(h: Hardening | None) -> str:
+    if not isinstance(h, ElfHardening):
+        return "n/a"
+    fort = h.fortify
+    return f"{fort.fortified}/{fort.fortifiable}" if isinstance(fort, Fortify) else word(fort or "n/a")
+
+
 def row(b: Binary) -> dict[str, str]:
-    h, d = b.hardening or {}, b.debug or {}
-    fort = h.get("fortify")
-    rwx = h.get("rwx_segments") or []
-    risks = h.get("rpath_risks") or []
+    h, d = b.hardening, b.debug
+    elf = h if isinstance(h, ElfHardening) else None
+    rwx = h.rwx_segments if isinstance(h, (ElfHardening, MachoHardening)) else []
+    risks = elf.rpath_risks if elf is not None else []
     return {
         "path": relative(b.path) + (f" [{b.slice}]" if b.slice else ""),
         "format": b.format,
-        "relro": word(h.get("relro", "n/a")),
-        "pie": word(h.get("pie")),
-        "nx": word(h.get("nx")),
-        "canary": word(h.get("canary", "n/a")),
-        "fortify": f"{fort['fortified']}/{fort['fortifiable']}" if isinstance(fort, dict) else word(fort or "n/a"),
+        "relro": word(elf.relro if elf is not None else "n/a"),
+        "pie": word(h.pie if h is not None else None),
+        "nx": word(h.nx if h is not None else None),
+        "canary": word(elf.canary if elf is not None else "n/a"),
+        "fortify": _fortify(h),
         "rwx_segments": f"yes ({len(rwx)})" if rwx else "no",
-        "rpath_risks": ",".join(r["path"] for r in risks) or "no",
-        "symtab": word(d.get("symtab")),
-        "packer": str((b.packer or {}).get("name") or "no"),
+        "rpath_risks": ",".join(r.path for r in risks) or "no",
+        "symtab": word(d.symtab if d is not None else None),
+        "packer": str((b.packer.name if b.packer is not None else None) or "no"),
     }
 
 
+def _reasons(h: Hardening | None) -> dict[str, str]:
+    return h.reasons if isinstance(h, (ElfHardening, PeHardening)) else {}
+
+
 def grouped_reasons(binaries: list[Binary]) -> list[tuple[list[str], list[str], str, str]]:
-    """(binaries, properties, value, reason) with each distinct reason once."""
+    """(binaries, properties, value, reason) with each distinct reason once; a reason's key names the field."""
     groups: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
     for b in binaries:
         r = row(b)
-        for key, why in ((b.hardening or {}).get("reasons") or {}).items():
-            value = r.get(key) or word((b.hardening or {}).get(key))
+        for key, why in _reasons(b.hardening).items():
+            value = r.get(key) or word(getattr(b.hardening, key))
             names, props = groups.setdefault((value, why), ([], []))
             if r["path"] not in names:
                 names.append(r["path"])
@@ -74,15 +86,14 @@ def print_hardening(console: Console, binaries: list[Binary], verbose: bool = Fa
                       f"[dim]{escape(why)}[/dim]", overflow="ignore", crop=False)
     if verbose:
         for b, r in zip(binaries, rows, strict=True):
-            evidence = (b.hardening or {}).get("evidence") or {}
+            evidence = b.hardening.evidence if b.hardening is not None else {}
             if not evidence:
                 continue
             console.print(f"[bold]{escape(r['path'])}[/bold] evidence:", overflow="ignore", crop=False)
             for key, items in evidence.items():
-                console.print("    " + escape(f"{key}: " + "; ".join(
-                    f"{e.get('kind')} {e.get('name')}" + (f" ({e['detail']})" if e.get("detail") else "")
-                    for e in items)), overflow="ignore", crop=False)
-    elif any((b.hardening or {}).get("evidence") for b in binaries) and console.is_terminal:
+                console.print("    " + escape(f"{key}: " + "; ".join(str(e) for e in items)),
+                              overflow="ignore", crop=False)
+    elif any(b.hardening is not None and b.hardening.evidence for b in binaries) and console.is_terminal:
         console.print("[dim](-v shows the evidence behind each value)[/dim]")
 
 

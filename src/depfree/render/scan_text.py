@@ -22,37 +22,38 @@ MARKS = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[r
 
 def print_container(console: Console, res: ScanResult, details: bool) -> None:
     c = res.container
-    n = c["binaries"]
-    s = c["summary"]
-    kind = c["kind"] + (f" ({c['compression']})" if c.get("compression") else "")
-    noun = rules().get(c.get("context") or "app", rules()["app"]).noun
+    assert c is not None
+    n = c.binaries
+    s = c.summary
+    kind = c.kind + (f" ({c.compression})" if c.compression else "")
+    noun = rules().get(c.context or "app", rules()["app"]).noun
     if n == 0:
         verdict = "[dim]no executables[/dim]"
-    elif s.get("fail"):
-        verdict = f"[bold red]✗ {s['fail']} of {_n(n, 'binary')} will not run as packaged[/bold red]"
-    elif s.get("warn"):
-        verdict = f"[bold yellow]⚠ {s['warn']} of {_n(n, 'binary')} with warnings[/bold yellow]"
+    elif s.fail:
+        verdict = f"[bold red]✗ {s.fail} of {_n(n, 'binary')} will not run as packaged[/bold red]"
+    elif s.warn:
+        verdict = f"[bold yellow]⚠ {s.warn} of {_n(n, 'binary')} with warnings[/bold yellow]"
     else:
         verdict = f"[bold green]✓ every binary has what the {noun} must carry[/bold green]"
-    errs = f", {_n(c['errors'], 'error')}" if c.get("errors") else ""
-    how = f", judged as {'an' if noun[0] in 'aeiou' else 'a'} {noun}" + (f" ({c['wheel']['tag']})" if c.get("wheel") else "")
-    console.print(f"[bold]{escape(c['path'])}[/bold]  {kind}, {_n(c['files'], 'file')}, {_n(n, 'binary')}{how}"
+    errs = f", {_n(c.errors, 'error')}" if c.errors else ""
+    how = f", judged as {'an' if noun[0] in 'aeiou' else 'a'} {noun}" + (f" ({c.wheel.tag})" if c.wheel else "")
+    console.print(f"[bold]{escape(c.path)}[/bold]  {kind}, {_n(c.files, 'file')}, {_n(n, 'binary')}{how}"
                   f"{errs}: {verdict}")
-    image = c.get("image")
+    image = c.image
     if image:
         console.print(f"  image {escape(str(image.get('name') or '(untagged)'))}, {len(image.get('layers') or [])} "
                       "layers")
-    deb = c.get("deb")
+    deb = c.deb
     if deb:
-        console.print(f"  package {escape(str(deb.get('package')))} {escape(str(deb.get('version') or ''))}, "
-                      f"Depends: {escape(deb.get('depends') or '(none)')}")
-    prefix = c["path"] + "!"
+        console.print(f"  package {escape(str(deb.package))} {escape(str(deb.version or ''))}, "
+                      f"Depends: {escape(deb.depends or '(none)')}")
+    prefix = c.path + "!"
     for b in res.binaries:
         shown = b.path[len(prefix):] if b.path.startswith(prefix) else relative(b.path)
         if b.slice:
             shown += f" [{b.slice}]"
-        r = b.resolution or {}
-        mark = MARKS.get(r.get("verdict", "ok"), "")
+        r = b.resolution
+        mark = MARKS.get((r.verdict if r else None) or "ok", "")
         line = summary_line(r) if r else ""
         console.print(f"  {mark} {escape(shown)} [dim]({escape(_what(b))})[/dim]: {escape(line)}")
         if details:
@@ -60,7 +61,7 @@ def print_container(console: Console, res: ScanResult, details: bool) -> None:
 
             for text in render_binary(b):
                 console.print("      " + text)
-    sums = c.get("checksums")
+    sums = c.checksums
     if sums:
         console.print("  " + _checksum_line(sums))
 

@@ -3,27 +3,26 @@ missing from the package first, then the machine's part, in the words of the pac
 
 from __future__ import annotations
 
-from typing import Any
-
+from depfree.model_verdicts import HostItem, MissingItem, Resolution
 from depfree.targets.context import rules
 
 
-def summary_line(res: dict[str, Any]) -> str:
+def summary_line(res: Resolution) -> str:
     """What the verdict of ``res`` rests on, in words: the missing parts first, then the machine's part."""
-    rule = rules().get(res.get("context") or "app", rules()["app"])
+    rule = rules().get(res.context or "app", rules()["app"])
     parts = []
-    miss = res.get("missing") or []
-    breaks = [m for m in miss if m.get("severity") == "fail"]
-    later = [m for m in miss if m.get("severity") != "fail"]
+    miss = res.missing or []
+    breaks = [m for m in miss if m.severity == "fail"]
+    later = [m for m in miss if m.severity != "fail"]
     if breaks:
         parts.append(f"missing from the {rule.noun}: " + ", ".join(_label(m) for m in breaks))
     if later:
         parts.append(f"missing from the {rule.noun}, needed when used: " + ", ".join(_label(m) for m in later))
-    unmet = [h for h in res.get("host") or [] if h.get("status") == "unmet"]
+    unmet = [h for h in res.host or [] if h.status == "unmet"]
     if unmet:
-        parts.append("unmet on " + ", ".join(sorted({f"{h['name']}" for h in unmet})) + ": "
-                     + "; ".join(h["why"] for h in unmet[:3]))
-    needs = [h for h in res.get("host") or [] if h.get("status") != "unmet" and h["kind"] not in ("kernel", "cpu")]
+        parts.append("unmet on " + ", ".join(sorted({h.name for h in unmet})) + ": "
+                     + "; ".join(h.why for h in unmet[:3]))
+    needs = [h for h in res.host or [] if h.status != "unmet" and h.kind not in ("kernel", "cpu")]
     if needs:
         groups: dict[str, list[str]] = {}
         for h in needs:
@@ -38,21 +37,21 @@ def summary_line(res: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _group(item: dict[str, Any]) -> str:
+def _group(item: MissingItem | HostItem) -> str:
     """Items shown together: those allowed by the same wheel tag, those provided by the runtime."""
-    detail = item.get("detail") or ""
+    detail = item.detail or ""
     if detail.startswith("allowed by "):
         return detail
-    if item.get("status") == "provided":
+    if isinstance(item, HostItem) and item.status == "provided":
         return "written by the container runtime"
     return ""
 
 
-def _label(item: dict[str, Any]) -> str:
-    name = str(item["name"])
-    if item["kind"] == "interpreter":
+def _label(item: MissingItem | HostItem) -> str:
+    name = item.name
+    if item.kind == "interpreter":
         name += " (interpreter)"
-    detail = item.get("detail") or ""
-    if item["kind"] == "library" and detail and not _group(item):
+    detail = item.detail or ""
+    if item.kind == "library" and detail and not _group(item):
         name += f" {detail}" if detail.startswith("←") else f" ({detail})"
     return name

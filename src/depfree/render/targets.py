@@ -27,7 +27,7 @@ def label(b: Binary) -> str:
 
 
 def print_matrix(console: Console, binaries: list[Binary], selected: list[str]) -> None:
-    cells = {(label(b), t["target"]): MARK[t["verdict"]] for b in binaries for t in b.targets or []}
+    cells = {(label(b), t.target): MARK[t.verdict] for b in binaries for t in b.targets or []}
     names = [label(b) for b in binaries]
     rows = [[escape(n), *(cells.get((n, t), "-") for t in selected)] for n in names]
     headers = ["binary", *selected]
@@ -49,13 +49,13 @@ def grouped_reasons(b: Binary) -> list[dict[str, Any]]:
     is compared with the target's name taken out, so "not in scratch" and "not in alpine-3.20" are one reason."""
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     for t in b.targets or []:
-        for r in t["reasons"]:
-            generic = r["message"].replace(t["target"], TOKEN)
-            key = (r["severity"], generic, r.get("fix", ""))
-            g = groups.setdefault(key, {"severity": r["severity"], "message": r["message"], "generic": generic,
-                                        "fix": r.get("fix", ""), "targets": []})
-            if t["target"] not in g["targets"]:
-                g["targets"].append(t["target"])
+        for r in t.reasons:
+            generic = r.message.replace(t.target, TOKEN)
+            key = (r.severity, generic, r.fix)
+            g = groups.setdefault(key, {"severity": r.severity, "message": r.message, "generic": generic,
+                                        "fix": r.fix, "targets": []})
+            if t.target not in g["targets"]:
+                g["targets"].append(t.target)
     out = sorted(groups.values(), key=lambda g: (g["severity"] != "fail", -len(g["targets"])))
     for g in out:
         if len(g["targets"]) > 1:

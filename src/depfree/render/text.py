@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from depfree.model import Binary, Report
+from depfree.model_hardening import ElfHardening, Fortify, PeHardening
 
 Lines = list[str]
 Section = Callable[[Binary], tuple[str, Lines]]
@@ -154,8 +155,8 @@ def _go(b: Binary) -> tuple[str, Lines]:
             pkgs.append(f"  {p.size:>10,}  {escape(p.path)}  {p.kind}{mod}")
         lines += limited(pkgs, 10, "packages")
     if go.features:
-        on = [k for k, f in go.features.items() if f.get("value") is True]
-        unknown = [k for k, f in go.features.items() if f.get("value") is None]
+        on = [k for k, f in go.features.items() if f.value is True]
+        unknown = [k for k, f in go.features.items() if f.value is None]
         lines.append("features    " + (", ".join(on) or "none") + (f"  [dim](unknown: {', '.join(unknown)})[/dim]"
                                                                  if unknown else ""))
     return "go", lines
@@ -168,28 +169,30 @@ def _yn(v: object) -> str:
     return "no" if v == "none" else str(v)
 
 
+def _fortify_word(fort: Fortify | str) -> str:
+    return f"{fort.fortified}/{fort.fortifiable}" if isinstance(fort, Fortify) else _yn(fort)
+
+
 def hardening_summary(b: Binary) -> str:
     """One line, checksec-like, with the Go-aware n/a."""
-    h = b.hardening or {}
-    if not h:
+    h = b.hardening
+    if h is None:
         return ""
-    parts = [f"PIE {_yn(h.get('pie'))}", f"NX {_yn(h.get('nx'))}"]
-    if b.format == "elf":
-        parts.insert(0, f"RELRO {_yn(h.get('relro'))}")
-        fort = h.get("fortify")
-        fort_s = f"{fort['fortified']}/{fort['fortifiable']}" if isinstance(fort, dict) else _yn(fort)
-        parts += [f"canary {_yn(h.get('canary'))}", f"fortify {fort_s}"]
-        if h.get("rwx_segments"):
-            parts.append(f"RWX segments {len(h['rwx_segments'])}")
-        if h.get("textrel"):
+    parts = [f"PIE {_yn(h.pie)}", f"NX {_yn(h.nx)}"]
+    if isinstance(h, ElfHardening):
+        parts.insert(0, f"RELRO {_yn(h.relro)}")
+        parts += [f"canary {_yn(h.canary)}", f"fortify {_fortify_word(h.fortify)}"]
+        if h.rwx_segments:
+            parts.append(f"RWX segments {len(h.rwx_segments)}")
+        if h.textrel:
             parts.append("TEXTREL")
-        if h.get("rpath_risks"):
-            parts.append("risky RPATH/RUNPATH " + ",".join(r["path"] for r in h["rpath_risks"]))
-    elif b.format == "pe":
-        parts += [f"ASLR {_yn(h.get('aslr'))}", f"high-entropy VA {_yn(h.get('high_entropy_va'))}",
-                  f"CFG {_yn(h.get('cfg'))}", f"SafeSEH {_yn(h.get('safeseh'))}"]
+        if h.rpath_risks:
+            parts.append("risky RPATH/RUNPATH " + ",".join(r.path for r in h.rpath_risks))
+    elif isinstance(h, PeHardening):
+        parts += [f"ASLR {_yn(h.aslr)}", f"high-entropy VA {_yn(h.high_entropy_va)}",
+                  f"CFG {_yn(h.cfg)}", f"SafeSEH {_yn(h.safeseh)}"]
     else:
-        parts += [f"code signature {_yn(h.get('code_signature'))}", f"hardened runtime {_yn(h.get('hardened_runtime'))}"]
+        parts += [f"code signature {_yn(h.code_signature)}", f"hardened runtime {_yn(h.hardened_runtime)}"]
     return ", ".join(parts)
 
 
@@ -198,21 +201,22 @@ def _hardening(b: Binary) -> tuple[str, Lines]:
     if not line:
         return "hardening", []
     lines = [escape(line)]
-    for key, why in ((b.hardening or {}).get("reasons") or {}).items():
+    reasons = b.hardening.reasons if isinstance(b.hardening, (ElfHardening, PeHardening)) else {}
+    for key, why in reasons.items():
         lines.append(f"[dim]{escape(key)}: {escape(why)}[/dim]")
     if b.debug:
-        lines.append(f"debug: {escape(b.debug['stripped'])}"
-                     + (f"; build-id {b.debug['build_id']}" if b.debug.get("build_id") else ""))
+        lines.append(f"debug: {escape(b.debug.stripped)}"
+                     + (f"; build-id {b.debug.build_id}" if b.debug.build_id else ""))
     if b.packer:
         p = b.packer
-        if p.get("name"):
-            lines.append(f"[yellow]packed with {escape(p['name'])} {escape(str(p.get('version') or ''))}[/yellow]"
-                         + (f" — {escape(p['note'])}" if p.get("note") else ""))
-        if p.get("overlay"):
-            lines.append(f"[yellow]{p['overlay']['size']:,} bytes of overlay data at offset {p['overlay']['offset']:,}"
+        if p.name:
+            lines.append(f"[yellow]packed with {escape(p.name)} {escape(str(p.version or ''))}[/yellow]"
+                         + (f" — {escape(p.note)}" if p.note else ""))
+        if p.overlay:
+            lines.append(f"[yellow]{p.overlay.size:,} bytes of overlay data at offset {p.overlay.offset:,}"
                          "[/yellow]")
-        if p.get("high_entropy_text"):
-            lines.append(f"[yellow]high-entropy code (entropy {p['text_entropy']}): compressed or encrypted[/yellow]")
+        if p.high_entropy_text:
+            lines.append(f"[yellow]high-entropy code (entropy {p.text_entropy}): compressed or encrypted[/yellow]")
     return "hardening", lines
 
 
@@ -226,7 +230,7 @@ def _needs_and_targets(b: Binary) -> tuple[str, Lines]:
         lines += ev(n.evidence)
     if b.targets:
         mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}
-        lines.append("targets     " + "  ".join(f"{mark[t['verdict']]} {escape(t['target'])}" for t in b.targets))
+        lines.append("targets     " + "  ".join(f"{mark[t.verdict]} {escape(t.target)}" for t in b.targets))
     return "needs", lines
 
 
@@ -255,11 +259,11 @@ def render_binary(b: Binary, verbose: bool = False, all_items: bool = False) -> 
     color = "green" if b.verdict.startswith("self-contained") else "yellow"
     head = escape(b.path + (f" [{b.slice}]" if b.slice else ""))
     out = [f"[bold]{head}[/bold]: [bold {color}]{escape(b.verdict)}[/bold {color}]"]
-    res = b.resolution or {}
-    if res.get("verdict") and res.get("context") == "root":  # inspect --root: the verdict on that machine
+    res = b.resolution
+    if res is not None and res.verdict and res.context == "root":  # inspect --root: the verdict on that machine
         from depfree.render.summary import summary_line
 
-        mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}[res["verdict"]]
+        mark = {"ok": "[green]✓[/green]", "warn": "[yellow]⚠[/yellow]", "fail": "[red]✗[/red]"}[res.verdict]
         out.append(f"  {mark} on the root: {escape(summary_line(res))}")
     for section in SECTIONS:
         title, lines = section(b)

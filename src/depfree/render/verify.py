@@ -117,7 +117,7 @@ def disagreements(b: Binary, runs: list[Run]) -> Lines:
     needs = static_needs(b)
     predicted = [_norm(p) for n in needs if n.kind in ("file", "dir", "interpreter")
                  for p in (n.what, *n.alternatives) if p.startswith("/")]
-    verdicts = {t["target"]: t["verdict"] for t in b.targets or []}
+    verdicts = {t.target: t.verdict for t in b.targets or []}
     for run in runs:
         root, failure, details = run["root"], run["failure"], run.get("details") or {}
         if failure in ("interpreter-missing", "library-missing") and b.linkage.kind == "static":

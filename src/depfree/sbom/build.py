@@ -29,10 +29,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from depfree.errors import UsageError
 from depfree.model import Binary
+from depfree.model_verdicts import ContainerRecord, ResolvedLibrary
 from depfree.sbom import purls
 from depfree.sbom.containers import container_component, sha256_file
 from depfree.sbom.golang import go_parts
@@ -124,7 +124,7 @@ class Builder:
         if not res.container:
             return
         c = res.container
-        path, kind = c["path"], c["kind"]
+        path, kind = c.path, c.kind
         view = res.view
         owners = None
         if view is not None and kind in (*KINDS_ROOTFS, "dir", "tar"):
@@ -176,8 +176,8 @@ class Builder:
         return None
 
     @staticmethod
-    def _vpath(b: Binary, c: dict[str, Any]) -> str:
-        path, kind = c["path"], c["kind"]
+    def _vpath(b: Binary, c: ContainerRecord) -> str:
+        path, kind = c.path, c.kind
         if b.path.startswith(path + "!"):
             return "/" + b.path[len(path) + 1 :].lstrip("/")
         if kind == "dir":
@@ -237,33 +237,32 @@ class Builder:
             from depfree.analysis.resolution import Resolver
 
             r = Resolver(view, {}, None).resolve(b, vpath)
-        r = r or {}
-        libs = list(r.get("libraries") or [])
-        listed = {lib["name"] for lib in libs}
+        libs = list(r.libraries) if r is not None else []
+        listed = {lib.name for lib in libs}
         # what the resolution does not look for (a PE's system DLLs: KERNEL32.dll) is still needed, unresolved
-        libs += [{"name": n, "path": None} for n in b.linkage.needed if n not in listed]
+        libs += [ResolvedLibrary(n, None) for n in b.linkage.needed if n not in listed]
         by_name: dict[str, str] = {}
-        targets: list[tuple[dict[str, Any], Component]] = []
+        targets: list[tuple[ResolvedLibrary, Component]] = []
         for lib in libs:
-            target = self._library(lib["name"], lib.get("path"), at, "library")
-            by_name.setdefault(lib["name"], target.ref)
+            target = self._library(lib.name, lib.path, at, "library")
+            by_name.setdefault(lib.name, target.ref)
             targets.append((lib, target))
         for lib, target in targets:
-            source = by_name.get(lib.get("needed_by") or "", comp.ref)
+            source = by_name.get(lib.needed_by or "", comp.ref)
             self.edge(source, target.ref, "links-dynamic")
-        interp = r.get("interpreter") or b.linkage.interpreter
+        interp = (r.interpreter if r is not None else None) or b.linkage.interpreter
         if interp:
-            found = interp if r.get("interpreter_found") else None
+            found = interp if r is not None and r.interpreter_found else None
             target = self._library(posixpath.basename(interp), found, at, "interpreter")
             self.edge(comp.ref, target.ref, "interpreter")
         proofs = {n.what: n.evidence for n in b.needs or [] if n.kind in ("file", "dir")}
-        for f in r.get("files") or []:
-            state = f"found at {f['found']}" if f.get("found") else (
-                f"provided by {f['provided_by']}" if f.get("provided_by") else "not found")
-            need = "required" if f.get("required") else "optional"
-            ev = "; ".join(str(e) for e in proofs.get(f["path"], [])[:3])
-            comp.properties.append((f"depfree:needs.{f.get('kind', 'file')}",
-                                    f"{f['path']} ({need}, {state}): {f.get('why', '')}" + (f" [{ev}]" if ev else "")))
+        for f in r.files if r is not None else []:
+            state = f"found at {f.found}" if f.found else (
+                f"provided by {f.provided_by}" if f.provided_by else "not found")
+            need = "required" if f.required else "optional"
+            ev = "; ".join(str(e) for e in proofs.get(f.path, [])[:3])
+            comp.properties.append((f"depfree:needs.{f.kind}",
+                                    f"{f.path} ({need}, {state}): {f.why}" + (f" [{ev}]" if ev else "")))
         for n in b.needs or []:
             if n.kind in ("kernel", "cpu", "os", "env"):
                 ev = "; ".join(str(e) for e in n.evidence[:3])

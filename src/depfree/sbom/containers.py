@@ -9,6 +9,7 @@ import posixpath
 import re
 from typing import Any
 
+from depfree.model_verdicts import ContainerRecord
 from depfree.sbom import purls
 from depfree.sbom.model import APPLICATION, CONTAINER, FILE, LIBRARY, Component
 from depfree.sources.dpkg import DpkgPackage
@@ -16,12 +17,12 @@ from depfree.sources.dpkg import DpkgPackage
 WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-(?P<build>\d[^-]*))?-(?P<tag>[^-]+-[^-]+-[^-]+)\.whl$")
 
 
-def container_component(c: dict[str, Any], shown: str) -> Component:
+def container_component(c: ContainerRecord, shown: str) -> Component:
     """``c`` is a scan result's ``container``; ``shown`` its path as the document names it."""
-    path, kind = c["path"], c["kind"]
+    path, kind = c.path, c.kind
     name = os.path.basename(path.rstrip("/")) or path
-    props = [("depfree:container.kind", kind), ("depfree:container.files", str(c.get("files", 0)))]
-    image = c.get("image")
+    props = [("depfree:container.kind", kind), ("depfree:container.files", str(c.files))]
+    image = c.image
     if image is not None:
         return image_component(shown, name, image, props)
     comp = Component(ref=f"container:{shown}", kind=FILE if kind in ("tar", "zip", "ar") else APPLICATION,

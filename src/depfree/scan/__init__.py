@@ -46,7 +46,7 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
               root: str | os.PathLike[str] | None = None, executor: Executor | None = None,
               shlibs: dict[str, tuple[str, str]] | None = None) -> Iterator[ScanResult]:
     """The containers of :func:`scan` one by one, in input order, as soon as each is complete. Inputs that cannot be
-    read come out as a :class:`ScanResult` with no container (``container == {}``) and the error. ``root``: judge
+    read come out as a :class:`ScanResult` with no container (``container is None``) and the error. ``root``: judge
     every binary as unpacked onto that root filesystem (libraries, interpreter and files looked up there).
     ``executor`` replaces the local pool (see :class:`Executor`). ``shlibs``: the sonames the .debs of the whole
     scan map (``sources.dpkg.deb_shlibs``; default: read from ``paths``), for a part of a scan run elsewhere.

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from depfree.model import Binary, FileError
+from depfree.model_verdicts import ContainerRecord, ContainerSummary, DebInfo, WheelInfo
 from depfree.scan.engine import Engine, Task
 from depfree.scan.worker import Indexed
 from depfree.sources.archive import Limits
@@ -42,12 +43,18 @@ class Container:
     members: dict[int, Member] = field(default_factory=dict)
     nested: list[tuple[str, Blob, str]] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
     files: int = 0
     # (in-view path, display name, task) of a tree's or a single file's executables
     disk_members: list[tuple[str, str, Task]] = field(default_factory=list)
     indexing: Any = None  # the pool's handle while the archive is being indexed in a worker (see Indexed)
     deb: Any = None  # sources.dpkg.DebControl of a .deb
+    # what the record says of how the container was read and judged (model_verdicts.ContainerRecord)
+    compression: str | None = None
+    deb_info: DebInfo | None = None
+    image: dict[str, Any] | None = None
+    checksums: dict[str, Any] | None = None
+    wheel: WheelInfo | None = None
+    context: str | None = None
     limits: Limits = field(init=False, repr=False)  # the engine's (what an archive reader asks of its sink)
 
     def __post_init__(self) -> None:
@@ -104,7 +111,7 @@ class Container:
         return all(m.task.ready() for m in self.members.values()) and all(
             t.ready() for _, _, t in self.disk_members)
 
-    def finish(self) -> tuple[dict[str, Any], list[Binary]]:
+    def finish(self) -> tuple[ContainerRecord, list[Binary]]:
         """Collect the analyses of the files that are still there in the final view, resolve them, summarise."""
         if self.indexing is not None:
             self.settle()
@@ -128,7 +135,7 @@ class Container:
                     b = copy.deepcopy(b)
                     b.path = shown
                     for verdict in b.targets or []:  # the target verdicts name the binary too
-                        verdict["binary"] = shown
+                        verdict.binary = shown
                 binaries.append(b)
                 by_path.setdefault(vpath, b)
                 where.append((b, vpath))
@@ -200,30 +207,25 @@ class Container:
 
             pkg.wheel = parse_wheel_name(self.path)
             if pkg.wheel is not None:
-                self.extra["wheel"] = {"tag": pkg.wheel.tag}
-        self.extra["context"] = rule.name
+                self.wheel = WheelInfo(pkg.wheel.tag)
+        self.context = rule.name
         provided = runtime_files() if rule.provided else None
         return Resolver(view, by_path, provided, loader=loader), pkg
 
-    def record(self, binaries: list[Binary]) -> dict[str, Any]:
-        n_missing_interp = sum(1 for b in binaries if (b.resolution or {}).get("interpreter_found") is False)
-        n_missing_libs = sum(1 for b in binaries if (b.resolution or {}).get("missing_libraries"))
-        n_missing_files = sum(1 for b in binaries if (b.resolution or {}).get("missing_files"))
-        contained = sum(1 for b in binaries if (b.resolution or {}).get("self_contained"))
-        verdicts = [(b.resolution or {}).get("verdict", "ok") for b in binaries]
-        counts = {v: verdicts.count(v) for v in ("ok", "warn", "fail")}
-        rec: dict[str, Any] = {
-            "path": self.path,
-            "kind": self.kind,
-            "files": self.files,
-            "binaries": len(binaries),
-            "self_contained": (contained == len(binaries)) if binaries else None,
-            "verdict": ("fail" if counts["fail"] else "warn" if counts["warn"] else "ok") if binaries else None,
-            "summary": {"self_contained": contained, "not_self_contained": len(binaries) - contained,
-                        "missing_interpreter": n_missing_interp, "missing_libraries": n_missing_libs,
-                        "missing_files": n_missing_files, **counts},
-            "errors": len(self.errors),
-        }
-        rec.update(self.extra)
-        return rec
+    def record(self, binaries: list[Binary]) -> ContainerRecord:
+        res = [b.resolution for b in binaries]
+        contained = sum(1 for r in res if r is not None and r.self_contained)
+        verdicts = [(r.verdict if r is not None else None) or "ok" for r in res]
+        summary = ContainerSummary(
+            self_contained=contained, not_self_contained=len(binaries) - contained,
+            missing_interpreter=sum(1 for r in res if r is not None and r.interpreter_found is False),
+            missing_libraries=sum(1 for r in res if r is not None and r.missing_libraries),
+            missing_files=sum(1 for r in res if r is not None and r.missing_files),
+            ok=verdicts.count("ok"), warn=verdicts.count("warn"), fail=verdicts.count("fail"))
+        worst = "fail" if summary.fail else "warn" if summary.warn else "ok"
+        return ContainerRecord(
+            path=self.path, kind=self.kind, files=self.files, binaries=len(binaries),
+            self_contained=(contained == len(binaries)) if binaries else None, verdict=worst if binaries else None,
+            summary=summary, errors=len(self.errors), compression=self.compression, deb=self.deb_info,
+            image=self.image, checksums=self.checksums, wheel=self.wheel, context=self.context)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary, FileError
+from depfree.model_verdicts import ContainerRecord, DebInfo
 from depfree.scan.container import Container
 from depfree.scan.engine import Engine
 from depfree.scan.worker import index_archive, index_into
@@ -25,7 +26,7 @@ from depfree.sources.fsview import DirView, FsView, IndexView, SingleFileView
 class ScanResult:
     """One container as it comes out of :func:`iter_scan`, in input order."""
 
-    container: dict[str, Any]
+    container: ContainerRecord | None  # None for an input that could not be read
     binaries: list[Binary]
     errors: list[FileError]
     view: FsView | None = None  # the container's filesystem (for later stages: sbom reads its dpkg database)
@@ -64,7 +65,7 @@ class Scanner:
                 result = None
             heads = [c for c in list(self.pending)[first:] if isinstance(c, Container)]
             if result is not None and heads:
-                heads[0].extra["checksums"] = result
+                heads[0].checksums = result
 
     def _open_file(self, path: str) -> Blob | None:
         from depfree.sources.file import FileSource
@@ -176,7 +177,7 @@ class Scanner:
         if kind == "deb":
             self._read_control(c, blob)
         if kind in COMPRESSED:
-            c.extra["compression"] = kind
+            c.compression = kind
         if self.engine.pool is not None and depth == 0 and blob.data is None:
             self._index_in_pool(c, blob, kind)
             return
@@ -208,8 +209,8 @@ class Scanner:
         except DebError as exc:
             c.errors.append(FileError(path=c.path, error=f"control member: {exc}"))
             return
-        c.extra["deb"] = {"package": c.deb.package, "version": c.deb.fields.get("Version"),
-                          "depends": c.deb.fields.get("Depends", ""), "pre_depends": c.deb.fields.get("Pre-Depends", "")}
+        c.deb_info = DebInfo(package=c.deb.package, version=c.deb.fields.get("Version"),
+                             depends=c.deb.fields.get("Depends", ""), pre_depends=c.deb.fields.get("Pre-Depends", ""))
 
     def read_shlibs(self, paths: list[str]) -> None:
         """The shlibs/symbols of every .deb given, so that packages scanned together satisfy each other's sonames."""
@@ -240,7 +241,7 @@ class Scanner:
             self.engine.notify(shown)
             layers = apply_layers(image, c, c.view)
             c.files = c.view.count()
-            c.extra["image"] = {"name": image.name, "config": image.config, "layers": layers, **image.info}
+            c.image = {"name": image.name, "config": image.config, "layers": layers, **image.info}
             self._push(c)
 
     def ready(self) -> Iterator[ScanResult]:
@@ -264,10 +265,10 @@ class Scanner:
 
     def _emit(self, c: Container | FileError) -> ScanResult:
         if isinstance(c, FileError):
-            return ScanResult({}, [], [c])
+            return ScanResult(None, [], [c])
         rec, binaries = c.finish()
         errors = list(c.errors)
-        for msg in (rec.get("checksums") or {}).get("errors", []):
+        for msg in (rec.checksums or {}).get("errors", []):
             errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
         return ScanResult(rec, binaries, errors, c.view)
 

@@ -2,11 +2,9 @@
 resolution: one verdict per binary, with what is *missing from the package* kept apart from what it *needs from
 the machine it lands on*.
 
-``judge_in_package(b, package)`` adds to ``b.resolution``::
-
-    {"context": "image"|"root"|"deb"|"wheel"|"app", "verdict": "ok"|"warn"|"fail",
-     "missing": [{"kind", "name", "why", "severity"}],      # the package had to carry it and does not
-     "host":    [{"kind", "name", "why", "status", "detail"?}]}  # the machine's job; status met|provided|unknown|unmet
+``judge_in_package(b, package)`` fills ``context`` (image, root, deb, wheel, app), ``verdict`` (ok, warn, fail),
+``missing`` (``MissingItem``: the package had to carry it and does not) and ``host`` (``HostItem``: the machine's
+job; status met, provided, unknown or unmet) of ``b.resolution`` (model_verdicts.py).
 
 A binary is ``fail`` only for something missing from the package (severity fail), or a need known to be unmet on a
 target the user chose; ``warn`` for a missing optional part (a CA bundle in an image) or a target warning.
@@ -20,10 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.datafiles import load
-from depfree.model import Binary, Evidence, to_json
-
-CARRIES = {"interpreter", "library", "file"}
-LIBRARY_RULES = {"inside", "depends", "platform-tag", "host"}
+from depfree.model import Binary, Evidence
+from depfree.model_verdicts import HostItem, MissingItem, Resolution, ResolvedLibrary
 
 
 @dataclass(frozen=True)
@@ -37,25 +33,13 @@ class ContextRule:
     provided: Mapping[str, str] = field(default_factory=dict)
 
 
-class ContextDataError(ValueError):
-    """data/contexts.toml does not have the expected shape (a packaging bug, not bad input)."""
-
-
 @functools.cache
 def rules() -> dict[str, ContextRule]:
-    """The context rules of data/contexts.toml, validated once per process."""
+    """The context rules of data/contexts.toml (its keys and values checked by dataschema.py when loaded)."""
     data = load("contexts.toml")
     runtime = data["runtime_files"]
     out: dict[str, ContextRule] = {}
     for name, entry in data["context"].items():
-        for key in ("kinds", "noun", "carries", "libraries", "source"):
-            if key not in entry:
-                raise ContextDataError(f"data/contexts.toml: context {name!r} is missing {key!r}")
-        bad = set(entry["carries"]) - CARRIES
-        if bad or entry["libraries"] not in LIBRARY_RULES:
-            raise ContextDataError(f"data/contexts.toml: context {name!r}: expected carries from {sorted(CARRIES)} "
-                                   f"and libraries one of {sorted(LIBRARY_RULES)}, found {sorted(bad)} / "
-                                   f"{entry['libraries']!r}")
         provided = {}
         if entry.get("provided") == "runtime_files":
             provided = {p: runtime["by"] for p in runtime["paths"]}
@@ -109,17 +93,26 @@ class Package:
     owners: Any = None  # sources.dpkg.DpkgOwners of an image or root with a dpkg database (dpkg -S)
 
 
-def _item(kind: str, name: str, why: str, evidence: list[Evidence] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "why": why, **extra, "evidence": to_json(evidence or [])}
+def _missing(kind: str, name: str, why: str, evidence: list[Evidence], severity: str,
+             detail: str | None = None) -> MissingItem:
+    return MissingItem(kind, name, why, severity=severity, detail=detail, evidence=evidence)
 
 
-def _needed_ev(name: str, entry: dict[str, Any] | None = None) -> list[Evidence]:
-    by = (entry or {}).get("needed_by")
+def _host(kind: str, name: str, why: str, evidence: list[Evidence], status: str, detail: str | None = None,
+          severity: str | None = None) -> HostItem:
+    return HostItem(kind, name, why, status=status, severity=severity, detail=detail, evidence=evidence)
+
+
+def _needed_ev(name: str, entry: ResolvedLibrary | None = None) -> list[Evidence]:
+    by = entry.needed_by if entry is not None else None
     return [Evidence("dynamic", "DT_NEEDED", name + (f" of {by}" if by else ""))]
 
 
 def _need_ev(b: Binary, path: str) -> list[Evidence]:
     return next((list(n.evidence) for n in b.needs or [] if n.what == path), [])
+
+
+INTERP_WHY = "the kernel starts the program through this loader"
 
 
 def judge_in_package(b: Binary, pkg: Package) -> None:
@@ -128,120 +121,130 @@ def judge_in_package(b: Binary, pkg: Package) -> None:
     if res is None:
         return
     rule = pkg.rule
-    missing: list[dict[str, Any]] = []
-    host: list[dict[str, Any]] = []
-    # the interpreter
-    interp = res.get("interpreter")
-    if interp and res.get("interpreter_found") is False:
+    missing: list[MissingItem] = []
+    host: list[HostItem] = []
+    interp = res.interpreter
+    if interp and res.interpreter_found is False:
         ev = [Evidence("segment", "PT_INTERP", interp)]
         if "interpreter" in rule.carries:
-            missing.append(_item("interpreter", interp, "the kernel starts the program through this loader", ev,
-                                 severity="fail"))
+            missing.append(_missing("interpreter", interp, INTERP_WHY, ev, "fail"))
         else:
-            host.append(_item("interpreter", interp, "the kernel starts the program through this loader", ev,
-                              status=_deb_status(pkg, "libc.so.6")[0] if rule.libraries == "depends" else "unknown"))
-    # libraries
-    for entry in res.get("libraries") or []:
-        if entry.get("path") is not None:
+            host.append(_host("interpreter", interp, INTERP_WHY, ev,
+                              _deb_status(pkg, "libc.so.6")[0] if rule.libraries == "depends" else "unknown"))
+    for entry in res.libraries:
+        if entry.path is not None:
             _own(pkg, entry)
-            continue
-        _judge_library(b, pkg, entry, missing, host)
+        else:
+            _judge_library(b, pkg, entry, missing, host)
     if rule.libraries == "platform-tag" and pkg.wheel is not None:
         from depfree.targets.wheel import check_tag
 
         missing += check_tag(b, pkg.wheel)
-    # files (a Linux program's: on Darwin and Windows the paths Go's net and time read are the OS's own)
-    for f in res.get("files") or [] if b.os == "linux" else []:
-        if f.get("found") is not None:
+    _judge_files(b, res, rule, missing, host)
+    _machine_minimums(b, host)
+    if rule.libraries == "host":
+        _apply_targets(b, pkg, host)
+    severities = [m.severity for m in missing] + [h.severity or "" for h in host if h.status == "unmet"]
+    res.context = rule.name
+    res.verdict = "fail" if "fail" in severities else "warn" if severities else "ok"
+    res.missing = missing
+    res.host = host
+
+
+def _judge_files(b: Binary, res: Resolution, rule: ContextRule, missing: list[MissingItem],
+                 host: list[HostItem]) -> None:
+    """A Linux program's file needs (on Darwin and Windows the paths Go's net and time read are the OS's own)."""
+    for f in res.files if b.os == "linux" else []:
+        if f.found is not None:
             continue
-        ev = _need_ev(b, f["path"])
-        if f.get("provided_by"):
-            host.append(_item(f["kind"], f["path"], f["why"], ev, status="provided", detail=f["provided_by"]))
-        elif "file" in rule.carries and f.get("required"):
-            missing.append(_item(f["kind"], f["path"], f["why"], ev, severity="warn"))
+        ev = _need_ev(b, f.path)
+        if f.provided_by:
+            host.append(_host(f.kind, f.path, f.why, ev, "provided", detail=f.provided_by))
+        elif "file" in rule.carries and f.required:
+            missing.append(_missing(f.kind, f.path, f.why, ev, "warn"))
         elif "file" not in rule.carries:
-            host.append(_item(f["kind"], f["path"], f["why"], ev, status="unknown"))
-    # the minimum kernel or OS (one, the highest of its sources) and the CPU level: always the machine's
+            host.append(_host(f.kind, f.path, f.why, ev, "unknown"))
+
+
+def _machine_minimums(b: Binary, host: list[HostItem]) -> None:
+    """The minimum kernel or OS (one, the highest of its sources) and the CPU level: always the machine's."""
     low = b.effective_min_os
     if low is not None:
         kind = "kernel" if low.os == "linux" else "os"
         why = "; ".join(f"{e.name}: {e.detail.split(';')[0]}" for e in low.evidence[:3])
-        host.append(_item(kind, f"{low.os} ≥ {low.version}", why or "the minimum the binary declares",
-                          low.evidence, status="unknown"))
+        host.append(_host(kind, f"{low.os} ≥ {low.version}", why or "the minimum the binary declares",
+                          list(low.evidence), "unknown"))
     for need in b.needs or []:
         if need.kind == "cpu":
-            host.append(_item(need.kind, need.what, need.why, need.evidence, status="unknown"))
-    if rule.libraries == "host":
-        _apply_targets(b, pkg, host)
-    severities = [m["severity"] for m in missing] + [h["severity"] for h in host if h["status"] == "unmet"]
-    res["context"] = rule.name
-    res["verdict"] = "fail" if "fail" in severities else "warn" if severities else "ok"
-    res["missing"] = missing
-    res["host"] = host
+            host.append(_host(need.kind, need.what, need.why, list(need.evidence), "unknown"))
 
 
-def _judge_library(b: Binary, pkg: Package, entry: dict[str, Any], missing: list[dict[str, Any]],
-                   host: list[dict[str, Any]]) -> None:
-    name = entry["name"]
+def _judge_library(b: Binary, pkg: Package, entry: ResolvedLibrary, missing: list[MissingItem],
+                   host: list[HostItem]) -> None:
+    name = entry.name
     rule = pkg.rule
-    why = "a shared library the loader must find" + (f" (needed by {entry['needed_by']})"
-                                                     if entry.get("needed_by") else "")
+    why = "a shared library the loader must find" + (f" (needed by {entry.needed_by})" if entry.needed_by else "")
     ev = _needed_ev(name, entry)
     if rule.libraries == "inside":
         detail, how = _dpkg_provider(pkg, name)
-        missing.append(_item("library", name, why, ev + how, severity="fail", **({"detail": detail} if detail else {})))
-        return
-    if rule.libraries == "depends":
-        if entry.get("needed_by"):
+        missing.append(_missing("library", name, why, ev + how, "fail", detail=detail or None))
+    elif rule.libraries == "depends":
+        if entry.needed_by:
             return  # a library of the package's own library: judged on that library
         status, detail, how = _deb_status(pkg, name)
         if status == "unmet":
-            missing.append(_item("library", name, f"{why}; {detail}", ev + how, severity="fail", detail=detail))
+            missing.append(_missing("library", name, f"{why}; {detail}", ev + how, "fail", detail=detail))
         else:
-            host.append(_item("library", name, why, ev + how, status=status, detail=detail))
-        return
-    if rule.libraries == "platform-tag":
+            host.append(_host("library", name, why, ev + how, status, detail=detail))
+    elif rule.libraries == "platform-tag":
         from depfree.targets.wheel import allowed_library
 
         if pkg.wheel is not None and allowed_library(b, pkg.wheel, name):
-            host.append(_item("library", name, why, ev + [_policy_ev(pkg)], status="met",
+            host.append(_host("library", name, why, ev + [_policy_ev(pkg)], "met",
                               detail=f"allowed by {pkg.wheel.tag}"))
         else:
             policy = pkg.wheel.tag if pkg.wheel is not None else "its platform tag"
-            missing.append(_item("library", name, f"{why}; not in the wheel and not allowed by {policy}",
-                                 ev + [_policy_ev(pkg)], severity="fail"))
+            missing.append(_missing("library", name, f"{why}; not in the wheel and not allowed by {policy}",
+                                    ev + [_policy_ev(pkg)], "fail"))
+    elif b.format == "elf":
+        _judge_host_elf_library(b, name, why, ev, missing, host)
+    else:
+        _judge_host_foreign_library(b, name, missing, host)
+
+
+def _judge_host_elf_library(b: Binary, name: str, why: str, ev: list[Evidence], missing: list[MissingItem],
+                            host: list[HostItem]) -> None:
+    """host: the package is the application; the machine supplies the rest, unless the binary looks next to itself."""
+    searches_origin = any("$ORIGIN" in p or "${ORIGIN}" in p for p in b.linkage.rpath + b.linkage.runpath)
+    # it found libraries of its own in the package: it bundles, and this one is left out
+    bundles = any(e.path and not is_host_library(e.name) for e in (b.resolution.libraries if b.resolution else []))
+    if searches_origin and bundles and not is_host_library(name):
+        origin = [p for p in b.linkage.rpath + b.linkage.runpath if "ORIGIN" in p]
+        missing.append(_missing("library", name, f"{why}; the binary searches $ORIGIN for the libraries the "
+                                                 "package bundles, and no host is expected to have this one",
+                                ev + [Evidence("dynamic", "DT_RUNPATH" if b.linkage.runpath else "DT_RPATH",
+                                               ":".join(origin))], "fail"))
         return
-    # host: the package is the application; the machine supplies the rest, unless the binary looks next to itself
-    if b.format == "elf":
-        searches_origin = any("$ORIGIN" in p or "${ORIGIN}" in p for p in b.linkage.rpath + b.linkage.runpath)
-        bundles = any(e.get("path") and not is_host_library(e["name"]) for e in (b.resolution or {}).get("libraries")
-                      or [])  # it found libraries of its own in the package: it bundles, and this one is left out
-        if searches_origin and bundles and not is_host_library(name):
-            origin = [p for p in b.linkage.rpath + b.linkage.runpath if "ORIGIN" in p]
-            missing.append(_item("library", name, f"{why}; the binary searches $ORIGIN for the libraries the "
-                                                  "package bundles, and no host is expected to have this one",
-                                 ev + [Evidence("dynamic", "DT_RUNPATH" if b.linkage.runpath else "DT_RPATH",
-                                                ":".join(origin))], severity="fail"))
-            return
-        host.append(_item("library", name, why, ev, status="unknown"))
-        return
+    host.append(_host("library", name, why, ev, "unknown"))
+
+
+def _judge_host_foreign_library(b: Binary, name: str, missing: list[MissingItem], host: list[HostItem]) -> None:
     lib = next((lib for lib in b.linkage.libraries if lib.name == name), None)
     kind = lib.kind if lib is not None else ""
     ev = [Evidence("import" if b.format == "pe" else "load-command", name, kind or "not a system library")]
     if kind == "c-runtime:vcruntime" or (kind == "third-party" and b.format == "macho" and name.startswith("/")):
-        host.append(_item("library", name, "a runtime the machine must have installed", ev, status="unknown"))
+        host.append(_host("library", name, "a runtime the machine must have installed", ev, "unknown"))
     else:
-        missing.append(_item("library", name, "not part of the OS: must travel next to the program", ev,
-                             severity="fail"))
+        missing.append(_missing("library", name, "not part of the OS: must travel next to the program", ev, "fail"))
 
 
-def _own(pkg: Package, entry: dict[str, Any]) -> None:
+def _own(pkg: Package, entry: ResolvedLibrary) -> None:
     """The dpkg package that owns a library found in an image or root (its ``info/*.list``, as ``dpkg -S``)."""
-    if pkg.owners is None or not pkg.owners.present:
+    if pkg.owners is None or not pkg.owners.present or entry.path is None:
         return
-    owner = pkg.owners.owner(entry["path"])
+    owner = pkg.owners.owner(entry.path)
     if owner is not None:
-        entry["package"] = owner.package
+        entry.package = owner.package
 
 
 def _dpkg_provider(pkg: Package, soname: str) -> tuple[str, list[Evidence]]:
@@ -286,14 +289,14 @@ def _deb_status(pkg: Package, soname: str) -> tuple[str, str, list[Evidence]]:
     return "unmet", f"← {provider} ({where}), not in Depends or Pre-Depends", [mapped, depends]
 
 
-def _apply_targets(b: Binary, pkg: Package, host: list[dict[str, Any]]) -> None:
+def _apply_targets(b: Binary, pkg: Package, host: list[HostItem]) -> None:
     """Targets the user chose judge the host needs: a failing cell is a need known to be unmet there."""
     if not pkg.targets_chosen:
         return
     for cell in b.targets or []:
-        if any(r.get("code") == "os-mismatch" for r in cell.get("reasons") or []):
+        if any(r.code == "os-mismatch" for r in cell.reasons):
             continue  # a target for another OS (a Linux profile for the .exe of a multi-OS release): not its machine
-        for r in cell.get("reasons") or []:
-            host.append(_item("target", cell["target"], r["message"],
-                              [Evidence("file", "data/targets.toml", f"{cell['target']}: {r['code']}")],
-                              status="unmet", severity=r["severity"], detail=r["fix"]))
+        for r in cell.reasons:
+            host.append(_host("target", cell.target, r.message,
+                              [Evidence("file", "data/targets.toml", f"{cell.target}: {r.code}")],
+                              "unmet", severity=r.severity, detail=r.fix))

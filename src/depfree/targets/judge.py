@@ -5,10 +5,10 @@ building against an older glibc or musl, lowering GOAMD64)."""
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from depfree.analysis.minimum import padded
-from depfree.model import Binary
+from depfree.model import Binary, MinOS
+from depfree.model_verdicts import TargetReason, TargetVerdict
 from depfree.options import Options
 from depfree.targets.profiles import Profile, load_profiles, select
 from depfree.versions import version_key
@@ -26,8 +26,8 @@ FIX_VCRUNTIME = ("install the Visual C++ Redistributable with the program (vc_re
 _CPU_LEVEL = {"x86-64-v1": 1, "x86-64-v2": 2, "x86-64-v3": 3, "x86-64-v4": 4}
 
 
-def _reason(code: str, message: str, fix: str, severity: str) -> dict[str, str]:
-    return {"code": code, "message": message, "fix": fix, "severity": severity}
+def _reason(code: str, message: str, fix: str, severity: str) -> TargetReason:
+    return TargetReason(code=code, message=message, fix=fix, severity=severity)
 
 
 def _newer(need: str, have: str) -> bool:
@@ -50,8 +50,8 @@ def _present(p: Profile, what: str, alternatives: list[str]) -> bool:
                for x in paths if not x.startswith("$"))
 
 
-def judge(b: Binary, p: Profile) -> dict[str, Any]:
-    reasons: list[dict[str, str]] = []
+def judge(b: Binary, p: Profile) -> TargetVerdict:
+    reasons: list[TargetReason] = []
     if b.os != p.os:
         reasons.append(_reason("os-mismatch", f"a {b.os} binary cannot run on {p.name} ({p.os})",
                                f"build with GOOS={p.os}", "fail"))
@@ -60,12 +60,12 @@ def judge(b: Binary, p: Profile) -> dict[str, Any]:
                                f"build with GOARCH={p.arch[0]}", "fail"))
     else:
         reasons += _linux_reasons(b, p) if p.os == "linux" else _other_os_reasons(b, p)
-    verdict = "fail" if any(r["severity"] == "fail" for r in reasons) else "warn" if reasons else "ok"
-    return {"binary": b.path, "target": p.name, "verdict": verdict, "reasons": reasons}
+    verdict = "fail" if any(r.severity == "fail" for r in reasons) else "warn" if reasons else "ok"
+    return TargetVerdict(binary=b.path, target=p.name, verdict=verdict, reasons=reasons)
 
 
-def _linux_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
-    out = []
+def _linux_reasons(b: Binary, p: Profile) -> list[TargetReason]:
+    out: list[TargetReason] = []
     link = b.linkage
     low = b.effective_min_os
     if low is not None and low.os == "linux" and p.kernel and _newer(low.version, p.kernel):
@@ -111,14 +111,14 @@ def _need_code(what: str) -> tuple[str, str, str]:
     return "file-missing", f"add {what} to the image", "warn"
 
 
-def _sources(low: object) -> str:
-    return "; ".join(f"{e.name}: {e.detail.split(';')[0]}" for e in getattr(low, "evidence", [])[:3])
+def _sources(low: MinOS) -> str:
+    return "; ".join(f"{e.name}: {e.detail.split(';')[0]}" for e in low.evidence[:3])
 
 
-def _other_os_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
+def _other_os_reasons(b: Binary, p: Profile) -> list[TargetReason]:
     """Darwin and Windows: the OS version and the libraries that are not part of the OS. Linux runtime needs (NSS
     modules, /etc/resolv.conf, zoneinfo paths) are not judged here: those files are the OS's own business."""
-    out = []
+    out: list[TargetReason] = []
     low = b.effective_min_os
     if low is not None and p.os_version and _newer(low.version, p.os_version):
         out.append(_reason("os-too-old", f"needs {low.os} {low.version} ({_sources(low)}), {p.name} is "
@@ -160,7 +160,7 @@ def _other_os_reasons(b: Binary, p: Profile) -> list[dict[str, str]]:
     return out
 
 
-def judge_targets(binary: Binary, options: Options) -> list[dict[str, Any]]:
+def judge_targets(binary: Binary, options: Options) -> list[TargetVerdict]:
     """The short verdicts for the default target set (or ``options.targets``) in every report: the judgement the
     API applies once the analyzers have gathered the facts."""
     profiles = load_profiles(options.targets_file)

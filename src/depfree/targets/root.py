@@ -5,12 +5,12 @@ anything. A file inside the root is resolved where it sits; one outside is laid 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from depfree.analysis.resolution import Resolver
 from depfree.analysis.rootlibs import library_loader
 from depfree.errors import UsageError
 from depfree.model import Binary
+from depfree.model_verdicts import TargetReason, TargetVerdict
 from depfree.sources.fsview import DirView, FsView, SingleFileView
 from depfree.sources.rootview import LayeredView, inside
 from depfree.targets.context import Package, judge_in_package, rules
@@ -42,14 +42,14 @@ def resolve_in_root(binaries: list[Binary], root: str) -> None:
         judge_in_package(b, pkg)
 
 
-def root_cell(b: Binary, root: str) -> dict[str, Any]:
+def root_cell(b: Binary, root: str) -> TargetVerdict:
     """The ``targets`` cell of a binary on ``root`` (after :func:`resolve_in_root`)."""
-    res = b.resolution or {}
+    cell = f"root:{root}"
     if b.os != "linux":  # a root filesystem is a Linux machine's
-        return {"binary": b.path, "target": f"root:{root}", "verdict": "fail", "reasons": [
-            {"code": "os-mismatch", "message": f"a {b.os} binary cannot run on the Linux root {root}",
-             "fix": "build with GOOS=linux", "severity": "fail"}]}
-    reasons = [{"code": f"{m['kind']}-missing", "message": f"{m['name']} not in {root}: {m['why']}",
-                "fix": f"install what provides {m['name']} in {root}, or ship it with the program",
-                "severity": m["severity"]} for m in res.get("missing") or []]
-    return {"binary": b.path, "target": f"root:{root}", "verdict": res.get("verdict", "ok"), "reasons": reasons}
+        return TargetVerdict(b.path, cell, "fail", [TargetReason(
+            "os-mismatch", f"a {b.os} binary cannot run on the Linux root {root}", "build with GOOS=linux", "fail")])
+    res = b.resolution
+    reasons = [TargetReason(f"{m.kind}-missing", f"{m.name} not in {root}: {m.why}",
+                            f"install what provides {m.name} in {root}, or ship it with the program", m.severity)
+               for m in (res.missing if res is not None else None) or []]
+    return TargetVerdict(b.path, cell, (res.verdict if res is not None else None) or "ok", reasons)

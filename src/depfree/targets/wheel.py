@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 
 from depfree.datafiles import load
-from depfree.model import Binary, Evidence, to_json
+from depfree.model import Binary, Evidence
+from depfree.model_verdicts import MissingItem
 from depfree.versions import version_key
 
 _TAG = re.compile(r"^(?P<family>manylinux|musllinux|macosx)_(?P<major>\d+)_(?P<minor>\d+)_(?P<arch>\w+)$")
@@ -98,11 +99,11 @@ def allowed_library(b: Binary, wheel: WheelTag, name: str) -> bool:
     return bool(platforms) and all(loader or name in _allowed(p.family, p.ceiling) for p in platforms)
 
 
-def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:
+def check_tag(b: Binary, wheel: WheelTag) -> list[MissingItem]:
     """What in ``b`` breaks the wheel's promise: a libc the tag does not name, a glibc symbol version above the
     ceiling, an architecture the tag does not name. Static binaries meet every tag of their architecture."""
-    found = _check_tag(b, wheel)
-    for item in found:
+    out: list[MissingItem] = []
+    for item in _check_tag(b, wheel):
         ev = [Evidence("file", wheel.filename, f"platform tag {wheel.tag} (PEP 427 file name)")]
         for req in b.linkage.versioned:
             if f"needs {req.family}_{req.min_version} " in str(item["why"]):
@@ -111,8 +112,9 @@ def check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:
         low = b.effective_min_os
         if b.format == "macho" and low is not None:
             ev += low.evidence
-        item["evidence"] = to_json(ev)
-    return found
+        out.append(MissingItem(kind=str(item["kind"]), name=str(item["name"]), why=str(item["why"]),
+                               severity=str(item["severity"]), evidence=ev))
+    return out
 
 
 def _check_tag(b: Binary, wheel: WheelTag) -> list[dict[str, object]]:

@@ -1,0 +1,173 @@
+"""The Go tables of one executable behind one object (``ctx.go``): the pclntab, its function and name tables, the
+file table's source directories, the linked package paths, the moduledata and the per-package attribution, each
+read once, when an analyzer first asks for it.
+
+Contracts other analyzers rely on:
+- :attr:`GoTables.package_paths` — import paths of all Go packages linked in (empty for non-Go files);
+- :attr:`GoTables.function_names` — every function in the pclntab's function table;
+- :attr:`GoTables.error` — why the function table could not be read, once something tried.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from depfree.analysis.gomodules import attribute_packages
+from depfree.formats.base import Executable
+from depfree.golang.funcnames import is_std, package_paths_of
+from depfree.golang.gccgo import gccgo_packages, gccgo_signs
+from depfree.golang.moduledata import ModuleData, find_moduledata
+from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
+from depfree.golang.search import search_pclntab
+from depfree.model import Go, GoPackage
+
+# The packages the feature checks ask about; a function of package P is named "P.…" (package_of returns a prefix of
+# the name), so only names with these prefixes can make them linked.
+FEATURE_PACKAGE_PREFIXES = ("net.", "os/user.", "time/tzdata.", "crypto/x509.", "crypto/internal/fips140",
+                            "runtime/race.")
+
+
+def find_pclntab(exe: Executable) -> Pclntab | None:
+    """The pclntab, found by section name, by symbol, or by a validated search."""
+    for finder in (from_section, from_symbol):
+        try:
+            tab = finder(exe)
+        except PclntabError:
+            tab = None
+        if tab is not None:
+            return tab
+    return search_pclntab(exe)
+
+
+class GoTables:
+    """The lazily read Go tables of ``exe``; an unreadable table is empty and says why in :attr:`error`."""
+
+    def __init__(self, exe: Executable) -> None:
+        self.exe = exe
+        self.error: str | None = None
+        self._packages: list[GoPackage] | None = None
+
+    @cached_property
+    def pclntab(self) -> Pclntab | None:
+        return find_pclntab(self.exe)
+
+    @cached_property
+    def functions(self) -> list[Function]:
+        """Functions of the pclntab's function table, in text order; empty for non-Go files or unreadable tables."""
+        tab = self.pclntab
+        if tab is None:
+            return []
+        try:
+            return tab.functions()
+        except PclntabError as exc:
+            self.error = str(exc)
+            return []
+
+    @cached_property
+    def function_names(self) -> list[str]:
+        return [f.name for f in self.functions]
+
+    @cached_property
+    def linked_names(self) -> set[str]:
+        """The names of the functions in the function table, as a set: what :attr:`function_names` holds, without
+        building a Function for each of tens of thousands of entries (Go 1.16+: the function table's name offsets
+        looked up in the name table)."""
+        tab = self.pclntab
+        if tab is None:
+            return set()
+        if tab.layout == "1.2":
+            return set(self.function_names)
+        try:
+            table = tab.name_table()
+            offsets = set(tab.name_offsets())
+            names = set(map(table.get, offsets))
+            if None in names or "" in names:  # an offset inside a name, or outside the table
+                return {table.get(off) or tab.name_at(off) for off in offsets}
+            return {n for n in names if n is not None}
+        except PclntabError as exc:
+            self.error = str(exc)
+            return set()
+
+    @cached_property
+    def table_ok(self) -> bool:
+        """Whether a pclntab was found and its function table passes :func:`validate` (one pass, no names)."""
+        tab = self.pclntab
+        if tab is None:
+            return False
+        try:
+            validate(tab)
+        except PclntabError as exc:
+            self.error = str(exc)
+            return False
+        return True
+
+    @cached_property
+    def all_names(self) -> set[str]:
+        """Function names including those only referenced by inline trees. From Go 1.16 the name table holds them
+        all (one split of one buffer, no function-table walk); the 1.2 layout mixes names with other data, so there
+        the function table is walked."""
+        tab = self.pclntab
+        if tab is None or not self.table_ok:
+            return set()
+        return set(tab.name_table().values()) if tab.layout != "1.2" else set(self.function_names)
+
+    @cached_property
+    def source_dirs(self) -> set[str]:
+        """Every trailing run of path elements of every source directory in the file table (``a/b/c`` gives ``c``,
+        ``b/c``, ``a/b/c``), with module-cache ``@version`` suffixes removed."""
+        tab = self.pclntab
+        out: set[str] = set()
+        if tab is None or not self.table_ok:
+            return out
+        try:
+            files = tab.file_names()
+        except PclntabError:
+            files = []
+        for d in {f.replace("\\", "/").rpartition("/")[0] for f in files}:
+            parts = [e.partition("@")[0] for e in d.split("/") if e]
+            for i in range(len(parts)):
+                out.add("/".join(parts[i:]))
+        return out
+
+    @cached_property
+    def package_paths(self) -> set[str]:
+        """Import paths of every Go package with a function (compiled or inlined) in the binary; for gccgo output,
+        of every package with an init or type-descriptor symbol.
+
+        Standard packages are kept only when the file table holds a source file from their directory: the runtime
+        implements functions for packages that may not be linked at all (``//go:linkname`` push: ``os/signal.
+        signal_enable``, ``runtime/debug.SetTraceback`` live in runtime/*.go), and those names alone prove
+        nothing."""
+        found = package_paths_of(self.all_names)
+        dirs = self.source_dirs
+        if dirs:
+            found = {p for p in found if not is_std(p) or p in dirs}
+        if not found and gccgo_signs(self.exe) is not None:
+            found = gccgo_packages(self.exe)
+        return found
+
+    @cached_property
+    def feature_packages(self) -> set[str]:
+        """What :attr:`package_paths` holds of the packages the feature checks look at (``net``, ``os/user``,
+        ``time/tzdata``, ``crypto/x509``, ``crypto/internal/fips140*``, ``runtime/race``), from the names with
+        their prefixes only (issue 23: the full set costs ~60 ms on a 40 MB binary, and only ``--deep`` needs it).
+        When none is found the full set is taken, so that its fallbacks (gccgo symbols) decide as before."""
+        if "package_paths" in self.__dict__:  # already read in full
+            return self.package_paths
+        found = package_paths_of(n for n in self.all_names if n.startswith(FEATURE_PACKAGE_PREFIXES))
+        dirs = self.source_dirs
+        if dirs:
+            found = {p for p in found if not is_std(p) or p in dirs}
+        return found or self.package_paths
+
+    @cached_property
+    def moduledata(self) -> ModuleData | None:
+        tab = self.pclntab
+        return find_moduledata(self.exe, tab) if tab is not None else None
+
+    def packages(self, go: Go | None) -> list[GoPackage]:
+        """Every package with compiled functions (count and bytes of code) plus those whose code is all inlined,
+        attributed to the modules of ``go``'s build info."""
+        if self._packages is None:
+            self._packages = attribute_packages(self.functions, self.package_paths, go)
+        return self._packages
