@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from depfree import inspect
-from depfree.model import Binary
+from depfree.model import Binary, to_json
 from depfree.versions import version_key
 from helpers.corpus import CORPUS, corpus_dir, corpus_file, deb_control
 from helpers.factory import Factory
@@ -145,14 +145,14 @@ def _elf(name: str, path: Path, b: Binary) -> list[Row]:
     listed = {v for r in link.versioned for v in r.versions}
     rows.append(_row(name, "version needs listed", "readelf", sorted(needs & listed), sorted(needs)))
     symtab = bool([s for s in readelf_symbols(path) if s[0]])
-    rows.append(_row(name, "symbol table kept", "readelf", b.debug["symtab"], symtab))
+    rows.append(_row(name, "symbol table kept", "readelf", (b.debug.symtab if b.debug else None), symtab))
     if link.interpreter is None and not link.needed and b.type != "shared":
         rows.append(_row(name, "static (no loader)", "readelf", link.kind in ("static", "static-pie"), True))
     return rows
 
 
 def _elf_hardening(name: str, path: Path, b: Binary) -> list[Row]:
-    h, cs = b.hardening, checksec(path)
+    h, cs = to_json(b.hardening), checksec(path)  # the JSON form: the names the report and checksec share
     rows = []
     relro = {"full": "full", "partial": "partial", "none": "no", "n/a": "no"}[h["relro"]]
     rows.append(_row(name, "relro", "checksec", relro, cs["relro"]))
@@ -162,7 +162,7 @@ def _elf_hardening(name: str, path: Path, b: Binary) -> list[Row]:
     static = b.linkage.kind != "dynamic"
     if h["canary"] == "n/a":  # pure Go: checksec's "no" is the coarse form of "does not apply"
         rows.append(_row(name, "canary", "checksec", "no", cs["canary"]))
-    elif static and not b.debug["symtab"]:
+    elif static and not (b.debug.symtab if b.debug else None):
         loads = objdump_canary_loads(path, b.arch) if path.stat().st_size <= OBJDUMP_MAX else None
         detail = h["evidence"]["canary"][0]["detail"]
         ours = int(detail.split()[0]) if detail[0].isdigit() else 0
@@ -260,7 +260,7 @@ def _pe(factory: Factory, name: str, path: Path, b: Binary) -> list[Row]:
 
     pe = pefile.PE(str(path), fast_load=True)
     dc = pe.OPTIONAL_HEADER.DllCharacteristics
-    h = b.hardening
+    h = to_json(b.hardening)
     rows = [
         _row(name, "imports", "pefile", b.linkage.needed, pe_imported_dlls(path)),
         _row(name, "aslr", "pefile", h["aslr"], bool(dc & 0x40)),
@@ -284,7 +284,7 @@ def _macho(name: str, path: Path, b: Binary) -> list[Row]:
     rows = [
         _row(name, "dylibs", "lief", b.linkage.needed, [lib.name for lib in m.libraries]),
         _row(name, "pie", "lief", b.macho.pie if b.macho else None, m.header.has(lief.MachO.Header.FLAGS.PIE)),
-        _row(name, "symbol table kept", "Mach-O walk (defined nlist entries)", b.debug["symtab"], defined > 0),
+        _row(name, "symbol table kept", "Mach-O walk (defined nlist entries)", (b.debug.symtab if b.debug else None), defined > 0),
     ]
     bv = m.build_version
     minos = list(bv.minos) if bv is not None else list(m.version_min.version) if m.has_version_min else None
