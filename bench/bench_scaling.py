@@ -71,27 +71,30 @@ def main() -> int:
     n_files = len(os.listdir(dirs[0]))
     mb = sum(f.stat().st_size for f in dirs[0].iterdir()) / 1e6
     df = depfree_argv()
-    rows = []
-    for k in COPIES:
-        r = run_command(f"{k}×", [*df, "scan", "--json", *map(str, dirs[:k])], args.runs)
-        rows.append((k, r))
-        print(f"{k}x: wall {r.median:.2f} s, cpu {r.cpu:.2f} s, rss {r.peak_rss_mib or 0:.0f} MiB", file=sys.stderr)
-    base = rows[0][1]
-    lines = ["| copies | binaries | MB | wall s (median) | wall ÷ 1× | CPU s | CPU ÷ 1× | CPU ms per binary | "
-             "peak RSS MiB | exit |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for k, r in rows:
-        codes = ",".join(str(c) for c in sorted(r.exit_codes))
-        lines.append(f"| {k} | {k * n_files:,} | {k * mb:,.0f} | {r.median:.2f} | {r.median / base.median:.2f} | "
-                     f"{r.cpu:.2f} | {r.cpu / base.cpu:.2f} | {r.cpu * 1000 / (k * n_files):.2f} | "
-                     f"{r.peak_rss_mib or 0:.0f} | {codes} |")
+    lines = []
+    for fmt in ("json", "jsonl"):  # json: one document (the report is held to the end); jsonl: container by container
+        rows = []
+        for k in COPIES:
+            r = run_command(f"{k}×", [*df, "scan", "--format", fmt, *map(str, dirs[:k])], args.runs)
+            rows.append((k, r))
+            print(f"{fmt} {k}x: wall {r.median:.2f} s, cpu {r.cpu:.2f} s, rss {r.peak_rss_mib or 0:.0f} MiB",
+                  file=sys.stderr)
+        base = rows[0][1]
+        lines += [f"\n`--format {fmt}`:\n", "| copies | binaries | MB | wall s (median) | wall ÷ 1× | CPU s | CPU ÷ 1× | "
+                  "CPU ms per binary | peak RSS MiB | exit |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for k, r in rows:
+            codes = ",".join(str(c) for c in sorted(r.exit_codes))
+            lines.append(f"| {k} | {k * n_files:,} | {k * mb:,.0f} | {r.median:.2f} | {r.median / base.median:.2f} | "
+                         f"{r.cpu:.2f} | {r.cpu / base.cpu:.2f} | {r.cpu * 1000 / (k * n_files):.2f} | "
+                         f"{r.peak_rss_mib or 0:.0f} | {codes} |")
     load = os.getloadavg()
     text = (f"# depfree scan: scaling with the input\n\n"
             f"Produced by `python bench/bench_scaling.py --runs {args.runs} --base-mb {args.base_mb}` "
             f"(bench/run_all.sh). {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()}, "
             f"{os.cpu_count()} cores, load average {load[0]:.2f} at the end. Base tree: {n_files} ELF files of "
             f"/usr/bin ({mb:.0f} MB); copy K has every file with a trailer naming K (distinct content: no copy is "
-            "skipped as a duplicate of another). Command: `depfree scan --json copy0 … copyK-1`, output to "
-            "/dev/null; peak RSS of the whole process tree's largest process (GNU time).\n\n" + "\n".join(lines) + "\n")
+            "skipped as a duplicate of another). Command: `depfree scan --format json|jsonl copy0 … copyK-1`, "
+            "output to /dev/null; peak RSS of the largest process of the tree (GNU time).\n\n" + "\n".join(lines) + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

@@ -485,11 +485,12 @@ def test_kept_dpkg_files_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyP
     import io
 
     from depfree.sources import archive
+    from depfree.sources.archive import policy
     from depfree.sources.blob import Blob
     from depfree.sources.fsview import IndexView
 
-    monkeypatch.setattr(archive, "KEEP_LIMIT_DPKG", 1000)
-    monkeypatch.setattr(archive, "KEEP_BUDGET", 2500)
+    monkeypatch.setattr(policy, "KEEP_LIMIT_DPKG", 1000)  # the member policy of every archive format
+    monkeypatch.setattr(policy, "KEEP_BUDGET", 2500)
     tar = tmp_path / "layer.tar"
     with tarfile.open(tar, "w") as tf:
         for name, size in (("var/lib/dpkg/status", 1500), ("var/lib/dpkg/info/a.list", 800),

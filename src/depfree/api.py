@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 __all__ = ["SIZE_SCHEMA", "Analysis", "SizeReport", "analyse_path", "analyse_source", "binary_facts", "expand_paths",
-           "inspect", "inspect_path", "parse_limits", "inspect_source", "size_diff", "size_path", "tool_info"]
+           "files_under", "inspect", "inspect_path", "inspect_source", "parse_limits", "size_diff", "size_path",
+           "tool_info"]
 
 
 def tool_info() -> dict[str, str]:

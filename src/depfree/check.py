@@ -17,8 +17,9 @@ from depfree.policy.engine import CheckResult, evaluate
 
 
 def policy_options(policy: Policy) -> Options:
-    """The analysis options a policy asks for: its targets (none: the default set) and its targets file."""
-    return Options(targets=policy.targets or None, targets_file=policy.targets_file)
+    """The analysis options a policy asks for: its targets (none: the default set) and its targets file; no sha256
+    (no rule reads it; `check --hash` asks for it)."""
+    return Options(targets=policy.targets or None, targets_file=policy.targets_file, hash=False)
 
 
 def gather(paths: list[str], options: Options, progress: Callable[[int, int, str], None] | None = None,

@@ -163,7 +163,8 @@ class _Seen:
 
     @property
     def settings(self) -> dict[str, Any]:
-        return self.facts.get("settings", {})
+        settings: dict[str, Any] = self.facts.get("settings", {})
+        return settings
 
 
 def _toolchain(s: _Seen) -> list[Cause]:

@@ -109,13 +109,14 @@ def variant_details(m: Matrix, console: Console) -> None:
                 what = [f"{k} {v}" for k, v in x.details.items() if k not in ("hint", "interpreter")] + x.missing[:2]
                 console.print(f"  [dim]{escape(_ROOT_LABEL.get(x.root, x.root))}: did not start ({escape(x.failure)}"
                               + (f": {escape(', '.join(what))}" if what else "") + ")[/dim]")
-        t = r.timing
-        if t:
-            rss = f", peak RSS {t.peak_rss_kb:,} KB" if t.peak_rss_kb else ", peak RSS unknown (GNU time missing)"
+        timing = r.timing
+        if timing:
+            rss = (f", peak RSS {timing.peak_rss_kb:,} KB" if timing.peak_rss_kb
+                   else ", peak RSS unknown (GNU time missing)")
             net = r.startup_net(m.floor)
             above = f" ({_ms(net)} ms above the sandbox floor)" if net is not None else ""
-            console.print(f"  start-up in {t.root}: median {_ms(t.median)} ms{above}, {_ms(t.min)}–{_ms(t.max)} ms "
-                          f"over {t.runs} runs{rss}")
+            console.print(f"  start-up in {timing.root}: median {_ms(timing.median)} ms{above}, "
+                          f"{_ms(timing.min)}–{_ms(timing.max)} ms over {timing.runs} runs{rss}")
         console.print(f"  [dim]seconds: build {r.build.seconds:.2f}, analysis {r.analysis_seconds:.2f}, "
                       f"runs {r.runs_seconds:.2f}[/dim]")
 
@@ -174,8 +175,8 @@ def print_matrix(m: Matrix, console: Console | None = None) -> None:
 def print_diff(d: BinaryDiff, console: Console | None = None) -> None:
     console = console or Console(highlight=False, soft_wrap=True)
     a, b = d.a.binary, d.b.binary
-    console.print(f"a {escape(relative(d.a.path))}: {a.size:,} bytes, sha256 {a.sha256[:16]}…")
-    console.print(f"b {escape(relative(d.b.path))}: {b.size:,} bytes, sha256 {b.sha256[:16]}…")
+    console.print(f"a {escape(relative(d.a.path))}: {a.size:,} bytes, sha256 {(a.sha256 or 'not computed')[:16]}…")
+    console.print(f"b {escape(relative(d.b.path))}: {b.size:,} bytes, sha256 {(b.sha256 or 'not computed')[:16]}…")
     if d.identical:
         console.print("[green]identical[/green]")
         return

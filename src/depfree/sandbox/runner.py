@@ -11,14 +11,11 @@ import functools
 import os
 import platform
 import re
-import select
-import shlex
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +24,11 @@ from depfree.errors import DepfreeError, InputError, UsageError
 from depfree.formats.elf import ElfExecutable
 from depfree.sandbox.classify import classify, exec_refused
 from depfree.sandbox.observe import parse_strace
-from depfree.sandbox.roots import DEVICES, Root, RootCache, build_root
+from depfree.sandbox.process import SETUP_FAILED, Outcome, execute, shell, target_path
+from depfree.sandbox.roots import Root, RootCache, build_root
 from depfree.sources.file import FileSource
 
 ROOT_KINDS = ("scratch", "scratch+certs", "musl", "glibc", "busybox")
-TARGET_DIR = "/.depfree"  # the program is put at /.depfree/<its own basename>: multi-call binaries read argv[0]
 EMULATOR = "/.depfree-qemu"
 MAX_OUTPUT = 64 * 1024
 _HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "riscv64": "riscv64"}.get(platform.machine(),
@@ -39,7 +36,6 @@ _HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "riscv64": "
 _QEMU = {"arm64": "aarch64", "386": "i386", "riscv64": "riscv64", "arm": "arm", "ppc64le": "ppc64le",
          "s390x": "s390x", "mips": "mips", "mipsle": "mipsel", "mips64": "mips64", "mips64le": "mips64el",
          "amd64": "x86_64", "loong64": "loongarch64"}
-SETUP_FAILED = "depfree-sandbox: setup failed: "
 _KILLED = re.compile(r"\+\+\+ killed by (SIG[A-Z0-9]+)")
 
 
@@ -128,11 +124,6 @@ def _not_linux(path: str) -> str | None:
         if head.startswith(magic):
             return what
     return None
-
-
-def target_path(path: str) -> str:
-    """Where the program is inside the root: its own basename under TARGET_DIR, so argv[0] keeps its name."""
-    return f"{TARGET_DIR}/{os.path.basename(path)}"
 
 
 def _binary_facts(path: str) -> tuple[str | None, str | None]:
@@ -229,56 +220,6 @@ class Sandbox:
         self.close()
 
 
-class _Capture(threading.Thread):
-    """Reads a pipe to its end, keeping the first ``limit`` bytes and counting the rest (so the program never blocks
-    on a full pipe and nothing unbounded is stored)."""
-
-    def __init__(self, fd: int, limit: int) -> None:
-        super().__init__(daemon=True)
-        self.fd, self.limit = fd, limit
-        self.data = bytearray()
-        self.total = 0
-
-    def run(self) -> None:
-        try:
-            while chunk := os.read(self.fd, 65536):
-                self.total += len(chunk)
-                if len(self.data) < self.limit:
-                    self.data += chunk[: self.limit - len(self.data)]
-        except OSError:
-            pass
-        finally:
-            os.close(self.fd)
-
-
-def _must(step: str, command: str) -> str:
-    """A setup step the sandbox cannot do without: on failure the script stops before running anything."""
-    return f"{{ {command}; }} || {{ echo {shlex.quote(SETUP_FAILED + step)} >&2; exit 125; }}"
-
-
-def _shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, cmd: list[str]) -> str:
-    """The script the namespace's first process runs: loopback up, the root read-only, a private /tmp and /proc,
-    the binary and the user's rootfs bound read-only, then exec (strace) env -i chroot. A failed read-only or
-    private mount stops it: nothing runs in a root that is not sealed."""
-    r = shlex.quote(str(root))
-    script = ["ip link set lo up 2>/dev/null || true",
-              _must("read-only root", f"mount --bind -o ro {r} {r}"),
-              _must("private /tmp", f"mount -t tmpfs -o size=64m,nosuid,nodev tmpfs {r}/tmp")]
-    for host, inside in binds:
-        dst = shlex.quote(str(root) + inside)
-        script.append(_must(f"bind {host} read-only", f"mount --bind -o ro {shlex.quote(host)} {dst}"))
-    for dev in DEVICES:  # what a container runtime puts into /dev, bound from the host's
-        dst = shlex.quote(str(root / "dev" / dev))
-        script.append(f"mount --bind /dev/{dev} {dst} 2>/dev/null || true")
-    if not copied:
-        dst = shlex.quote(str(root) + target_path(binary))
-        script.append(_must("bind the binary read-only", f"mount --bind -o ro {shlex.quote(os.path.abspath(binary))} "
-                                                         f"{dst}"))
-    script.append(f"mount -t proc proc {shlex.quote(str(root / 'proc'))} 2>/dev/null || true")
-    script.append("exec " + " ".join(shlex.quote(c) for c in cmd))
-    return "\n".join(script)
-
-
 @dataclass
 class _Prepared:
     """A root ready for one run: where the program sits in it, whether it was copied in (no execute bit), the
@@ -288,19 +229,6 @@ class _Prepared:
     inside: str
     copied: bool
     emulator: str | None
-
-
-@dataclass
-class _Outcome:
-    """What the sandboxed process tree did: exit status (or a timeout), wall time, the captured output."""
-
-    rc: int
-    timed_out: bool
-    duration: float
-    stdout: str
-    stderr: str
-    stdout_bytes: int
-    stderr_bytes: int
 
 
 def _prepare(path: str, kind: str, tmp: Path, zoneinfo: bool, arch: str | None, sandbox: Sandbox | None) -> _Prepared:
@@ -348,55 +276,6 @@ def _seccomp_filter(strace: str) -> bool:
         return False
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
-    """The exit status, or None at the timeout. A pidfd (Linux 5.3) becomes readable the moment the process ends,
-    so the wait ends with it; ``Popen.wait(timeout)`` polls in steps of up to 50 ms, half of a short run."""
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # an older kernel or Python: the polling wait
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-    finally:
-        os.close(fd)
-    return proc.wait() if ready else None
-
-
-def _execute(script: str, timeout: float, max_output: int) -> _Outcome:
-    """Run the namespace's shell script with its output captured; at the timeout (or Ctrl-C) kill its whole tree."""
-    t0 = time.monotonic()
-    proc = subprocess.Popen(["unshare", "-r", "-m", "-p", "-n", "-f", "--kill-child", "sh", "-c", script],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            start_new_session=True, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-    assert proc.stdout is not None and proc.stderr is not None
-    readers = [_Capture(os.dup(proc.stdout.fileno()), max_output), _Capture(os.dup(proc.stderr.fileno()), max_output)]
-    proc.stdout.close()
-    proc.stderr.close()
-    for t in readers:
-        t.start()
-    try:
-        rc = _wait(proc, timeout)
-        timed_out = rc is None
-        if rc is None:
-            # unshare and the namespace's init (strace, or the program) share this process group; when the init
-            # dies the kernel kills everything else in the PID namespace, setsid() or not.
-            os.killpg(proc.pid, signal.SIGKILL)
-            rc = proc.wait()
-    except BaseException:  # Ctrl-C (KeyboardInterrupt): leave nothing running behind
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    for t in readers:
-        t.join(timeout=5)
-    duration = time.monotonic() - t0
-    out, err = readers
-    return _Outcome(rc=rc, timed_out=timed_out, duration=duration, stdout=bytes(out.data).decode("utf-8", "replace"),
-                    stderr=bytes(err.data).decode("utf-8", "replace"), stdout_bytes=out.total, stderr_bytes=err.total)
-
-
 def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str], timeout: float,
              expect_exit: int | None, expect_output: str | None, zoneinfo: bool, strace: str | None,
              arch: str | None, interpreter: str | None, mode: str, max_output: int,
@@ -406,7 +285,7 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
         prep = _prepare(path, kind, tmp, zoneinfo, arch, sandbox)
         log = tmp / "strace.log"
         cmd = _command(prep, args, env, strace, log)
-        res = _execute(_shell(prep.root.path, prep.root.binds, path, prep.copied, cmd), timeout, max_output)
+        res = execute(shell(prep.root.path, prep.root.binds, path, prep.copied, cmd), timeout, max_output)
         if res.rc == 125 and SETUP_FAILED in res.stderr:
             raise SandboxError("could not set up the sandbox (" + res.stderr.split(SETUP_FAILED, 1)[1].split("\n")[0]
                                + "): " + " ".join(res.stderr.split(SETUP_FAILED, 1)[0].split())[-300:])
@@ -416,7 +295,7 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
                   timeout=timeout)
 
 
-def _judge(path: str, kind: str, prep: _Prepared, res: _Outcome, trace_text: str, *, strace: str | None,
+def _judge(path: str, kind: str, prep: _Prepared, res: Outcome, trace_text: str, *, strace: str | None,
            arch: str | None, interpreter: str | None, env: dict[str, str], mode: str, max_output: int,
            expect_exit: int | None, expect_output: str | None, timeout: float) -> Run:
     """The run's report: what the trace and the exit status say happened, measured against the expectations."""

@@ -141,7 +141,8 @@ def _docker_images(get: BlobGetter) -> list[Image]:
                 raise ArchiveError(f"manifest.json: layer {name} is missing from the archive")
             digest = _digest_from_path(str(name))
             layers.append(Layer(str(name), blob, digest))
-        tags = entry.get("RepoTags") if isinstance(entry.get("RepoTags"), list) else []
+        raw_tags = entry.get("RepoTags")
+        tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
         config = entry.get("Config") if isinstance(entry.get("Config"), str) else None
         images.append(Image("docker-archive", str(tags[0]) if tags else None, layers, config,
                             {"tags": [str(t) for t in tags]}))
@@ -169,7 +170,8 @@ def _oci_images(get: BlobGetter) -> list[Image]:
     images = []
     for desc in _dicts(index["manifests"], "index.json: 'manifests'"):
         manifest, digest = _image_manifest(get, desc, 0)
-        annotations = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
+        raw_annotations = desc.get("annotations")
+        annotations: dict[str, Any] = raw_annotations if isinstance(raw_annotations, dict) else {}
         name = annotations.get("org.opencontainers.image.ref.name") or annotations.get("io.containerd.image.name")
         name = None if name is None else str(name)
         layers = []
@@ -179,7 +181,8 @@ def _oci_images(get: BlobGetter) -> list[Image]:
             if blob is None:
                 raise ArchiveError(f"layer {ldigest} is missing from the image's blobs")
             layers.append(Layer(ldigest, blob, ldigest))
-        cfg = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+        raw_cfg = manifest.get("config")
+        cfg: dict[str, Any] = raw_cfg if isinstance(raw_cfg, dict) else {}
         images.append(Image("oci", name, layers, None if cfg.get("digest") is None else str(cfg["digest"]),
                             {"manifest": digest}))
     return images
@@ -212,7 +215,8 @@ def _pick_platform(entries: list[dict[str, Any]]) -> dict[str, Any]:
     machine = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
     for want in (("linux", machine), ("linux", "amd64")):
         for e in entries:
-            p = e.get("platform") if isinstance(e.get("platform"), dict) else {}
+            raw_platform = e.get("platform")
+            p: dict[str, Any] = raw_platform if isinstance(raw_platform, dict) else {}
             if (p.get("os"), p.get("architecture")) == want:
                 return e
     return entries[0]

@@ -50,8 +50,9 @@ def _profile(name: str, entry: Any, where: str) -> Profile:
         if want_type is str and isinstance(value, bool):
             ok = False
         if not ok:
-            want = {list: "a list of strings", str: "a string", bool: "true or false"}.get(
-                want_type, "a string or a list of strings")  # type: ignore[call-overload]
+            wants: dict[type | tuple[type, ...], str] = {list: "a list of strings", str: "a string",
+                                                         bool: "true or false"}
+            want = wants.get(want_type, "a string or a list of strings")
             raise UsageError(f"{where}: target {name!r}: {key!r} must be {want}, found {value!r}")
     missing = [k for k in REQUIRED if k not in entry]
     if missing:
