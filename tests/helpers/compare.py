@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from depfree import inspect
-from depfree.model import Binary, to_json
+from depfree.model import Binary
+from depfree.model_hardening import ElfHardening, Fortify, PeHardening
 from depfree.versions import version_key
 from helpers.corpus import CORPUS, corpus_dir, corpus_file, deb_control
 from helpers.factory import Factory
@@ -145,40 +146,41 @@ def _elf(name: str, path: Path, b: Binary) -> list[Row]:
     listed = {v for r in link.versioned for v in r.versions}
     rows.append(_row(name, "version needs listed", "readelf", sorted(needs & listed), sorted(needs)))
     symtab = bool([s for s in readelf_symbols(path) if s[0]])
-    rows.append(_row(name, "symbol table kept", "readelf", (b.debug.symtab if b.debug else None), symtab))
+    rows.append(_row(name, "symbol table kept", "readelf", (b.debug is not None and b.debug.symtab), symtab))
     if link.interpreter is None and not link.needed and b.type != "shared":
         rows.append(_row(name, "static (no loader)", "readelf", link.kind in ("static", "static-pie"), True))
     return rows
 
 
 def _elf_hardening(name: str, path: Path, b: Binary) -> list[Row]:
-    h, cs = to_json(b.hardening), checksec(path)  # the JSON form: the names the report and checksec share
+    h, cs = b.hardening, checksec(path)
+    assert isinstance(h, ElfHardening)
     rows = []
-    relro = {"full": "full", "partial": "partial", "none": "no", "n/a": "no"}[h["relro"]]
+    relro = {"full": "full", "partial": "partial", "none": "no", "n/a": "no"}[h.relro]
     rows.append(_row(name, "relro", "checksec", relro, cs["relro"]))
-    pie = {True: "yes", False: "no", "n/a": "dso"}[h["pie"]]
+    pie = {True: "yes", False: "no", "n/a": "dso"}[h.pie]
     rows.append(_row(name, "pie", "checksec", pie, cs["pie"]))
-    rows.append(_row(name, "nx", "checksec", "yes" if h["nx"] else "no", cs["nx"]))
+    rows.append(_row(name, "nx", "checksec", "yes" if h.nx else "no", cs["nx"]))
     static = b.linkage.kind != "dynamic"
-    if h["canary"] == "n/a":  # pure Go: checksec's "no" is the coarse form of "does not apply"
+    if h.canary == "n/a":  # pure Go: checksec's "no" is the coarse form of "does not apply"
         rows.append(_row(name, "canary", "checksec", "no", cs["canary"]))
-    elif static and not (b.debug.symtab if b.debug else None):
+    elif static and not (b.debug is not None and b.debug.symtab):
         loads = objdump_canary_loads(path, b.arch) if path.stat().st_size <= OBJDUMP_MAX else None
-        detail = h["evidence"]["canary"][0]["detail"]
+        detail = h.evidence["canary"][0].detail
         ours = int(detail.split()[0]) if detail[0].isdigit() else 0
         if loads is not None:
             rows.append(_row(name, "canary loads", "objdump -d", ours, loads))
         why = (f"checksec looks only for a __stack_chk_fail symbol; objdump -d shows {loads} canary loads"
                if loads else "")
-        rows.append(_row(name, "canary", "checksec", h["canary"], cs["canary"], peer_wrong=why))
+        rows.append(_row(name, "canary", "checksec", h.canary, cs["canary"], peer_wrong=why))
     else:
-        rows.append(_row(name, "canary", "checksec", h["canary"], cs["canary"]))
-    if isinstance(h["fortify"], dict):
+        rows.append(_row(name, "canary", "checksec", h.canary, cs["canary"]))
+    if isinstance(h.fortify, Fortify):
         undefined = {n for n, _t, ndx in readelf_symbols(path, dynamic=True) if ndx == "UND"}
         sig = len(undefined & {"siglongjmp"})
         why = "checksec cannot map siglongjmp to __longjmp_chk (glibc bits/setjmp2.h redirects it)" if sig else ""
-        rows.append(_row(name, "fortified", "checksec", h["fortify"]["fortified"], int(cs["fortified"])))
-        rows.append(_row(name, "fortifiable", "checksec", h["fortify"]["fortifiable"], int(cs["fortify-able"]),
+        rows.append(_row(name, "fortified", "checksec", h.fortify.fortified, int(cs["fortified"])))
+        rows.append(_row(name, "fortifiable", "checksec", h.fortify.fortifiable, int(cs["fortify-able"]),
                          peer_wrong=why))
     return rows
 
@@ -260,12 +262,13 @@ def _pe(factory: Factory, name: str, path: Path, b: Binary) -> list[Row]:
 
     pe = pefile.PE(str(path), fast_load=True)
     dc = pe.OPTIONAL_HEADER.DllCharacteristics
-    h = to_json(b.hardening)
+    h = b.hardening
+    assert isinstance(h, PeHardening)
     rows = [
         _row(name, "imports", "pefile", b.linkage.needed, pe_imported_dlls(path)),
-        _row(name, "aslr", "pefile", h["aslr"], bool(dc & 0x40)),
-        _row(name, "dep", "pefile", h["dep"], bool(dc & 0x100)),
-        _row(name, "high_entropy_va", "pefile", h["high_entropy_va"], bool(dc & 0x20)),
+        _row(name, "aslr", "pefile", h.aslr, bool(dc & 0x40)),
+        _row(name, "dep", "pefile", h.dep, bool(dc & 0x100)),
+        _row(name, "high_entropy_va", "pefile", h.high_entropy_va, bool(dc & 0x20)),
     ]
     if b.go is not None and b.linkage.runtime_dlls is not None:
         found = {d.name for d in b.linkage.runtime_dlls if d.how == "go-runtime"}
@@ -284,7 +287,7 @@ def _macho(name: str, path: Path, b: Binary) -> list[Row]:
     rows = [
         _row(name, "dylibs", "lief", b.linkage.needed, [lib.name for lib in m.libraries]),
         _row(name, "pie", "lief", b.macho.pie if b.macho else None, m.header.has(lief.MachO.Header.FLAGS.PIE)),
-        _row(name, "symbol table kept", "Mach-O walk (defined nlist entries)", (b.debug.symtab if b.debug else None), defined > 0),
+        _row(name, "symbol table kept", "Mach-O walk (defined nlist entries)", (b.debug is not None and b.debug.symtab), defined > 0),
     ]
     bv = m.build_version
     minos = list(bv.minos) if bv is not None else list(m.version_min.version) if m.has_version_min else None
