@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -38,7 +39,7 @@ class TargetsResult:
     def cells(self) -> list[TargetVerdict]:
         return [t for b in self.report.binaries for t in (b.targets or [])]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "targets": to_json(self.cells()), "errors": [e.__dict__ for e in self.report.errors]}
 
 
@@ -48,7 +49,7 @@ class ProfileList:
 
     profiles: dict[str, Profile]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"schema": "depfree.target-profiles/1", "profiles": [
             {"name": n, "os": p.os, "arch": p.arch, "libc": p.libc, "libc_version": p.libc_version,
              "kernel": p.kernel, "os_version": p.os_version, "container": p.container, "default": p.default,
