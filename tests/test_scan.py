@@ -188,3 +188,32 @@ def test_json_written_in_pieces_is_the_report(factory: Factory, tmp_path: Path) 
     data["binaries"] = sorted(data["binaries"], key=lambda b: b["path"])
     assert data == expected  # (the name's \udcff escape reads back as the surrogate os.fsdecode gave the library)
     assert len(data["binaries"]) == 2 and data["errors"][0]["error"] == "no such file"
+
+
+_TERMINATE_EARLY = """
+import signal, sys, time
+import depfree.scan.engine as engine
+from depfree.cli.common import _on_sigterm
+from depfree.options import Options
+from depfree.scan.engine import Engine
+from depfree.sources.archive import Limits
+real = engine._init_worker
+def slow_init(options):  # the worker is slow to start, as on a loaded machine
+    time.sleep(0.5)
+    real(options)
+engine._init_worker = slow_init
+signal.signal(signal.SIGTERM, _on_sigterm)  # what friendly_errors installs in the CLI's process
+e = Engine(2, Options(), Limits(), None)
+e.close()  # Pool.terminate: SIGTERM to workers that have not run their initializer yet
+print("closed")
+"""
+
+
+def test_a_pool_terminated_before_its_workers_started_prints_nothing() -> None:
+    """A verb that ends at once (a missing input) terminates a pool whose forked workers may still carry the CLI's
+    SIGTERM handler: the signal waits, blocked, until the worker's initializer restores the default, so the worker
+    dies quietly instead of printing a `Terminated` traceback."""
+    proc = subprocess.run([sys.executable, "-c", _TERMINATE_EARLY], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 0 and proc.stdout.strip() == "closed"
+    assert "Traceback" not in proc.stderr and "Terminated" not in proc.stderr, proc.stderr

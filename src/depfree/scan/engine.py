@@ -8,6 +8,7 @@ import dataclasses
 import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
 from collections import deque
 from collections.abc import Callable
@@ -90,7 +91,14 @@ class Engine:
         if executor is None and self.jobs > 1:
             _prewarm()  # imported and parsed once here, inherited by the forked workers
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-            self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
+            # A worker forked with the CLI's SIGTERM handler would print a traceback if Pool.terminate reached it
+            # before _init_worker restored the default: SIGTERM and SIGINT stay blocked from the fork to the end
+            # of _init_worker (the pool's threads, which fork replacement workers later, inherit the mask too).
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+            try:
+                self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.cache: dict[object, Task] = {}  # an alias (("inode", (dev, ino))) -> its task
         self.copies: CopyIndex[Task] = CopyIndex()  # content -> its task
         self.inflight: deque[Task] = deque()

@@ -27,6 +27,7 @@ def _init_worker(options: Options) -> None:
     _WORKER_OPTIONS = options
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})  # blocked by the Engine for the fork
 
 
 def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple[list[Binary], str | None]:
