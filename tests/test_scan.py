@@ -217,3 +217,30 @@ def test_a_pool_terminated_before_its_workers_started_prints_nothing() -> None:
                           check=False)
     assert proc.returncode == 0 and proc.stdout.strip() == "closed"
     assert "Traceback" not in proc.stderr and "Terminated" not in proc.stderr, proc.stderr
+
+
+def test_a_file_gone_since_the_walk_is_that_file_s_error(tmp_path: Path) -> None:
+    """A tree changing while it is scanned: a file removed after the walk found it is an error of that file (as
+    `cat` would say: No such file or directory), and a later file of the same size still gets its own analysis
+    although the copy detection can no longer read the one that went away."""
+    from depfree.scan.engine import Engine
+    from depfree.sources.archive import Limits
+    from depfree.sources.blob import Blob
+
+    a, b, c = (tmp_path / n for n in ("a", "b", "c"))
+    for p in (a, b, c):
+        shutil.copy("/bin/true", p)
+    size = a.stat().st_size
+    engine = Engine(1, Options(), Limits(), None)
+    try:
+        first = engine.submit(Blob.of_file(str(a), size), str(a))
+        a.unlink()  # gone: the copy detection cannot sample it when b, of the same size, comes
+        second = engine.submit(Blob.of_file(str(b), size), str(b))
+        c.unlink()  # gone before its own analysis
+        third = engine.submit(Blob.of_file(str(c), size), str(c))
+        (ours,), error = second.get()
+        assert error is None and ours.path == str(b) and ours.format == "elf"
+        assert first.get()[0][0].path == str(a)
+        assert third.get() == ([], "could not be read: No such file or directory")
+    finally:
+        engine.close()

@@ -142,7 +142,10 @@ class Engine:
             return self.cache[alias]
         if blob.digest is None and not rereadable(blob):  # its bytes go once analysed: their sha256 now
             blob = dataclasses.replace(blob, digest=blob.sha256())
-        task = self.copies.find(blob)
+        try:
+            task = self.copies.find(blob)
+        except OSError:  # this file or an earlier one of its size went away since the walk: analysed on its own
+            task = None
         if task is None:
             self.found += 1
             self._make_room(blob)

@@ -40,6 +40,8 @@ def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple
         src = blob.source(name)
     except DepfreeError as exc:
         return [], strip_name(str(exc), name)
+    except OSError as exc:  # gone or changed since the walk found it (a tree being written while it is scanned)
+        return [], f"could not be read: {exc.strerror or exc}"
     try:
         opts = options or _WORKER_OPTIONS
         # the sha256 only when the report asks for it (Options.hash: scan --hash); copies are found without it, and a
