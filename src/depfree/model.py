@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from depfree.model_hardening import Debug, Hardening, Packer
-    from depfree.model_verdicts import ContainerRecord, Resolution, TargetVerdict
+    from depfree.model_verdicts import ContainerRecord, Resolution, Run, TargetVerdict
 
 from depfree.details import MachoDetails, PeDetails
 
@@ -204,10 +204,9 @@ class Binary:
     needs: list[Need] | None = None
     targets: list[TargetVerdict] | None = None
     resolution: Resolution | None = None
-    verify: list[dict[str, Any]] | None = None
+    verify: list[Run] | None = None  # inspect --verify: the sandboxed runs
     pe: PeDetails | None = None  # depfree/details.py
     macho: MachoDetails | None = None
-    elf: dict[str, Any] | None = None
 
 
 @dataclass

@@ -171,3 +171,35 @@ class ContainerRecord:
 
     def json_omit(self) -> tuple[str, ...]:
         return omit_none(self, "compression", "deb", "image", "checksums", "wheel", "context")
+
+
+@dataclass
+class Run:
+    """One sandboxed run of a binary (``depfree verify``, ``inspect --verify``, the build matrix): whether it
+    started, how it ended, what it reached for (from strace) and what was expected of it."""
+
+    binary: str
+    root: str
+    started: bool
+    exit_code: int | None
+    signal: str | None
+    timed_out: bool
+    failure: str
+    details: dict[str, str]
+    missing: list[str]
+    accessed: list[str]
+    denied: list[str]
+    execve: list[dict[str, Any]]
+    connect: list[dict[str, Any]]
+    stdout: str
+    stderr: str
+    isolation: dict[str, Any]
+    root_contents: list[str] = field(default_factory=list)
+    expectations_met: bool = True
+    unmet: list[str] = field(default_factory=list)  # each expectation that failed: what was expected, what came
+    duration: float = 0.0
+    stdout_bytes: int = 0  # written in all; stdout/stderr keep the first max_output bytes
+    stderr_bytes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)

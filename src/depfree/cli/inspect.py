@@ -100,7 +100,7 @@ def inspect_cmd(files: tuple[str, ...], out: Output, deep: bool, root: str | Non
         roots = list(verify_roots) or ["scratch", "glibc"]
         for b in report.binaries:
             if b.slice is None:
-                b.verify = [r.to_json() for r in verify(b.path, roots, expect_exit=None)]
+                b.verify = verify(b.path, roots, expect_exit=None)
     for err in report.errors:
         print_error(err.path, err.error)
     out.emit(InspectResult(report, verbose, all_items, brief))

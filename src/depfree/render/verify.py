@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from depfree.model import Binary, Need
+from depfree.model_verdicts import Run
 from depfree.render.table import print_table
 
 Lines = list[str]
-Run = dict[str, Any]
 OBSERVABLE = ("interpreter", "library", "file", "dir")
 _LIBNAME = re.compile(r"\blib[\w+-]+")
 TAIL = 5  # lines of stdout and stderr shown for a run that failed its expectations
@@ -46,7 +46,7 @@ def _library_names(b: Binary, runs: list[Run]) -> set[str]:
     if b.linkage.interpreter:
         names.add(posixpath.basename(b.linkage.interpreter))
     for run in runs:
-        names.update(posixpath.basename(p) for p in run["accessed"] if ".so" in posixpath.basename(p))
+        names.update(posixpath.basename(p) for p in run.accessed if ".so" in posixpath.basename(p))
     return names
 
 
@@ -63,13 +63,13 @@ def loader_probe(path: str, libnames: set[str], missing: list[str]) -> bool:
 def need_status(need: Need, run: Run) -> str:
     """What one run says about one need: found / loaded / met / missing / not reached / '-' (the run ended before
     the need could matter)."""
-    failure, details, started = run["failure"], run.get("details") or {}, run["started"]
+    failure, details, started = run.failure, run.details or {}, run.started
     if need.kind == "interpreter":
         if failure == "interpreter-missing":
             return "missing"
         return "found" if started or failure in ("library-missing", "symbol-version", "symbol-missing") else "-"
-    accessed = [_norm(p) for p in run["accessed"]]
-    missing = [_norm(p) for p in run["missing"]]
+    accessed = [_norm(p) for p in run.accessed]
+    missing = [_norm(p) for p in run.missing]
     if need.kind == "library":
         if failure == "symbol-version" and not need.what.endswith(".so") and ".so." not in need.what:
             return f"missing ({details.get('version', '?')})"
@@ -101,13 +101,13 @@ def _style(status: str) -> str:
 
 
 def _result(run: Run) -> str:
-    if run["timed_out"]:
+    if run.timed_out:
         return "timeout"
-    if run["started"]:
-        code = run["exit_code"] if run["exit_code"] is not None else run["signal"]
+    if run.started:
+        code = run.exit_code if run.exit_code is not None else run.signal
         return f"started, exit {code}"
-    detail = ", ".join(f"{v}" for k, v in (run.get("details") or {}).items() if k not in ("hint", "interpreter"))
-    return str(run["failure"]) + (f" ({detail})" if detail else "")
+    detail = ", ".join(f"{v}" for k, v in (run.details or {}).items() if k not in ("hint", "interpreter"))
+    return str(run.failure) + (f" ({detail})" if detail else "")
 
 
 def disagreements(b: Binary, runs: list[Run]) -> Lines:
@@ -119,24 +119,24 @@ def disagreements(b: Binary, runs: list[Run]) -> Lines:
                  for p in (n.what, *n.alternatives) if p.startswith("/")]
     verdicts = {t.target: t.verdict for t in b.targets or []}
     for run in runs:
-        root, failure, details = run["root"], run["failure"], run.get("details") or {}
+        root, failure, details = run.root, run.failure, run.details or {}
         if failure in ("interpreter-missing", "library-missing") and b.linkage.kind == "static":
             out.append(f"[red]{escape(root)}: {failure}, but static analysis found a self-contained binary[/red]")
         if failure == "library-missing" and details.get("library") not in b.linkage.needed:
             out.append(f"[yellow]{escape(root)}: the loader wanted {escape(str(details.get('library')))}, which is not "
                        "a direct DT_NEEDED (a dependency of a dependency)[/yellow]")
         verdict = verdicts.get(root)
-        if verdict == "fail" and run["started"] and run["exit_code"] == 0:
+        if verdict == "fail" and run.started and run.exit_code == 0:
             out.append(f"[yellow]{escape(root)}: the target verdict says it fails here, but it ran and exited 0[/yellow]")
-        if verdict in ("ok", "warn") and not run["started"] and failure not in ("timeout", "exec-format"):
+        if verdict in ("ok", "warn") and not run.started and failure not in ("timeout", "exec-format"):
             out.append(f"[red]{escape(root)}: the target verdict says it starts here, but it did not ({failure})[/red]")
-        missing = [_norm(m) for m in run["missing"]]
+        missing = [_norm(m) for m in run.missing]
         extra = [m for m in dict.fromkeys(missing) if not loader_probe(m, libnames, missing)
                  and not any(_under(m, p) for p in predicted)]
         if extra:
             out.append(f"[yellow]{escape(root)}: reached for, not predicted: " + escape(", ".join(extra[:8]))
                        + (f" +{len(extra) - 8}" if len(extra) > 8 else "") + "[/yellow]")
-        if run["started"] and run["exit_code"] == 0:
+        if run.started and run.exit_code == 0:
             tolerated = [n.what for n in needs if n.required and n.kind in ("file", "dir")
                          and need_status(n, run) == "missing"]
             if tolerated:
@@ -150,7 +150,7 @@ def verify_section(b: Binary) -> tuple[str, Lines]:
     runs: list[Run] = b.verify or []
     if not runs:
         return "verify", []
-    rows: list[tuple[str, list[str]]] = [("run", [r["root"] for r in runs]), ("result", [_result(r) for r in runs])]
+    rows: list[tuple[str, list[str]]] = [("run", [r.root for r in runs]), ("result", [_result(r) for r in runs])]
     needs = static_needs(b)
     for n in needs:
         label = f"{n.kind} {n.what}" + ("" if n.required else " (optional)")
@@ -166,7 +166,7 @@ def verify_section(b: Binary) -> tuple[str, Lines]:
             if i == 0:
                 parts.append(f"[bold]{escape(cell)}[/bold]{pad}")
             elif i == 1:
-                ok = runs[j]["started"] and not runs[j]["timed_out"]
+                ok = runs[j].started and not runs[j].timed_out
                 parts.append(f"[{'green' if ok else 'red'}]{escape(cell)}[/]{pad}")
             else:
                 parts.append(_style(cell) + pad)
@@ -177,7 +177,7 @@ def verify_section(b: Binary) -> tuple[str, Lines]:
     lines.extend(("[bold]disagrees[/bold] " if not f.startswith("[dim]") else "note      ") + f for f in flags)
     if not flags:
         lines.append("[green]static and observed agree[/green]")
-    if any(not r["isolation"].get("traced") for r in runs):
+    if any(not r.isolation.get("traced") for r in runs):
         lines.append("[dim]strace not installed: only the exit status was observed[/dim]")
     return "verify (static vs observed)", lines
 
@@ -190,8 +190,8 @@ def _outcome(conn: dict[str, Any]) -> str:
     return str(conn["error"])
 
 
-def print_runs(runs: list[Any], console: Console | None = None) -> None:
-    """Text of ``depfree verify`` (``runs`` are sandbox.Run objects). A row per run, then what each run reached for and missed (the loader's own search probes left out)."""
+def print_runs(runs: list[Run], console: Console | None = None) -> None:
+    """Text of ``depfree verify`` A row per run, then what each run reached for and missed (the loader's own search probes left out)."""
     console = console or Console(highlight=False, soft_wrap=True)
     rows: list[list[str]] = []
     shown: list[list[str]] = []

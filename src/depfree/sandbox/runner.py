@@ -16,12 +16,12 @@ import signal
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from depfree.errors import DepfreeError, InputError, UsageError
 from depfree.formats.elf import ElfExecutable
+from depfree.model_verdicts import Run as Run  # re-exported: the sandbox's result type lives in the model
 from depfree.sandbox.classify import classify, exec_refused
 from depfree.sandbox.observe import parse_strace
 from depfree.sandbox.process import SETUP_FAILED, Outcome, execute, shell, target_path
@@ -41,35 +41,6 @@ _KILLED = re.compile(r"\+\+\+ killed by (SIG[A-Z0-9]+)")
 
 class SandboxError(DepfreeError):
     """The sandbox cannot be set up on this machine (no user namespaces, no unshare)."""
-
-
-@dataclass
-class Run:
-    binary: str
-    root: str
-    started: bool
-    exit_code: int | None
-    signal: str | None
-    timed_out: bool
-    failure: str
-    details: dict[str, str]
-    missing: list[str]
-    accessed: list[str]
-    denied: list[str]
-    execve: list[dict[str, Any]]
-    connect: list[dict[str, Any]]
-    stdout: str
-    stderr: str
-    isolation: dict[str, Any]
-    root_contents: list[str] = field(default_factory=list)
-    expectations_met: bool = True
-    unmet: list[str] = field(default_factory=list)  # each expectation that failed: what was expected, what came
-    duration: float = 0.0
-    stdout_bytes: int = 0  # written in all; stdout/stderr keep the first max_output bytes
-    stderr_bytes: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def _sysctl(name: str) -> str | None:
