@@ -87,7 +87,7 @@ def test_docker_archive_same_as_layout(factory: Factory, layout_report: tuple[Pa
     docker = scan(archive, jobs=1)
     assert not docker.errors
     assert docker.containers[0].kind == "docker-archive"
-    assert docker.containers[0].image["name"] == f"docker.io/depfree/test:{tag}"
+    assert docker.containers[0].image.name == f"docker.io/depfree/test:{tag}"
     want = resolution_of(report, f"{layout}@{tag}!/app")
     assert resolution_of(docker, f"{archive}!/app") == want
 

@@ -167,16 +167,16 @@ def test_checksums_good_bad_missing_unlisted(payload: Path, tmp_path: Path) -> N
     (dist / "extra.bin").write_bytes(b"unlisted")
     report = scan(dist, jobs=1)
     sums_result = report.containers[0].checksums
-    assert sums_result["ok"] == [good.name]
-    assert [m["name"] for m in sums_result["mismatched"]] == [bad.name]
-    assert sums_result["mismatched"][0]["actual"] == sha256(bad)
-    assert sums_result["missing"] == ["app_windows_amd64.zip"]
-    assert sums_result["unlisted"] == ["extra.bin"]
+    assert sums_result.ok == [good.name]
+    assert [m.name for m in sums_result.mismatched] == [bad.name]
+    assert sums_result.mismatched[0].actual == sha256(bad)
+    assert sums_result.missing == ["app_windows_amd64.zip"]
+    assert sums_result.unlisted == ["extra.bin"]
     # one archive scanned alone: the manifest beside it is found, only its own entry is judged
     single = scan(bad, jobs=1)
-    assert [m["name"] for m in single.containers[0].checksums["mismatched"]] == [bad.name]
+    assert [m.name for m in single.containers[0].checksums.mismatched] == [bad.name]
     explicit = scan(good, jobs=1, checksums=dist / "SHA256SUMS")
-    assert explicit.containers[0].checksums["ok"] == [good.name]
+    assert explicit.containers[0].checksums.ok == [good.name]
 
 
 def test_checksum_manifest_styles(tmp_path: Path) -> None:

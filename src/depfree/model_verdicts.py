@@ -148,11 +148,67 @@ class WheelInfo:
 
 
 @dataclass
+class LayerFacts:
+    """One layer of an image as it was applied (sources/image.py): its index and blob name, size, then either why
+    it was skipped (``error``) or the entries, whiteouts and opaque markers it held, and whether its blob's sha256
+    matched the manifest's digest (None: no sha256 digest to check). Absent keys stay absent in the JSON."""
+
+    layer: int
+    name: str
+    size: int
+    error: str | None = None
+    entries: int | None = None
+    whiteouts: int | None = None
+    opaque: int | None = None
+    digest_ok: bool | None = None
+
+    def json_omit(self) -> tuple[str, ...]:
+        return omit_none(self, "error", "entries", "whiteouts", "opaque", "digest_ok")
+
+
+@dataclass
+class ImageRecord:
+    """An image's name, config and layers; ``tags`` for a docker-archive, ``manifest`` (its digest) for an OCI
+    layout."""
+
+    name: str | None
+    config: str | None
+    layers: list[LayerFacts]
+    tags: list[str] | None = None
+    manifest: str | None = None
+
+    def json_omit(self) -> tuple[str, ...]:
+        return omit_none(self, "tags", "manifest")
+
+
+@dataclass
+class ChecksumMismatch:
+    name: str  # as the manifest lists it (relative to the scanned directory)
+    path: str
+    algorithm: str
+    expected: str
+    actual: str
+
+
+@dataclass
+class ChecksumResult:
+    """A release's checksum manifests checked against its files (sources/checksums.py): which match, which do not,
+    which are listed but absent, which are present but not listed, and the manifests' own errors."""
+
+    manifest: str  # the manifests, comma-separated
+    ok: list[str]
+    mismatched: list[ChecksumMismatch]
+    missing: list[str]
+    unlisted: list[str]
+    errors: list[str]
+
+
+@dataclass
 class ContainerRecord:
     """One scanned package, archive, image or tree (``report.containers``). ``self_contained`` and ``verdict`` are
     None when it holds no executable; the optional parts (absent from the JSON when None) say how it was read and
-    judged: ``compression``, ``deb``, ``image`` (sources/image.py's layers and config), ``checksums``
-    (sources/checksums.py's result), ``wheel``, ``context`` (the rule of data/contexts.toml)."""
+    judged: ``compression``, ``deb``, ``image`` (its layers and config), ``checksums``
+    (the release's checksum manifests checked), ``wheel``, ``context`` (the rule of data/contexts.toml)."""
 
     path: str
     kind: str
@@ -164,8 +220,8 @@ class ContainerRecord:
     errors: int
     compression: str | None = None
     deb: DebInfo | None = None
-    image: dict[str, Any] | None = None
-    checksums: dict[str, Any] | None = None
+    image: ImageRecord | None = None
+    checksums: ChecksumResult | None = None
     wheel: WheelInfo | None = None
     context: str | None = None
 

@@ -138,11 +138,11 @@ def evaluate(report: Report, policy: Policy, baseline: set[str] | None = None) -
 def _checksum_findings(result: CheckResult, c: ContainerRecord, sev: str, policy: Policy,
                        baseline: set[str] | None) -> None:
     """DF019: a container's files whose sha256 does not match its checksum manifest."""
-    sums = c.checksums or {}
-    for item in sums.get("mismatched", []):
-        name = item.get("name") or item.get("path") or str(item)
-        msg = f"{name}: sha256 {item.get('actual', '?')} does not match the manifest's {item.get('expected', '?')}"
-        ev = [{"kind": "file", "name": str(sums.get("manifest", "manifest")), "detail": name}]
+    sums = c.checksums
+    for item in sums.mismatched if sums else []:
+        name = item.name or item.path
+        msg = f"{name}: sha256 {item.actual} does not match the manifest's {item.expected}"
+        ev = [{"kind": "file", "name": sums.manifest if sums else "manifest", "detail": name}]
         result.findings.append(_finding("DF019", sev, c.path, msg, ev, name, policy, baseline))
 
 

@@ -3,12 +3,13 @@ it is, and what its verdict rests on), the checksums line, and the summary line 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
 from depfree.model import Binary
+from depfree.model_verdicts import ChecksumResult
 from depfree.render.paths import relative
 from depfree.render.summary import summary_line
 from depfree.targets.context import rules
@@ -41,8 +42,7 @@ def print_container(console: Console, res: ScanResult, details: bool) -> None:
                   f"{errs}: {verdict}")
     image = c.image
     if image:
-        console.print(f"  image {escape(str(image.get('name') or '(untagged)'))}, {len(image.get('layers') or [])} "
-                      "layers")
+        console.print(f"  image {escape(image.name or '(untagged)')}, {len(image.layers)} layers")
     deb = c.deb
     if deb:
         console.print(f"  package {escape(str(deb.package))} {escape(str(deb.version or ''))}, "
@@ -82,16 +82,16 @@ def _what(b: Binary) -> str:
     return f"{b.os}/{b.arch} {what}"
 
 
-def _checksum_line(sums: dict[str, Any]) -> str:
-    parts = [f"{len(sums['ok'])} ok"]
-    if sums["mismatched"]:
-        names = ", ".join(m["name"] for m in sums["mismatched"][:5])
-        parts.append(f"[bold red]{len(sums['mismatched'])} mismatched[/bold red] ({escape(names)})")
-    if sums["missing"]:
-        parts.append(f"[yellow]{len(sums['missing'])} missing[/yellow] ({escape(', '.join(sums['missing'][:5]))})")
-    if sums["unlisted"]:
-        parts.append(f"{len(sums['unlisted'])} unlisted ({escape(', '.join(sums['unlisted'][:5]))})")
-    return f"checksums [dim]({escape(sums['manifest'])})[/dim]: " + ", ".join(parts)
+def _checksum_line(sums: ChecksumResult) -> str:
+    parts = [f"{len(sums.ok)} ok"]
+    if sums.mismatched:
+        names = ", ".join(m.name for m in sums.mismatched[:5])
+        parts.append(f"[bold red]{len(sums.mismatched)} mismatched[/bold red] ({escape(names)})")
+    if sums.missing:
+        parts.append(f"[yellow]{len(sums.missing)} missing[/yellow] ({escape(', '.join(sums.missing[:5]))})")
+    if sums.unlisted:
+        parts.append(f"{len(sums.unlisted)} unlisted ({escape(', '.join(sums.unlisted[:5]))})")
+    return f"checksums [dim]({escape(sums.manifest)})[/dim]: " + ", ".join(parts)
 
 
 def print_summary(console: Console, totals: dict[str, int]) -> None:

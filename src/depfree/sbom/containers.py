@@ -7,9 +7,8 @@ import hashlib
 import os
 import posixpath
 import re
-from typing import Any
 
-from depfree.model_verdicts import ContainerRecord
+from depfree.model_verdicts import ContainerRecord, ImageRecord
 from depfree.sbom import purls
 from depfree.sbom.model import APPLICATION, CONTAINER, FILE, LIBRARY, Component
 from depfree.sources.dpkg import DpkgPackage
@@ -45,12 +44,12 @@ def container_component(c: ContainerRecord, shown: str) -> Component:
     return comp
 
 
-def image_component(path: str, name: str, image: dict[str, Any], props: list[tuple[str, str]]) -> Component:
-    config = str(image.get("config") or "")
-    digest = str(image.get("manifest") or "")
+def image_component(path: str, name: str, image: ImageRecord, props: list[tuple[str, str]]) -> Component:
+    config = image.config or ""
+    digest = image.manifest or ""
     if not digest and re.fullmatch(r"[0-9a-f]{64}(\.json)?", posixpath.basename(config)):
         digest = "sha256:" + posixpath.basename(config)[:64]  # docker save: the config's name is the image ID
-    shown = str(image.get("name") or "")
+    shown = image.name or ""
     if "/" in shown or ":" in shown:  # a reference: [registry/]repository[:tag]
         repo, _, tag = shown.rpartition(":") if ":" in shown.rsplit("/", 1)[-1] else (shown, "", "")
     else:  # an OCI layout's ref name is a tag of the layout itself
@@ -60,11 +59,11 @@ def image_component(path: str, name: str, image: dict[str, Any], props: list[tup
         props.append(("depfree:image.name", shown))
     if config:
         props.append(("depfree:image.config", config))
-    for layer in image.get("layers") or []:
-        lname = str(layer.get("name", ""))
+    for layer in image.layers:
+        lname = layer.name
         m = re.search(r"[0-9a-f]{64}", lname)
         ldigest = lname if lname.startswith("sha256:") else (f"sha256:{m.group(0)}" if m else lname)
-        props.append(("depfree:image.layer", f"{layer.get('layer', 0)} {ldigest}"))
+        props.append(("depfree:image.layer", f"{layer.layer} {ldigest}"))
     return Component(ref=f"container:{path}", kind=CONTAINER, name=base or name,
                      key=f"image:{repo or base or name}", version=digest or tag,
                      purl=purls.oci(base or name, digest, repo if "/" in repo else "", tag) if digest else None,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from depfree.model import Binary, FileError
-from depfree.model_verdicts import ContainerRecord, ContainerSummary, DebInfo, WheelInfo
+from depfree.model_verdicts import ChecksumResult, ContainerRecord, ContainerSummary, DebInfo, ImageRecord, WheelInfo
 from depfree.scan.engine import Engine, Task
 from depfree.scan.worker import Indexed
 from depfree.sources.archive import Limits
@@ -51,8 +51,8 @@ class Container:
     # what the record says of how the container was read and judged (model_verdicts.ContainerRecord)
     compression: str | None = None
     deb_info: DebInfo | None = None
-    image: dict[str, Any] | None = None
-    checksums: dict[str, Any] | None = None
+    image: ImageRecord | None = None
+    checksums: ChecksumResult | None = None
     wheel: WheelInfo | None = None
     context: str | None = None
     limits: Limits = field(init=False, repr=False)  # the engine's (what an archive reader asks of its sink)

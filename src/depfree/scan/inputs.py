@@ -12,7 +12,7 @@ from typing import Any
 
 from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary, FileError
-from depfree.model_verdicts import ContainerRecord, DebInfo
+from depfree.model_verdicts import ContainerRecord, DebInfo, ImageRecord
 from depfree.scan.container import Container
 from depfree.scan.engine import Engine
 from depfree.scan.worker import index_archive, index_into
@@ -241,7 +241,8 @@ class Scanner:
             self.engine.notify(shown)
             layers = apply_layers(image, c, c.view)
             c.files = c.view.count()
-            c.image = {"name": image.name, "config": image.config, "layers": layers, **image.info}
+            c.image = ImageRecord(image.name, image.config, layers, tags=image.info.get("tags"),
+                                  manifest=image.info.get("manifest"))
             self._push(c)
 
     def ready(self) -> Iterator[ScanResult]:
@@ -268,7 +269,7 @@ class Scanner:
             return ScanResult(None, [], [c])
         rec, binaries = c.finish()
         errors = list(c.errors)
-        for msg in (rec.checksums or {}).get("errors", []):
+        for msg in rec.checksums.errors if rec.checksums else []:
             errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
         return ScanResult(rec, binaries, errors, c.view)
 

@@ -17,9 +17,9 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from depfree.errors import InputError
+from depfree.model_verdicts import ChecksumMismatch, ChecksumResult
 
 ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 MANIFEST_PATTERNS = ("sha256sums", "sha512sums", "*checksums.txt", "*.sha256", "*.sha512")
@@ -116,14 +116,14 @@ def file_digest(path: str, algorithm: str) -> str:
     return h.hexdigest()
 
 
-def verify(path: str, manifests: list[str]) -> dict[str, Any] | None:
+def verify(path: str, manifests: list[str]) -> ChecksumResult | None:
     """Check ``path`` against the manifests: a file, its own entry; a directory, every listed file under it and
     every file under it that no manifest lists. None when there are no manifests."""
     if not manifests:
         return None
     parsed = [parse_manifest(m) for m in manifests]
-    result: dict[str, Any] = {"manifest": ", ".join(manifests), "ok": [], "mismatched": [], "missing": [],
-                              "unlisted": [], "errors": [f"{m.path}: {e}" for m in parsed for e in m.errors]}
+    result = ChecksumResult(manifest=", ".join(manifests), ok=[], mismatched=[], missing=[], unlisted=[],
+                            errors=[f"{m.path}: {e}" for m in parsed for e in m.errors])
     is_dir = os.path.isdir(path)
     target = os.path.abspath(path)
     listed: set[str] = set()
@@ -142,18 +142,18 @@ def verify(path: str, manifests: list[str]) -> dict[str, Any] | None:
             listed.add(full)
             shown = os.path.relpath(full, target) if is_dir else e.name
             if not os.path.isfile(full):
-                result["missing"].append(shown)
+                result.missing.append(shown)
                 continue
             try:
                 actual = file_digest(full, e.algorithm)
             except OSError as exc:
-                result["errors"].append(f"{shown}: {exc.strerror or exc}")
+                result.errors.append(f"{shown}: {exc.strerror or exc}")
                 continue
             if actual == e.digest:
-                result["ok"].append(shown)
+                result.ok.append(shown)
             else:
-                result["mismatched"].append({"name": shown, "path": full, "algorithm": e.algorithm,
-                                             "expected": e.digest, "actual": actual})
+                result.mismatched.append(ChecksumMismatch(name=shown, path=full, algorithm=e.algorithm,
+                                                          expected=e.digest, actual=actual))
     manifest_paths = {os.path.abspath(m) for m in manifests}
     if is_dir:
         for root, dirs, files in os.walk(target):
@@ -162,8 +162,8 @@ def verify(path: str, manifests: list[str]) -> dict[str, Any] | None:
                 full = os.path.join(root, f)
                 if full in listed or full in manifest_paths or is_manifest_name(f) or f.endswith(IGNORED_SUFFIXES):
                     continue
-                if len(result["unlisted"]) < MAX_UNLISTED:
-                    result["unlisted"].append(os.path.relpath(full, target))
+                if len(result.unlisted) < MAX_UNLISTED:
+                    result.unlisted.append(os.path.relpath(full, target))
     elif target not in listed:
-        result["unlisted"].append(os.path.basename(target))
+        result.unlisted.append(os.path.basename(target))
     return result

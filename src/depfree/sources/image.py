@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.model_verdicts import LayerFacts
 from depfree.sources.archive import (
     COMPRESSED,
     STREAM_ERRORS,
@@ -225,9 +226,9 @@ def _pick_platform(entries: list[dict[str, Any]]) -> dict[str, Any]:
 # ---- applying layers ----------------------------------------------------------------------------------------------
 
 def apply_layers(image: Image, sink: Sink, view: IndexView, on_layer: Callable[[int, Layer], None] | None = None
-                 ) -> list[dict[str, Any]]:
+                 ) -> list[LayerFacts]:
     """Apply the layers bottom-up onto ``view``; returns per-layer facts (entries, whiteouts, digest check)."""
-    facts = []
+    facts: list[LayerFacts] = []
     for i, layer in enumerate(image.layers):
         if on_layer:
             on_layer(i, layer)
@@ -235,14 +236,16 @@ def apply_layers(image: Image, sink: Sink, view: IndexView, on_layer: Callable[[
     return facts
 
 
-def _apply_layer(i: int, layer: Layer, sink: Sink, view: IndexView) -> dict[str, Any]:
+def _apply_layer(i: int, layer: Layer, sink: Sink, view: IndexView) -> LayerFacts:
     kind = classify(layer.blob.head(512))
-    info: dict[str, Any] = {"layer": i, "name": layer.name, "size": layer.blob.size}
+    info = LayerFacts(layer=i, name=layer.name, size=layer.blob.size)
     if kind not in ("tar", *COMPRESSED):
         if layer.blob.size == 0:
-            return info | {"entries": 0}
+            info.entries = 0
+            return info
         sink.error(f"layer {i} ({layer.name})", f"not a tar layer (found {layer.blob.head(4).hex(' ')}): skipped")
-        return info | {"error": "not a tar layer"}
+        info.error = "not a tar layer"
+        return info
     entries: list[TarEntry] = []
     whiteouts: list[str] = []
     opaque: list[str] = []
@@ -257,7 +260,7 @@ def _apply_layer(i: int, layer: Layer, sink: Sink, view: IndexView) -> dict[str,
                 entries.append(entry)
     except ArchiveError as exc:
         sink.error(f"layer {i} ({layer.name})", str(exc))
-        info["error"] = str(exc)
+        info.error = str(exc)
     # Whiteouts and opaque markers hide what the layers below hold, never what this layer adds.
     for d in opaque:
         view.clear_dir(d)
@@ -265,10 +268,10 @@ def _apply_layer(i: int, layer: Layer, sink: Sink, view: IndexView) -> dict[str,
         view.remove(w)
     for entry in entries:
         add_entry(view, entry, sink)
-    info.update(entries=len(entries), whiteouts=len(whiteouts), opaque=len(opaque))
-    if layer.digest and layer.digest.startswith("sha256:") and "error" not in info:
+    info.entries, info.whiteouts, info.opaque = len(entries), len(whiteouts), len(opaque)
+    if layer.digest and layer.digest.startswith("sha256:") and info.error is None:
         actual = "sha256:" + layer.blob.sha256()
-        info["digest_ok"] = actual == layer.digest
+        info.digest_ok = actual == layer.digest
         if actual != layer.digest:
             sink.error(f"layer {i} ({layer.name})", f"blob digest is {actual}, the manifest says {layer.digest}: "
                                                     "corrupt or tampered layer")
