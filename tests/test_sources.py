@@ -311,3 +311,25 @@ def test_link_target_that_is_not_utf8_is_the_same_from_zip_and_tar(tmp_path: Pat
         assert view.readlink("/rel/link") == expected, archive
         assert sorted(view.listdir("/rel")) == sorted(os.listdir(tree)), archive
         assert view.isfile(f"/rel/{name}"), archive
+
+
+def test_unlisted_files_are_what_find_lists_as_regular_files(tmp_path: Path) -> None:
+    """The files of a release directory no manifest lists, found by the one directory walk: every regular file
+    `find -P -type f` sees (nested ones included), no symbolic link (not followed, not listed), no manifest."""
+    from depfree.sources.checksums import verify
+
+    dist = tmp_path / "dist"
+    (dist / "sub" / "deeper").mkdir(parents=True)
+    (dist / "app").write_bytes(b"app")
+    (dist / "sub" / "extra.bin").write_bytes(b"extra")
+    (dist / "sub" / "deeper" / "notes.txt").write_bytes(b"notes")
+    (dist / "link-to-app").symlink_to("app")
+    (dist / "sub" / "loop").symlink_to("..")
+    sums = subprocess.run(["sha256sum", "app"], cwd=dist, capture_output=True, text=True, check=True).stdout
+    (dist / "SHA256SUMS").write_text(sums)
+    found = subprocess.run(["find", "-P", ".", "-type", "f"], cwd=dist, capture_output=True, text=True,
+                           check=True).stdout.split()
+    expected = sorted(p.removeprefix("./") for p in found if p not in ("./app", "./SHA256SUMS"))
+    result = verify(str(dist), [str(dist / "SHA256SUMS")])
+    assert result is not None and result.ok == ["app"] and not result.errors
+    assert sorted(result.unlisted) == expected == ["sub/deeper/notes.txt", "sub/extra.bin"]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from depfree.errors import InputError
 from depfree.model_verdicts import ChecksumMismatch, ChecksumResult
+from depfree.sources.tree import entries
 
 ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 MANIFEST_PATTERNS = ("sha256sums", "sha512sums", "*checksums.txt", "*.sha256", "*.sha512")
@@ -156,14 +157,16 @@ def verify(path: str, manifests: list[str]) -> ChecksumResult | None:
                                                           expected=e.digest, actual=actual))
     manifest_paths = {os.path.abspath(m) for m in manifests}
     if is_dir:
-        for root, dirs, files in os.walk(target):
-            dirs.sort()
-            for f in sorted(files):
-                full = os.path.join(root, f)
-                if full in listed or full in manifest_paths or is_manifest_name(f) or f.endswith(IGNORED_SUFFIXES):
+        def unreadable(p: str, why: str) -> None:
+            result.errors.append(f"{os.path.relpath(p, target)}: {why}")
+
+        for _dir, files, _others in entries(target, unreadable):  # the one walk: no symlink followed or listed
+            for f in files:
+                if f.path in listed or f.path in manifest_paths or is_manifest_name(f.name) or \
+                        f.name.endswith(IGNORED_SUFFIXES):
                     continue
                 if len(result.unlisted) < MAX_UNLISTED:
-                    result.unlisted.append(os.path.relpath(full, target))
+                    result.unlisted.append(os.path.relpath(f.path, target))
     elif target not in listed:
         result.unlisted.append(os.path.basename(target))
     return result
