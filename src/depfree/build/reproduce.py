@@ -19,6 +19,7 @@ from typing import Any
 from depfree.build.diff import BinaryDiff, diff_binaries
 from depfree.build.runner import BuildResult, build_variant
 from depfree.build.variants import Variant
+from depfree.sources.tree import entries
 from depfree.toolchains import GoToolchain, cache_root
 
 _IGNORE = shutil.ignore_patterns(".git", ".hg", ".svn", "node_modules")
@@ -44,10 +45,14 @@ def _copy(module: Path, dest: Path, shift: int) -> Path:
     shutil.copytree(module, dest, ignore=_IGNORE, symlinks=True)
     if shift:
         now = time.time() - shift
-        for root, _dirs, files in os.walk(dest):
-            for name in files:
-                os.utime(os.path.join(root, name), (now, now), follow_symlinks=False)
+        for _dir, files, _others in entries(str(dest), _unreadable):  # the one walk (no symlink followed)
+            for f in files:
+                os.utime(f.path, (now, now), follow_symlinks=False)
     return dest
+
+
+def _unreadable(path: str, why: str) -> None:
+    raise OSError(f"{path}: {why} (in the copy of the module made for the second build)")
 
 
 def reproduce(v: Variant, tc: GoToolchain, module: Path, pkg: str, *, workdir: Path | None = None,
