@@ -11,20 +11,31 @@ from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from depfree import __version__
 from depfree.analysis.pipeline import analyze, sha256_of
-from depfree.analysis.size import SCHEMA as SIZE_SCHEMA
-from depfree.analysis.size import SizeReport, size_of
-from depfree.analysis.size import diff as size_diff
 from depfree.errors import DepfreeError, NotABinaryError, strip_name
 from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables
 from depfree.model import Binary, FileError, Report
 from depfree.options import Options
 from depfree.sources.file import ByteSource, FileSource
-from depfree.sources.tree import entries
 from depfree.targets.judge import judge_targets
 
 if TYPE_CHECKING:
+    from depfree.analysis.size import SCHEMA as SIZE_SCHEMA
+    from depfree.analysis.size import SizeReport
+    from depfree.analysis.size import diff as size_diff
     from depfree.sources.archive import Limits
+
+# The size analysis and the directory walk are imported when first used: ``inspect`` of one file needs neither, and
+# the walk brings in every archive reader (issue 23: the verb imports only what it needs).
+_LAZY = {"SIZE_SCHEMA": "SCHEMA", "SizeReport": "SizeReport", "size_diff": "diff"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from depfree.analysis import size
+
+        return getattr(size, _LAZY[name])
+    raise AttributeError(f"module 'depfree.api' has no attribute {name!r}")
 
 T = TypeVar("T")
 
@@ -143,6 +154,8 @@ def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
 def size_path(path: str | os.PathLike[str]) -> list[SizeReport]:
     """``depfree size`` of one file: a size report per executable image (one per slice of a universal Mach-O), through
     :func:`analyse_source`. Raises what it reports (a DepfreeError for bad input)."""
+    from depfree.analysis.size import size_of
+
     with FileSource(path) as src:
         got = analyse_source(src, os.fspath(path), each=size_of)
     got.raise_error()
@@ -160,6 +173,8 @@ def files_under(root: str, *, recursive: bool = True,
                 on_error: Callable[[str, str], None] | None = None) -> Iterator[str]:
     """The regular files of a directory tree in name order, directory by directory (``sources.tree.entries``, the
     one walk: no symbolic link followed); ``on_error(path, why)`` hears of what cannot be read (default: nothing)."""
+    from depfree.sources.tree import entries
+
     for _d, found, _others in entries(root, on_error or (lambda path, why: None), recursive=recursive):
         for e in found:
             yield e.path

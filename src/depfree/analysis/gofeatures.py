@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from depfree.analysis.context import Context
+from depfree.analysis.gotables import GoTables
 from depfree.formats.base import Executable
 from depfree.model import Evidence, GoFeature
 
@@ -20,30 +21,24 @@ class FeatureInput:
     """What the checks read: the linked function names and package paths, the target OS, the build settings."""
 
     exe: Executable
-    names: set[str]
+    tables: GoTables  # the function names, asked through names_with_prefix / names_containing / name_search
     pkgs: set[str]
     goos: str
     settings: dict[str, str]
     version: str
 
     @cached_property
-    def blob(self) -> str:
-        """All names in one string: one search tells whether a scan of the names can find anything."""
-        return "\0".join(self.names)
-
-    @cached_property
-    def any_cgo(self) -> bool:
-        return "_Cfunc_" in self.blob or "_C2func_" in self.blob
+    def cgo_names(self) -> set[str]:
+        """The names of cgo calls (``_Cfunc_`` / ``_C2func_`` glue): every name a cgo check can report."""
+        return self.tables.names_containing("_Cfunc_") | self.tables.names_containing("_C2func_")
 
     def first(self, candidates: Iterable[str]) -> str | None:
-        return next((c for c in candidates if c in self.names), None)
+        names = self.tables.name_search
+        return next((c for c in candidates if c in names), None)
 
     def cgo_calls(self, prefix: str, prefer: str) -> list[str]:
         """Functions of a package that call C through cgo, those naming ``prefer`` first."""
-        if not self.any_cgo:
-            return []
-        return sorted((n for n in self.names if n.startswith(prefix) and ("_Cfunc_" in n or "_C2func_" in n)),
-                      key=lambda n: (prefer not in n, n))
+        return sorted((n for n in self.cgo_names if n.startswith(prefix)), key=lambda n: (prefer not in n, n))
 
 
 FeatureCheck = Callable[[FeatureInput], dict[str, GoFeature]]
@@ -137,7 +132,7 @@ def _fips140(x: FeatureInput) -> dict[str, GoFeature]:
 
 
 def _boringcrypto(x: FeatureInput) -> dict[str, GoFeature]:
-    boring = sorted(n for n in x.names if "_goboringcrypto_" in n)[:1] if "_goboringcrypto_" in x.blob else []
+    boring = sorted(x.tables.names_containing("_goboringcrypto_"))[:1]
     if boring:
         return {"boringcrypto": _feature(True, Evidence(FN, boring[0], "BoringSSL crypto through cgo"))}
     if "X:boringcrypto" in x.version:
@@ -159,7 +154,7 @@ FEATURE_CHECKS: list[FeatureCheck] = [_net, _osusergo, _tzdata, _x509_roots, _fi
 def features(ctx: Context) -> dict[str, GoFeature]:
     """Every feature of :data:`FEATURES`, in that order, from the checks of :data:`FEATURE_CHECKS`."""
     go = ctx.binary.go
-    x = FeatureInput(exe=ctx.exe, names=ctx.go.all_names, pkgs=ctx.go.feature_packages, goos=ctx.exe.os,
+    x = FeatureInput(exe=ctx.exe, tables=ctx.go, pkgs=ctx.go.feature_packages, goos=ctx.exe.os,
                      settings=go.settings if go else {}, version=(go.version or "") if go else "")
     out: dict[str, GoFeature] = {}
     for check in FEATURE_CHECKS:

@@ -11,6 +11,7 @@ Contracts other analyzers rely on:
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from depfree.analysis.gomodules import attribute_packages
 from depfree.formats.base import Executable
@@ -21,10 +22,66 @@ from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section
 from depfree.golang.search import search_pclntab
 from depfree.model import Go, GoPackage
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 # The packages the feature checks ask about; a function of package P is named "P.…" (package_of returns a prefix of
 # the name), so only names with these prefixes can make them linked.
 FEATURE_PACKAGE_PREFIXES = ("net.", "os/user.", "time/tzdata.", "crypto/x509.", "crypto/internal/fips140",
                             "runtime/race.")
+
+
+class FunctionNames:
+    """Questions about the set of function names (:attr:`GoTables.all_names`) answered from the raw Go 1.16+ name
+    table, NUL-separated names, with C-level searches instead of decoding all of them (a 40 MB binary has 50k+
+    names: ~25 ms to split and put in a set, where the feature checks ask about a few dozen names and prefixes).
+    Each answer is the one the set gives: a name counts when it is a whole NUL-delimited part of the table, decoded
+    as :func:`~depfree.formats.strings.names_by_offset` decodes it."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str) or not name:
+            return False
+        part = name.encode()
+        raw = self.raw
+        return (b"\0" + part + b"\0" in raw or raw.startswith(part + b"\0") or raw.endswith(b"\0" + part)
+                or raw == part)
+
+    def _whole(self, start: int, end: int) -> str:
+        return self.raw[start:end].decode("utf-8", "replace")
+
+    def with_prefix(self, prefixes: Iterable[str]) -> set[str]:
+        """The names that start with one of ``prefixes``."""
+        raw, out = self.raw, set()
+        for prefix in prefixes:
+            head = prefix.encode()
+            if not head:
+                continue
+            needle = b"\0" + head
+            pos = 0 if raw.startswith(head) else raw.find(needle)
+            while pos >= 0:
+                start = pos + 1 if raw[pos] == 0 else pos
+                end = raw.find(b"\0", start)
+                end = len(raw) if end < 0 else end
+                out.add(self._whole(start, end))
+                pos = raw.find(needle, end)
+        out.discard("")
+        return out
+
+    def containing(self, part: str) -> set[str]:
+        """The names that contain ``part`` (no NUL in it)."""
+        raw, out = self.raw, set()
+        needle = part.encode()
+        pos = raw.find(needle) if needle else -1
+        while pos >= 0:
+            start = raw.rfind(b"\0", 0, pos) + 1
+            end = raw.find(b"\0", pos + len(needle))
+            end = len(raw) if end < 0 else end
+            out.add(self._whole(start, end))
+            pos = raw.find(needle, end)
+        return out
 
 
 def find_pclntab(exe: Executable) -> Pclntab | None:
@@ -89,6 +146,47 @@ class GoTables:
             return set()
 
     @cached_property
+    def _linked_offsets(self) -> set[int] | None:
+        """The name offsets of the function table's functions (Go 1.16+), or None when the table cannot say (the
+        error is kept, as :attr:`linked_names` keeps it)."""
+        tab = self.pclntab
+        if tab is None:
+            return None
+        try:
+            offsets = set(tab.name_offsets())
+        except PclntabError as exc:
+            self.error = str(exc)
+            return None
+        _, size = tab.names_region
+        if not offsets or (min(offsets) >= 0 and max(offsets) < size):
+            return offsets
+        for off in offsets:
+            if not 0 <= off < size:
+                self.error = f"function name offset {off:#x} is outside the name table ({size} bytes)"
+                return None
+        return offsets
+
+    def is_linked(self, name: str) -> bool:
+        """Whether ``name`` is in :attr:`linked_names`, without building that set (Go 1.16+): the offsets where
+        ``name`` ends with a NUL (or the table ends) in the name table, against the function table's name offsets.
+        A function whose name offset points into the tail of a longer name is named by that tail, as in the set."""
+        tab = self.pclntab
+        if "linked_names" in self.__dict__ or tab is None or tab.layout == "1.2" or not name:
+            return name in self.linked_names
+        offsets = self._linked_offsets
+        if offsets is None:
+            return False
+        raw = self._names_raw
+        part = name.encode()
+        needle = part + b"\0"
+        pos = raw.find(needle)
+        while pos >= 0:
+            if pos in offsets:
+                return True
+            pos = raw.find(needle, pos + 1)
+        return raw.endswith(part) and len(raw) - len(part) in offsets
+
+    @cached_property
     def table_ok(self) -> bool:
         """Whether a pclntab was found and its function table passes :func:`validate` (one pass, no names)."""
         tab = self.pclntab
@@ -110,6 +208,38 @@ class GoTables:
         if tab is None or not self.table_ok:
             return set()
         return set(tab.name_table().values()) if tab.layout != "1.2" else set(self.function_names)
+
+    @cached_property
+    def _names_raw(self) -> bytes:
+        """The bytes of the Go 1.16+ name table (read once)."""
+        tab = self.pclntab
+        if tab is None:
+            return b""
+        off, size = tab.names_region
+        return tab.exe.read_file(off, size)
+
+    @cached_property
+    def name_search(self) -> FunctionNames | set[str]:
+        """:attr:`all_names` to ask about: the set when it was built already or the table is the 1.2 layout (names
+        mixed with other data), else a :class:`FunctionNames` over the raw name table."""
+        tab = self.pclntab
+        if "all_names" in self.__dict__ or tab is None or not self.table_ok or tab.layout == "1.2":
+            return self.all_names
+        return FunctionNames(self._names_raw)
+
+    def names_with_prefix(self, prefixes: tuple[str, ...]) -> set[str]:
+        """The names of :attr:`all_names` that start with one of ``prefixes``."""
+        names = self.name_search
+        if isinstance(names, FunctionNames):
+            return names.with_prefix(prefixes)
+        return {n for n in names if n.startswith(prefixes)}
+
+    def names_containing(self, part: str) -> set[str]:
+        """The names of :attr:`all_names` that contain ``part``."""
+        names = self.name_search
+        if isinstance(names, FunctionNames):
+            return names.containing(part)
+        return {n for n in names if part in n}
 
     @cached_property
     def source_dirs(self) -> set[str]:
@@ -154,7 +284,7 @@ class GoTables:
         When none is found the full set is taken, so that its fallbacks (gccgo symbols) decide as before."""
         if "package_paths" in self.__dict__:  # already read in full
             return self.package_paths
-        found = package_paths_of(n for n in self.all_names if n.startswith(FEATURE_PACKAGE_PREFIXES))
+        found = package_paths_of(self.names_with_prefix(FEATURE_PACKAGE_PREFIXES))
         dirs = self.source_dirs
         if dirs:
             found = {p for p in found if not is_std(p) or p in dirs}

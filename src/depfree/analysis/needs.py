@@ -47,7 +47,7 @@ def _linkage_needs(b: Binary) -> list[Need]:
 def _stdlib_needs(ctx: Context) -> list[Need]:
     b = ctx.binary
     assert b.go is not None
-    funcs = ctx.go.linked_names
+    tables = ctx.go
     features = b.go.features or {}
 
     def on(name: str) -> bool:
@@ -58,7 +58,7 @@ def _stdlib_needs(ctx: Context) -> list[Need]:
     for rule in load("stdlib_needs.toml")["need"]:
         if goos not in rule.get("goos", [goos]):
             continue
-        hit = next((f for f in rule["functions"] if f in funcs), None)
+        hit = next((f for f in rule["functions"] if tables.is_linked(f)), None)
         if hit is None:
             continue
         skip = any(on(f) for f in rule.get("unless_features", []))

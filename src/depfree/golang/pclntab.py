@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import operator
 import struct
+import sys
+from array import array
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import NamedTuple
@@ -102,17 +104,41 @@ class Pclntab:
 
     def name_offsets(self, entries: list[tuple[int, int]] | None = None) -> list[int]:
         """``nameoff`` of each function's ``_func``, relative to the name table."""
-        entries = entries if entries is not None else self.entries()
-        view = self._view()
         base = self.exe.base + self.funcdata
         limit = self.exe.base + self.end
         skip = 4 if self.layout in ("1.18", "1.20") else self.ptr_size
+        if entries is None:
+            fast = self._name_offsets_fast(base, limit, skip)
+            if fast is not None:
+                return fast
+            entries = self.entries()
+        view = self._view()
         unpack = struct.Struct(self._fmt + "i").unpack_from
         starts = [base + funcoff + skip for _entry, funcoff in entries[:-1]]
         if starts and max(starts) + 4 > limit:  # checked once, then read without a test per function
             funcoff = next(f for _e, f in entries[:-1] if base + f + skip + 4 > limit)
             raise PclntabError(f"_func at offset {funcoff:#x} lies past the end of the table")
         return [unpack(view, pos)[0] for pos in starts]
+
+    def _name_offsets_fast(self, base: int, limit: int, skip: int) -> list[int] | None:
+        """:meth:`name_offsets` of the whole table without a Python loop, where the layout allows it (Go 1.18+,
+        little-endian, every ``_func`` 4-byte aligned, as the linker writes them): the function table and the
+        function data read as arrays of 32-bit words, the name offsets picked out with one ``itemgetter``. None
+        when it does not apply, or when a ``_func`` lies past the end (the caller's loop then says which)."""
+        if self.field_size != 4 or self.order != "little" or sys.byteorder != "little" or self.nfunc < 2:
+            return None
+        raw = self.functab_raw()
+        if len(raw) < self.functab_size:
+            return None  # cut off: entries() says so
+        words = array("I")
+        words.frombytes(raw)
+        funcoffs = words[1 : 2 * self.nfunc : 2]
+        start = base + skip
+        if any(map((3).__and__, funcoffs)) or start + max(funcoffs) + 4 > limit:
+            return None
+        view = self._view()
+        with view[start : start + (limit - start) // 4 * 4] as region, region.cast("i") as data:
+            return list(operator.itemgetter(*map((2).__rrshift__, funcoffs))(data))
 
     @property
     def names_region(self) -> tuple[int, int]:
@@ -131,14 +157,16 @@ class Pclntab:
         return self._names
 
     def name_at(self, nameoff: int) -> str:
-        if self.layout != "1.2":
-            hit = self.name_table().get(nameoff)
+        """The name at ``nameoff``: from the name table when it was read already, else read where it starts (so
+        that :func:`validate`'s sample of names does not split the whole table)."""
+        if self._names is not None:
+            hit = self._names.get(nameoff)
             if hit is not None:
                 return hit
         off, n = self.names_region
         if not 0 <= nameoff < n:
             raise PclntabError(f"function name offset {nameoff:#x} is outside the name table ({n} bytes)")
-        return cstring_at(self.exe.read_file(off + nameoff, 1024))
+        return cstring_at(self.exe.read_file(off + nameoff, min(1024, n - nameoff)))
 
     def functions(self) -> list[Function]:
         """Every function in the table with its name, entry and size (next entry minus this one)."""
@@ -282,9 +310,12 @@ def from_section(exe: Executable) -> Pclntab | None:
 
 
 def from_symbol(exe: Executable) -> Pclntab | None:
-    """PE binaries have no pclntab section: the COFF symbol ``runtime.pclntab`` (or ``runtime.pcheader``) marks it.
-    ELF and Mach-O have the section (or nothing left to name it), so their symbol tables are not indexed for this."""
-    if exe.format in ("elf", "macho"):
+    """The table a symbol marks: PE binaries have no pclntab section, the COFF symbol ``runtime.pclntab`` (or
+    ``runtime.pcheader``) marks it; an externally linked ELF keeps the table inside ``.data.rel.ro`` with
+    ``runtime.pclntab`` in ``.symtab`` (cmd/link/internal/ld/symtab.go defines it for every format), which is one
+    string-table search instead of a search of the whole file. Mach-O has the section (or nothing left to name
+    it), and an ELF without ``.symtab`` has no symbol to look up."""
+    if exe.format == "macho" or (exe.format == "elf" and not exe.has_symbol_table):
         return None
     for name in SYMBOL_NAMES:
         sym = exe.symbol(name)
