@@ -86,11 +86,20 @@ class Resolver:
         self.problems: dict[str, str] = {}  # symlink path -> what is wrong with it (loop, escape)
         self._conf_dirs: list[str] | None = None
         self._musl_dirs: dict[str, list[str]] = {}
+        self._found: dict[str, str | None] = {}  # path -> what _find gave: one lookup per path and container
 
     # ---- the filesystem ----------------------------------------------------------------------------------------
 
     def _find(self, path: str) -> str | None:
-        """The final path of an existing regular file (links followed inside the root), or None."""
+        """The final path of an existing regular file (links followed inside the root), or None. Remembered per
+        path: a container's binaries ask for the same few libraries hundreds of times (the problems a lookup
+        notes are the same each time)."""
+        if path in self._found:
+            return self._found[path]
+        found = self._found[path] = self._look_up(path)
+        return found
+
+    def _look_up(self, path: str) -> str | None:
         res = self.view.resolve(path)
         for link in res.escapes:
             self.problems.setdefault(link, "symbolic link target climbs above the root; resolved inside the tree "

@@ -56,10 +56,9 @@ def _bound_symbols(exe: ElfExecutable, needs: list[VersionNeed], wanted: set[str
             index[idx] = (name, need.library)
     top_indexes = {idx for idx, (name, _lib) in index.items() if name in wanted and idx >= 2}
     bound: dict[str, list[VersionedSymbol]] = {}
-    for sym, defined, vidx in exe.dynamic_symbol_entries:
-        if vidx in top_indexes and not defined:
-            name, lib = index[vidx]
-            bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
+    for sym, vidx in exe.undefined_bound_to(top_indexes):
+        name, lib = index[vidx]
+        bound.setdefault(name, []).append(VersionedSymbol(symbol=sym, version=name, library=lib))
     return bound
 
 

@@ -5,10 +5,12 @@ static symbols in a Go binary)."""
 
 from __future__ import annotations
 
+import operator
 import struct
 from array import array
 from collections.abc import Iterator
 from functools import cached_property
+from itertools import compress
 from typing import cast
 
 from depfree.formats.base import DynamicSymbolEntry, Symbol, max_symbols
@@ -90,20 +92,22 @@ class ElfSymbols(ElfDynamic):
         return None
 
     @cached_property
-    def dynamic_symbol_entries(self) -> list[DynamicSymbolEntry]:
+    def _dynsym_columns(self) -> tuple[list[str], array[int], array[int]]:
+        """(name, st_shndx, version index) of every dynamic symbol after the null one, as columns read without a
+        Python loop: st_name is the first word of both Elf32_Sym and Elf64_Sym; st_shndx is half-word 3 of 12
+        (Elf64: name, info, other, shndx, value, size) or 7 of 8 (Elf32: name, value, size, info, other, shndx);
+        the version index is DT_VERSYM's half-word without the hidden bit (0 without a version table)."""
+        empty: tuple[list[str], array[int], array[int]] = ([], array("H"), array("H"))
         table = self._dynsym_table
         if table is None:
-            return []
+            return empty
         off, count = table
         ent = self._sym_size
         raw = self.read_file(off, min(count, MAX_SYMBOLS) * ent)
         count = len(raw) // ent
         if count < 2:
-            return []
+            return empty
         raw = raw[: count * ent]
-        # Columns without a Python loop: st_name is the first word of both Elf32_Sym and Elf64_Sym; st_shndx is
-        # half-word 3 of 12 (Elf64: name, info, other, shndx, value, size) or 7 of 8 (Elf32: name, value, size,
-        # info, other, shndx).
         name_offs = self._words("I", raw)[0 :: ent // 4]
         shndx = self._words("H", raw)[3::12] if self.bits == 64 else self._words("H", raw)[7::8]
         vers = array("H", bytes(2 * count))
@@ -113,10 +117,27 @@ class ElfSymbols(ElfDynamic):
             got = self._words("H", self.read_file(voff, count * 2))
             vers[: len(got)] = got
         names = list(map(self._dynstr_names.get, name_offs))
-        for i in [i for i, n in enumerate(names) if n is None]:  # a suffix of another name, or out of range
+        i = 0
+        while True:  # a suffix of another name, or out of range: the few gaps found in C, filled one by one
+            try:
+                i = names.index(None, i)
+            except ValueError:
+                break
             names[i] = self._dynstr(name_offs[i])
         filled = cast(list[str], names)  # every None was replaced
-        return list(zip(filled[1:], map(bool, shndx[1:]), map(0x7FFF.__and__, vers[1:]), strict=True))
+        return filled[1:], shndx[1:], array("H", map(0x7FFF.__and__, vers[1:]))
+
+    @cached_property
+    def dynamic_symbol_entries(self) -> list[DynamicSymbolEntry]:
+        names, shndx, vers = self._dynsym_columns
+        return list(zip(names, map(bool, shndx), vers, strict=True))
+
+    def undefined_bound_to(self, indexes: set[int]) -> list[tuple[str, int]]:
+        """(name, version index) of the undefined dynamic symbols whose version index is one of ``indexes``, in
+        table order: the column searched in C, only the hits looked at."""
+        names, shndx, vers = self._dynsym_columns
+        return [(names[i], vers[i]) for i in compress(range(len(vers)), map(indexes.__contains__, vers))
+                if not shndx[i]]
 
     @cached_property
     def _dynstr_names(self) -> dict[int, str]:
@@ -129,7 +150,8 @@ class ElfSymbols(ElfDynamic):
 
     @cached_property
     def _undefined_dynamic(self) -> list[str]:
-        return [n for n, defined, _ in self.dynamic_symbol_entries if not defined]
+        names, shndx, _vers = self._dynsym_columns
+        return list(compress(names, map(operator.not_, shndx)))
 
     # --- .symtab ---------------------------------------------------------------------------------------------
     @property
