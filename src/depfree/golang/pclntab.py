@@ -297,8 +297,8 @@ def validate(tab: Pclntab) -> None:
         raise PclntabError(f"pclntab at offset {tab.offset:#x}: function data offset {off:#x} is outside it")
     n = len(offs)
     sample = [(flat[2 * i], flat[2 * i + 1]) for i in [*range(min(n, 16)), n - 1]]
-    offs = tab.name_offsets([*sample, (flat[-1], 0)])
-    for nameoff in offs:
+    nameoffs = tab.name_offsets([*sample, (flat[-1], 0)])
+    for nameoff in nameoffs:
         name = tab.name_at(nameoff)
         if not name or not name.isprintable():
             raise PclntabError(f"pclntab at offset {tab.offset:#x}: function name at {nameoff:#x} is not text")
