@@ -244,3 +244,32 @@ def test_a_file_gone_since_the_walk_is_that_file_s_error(tmp_path: Path) -> None
         assert third.get() == ([], "could not be read: No such file or directory")
     finally:
         engine.close()
+
+
+def test_scan_raises_the_young_gc_threshold_while_it_runs(inputs: dict[str, Path]) -> None:
+    """The main process keeps every result until the report is written, so a scan collects less often while it
+    runs (scan.engine.SCAN_GC_THRESHOLD) and puts the caller's thresholds back when it ends, even when stopped
+    early; thresholds someone else changed meanwhile are left alone."""
+    import gc
+
+    from depfree.scan import iter_scan
+    from depfree.scan.engine import SCAN_GC_THRESHOLD
+
+    before = gc.get_threshold()
+    it = iter_scan([str(inputs["dir"])], jobs=1)
+    next(it)
+    assert gc.get_threshold() == (max(SCAN_GC_THRESHOLD, before[0]), *before[1:])
+    list(it)
+    assert gc.get_threshold() == before
+    it = iter_scan([str(inputs["dir"])], jobs=1)
+    next(it)
+    it.close()  # a consumer that stops early (Ctrl-C, a failed check)
+    assert gc.get_threshold() == before
+    it = iter_scan([str(inputs["dir"])], jobs=1)
+    next(it)
+    try:
+        gc.set_threshold(1234, 5, 6)
+        list(it)
+        assert gc.get_threshold() == (1234, 5, 6)
+    finally:
+        gc.set_threshold(*before)

@@ -29,7 +29,7 @@ from typing import Any
 from depfree.model import Report
 from depfree.options import Options
 from depfree.scan.container import KINDS_ROOTFS, Container, Member
-from depfree.scan.engine import Engine, Executor, Progress, Task
+from depfree.scan.engine import Engine, Executor, Progress, Task, fewer_collections
 from depfree.scan.inputs import Scanner, ScanResult
 from depfree.scan.spool import capture
 from depfree.scan.worker import Indexed, analyse_blob, index_archive, index_into
@@ -65,6 +65,7 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
     engine = Engine(jobs, options or Options(hash=False), limits or Limits(), progress, executor)
     engine.root = os.path.abspath(os.fspath(root)) if root is not None else None
     scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
+    collections = fewer_collections()
     try:
         if shlibs is None:
             scanner.read_shlibs(inputs)
@@ -76,6 +77,7 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
         yield from scanner.drain()
     finally:
         engine.close()
+        collections.restore()
 
 
 def scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, jobs: int | None = None,
