@@ -231,3 +231,52 @@ def test_toolchain_binary_packages(factory):
     assert paths <= deps, sorted(paths - deps)
     assert {"cmd/compile/internal/ssa", "cmd/internal/obj", "runtime", "go/constant"} <= paths
     assert len(paths) > 0.8 * len(deps)
+
+
+def _tables(binary):
+    from depfree.analysis.gotables import GoTables
+
+    src = FileSource(binary)
+    tables = GoTables(open_executables(src)[0])
+    assert tables.table_ok
+    return src, tables
+
+
+@pytest.mark.parametrize("program,cgo", [("nettool", True), ("withdeps", False)])
+def test_name_questions_answer_as_the_name_set(factory, program, cgo):
+    """The feature checks ask the raw name table (FunctionNames) and the function table's name offsets (is_linked)
+    instead of building the sets; every answer must be the set's, on real binaries: prefixes, substrings and
+    membership of every name in the table (sampled), names that are absent, and tail fragments of names."""
+    from depfree.analysis.gotables import FEATURE_PACKAGE_PREFIXES, FunctionNames
+
+    src, fresh = _tables(factory.go(program, cgo=cgo))
+    with src:
+        names = fresh.name_search
+        assert isinstance(names, FunctionNames)  # nothing built the set yet
+        _src2, full = _tables(factory.go(program, cgo=cgo))
+        with _src2:
+            every, linked = full.all_names, full.linked_names
+            assert every and linked <= every
+            for prefixes in (FEATURE_PACKAGE_PREFIXES, ("runtime.",), ("main.",), ("no/such.",)):
+                assert fresh.names_with_prefix(prefixes) == {n for n in every if n.startswith(prefixes)}
+            for part in ("_Cfunc_", "_C2func_", "_goboringcrypto_", "Lookup", "func1"):
+                assert fresh.names_containing(part) == {n for n in every if part in n}
+            sample = sorted(every)[:: max(1, len(every) // 400)]
+            tails = [n[3:] for n in sample if len(n) > 3]
+            for name in [*sample, *tails, "no.such.function", "runtime."]:
+                assert (name in names) == (name in every), name
+                assert fresh.is_linked(name) == (name in linked), name
+            assert "linked_names" not in fresh.__dict__ and "all_names" not in fresh.__dict__
+
+
+def test_function_names_edges():
+    """The first and last names of a table (no NUL before or after them), empty names, prefixes of prefixes."""
+    from depfree.analysis.gotables import FunctionNames
+
+    t = FunctionNames(b"net.a\0os/user.b\0x.net.c\0\0net.\0crypto/x509.z")
+    assert t.with_prefix(("net.", "crypto/x509.", "os/user.")) == {"net.a", "net.", "os/user.b", "crypto/x509.z"}
+    assert t.with_prefix(("x.",)) == {"x.net.c"}
+    assert t.containing("net") == {"net.a", "x.net.c", "net."}
+    assert "net.a" in t and "crypto/x509.z" in t and "net" not in t and "" not in t and "x509.z" not in t
+    assert FunctionNames(b"\0net.a\0").with_prefix(("net.",)) == {"net.a"}
+    assert FunctionNames(b"only").containing("nl") == {"only"} and "only" in FunctionNames(b"only")

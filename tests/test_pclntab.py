@@ -405,3 +405,41 @@ def test_linked_function_names_is_the_function_table(factory, go):
         names = {f.name for f in find_pclntab(exe).functions()}
         assert Context(exe, None, Options()).go.linked_names == names  # type: ignore[arg-type]
         assert "net.(*Resolver).lookupHost" in names
+
+
+def test_pclntab_by_symbol_on_elf_without_the_section(factory):
+    """An externally linked ELF can keep the pclntab inside .data.rel.ro with only the ``runtime.pclntab`` symbol
+    naming it (the docker CLI): the table is found by the symbol (one string-table lookup, no search of the file),
+    at the address ``readelf -s`` gives, with the function table of the same binary found by its section; without
+    build info the evidence names the symbol."""
+    binary = factory.go("nettool", cgo=True)
+    tool = factory.require("objcopy")
+    renamed = factory.cached(("pclntab-renamed", binary),
+                             lambda out: subprocess.run([tool, "--rename-section", ".gopclntab=.data.rel.ro.pcln",
+                                                         str(binary), str(out)], check=True),
+                             name=binary.name)
+    syms = subprocess.run(["readelf", "-s", "-W", str(renamed)], capture_output=True, text=True, check=True).stdout
+    value = next(int(line.split()[1], 16) for line in syms.splitlines() if line.endswith(" runtime.pclntab"))
+    with FileSource(binary) as a, FileSource(renamed) as b:
+        by_section, by_symbol = find_pclntab(open_executables(a)[0]), find_pclntab(open_executables(b)[0])
+        assert by_section is not None and by_section.found_by == "section .gopclntab"
+        assert by_symbol is not None and by_symbol.found_by == "symbol runtime.pclntab"
+        assert by_symbol.addr == value == by_section.addr
+        validate(by_symbol)
+        assert [f.name for f in by_symbol.functions()] == [f.name for f in by_section.functions()]
+    go = inspect(without_buildinfo(factory, renamed)).binaries[0].go
+    assert go is not None and go.source == "symbols"
+    assert go.evidence[0].kind == "symbol" and go.evidence[0].name == "runtime.pclntab"
+
+
+@pytest.mark.parametrize("go,goarch", [(v, "amd64") for v in GO_VERSIONS] + [("1.27.3", "s390x"), ("1.27.3", "386")])
+def test_name_offsets_of_the_whole_table_as_the_loop_reads_them(factory, go, goarch):
+    """The whole table's name offsets come from word arrays (little-endian Go 1.18+ tables); each must be the one
+    the per-function loop reads, and big-endian or older tables take the loop."""
+    with FileSource(factory.go("plain", go=go, goarch=goarch)) as src:
+        tab = find_pclntab(open_executables(src)[0])
+        assert tab is not None
+        assert tab.name_offsets() == tab.name_offsets(tab.entries())
+        fast = tab._name_offsets_fast(tab.exe.base + tab.funcdata, tab.exe.base + tab.end,
+                                      4 if tab.layout in ("1.18", "1.20") else tab.ptr_size)
+        assert (fast is not None) == (tab.layout in ("1.18", "1.20") and tab.order == "little")

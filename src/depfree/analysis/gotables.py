@@ -10,8 +10,8 @@ Contracts other analyzers rely on:
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING
+import re
+from functools import cached_property, lru_cache
 
 from depfree.analysis.gomodules import attribute_packages
 from depfree.formats.base import Executable
@@ -21,9 +21,6 @@ from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
 from depfree.golang.search import search_pclntab
 from depfree.model import Go, GoPackage
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 # The packages the feature checks ask about; a function of package P is named "P.…" (package_of returns a prefix of
 # the name), so only names with these prefixes can make them linked.
@@ -52,21 +49,14 @@ class FunctionNames:
     def _whole(self, start: int, end: int) -> str:
         return self.raw[start:end].decode("utf-8", "replace")
 
-    def with_prefix(self, prefixes: Iterable[str]) -> set[str]:
-        """The names that start with one of ``prefixes``."""
-        raw, out = self.raw, set()
-        for prefix in prefixes:
-            head = prefix.encode()
-            if not head:
-                continue
-            needle = b"\0" + head
-            pos = 0 if raw.startswith(head) else raw.find(needle)
-            while pos >= 0:
-                start = pos + 1 if raw[pos] == 0 else pos
-                end = raw.find(b"\0", start)
-                end = len(raw) if end < 0 else end
-                out.add(self._whole(start, end))
-                pos = raw.find(needle, end)
+    def with_prefix(self, prefixes: tuple[str, ...]) -> set[str]:
+        """The names that start with one of ``prefixes``: one regular-expression pass whose literal NUL start
+        lets the engine jump from name to name (one ``find`` per prefix scanned the table six times)."""
+        raw = self.raw
+        out = {m.decode("utf-8", "replace") for m in _prefix_pattern(prefixes).findall(raw)}
+        first = raw.split(b"\0", 1)[0] if raw[:1] != b"\0" else b""
+        if first and first.startswith(tuple(p.encode() for p in prefixes)):
+            out.add(first.decode("utf-8", "replace"))
         out.discard("")
         return out
 
@@ -82,6 +72,13 @@ class FunctionNames:
             out.add(self._whole(start, end))
             pos = raw.find(needle, end)
         return out
+
+
+@lru_cache(maxsize=8)
+def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern[bytes]:
+    """NUL, then a name that starts with one of ``prefixes``, up to the next NUL."""
+    heads = b"|".join(re.escape(p.encode()) for p in prefixes if p)
+    return re.compile(b"\0((?:" + heads + b")[^\0]*)") if heads else re.compile(b"(?!)")
 
 
 def find_pclntab(exe: Executable) -> Pclntab | None:
