@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 import struct
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from itertools import compress
 from typing import cast
@@ -92,12 +92,12 @@ class ElfSymbols(ElfDynamic):
         return None
 
     @cached_property
-    def _dynsym_columns(self) -> tuple[list[str], array[int], array[int]]:
-        """(name, st_shndx, version index) of every dynamic symbol after the null one, as columns read without a
+    def _dynsym_columns(self) -> tuple[array[int], array[int], array[int]]:
+        """(st_name, st_shndx, version index) of every dynamic symbol after the null one, as columns read without a
         Python loop: st_name is the first word of both Elf32_Sym and Elf64_Sym; st_shndx is half-word 3 of 12
         (Elf64: name, info, other, shndx, value, size) or 7 of 8 (Elf32: name, value, size, info, other, shndx);
         the version index is DT_VERSYM's half-word without the hidden bit (0 without a version table)."""
-        empty: tuple[list[str], array[int], array[int]] = ([], array("H"), array("H"))
+        empty: tuple[array[int], array[int], array[int]] = (array("I"), array("H"), array("H"))
         table = self._dynsym_table
         if table is None:
             return empty
@@ -116,28 +116,32 @@ class ElfSymbols(ElfDynamic):
         if voff is not None:
             got = self._words("H", self.read_file(voff, count * 2))
             vers[: len(got)] = got
-        names = list(map(self._dynstr_names.get, name_offs))
+        return name_offs[1:], shndx[1:], array("H", map(0x7FFF.__and__, vers[1:]))
+
+    def _dynsym_names_at(self, offsets: Sequence[int]) -> list[str]:
+        """The names at these .dynstr offsets: looked up in the split table (ld merges a name into the tail of a
+        longer one, and those few are read one by one)."""
+        names = list(map(self._dynstr_names.get, offsets))
         i = 0
         while True:  # a suffix of another name, or out of range: the few gaps found in C, filled one by one
             try:
                 i = names.index(None, i)
             except ValueError:
                 break
-            names[i] = self._dynstr(name_offs[i])
-        filled = cast(list[str], names)  # every None was replaced
-        return filled[1:], shndx[1:], array("H", map(0x7FFF.__and__, vers[1:]))
+            names[i] = self._dynstr(offsets[i])
+        return cast(list[str], names)  # every None was replaced
 
     @cached_property
     def dynamic_symbol_entries(self) -> list[DynamicSymbolEntry]:
-        names, shndx, vers = self._dynsym_columns
-        return list(zip(names, map(bool, shndx), vers, strict=True))
+        name_offs, shndx, vers = self._dynsym_columns
+        return list(zip(self._dynsym_names_at(name_offs), map(bool, shndx), vers, strict=True))
 
     def undefined_bound_to(self, indexes: set[int]) -> list[tuple[str, int]]:
         """(name, version index) of the undefined dynamic symbols whose version index is one of ``indexes``, in
-        table order: the column searched in C, only the hits looked at."""
-        names, shndx, vers = self._dynsym_columns
-        return [(names[i], vers[i]) for i in compress(range(len(vers)), map(indexes.__contains__, vers))
-                if not shndx[i]]
+        table order: the column searched in C, only the hits looked at and named."""
+        name_offs, shndx, vers = self._dynsym_columns
+        hits = [i for i in compress(range(len(vers)), map(indexes.__contains__, vers)) if not shndx[i]]
+        return list(zip(self._dynsym_names_at([name_offs[i] for i in hits]), [vers[i] for i in hits], strict=True))
 
     @cached_property
     def _dynstr_names(self) -> dict[int, str]:
@@ -150,8 +154,13 @@ class ElfSymbols(ElfDynamic):
 
     @cached_property
     def _undefined_dynamic(self) -> list[str]:
-        names, shndx, _vers = self._dynsym_columns
-        return list(compress(names, map(operator.not_, shndx)))
+        """The names of the undefined dynamic symbols. A library exporting thousands of symbols imports a few
+        hundred: when they are few, each is read where it starts instead of splitting the whole .dynstr."""
+        name_offs, shndx, _vers = self._dynsym_columns
+        wanted = list(compress(name_offs, map(operator.not_, shndx)))
+        if "_dynstr_names" not in self.__dict__ and len(wanted) * 8 < len(name_offs):
+            return list(map(self._dynstr, wanted))
+        return self._dynsym_names_at(wanted)
 
     # --- .symtab ---------------------------------------------------------------------------------------------
     @property
