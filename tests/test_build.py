@@ -237,7 +237,7 @@ def test_timing_and_peak_rss(matrix: tuple[dict[str, Any], Path], tmp_path: Path
     v = _built(m)["cgo-off"]
     t = v["timing"]
     assert t["root"] == "scratch" and t["runs"] == 3 and t["min"] <= t["median"] <= t["max"]
-    assert t["clock"] == "shim" and m["sandbox_floor"]["clock"] == "shim"  # nanoseconds, not the runner's polling
+    assert t["clock"] == "sandbox" and m["sandbox_floor"]["clock"] == "sandbox"  # date in the sandbox, in nanoseconds
     # GNU time on the same binary in an empty root: the program's own peak. The sandbox's figure is the largest of
     # the program and the sandbox's shell helpers, so it is at least the program's and not far above it.
     root = tmp_path / "root"

@@ -219,7 +219,7 @@ def _build_all(plan: _Plan, m: Matrix, variants: list[Variant], outdir: Path) ->
 
 
 def _time_all(plan: _Plan, m: Matrix) -> None:
-    """The timed runs, one after another with nothing else running (and no worker thread alive to fork with), after
+    """The timed runs, one after another with nothing else running (no build, no worker thread), after
     the sandbox floor: busybox-static, which exits at once (its applet name is not the file's)."""
     if plan.sandbox is None or not any(r.runs for r in m.results):
         return
