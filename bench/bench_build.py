@@ -6,7 +6,8 @@ into build, analysis and sandboxed runs. Writes bench/results/build.md.
 A warm-up matrix fills the GOCACHE (and Zig's cache) first; then ``--rounds`` matrices are measured in-process with
 :func:`depfree.build.matrix.run_matrix` and the round with the median wall time is reported. The analysis and the
 traced sandbox runs of a variant go on in a worker thread while the next variant builds; the timed runs come after
-all builds, one after another. Two shares are given: the sum of the analysis and run durations over the wall time
+all builds, one after another, each variant's in one sandbox set-up ("timed runs s" is that whole sandbox, set-up
+included; "start-up median ms" the program's runs inside it, see depfree.build.proof). Two shares are given: the sum of the analysis and run durations over the wall time
 (counting overlapped work in full), and the wall time the matrix spends outside its build phase.
 """
 
@@ -42,7 +43,10 @@ def report(m: Matrix, rounds: list[Matrix], runs: int, go: str) -> str:
              f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end); {m.go}, "
              f"{len(m.results)} variants, targets {', '.join(m.targets)}, {runs} timed runs per variant. Warm build "
              "cache (a warm-up matrix ran first); the round with the median wall time of "
-             f"{len(rounds)} is shown (walls: {', '.join(f'{r.wall_seconds:.1f}' for r in rounds)} s).",
+             f"{len(rounds)} is shown (walls: {', '.join(f'{r.wall_seconds:.1f}' for r in rounds)} s). \"timed runs s\": "
+             "the variant's whole timed sandbox, its set-up included; \"start-up\": each run inside it"
+             + (f" (sandbox floor, busybox-static exiting at once: median {m.floor.median * 1000:.1f} ms)."
+                if m.floor else "."),
              "",
              "| variant | size | build s | analysis s | traced runs s (4 roots) | timed runs s | start-up median ms | peak RSS KiB |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -55,6 +59,8 @@ def report(m: Matrix, rounds: list[Matrix], runs: int, go: str) -> str:
         if t:
             lines[-1] += f" {t.peak_rss_kb or '-'} |"
     ar = s["analysis"] + s["runs"]
+    shares = [100 * (r.to_json()["seconds"]["analysis"] + r.to_json()["seconds"]["runs"]) / r.wall_seconds
+              for r in rounds]
     outside = s["wall"] - s["build_phase"]
     lines += ["",
               f"- wall {s['wall']:.2f} s; builds {s['build']:.2f} s (sum), build phase {s['build_phase']:.2f} s "
@@ -65,8 +71,8 @@ def report(m: Matrix, rounds: list[Matrix], runs: int, go: str) -> str:
               f"- wall outside the build phase (timed runs, the recommendation): {outside:.2f} s = "
               f"**{100 * outside / s['wall']:.1f} %**; wall beyond the builds' own time: "
               f"{s['wall'] - s['build']:.2f} s = {100 * (s['wall'] - s['build']) / s['wall']:.1f} %",
-              f"- median over the {len(rounds)} rounds of the first share: "
-              f"{100 * statistics.median((r.to_json()['seconds']['analysis'] + r.to_json()['seconds']['runs']) / r.wall_seconds for r in rounds):.1f} %",
+              f"- median over the {len(rounds)} rounds of the first share: {statistics.median(shares):.1f} % "
+              f"(each round: {', '.join(f'{x:.1f}' for x in shares)} %)",
               ""]
     return "\n".join(lines)
 

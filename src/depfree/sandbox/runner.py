@@ -282,11 +282,22 @@ class Timed:
     clock: str  # sandbox: ``date`` inside the sandbox around each run; runner: the runner's around each process tree
 
 
+@functools.cache
+def _nested_namespaces(unshare: str) -> bool:
+    """Whether a sandbox's shell can give each run a mount and PID namespace of its own (a nested ``unshare``)."""
+    try:
+        return subprocess.run(["unshare", "-r", "-m", "-p", "-n", "-f", unshare, "-m", "-p", "-f", "--kill-child",
+                               "true"], capture_output=True, check=False, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def _timing_tools() -> tuple[str, str, str, str | None] | None:
-    """(date, timeout, unshare, GNU time or None) for :func:`time_runs`, or None when coreutils' are missing."""
+    """(date, timeout, unshare, GNU time or None) for :func:`time_runs`; None when coreutils' date or timeout is
+    missing or the namespaces cannot be nested here."""
     date, limit = shutil.which("date", path="/usr/bin:/bin"), shutil.which("timeout", path="/usr/bin:/bin")
     unshare = shutil.which("unshare")
-    if not date or not limit or not unshare:
+    if not date or not limit or not unshare or not _nested_namespaces(unshare):
         return None
     return date, limit, unshare, shutil.which("time", path="/usr/bin:/bin")
 
@@ -309,7 +320,8 @@ def time_runs(path: str | os.PathLike[str], kind: str, n: int, *, args: tuple[st
     tree, its mounts made once): each run gets a fresh /tmp and its own mount and PID namespace, and is timed by
     ``date`` in nanoseconds around it, with its peak RSS from GNU time (see :class:`~depfree.sandbox.process.
     Repeat`). The set-up is the sandbox's cost, not the program's, so it is outside every run's time. Without
-    coreutils' date and timeout the runs are separate process trees timed by the runner (``clock: runner``)."""
+    coreutils' date and timeout, or where namespaces cannot be nested, the runs are separate sandboxes timed by the
+    runner (``clock: runner``)."""
     path = os.fspath(path)
     if n < 1:
         raise UsageError(f"timed runs: n must be 1 or more, got {n}")
