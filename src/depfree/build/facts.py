@@ -90,9 +90,10 @@ def _go_files(tables: GoTables) -> list[str]:
 
 
 def facts_of(path: str | os.PathLike[str], targets: list[str] | None = None,
-             targets_file: str | None = None) -> Facts:
+             targets_file: str | None = None, *, digests: bool = True) -> Facts:
     """Facts for the (single-image) binary at ``path``; a universal Mach-O contributes its first slice. The file is
-    opened and parsed once, and its Go tables read once, for the API's facts and the size breakdown alike."""
+    opened and parsed once, and its Go tables read once, for the API's facts and the size breakdown alike.
+    ``digests=False`` leaves out the per-section digests, which only a diff reads (the matrix shows none)."""
     path = os.fspath(path)
     options = Options(targets=targets, targets_file=targets_file)
     with FileSource(path) as src:
@@ -100,7 +101,8 @@ def facts_of(path: str | os.PathLike[str], targets: list[str] | None = None,
         tables = GoTables(exe)
         binary = binary_facts(exe, options, path, sha256_of(src) if options.hash else None, tables=tables)
         files = _go_files(tables)
-        return Facts(path=path, binary=binary, size=size_of(exe, path, tables=tables), sections=_sections(exe),
+        return Facts(path=path, binary=binary, size=size_of(exe, path, tables=tables),
+                     sections=_sections(exe) if digests else [],
                      source_paths=sorted({f for f in files if f.startswith("/")})[:MAX_PATHS],
                      source_files=len(files))
 

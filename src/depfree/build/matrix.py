@@ -191,7 +191,7 @@ class _Plan:
 def _prove(plan: _Plan, m: Matrix, res: VariantResult) -> None:
     """Analysis and the traced runs of one built variant; in a worker thread, while the next variant builds."""
     t0 = time.monotonic()
-    res.facts = facts_of(res.build.path, plan.names, plan.targets_file)
+    res.facts = facts_of(res.build.path, plan.names, plan.targets_file, digests=False)
     res.analysis_seconds = time.monotonic() - t0
     if plan.sandbox is not None:
         t0 = time.monotonic()
