@@ -144,12 +144,13 @@ def main() -> int:
     ap.add_argument("--go", default="1.27.3")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--out", default=str(HERE / "results" / "build.md"))
+    ap.add_argument("--out", default=None, help="default results/build.md (results/build-cpu.md with --cpu)")
     ap.add_argument("--cpu", action="store_true", help="CPU time of each proof phase alone, per variant")
     ap.add_argument("--repeat", type=int, default=5)
     ns = ap.parse_args()
     if ns.cpu:
         text = cpu_report(ns.go, ns.runs, ns.repeat)
+        Path(ns.out or HERE / "results" / "build-cpu.md").write_text(text)
         print(text)
         return 0
     print("warm-up matrix …", file=sys.stderr)
@@ -160,7 +161,7 @@ def main() -> int:
         print(f"round {i + 1}: {rounds[-1].wall_seconds:.1f} s", file=sys.stderr)
     median = sorted(rounds, key=lambda r: r.wall_seconds)[len(rounds) // 2]
     text = report(median, rounds, ns.runs, ns.go)
-    Path(ns.out).write_text(text)
+    Path(ns.out or HERE / "results" / "build.md").write_text(text)
     print(text)
     return 0
 
