@@ -129,3 +129,16 @@ def test_a_user_rootfs_entry_with_a_space_is_bound_read_only(tmp_path: Path) -> 
     (run,) = verify(str(prog), str(rootfs), args=("sh", "-c", "cat '/my data/file'; : > '/my data/new'"))
     assert run.stdout == "inside\n" and run.exit_code != 0  # read, but not written: bound read-only
     assert not (rootfs / "my data" / "new").exists()
+
+
+def test_a_device_that_cannot_be_bound_is_left_out_and_the_run_goes_on(sandbox: Sandbox,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """One fstab holds every mount; when ``mount -a`` fails on an optional one (here a device node the host lacks),
+    the mounts are made one by one and the run goes on with the devices that exist."""
+    import depfree.sandbox.process as process
+
+    monkeypatch.setattr(process, "DEVICES", (*process.DEVICES, "depfree-absent"))
+    check = "test -c /dev/null && echo x > /dev/null && test -c /dev/urandom && test -d /proc/self"
+    (run,) = verify(BUSYBOX, "scratch", args=("sh", "-c", check), sandbox=sandbox)
+    assert run.started and run.exit_code == 0, run.stderr
+    assert time_runs(BUSYBOX, "scratch", 2, args=("sh", "-c", check), sandbox=sandbox).exit_codes == [0, 0]

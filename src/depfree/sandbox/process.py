@@ -125,10 +125,10 @@ def _mount_command(source: str, target: str, fstype: str, options: str) -> str:
 def shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, cmd: list[str], tmp: Path,
           repeat: Repeat | None = None) -> str:
     """The script the namespace's first process runs: loopback up, the root read-only, a private /tmp, the binary
-    and the user's rootfs bound read-only (one ``mount -a`` of an fstab in ``tmp``), the device nodes and /proc
-    (another, allowed to fail), then exec (strace) env -i chroot, or ``repeat``'s timed runs. A failed read-only
-    or private mount stops it: nothing runs in a root that is not sealed. When the first ``mount -a`` fails, its
-    mounts are made again one by one, so the error names the one that failed."""
+    and the user's rootfs bound read-only, the device nodes and /proc (all one ``mount -a`` of an fstab in
+    ``tmp``), then exec (strace) env -i chroot, or ``repeat``'s timed runs. When ``mount -a`` fails, the mounts are
+    made again one by one: a failed read-only or private mount stops the script, naming it (nothing runs in a root
+    that is not sealed); a device node or /proc that cannot be mounted is left out, as a container runtime might."""
     r = str(root)
     sealed = [("read-only root", (r, r, "none", "bind,ro")),
               ("private /tmp", ("tmpfs", f"{r}/tmp", "tmpfs", TMPFS))]
@@ -139,13 +139,12 @@ def shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, c
     # what a container runtime puts into /dev, bound from the host's; then /proc
     extra = [(f"/dev/{dev}", f"{r}/dev/{dev}", "none", "bind") for dev in DEVICES]
     extra.append(("proc", f"{r}/proc", "proc", "defaults"))
-    sealed_tab, extra_tab = tmp / "sealed.fstab", tmp / "extra.fstab"
-    sealed_tab.write_text(fstab([e for _step, e in sealed]))
-    extra_tab.write_text(fstab(extra))
-    one_by_one = "; ".join(must(step, _mount_command(*e)) for step, e in sealed)
+    tab = tmp / "mounts.fstab"
+    tab.write_text(fstab([e for _step, e in sealed] + extra))
+    one_by_one = [must(step, _mount_command(*e)) for step, e in sealed]
+    one_by_one += [f"{_mount_command(*e)} 2>/dev/null || true" for e in extra]
     script = ["ip link set lo up 2>/dev/null || true",
-              f"mount -a -T {shlex.quote(str(sealed_tab))} 2>/dev/null || {{ {one_by_one}; }}",
-              f"mount -a -T {shlex.quote(str(extra_tab))} 2>/dev/null || true"]
+              f"mount -a -T {shlex.quote(str(tab))} 2>/dev/null || {{ {'; '.join(one_by_one)}; }}"]
     if repeat is not None:
         script += _loop(root, cmd, repeat)
     else:
