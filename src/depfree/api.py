@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from depfree import __version__
+from depfree.analysis.gotables import GoTables
 from depfree.analysis.pipeline import analyze, sha256_of
 from depfree.errors import DepfreeError, NotABinaryError, strip_name
 from depfree.formats.base import Executable
@@ -68,9 +69,11 @@ class Analysis(Generic[T]):
             raise self.cause
 
 
-def binary_facts(exe: Executable, options: Options, name: str, sha256: str | None) -> Binary:
-    """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts."""
-    binary = analyze(exe, options, sha256=sha256, display_path=name)
+def binary_facts(exe: Executable, options: Options, name: str, sha256: str | None, *,
+                 tables: GoTables | None = None) -> Binary:
+    """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts.
+    ``tables``: the executable's Go tables when the caller reads them for more (see :func:`analyze`)."""
+    binary = analyze(exe, options, sha256=sha256, display_path=name, tables=tables)
     binary.targets = judge_targets(binary, options)
     return binary
 

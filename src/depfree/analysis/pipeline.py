@@ -15,6 +15,7 @@ from depfree.analysis.context import Context, Options
 from depfree.analysis.debuginfo import analyze_debug
 from depfree.analysis.golang import analyze_go
 from depfree.analysis.gopackages import analyze_gopackages
+from depfree.analysis.gotables import GoTables
 from depfree.analysis.hardening import analyze_hardening
 from depfree.analysis.identity import analyze_linkage, identity
 from depfree.analysis.minimum import analyze_minimum
@@ -65,12 +66,16 @@ def sha256_of(source: ByteSource) -> str:
 
 
 def analyze(exe: Executable, options: Options | None = None, *, sha256: str | None = None,
-            display_path: str | None = None) -> Binary:
+            display_path: str | None = None, tables: GoTables | None = None) -> Binary:
+    """The facts of ``exe``. ``tables``: Go tables of this same executable that another analysis of it shares
+    (``depfree build`` reads the size breakdown from them too), read once for both."""
     options = options or Options()
     if sha256 is None and options.hash:
         sha256 = sha256_of(exe.source)
     binary = identity(exe, display_path or exe.path, sha256)
     ctx = Context(exe=exe, binary=binary, options=options)
+    if tables is not None:
+        ctx.go = tables
     for analyzer in ANALYZERS:
         analyzer(ctx)
     return binary

@@ -17,6 +17,7 @@ from typing import Any
 from depfree.analysis import size_regions
 from depfree.analysis.context import Context, Options
 from depfree.analysis.golang import analyze_go
+from depfree.analysis.gotables import GoTables
 from depfree.analysis.identity import identity
 from depfree.analysis.size_regions import attribute
 from depfree.formats.base import Executable
@@ -98,9 +99,12 @@ def section_parts(exe: Executable) -> list[Part]:
     return parts
 
 
-def size_of(exe: Executable, display_path: str | None = None) -> SizeReport:
+def size_of(exe: Executable, display_path: str | None = None, *, tables: GoTables | None = None) -> SizeReport:
+    """The size breakdown of ``exe``; ``tables``: its Go tables when another analysis of it reads them too."""
     binary = identity(exe, display_path or exe.path, "")
     ctx = Context(exe=exe, binary=binary, options=Options(deep=True))
+    if tables is not None:
+        ctx.go = tables
     analyze_go(ctx)
     report = SizeReport(path=display_path or exe.path, size=exe.length, slice=exe.slice)
     report.sections = section_parts(exe)

@@ -1,7 +1,8 @@
 """The static facts of one built binary that the matrix shows and ``depfree diff`` compares.
 
-Everything comes from the public analysis API (:func:`depfree.api.inspect_path` with the requested targets, so each
-target's verdict is the judge's) and the size analysis; on top of that, the per-section digests and the absolute
+Everything comes from the public analysis API (:func:`depfree.api.binary_facts` with the requested targets, so each
+target's verdict is the judge's) and the size analysis, both reading one parse of the file and one set of its Go
+tables (:class:`~depfree.analysis.gotables.GoTables`); on top of that, the per-section digests and the absolute
 source paths the Go file table embeds, which explain why two builds differ.
 """
 
@@ -12,11 +13,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from depfree.analysis.context import Context, Options
-from depfree.analysis.golang import analyze_go
-from depfree.analysis.identity import identity
+from depfree.analysis.context import Options
+from depfree.analysis.gotables import GoTables
+from depfree.analysis.pipeline import sha256_of
 from depfree.analysis.size import SizeReport, size_of
-from depfree.api import inspect_source
+from depfree.api import binary_facts
 from depfree.errors import FormatError
 from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables
@@ -78,10 +79,8 @@ def _sections(exe: Executable) -> list[Section]:
     return out
 
 
-def _go_files(exe: Executable, b: Binary) -> list[str]:
-    ctx = Context(exe=exe, binary=identity(exe, exe.path, b.sha256), options=Options())
-    analyze_go(ctx)
-    tab = ctx.go.pclntab
+def _go_files(tables: GoTables) -> list[str]:
+    tab = tables.pclntab
     if tab is None:
         return []
     try:
@@ -91,15 +90,19 @@ def _go_files(exe: Executable, b: Binary) -> list[str]:
 
 
 def facts_of(path: str | os.PathLike[str], targets: list[str] | None = None,
-             targets_file: str | None = None) -> Facts:
-    """Facts for the (single-image) binary at ``path``; a universal Mach-O contributes its first slice."""
+             targets_file: str | None = None, *, digests: bool = True) -> Facts:
+    """Facts for the (single-image) binary at ``path``; a universal Mach-O contributes its first slice. The file is
+    opened and parsed once, and its Go tables read once, for the API's facts and the size breakdown alike.
+    ``digests=False`` leaves out the per-section digests, which only a diff reads (the matrix shows none)."""
     path = os.fspath(path)
     options = Options(targets=targets, targets_file=targets_file)
     with FileSource(path) as src:
-        binary = inspect_source(src, options, display_path=path)[0]
         exe = next(iter(open_executables(src)))
-        files = _go_files(exe, binary)
-        return Facts(path=path, binary=binary, size=size_of(exe, path), sections=_sections(exe),
+        tables = GoTables(exe)
+        binary = binary_facts(exe, options, path, sha256_of(src) if options.hash else None, tables=tables)
+        files = _go_files(tables)
+        return Facts(path=path, binary=binary, size=size_of(exe, path, tables=tables),
+                     sections=_sections(exe) if digests else [],
                      source_paths=sorted({f for f in files if f.startswith("/")})[:MAX_PATHS],
                      source_files=len(files))
 

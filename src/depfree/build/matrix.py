@@ -191,7 +191,7 @@ class _Plan:
 def _prove(plan: _Plan, m: Matrix, res: VariantResult) -> None:
     """Analysis and the traced runs of one built variant; in a worker thread, while the next variant builds."""
     t0 = time.monotonic()
-    res.facts = facts_of(res.build.path, plan.names, plan.targets_file)
+    res.facts = facts_of(res.build.path, plan.names, plan.targets_file, digests=False)
     res.analysis_seconds = time.monotonic() - t0
     if plan.sandbox is not None:
         t0 = time.monotonic()
@@ -219,7 +219,7 @@ def _build_all(plan: _Plan, m: Matrix, variants: list[Variant], outdir: Path) ->
 
 
 def _time_all(plan: _Plan, m: Matrix) -> None:
-    """The timed runs, one after another with nothing else running (and no worker thread alive to fork with), after
+    """The timed runs, one after another with nothing else running (no build, no worker thread), after
     the sandbox floor: busybox-static, which exits at once (its applet name is not the file's)."""
     if plan.sandbox is None or not any(r.runs for r in m.results):
         return

@@ -65,26 +65,90 @@ def must(step: str, command: str) -> str:
     return f"{{ {command}; }} || {{ echo {shlex.quote(SETUP_FAILED + step)} >&2; exit 125; }}"
 
 
-def shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, cmd: list[str]) -> str:
-    """The script the namespace's first process runs: loopback up, the root read-only, a private /tmp and /proc,
-    the binary and the user's rootfs bound read-only, then exec (strace) env -i chroot. A failed read-only or
-    private mount stops it: nothing runs in a root that is not sealed."""
-    r = shlex.quote(str(root))
-    script = ["ip link set lo up 2>/dev/null || true",
-              must("read-only root", f"mount --bind -o ro {r} {r}"),
-              must("private /tmp", f"mount -t tmpfs -o size=64m,nosuid,nodev tmpfs {r}/tmp")]
-    for host, inside in binds:
-        dst = shlex.quote(str(root) + inside)
-        script.append(must(f"bind {host} read-only", f"mount --bind -o ro {shlex.quote(host)} {dst}"))
-    for dev in DEVICES:  # what a container runtime puts into /dev, bound from the host's
-        dst = shlex.quote(str(root / "dev" / dev))
-        script.append(f"mount --bind /dev/{dev} {dst} 2>/dev/null || true")
+TMPFS = "size=64m,nosuid,nodev"  # the private /tmp of every run
+
+
+def _fstab_field(text: str) -> str:
+    """One fstab field: libmount reads a space, tab, newline or backslash in a path as an octal escape."""
+    return (text.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011")
+            .replace("\n", "\\012"))
+
+
+def fstab(entries: list[tuple[str, str, str, str]]) -> str:
+    """(source, target, type, options) lines in fstab(5) form, for ``mount -a -T``: one ``mount`` process mounts
+    them all, in order (instead of one process per mount)."""
+    return "".join(" ".join(map(_fstab_field, e)) + " 0 0\n" for e in entries)
+
+
+@dataclass
+class Repeat:
+    """Run the program ``n`` times in one sandbox set-up, each run timed apart: a fresh /tmp (outside the timed
+    span), then ``date`` (nanoseconds) around GNU ``time`` (the peak RSS; optional) around ``timeout`` (per run)
+    around ``unshare -m -p -f`` (each run its own mount and PID namespace, the program its PID 1, whatever it mounts
+    or leaves running gone with it) around the chroot command. One ``nanoseconds exit-status`` line per run goes to
+    ``clock``; GNU time appends each peak to ``rss``."""
+
+    n: int
+    timeout: float
+    clock: Path
+    rss: Path
+    date: str
+    timeout_cmd: str
+    unshare: str
+    gnu_time: str | None
+
+
+def _loop(root: Path, cmd: list[str], rep: Repeat) -> list[str]:
+    q = shlex.quote
+    tmp = q(str(root / "tmp"))
+    run = [rep.timeout_cmd, "-s", "KILL", f"{rep.timeout:g}", rep.unshare, "-m", "-p", "-f", "--kill-child", *cmd]
+    if rep.gnu_time:
+        run = [rep.gnu_time, "-f", "%M", "-a", "-o", str(rep.rss), *run]
+    return [f"i=0; while [ $i -lt {rep.n} ]; do",
+            "  [ $i -eq 0 ] || " + must("fresh /tmp", f"umount {tmp} && mount -t tmpfs -o {TMPFS} tmpfs {tmp}"),
+            f"  t0=$({q(rep.date)} +%s%N)",
+            "  " + " ".join(q(c) for c in run),
+            "  rc=$?",
+            f"  t1=$({q(rep.date)} +%s%N)",
+            f"  echo \"$((t1 - t0)) $rc\" >> {q(str(rep.clock))}",
+            "  i=$((i + 1))",
+            "done"]
+
+
+def _mount_command(source: str, target: str, fstype: str, options: str) -> str:
+    q = shlex.quote
+    if fstype == "none" and options.startswith("bind"):
+        return f"mount --bind{' -o ro' if ',ro' in options else ''} {q(source)} {q(target)}"
+    return f"mount -t {fstype} -o {options} {q(source)} {q(target)}"
+
+
+def shell(root: Path, binds: list[tuple[str, str]], binary: str, copied: bool, cmd: list[str], tmp: Path,
+          repeat: Repeat | None = None) -> str:
+    """The script the namespace's first process runs: loopback up, the root read-only, a private /tmp, the binary
+    and the user's rootfs bound read-only, the device nodes and /proc (all one ``mount -a`` of an fstab in
+    ``tmp``), then exec (strace) env -i chroot, or ``repeat``'s timed runs. When ``mount -a`` fails, the mounts are
+    made again one by one: a failed read-only or private mount stops the script, naming it (nothing runs in a root
+    that is not sealed); a device node or /proc that cannot be mounted is left out, as a container runtime might."""
+    r = str(root)
+    sealed = [("read-only root", (r, r, "none", "bind,ro")),
+              ("private /tmp", ("tmpfs", f"{r}/tmp", "tmpfs", TMPFS))]
+    sealed += [(f"bind {host} read-only", (host, r + inside, "none", "bind,ro")) for host, inside in binds]
     if not copied:
-        dst = shlex.quote(str(root) + target_path(binary))
-        script.append(must("bind the binary read-only", f"mount --bind -o ro {shlex.quote(os.path.abspath(binary))} "
-                                                         f"{dst}"))
-    script.append(f"mount -t proc proc {shlex.quote(str(root / 'proc'))} 2>/dev/null || true")
-    script.append("exec " + " ".join(shlex.quote(c) for c in cmd))
+        sealed.append(("bind the binary read-only",
+                       (os.path.abspath(binary), r + target_path(binary), "none", "bind,ro")))
+    # what a container runtime puts into /dev, bound from the host's; then /proc
+    extra = [(f"/dev/{dev}", f"{r}/dev/{dev}", "none", "bind") for dev in DEVICES]
+    extra.append(("proc", f"{r}/proc", "proc", "defaults"))
+    tab = tmp / "mounts.fstab"
+    tab.write_text(fstab([e for _step, e in sealed] + extra))
+    one_by_one = [must(step, _mount_command(*e)) for step, e in sealed]
+    one_by_one += [f"{_mount_command(*e)} 2>/dev/null || true" for e in extra]
+    script = ["ip link set lo up 2>/dev/null || true",
+              f"mount -a -T {shlex.quote(str(tab))} 2>/dev/null || {{ {'; '.join(one_by_one)}; }}"]
+    if repeat is not None:
+        script += _loop(root, cmd, repeat)
+    else:
+        script.append("exec " + " ".join(shlex.quote(c) for c in cmd))
     return "\n".join(script)
 
 

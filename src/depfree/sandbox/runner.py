@@ -24,7 +24,7 @@ from depfree.formats.elf import ElfExecutable
 from depfree.model_verdicts import Run as Run  # re-exported: the sandbox's result type lives in the model
 from depfree.sandbox.classify import classify, exec_refused
 from depfree.sandbox.observe import parse_strace
-from depfree.sandbox.process import SETUP_FAILED, Outcome, execute, shell, target_path
+from depfree.sandbox.process import SETUP_FAILED, Outcome, Repeat, execute, shell, target_path
 from depfree.sandbox.roots import Root, RootCache, build_root
 from depfree.sources.file import FileSource
 
@@ -256,14 +256,102 @@ def _run_one(path: str, kind: str, *, args: tuple[str, ...], env: dict[str, str]
         prep = _prepare(path, kind, tmp, zoneinfo, arch, sandbox)
         log = tmp / "strace.log"
         cmd = _command(prep, args, env, strace, log)
-        res = execute(shell(prep.root.path, prep.root.binds, path, prep.copied, cmd), timeout, max_output)
-        if res.rc == 125 and SETUP_FAILED in res.stderr:
-            raise SandboxError("could not set up the sandbox (" + res.stderr.split(SETUP_FAILED, 1)[1].split("\n")[0]
-                               + "): " + " ".join(res.stderr.split(SETUP_FAILED, 1)[0].split())[-300:])
+        res = execute(shell(prep.root.path, prep.root.binds, path, prep.copied, cmd, tmp), timeout, max_output)
+        _setup_failed(res)
         trace_text = log.read_text("utf-8", "replace") if strace and log.exists() else ""
     return _judge(path, kind, prep, res, trace_text, strace=strace, arch=arch, interpreter=interpreter, env=env,
                   mode=mode, max_output=max_output, expect_exit=expect_exit, expect_output=expect_output,
                   timeout=timeout)
+
+
+def _setup_failed(res: Outcome) -> None:
+    """Raise SandboxError when the namespace's script stopped at a setup step (a mount it cannot do without)."""
+    if res.rc == 125 and SETUP_FAILED in res.stderr:
+        raise SandboxError("could not set up the sandbox (" + res.stderr.split(SETUP_FAILED, 1)[1].split("\n")[0]
+                           + "): " + " ".join(res.stderr.split(SETUP_FAILED, 1)[0].split())[-300:])
+
+
+@dataclass
+class Timed:
+    """What :func:`time_runs` measured: each run's seconds, the largest resident set GNU time saw (KiB; None
+    without GNU time), each run's exit status (None: the runner's clock did not see it), and whose clock it was."""
+
+    durations: list[float]
+    peak_rss_kb: int | None
+    exit_codes: list[int | None]
+    clock: str  # sandbox: ``date`` inside the sandbox around each run; runner: the runner's around each process tree
+
+
+@functools.cache
+def _nested_namespaces(unshare: str) -> bool:
+    """Whether a sandbox's shell can give each run a mount and PID namespace of its own (a nested ``unshare``)."""
+    try:
+        return subprocess.run(["unshare", "-r", "-m", "-p", "-n", "-f", unshare, "-m", "-p", "-f", "--kill-child",
+                               "true"], capture_output=True, check=False, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _timing_tools() -> tuple[str, str, str, str | None] | None:
+    """(date, timeout, unshare, GNU time or None) for :func:`time_runs`; None when coreutils' date or timeout is
+    missing or the namespaces cannot be nested here."""
+    date, limit = shutil.which("date", path="/usr/bin:/bin"), shutil.which("timeout", path="/usr/bin:/bin")
+    unshare = shutil.which("unshare")
+    if not date or not limit or not unshare or not _nested_namespaces(unshare):
+        return None
+    return date, limit, unshare, shutil.which("time", path="/usr/bin:/bin")
+
+
+def _log_numbers(path: Path) -> list[list[int]]:
+    """The lines of integers of a log (GNU time's 'Command exited with non-zero status 1' lines are skipped)."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text("utf-8", "replace").splitlines():
+        fields = line.split()
+        if fields and all(f.isdigit() for f in fields):
+            out.append([int(f) for f in fields])
+    return out
+
+
+def time_runs(path: str | os.PathLike[str], kind: str, n: int, *, args: tuple[str, ...] = (),
+              env: dict[str, str] | None = None, timeout: float = 10.0, sandbox: Sandbox | None = None) -> Timed:
+    """``n`` untraced runs of ``path`` in the root ``kind``, timed apart inside one sandbox set-up (one namespace
+    tree, its mounts made once): each run gets a fresh /tmp and its own mount and PID namespace, and is timed by
+    ``date`` in nanoseconds around it, with its peak RSS from GNU time (see :class:`~depfree.sandbox.process.
+    Repeat`). The set-up is the sandbox's cost, not the program's, so it is outside every run's time. Without
+    coreutils' date and timeout, or where namespaces cannot be nested, the runs are separate sandboxes timed by the
+    runner (``clock: runner``)."""
+    path = os.fspath(path)
+    if n < 1:
+        raise UsageError(f"timed runs: n must be 1 or more, got {n}")
+    env = dict(env or {})
+    tools = _timing_tools()
+    if tools is None:
+        runs = verify(path, (kind,) * n, args=args, env=env, timeout=timeout, expect_exit=None, trace=False,
+                      sandbox=sandbox)
+        return Timed([r.duration for r in runs], None, [r.exit_code for r in runs], "runner")
+    if sandbox is not None:
+        sandbox.isolation()
+    else:
+        isolation_check()
+    arch, _interpreter = _binary_facts(path)
+    with tempfile.TemporaryDirectory(prefix="depfree-timed-") as tmpdir:
+        tmp = Path(tmpdir)
+        prep = _prepare(path, kind, tmp, False, arch, sandbox)
+        rep = Repeat(n=n, timeout=timeout, clock=tmp / "clock.log", rss=tmp / "rss.log", date=tools[0],
+                     timeout_cmd=tools[1], unshare=tools[2], gnu_time=tools[3])
+        cmd = _command(prep, args, env, None, tmp / "strace.log")
+        res = execute(shell(prep.root.path, prep.root.binds, path, prep.copied, cmd, tmp, repeat=rep),
+                      n * (timeout + 5), MAX_OUTPUT)
+        _setup_failed(res)
+        clock = [line for line in _log_numbers(rep.clock) if len(line) == 2]
+        rss = [line[0] for line in _log_numbers(rep.rss) if len(line) == 1]
+    if len(clock) != n:
+        why = "timed out" if res.timed_out else f"exit {res.rc}"
+        raise SandboxError(f"{path}: {len(clock)} of {n} timed runs in {kind} finished ({why}): "
+                           + (" ".join(res.stderr.split())[-300:] or "no message"))
+    return Timed([ns / 1e9 for ns, _rc in clock], max(rss) if rss else None, [rc for _ns, rc in clock], "sandbox")
 
 
 def _judge(path: str, kind: str, prep: _Prepared, res: Outcome, trace_text: str, *, strace: str | None,
