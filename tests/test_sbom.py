@@ -566,3 +566,25 @@ def test_cyclonedx_is_the_document_the_library_writes(factory: Factory) -> None:
     assert len(sbom.components) > 50 and len(sbom.edges) > 50
     assert render(sbom, "cyclonedx-json") == JsonV1Dot6(_plain_bom(sbom)).output_as_string(indent=2) + "\n"
     assert render(sbom, "cyclonedx-xml") == XmlV1Dot6(_plain_bom(sbom)).output_as_string(indent=2) + "\n"
+
+
+def test_inventory_analysis_gives_the_same_documents(factory: Factory) -> None:
+    """``depfree sbom`` analyses with ``Options(inventory=True)`` (no hardening, debug, packer, target verdicts or
+    package judgement: no SBOM reads them): every format is byte for byte the document of the full analysis, on a
+    Debian image and Go programs, in the pool (sha256 in the workers) and in one process."""
+    from depfree.options import Options
+    from depfree.sbom.build import build_sbom, source_date
+    from depfree.sbom.render import render
+    from depfree.scan import iter_scan
+
+    paths = [str(debian.image(factory)), str(factory.go("withdeps")), str(factory.go("nettool", cgo=True))]
+    when = source_date({"SOURCE_DATE_EPOCH": EPOCH})
+    full = build_sbom(iter_scan(paths, jobs=1, options=Options(deep=True, hash=True)), paths, timestamp=when)
+    for jobs in (1, 2):
+        lean = list(iter_scan(paths, jobs=jobs, options=Options(deep=True, hash=True, inventory=True)))
+        binaries = [b for r in lean for b in r.binaries]
+        assert len(binaries) > 20 and all(b.sha256 and b.hardening is None and b.targets is None for b in binaries)
+        assert all(b.resolution is None or b.resolution.context is None for b in binaries)
+        sbom = build_sbom(iter(lean), paths, timestamp=when)
+        for fmt in FORMATS:
+            assert render(sbom, fmt) == render(full, fmt), (jobs, fmt)

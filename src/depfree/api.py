@@ -58,9 +58,11 @@ class Analysis(Generic[T]):
 
 
 def binary_facts(exe: Executable, options: Options, name: str, sha256: str | None) -> Binary:
-    """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts."""
+    """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts (none
+    for ``options.inventory``)."""
     binary = analyze(exe, options, sha256=sha256, display_path=name)
-    binary.targets = judge_targets(binary, options)
+    if not options.inventory:
+        binary.targets = judge_targets(binary, options)
     return binary
 
 

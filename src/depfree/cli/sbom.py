@@ -149,7 +149,7 @@ def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, tim
     if root is not None and not os.path.isdir(root):
         raise UsageError(f"--root must be a directory, found {root!r}")
     results = fleet_results(paths, executor=fleet.executor, scheduler=fleet.scheduler, jobs=jobs, depth=depth,
-                            options=Options(deep=True, hash=True))  # an SBOM names each file by its sha256
+                            options=Options(deep=True, hash=True, inventory=True))  # each file by its sha256; no verdicts
     return build_sbom(results, paths, root=root, timestamp=timestamp)
 
 

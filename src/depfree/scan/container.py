@@ -145,7 +145,7 @@ class Container:
         for b, vpath in where:
             b.resolution = resolver.resolve(b, vpath)
         adopt_from_loaders([(vpath, b.resolution) for b, vpath in where if b.resolution is not None])
-        for b, _ in where:
+        for b, _ in where if not self.engine.options.inventory else ():  # (an SBOM reads no judgement)
             judge_in_package(b, pkg)
         for link, problem in sorted(resolver.problems.items()):
             self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))
