@@ -5,6 +5,8 @@ way round)."""
 from __future__ import annotations
 
 import gc
+import importlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -41,6 +43,35 @@ WRITERS: dict[str, Callable[[Sbom], str]] = {
     "spdx-json": _spdx_json,
     "spdx-tv": _spdx_tv,
 }
+
+
+# The modules each writer imports (its format library: ~0.1-0.2 s), which :func:`preload` imports ahead.
+MODULES: dict[str, tuple[str, ...]] = {
+    "cyclonedx-json": ("depfree.sbom.cyclonedx",),
+    "cyclonedx-xml": ("depfree.sbom.cyclonedx",),
+    "spdx-json": ("depfree.sbom.spdx", "spdx_tools.spdx.writer.json.json_writer"),
+    "spdx-tv": ("depfree.sbom.spdx", "spdx_tools.spdx.writer.tagvalue.tagvalue_writer"),
+}
+
+
+def preload(fmt: str) -> threading.Thread | None:
+    """Import the library that writes ``fmt`` in a daemon thread, so that the import overlaps a scan whose main
+    process mostly waits for its workers (``depfree sbom`` starts it once the scan's worker processes exist: no
+    fork follows it). An import that fails here fails again, with its message, where the writer imports it."""
+    names = MODULES.get(fmt)
+    if not names:
+        return None
+
+    def load() -> None:
+        try:
+            for name in names:
+                importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S110 - the writer's own import reports it
+            pass
+
+    thread = threading.Thread(target=load, name=f"depfree-preload-{fmt}", daemon=True)
+    thread.start()
+    return thread
 
 
 @contextmanager
