@@ -72,7 +72,9 @@ def _register_once(bom: Bom, registered: set[str]) -> None:
     def register_dependency(target: Any, depends_on: Any = None) -> None:
         if not depends_on and target.bom_ref.value in registered:
             return
-        original(this(), target, depends_on)
+        owner = this()
+        assert owner is not None  # (called by the Bom's own validation)
+        original(owner, target, depends_on)
 
     bom.register_dependency = register_dependency  # type: ignore[method-assign]
 
