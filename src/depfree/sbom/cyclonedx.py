@@ -14,6 +14,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from xml.dom.minidom import parseString  # nosec B408 - our own document, as the library parses it
 
 from cyclonedx.contrib.bom.utils import BomRefDiscriminator
 from cyclonedx.model import HashAlgorithm, HashType, Property
@@ -125,12 +126,30 @@ class _FlatGraphJson(JsonV1Dot6):
         self.generated = True
 
 
+class _UnlinkedXml(XmlV1Dot6):
+    """The library's XML 1.6 outputter, whose pretty-printed text is its ``minidom`` re-parse written out, that
+    DOM unlinked afterwards: a minidom tree is a web of parent/child reference cycles that only a garbage
+    collection frees (~330,000 objects for the bench image, 0.2 s of collecting), while unlinked it goes by
+    reference counting. The same calls as ``XmlV1Dot6.output_as_string`` otherwise; tests/test_sbom.py checks the
+    text is byte-identical to it."""
+
+    def output_as_string(self, *, indent: int | str | None = None, **kwargs: Any) -> str:
+        if indent is None:
+            return super().output_as_string(**kwargs)
+        self.generate()
+        dom = parseString(self._bom_xml)
+        try:
+            return dom.toprettyxml(indent=" " * indent if isinstance(indent, int) else indent)
+        finally:
+            dom.unlink()
+
+
 def to_json(sbom: Sbom) -> str:
     return _FlatGraphJson(to_bom(sbom)).output_as_string(indent=2) + "\n"
 
 
 def to_xml(sbom: Sbom) -> str:
-    return XmlV1Dot6(to_bom(sbom)).output_as_string(indent=2) + "\n"
+    return _UnlinkedXml(to_bom(sbom)).output_as_string(indent=2) + "\n"
 
 
 def validate(text: str, xml: bool = False) -> list[str]:
