@@ -641,3 +641,20 @@ def test_writer_library_is_imported_ahead(tmp_path: Path) -> None:
                 "assert all(n in sys.modules for n in names)\n"
                 "assert preload('html') is None\n")
         subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+def test_fewer_collections_while_the_scan_runs_and_thresholds_restored() -> None:
+    """``depfree sbom`` runs its scan and model with the collector's first threshold raised (no cycles to find);
+    the process's thresholds come back afterwards, also when the run fails."""
+    import gc
+
+    from depfree.sbom.render import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections(50_000):
+        assert gc.get_threshold() == (50_000, 30, 30)
+    assert gc.get_threshold() == before
+    with pytest.raises(KeyError), fewer_collections():
+        assert gc.get_threshold()[0] == 100_000
+        raise KeyError("x")
+    assert gc.get_threshold() == before

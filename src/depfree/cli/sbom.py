@@ -148,6 +148,7 @@ def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, tim
     """The SBOM of ``paths``; ``writer``: the format it will be written in, whose library is imported while the
     scan runs."""
     from depfree.sbom.build import build_sbom
+    from depfree.sbom.render import fewer_collections
 
     if root is not None and not os.path.isdir(root):
         raise UsageError(f"--root must be a directory, found {root!r}")
@@ -155,7 +156,8 @@ def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, tim
     results = fleet_results(paths, executor=fleet.executor, scheduler=fleet.scheduler, jobs=jobs, depth=depth,
                             options=Options(deep=True, hash=True, inventory=True),
                             progress=_Preload(writer) if writer else None)
-    return build_sbom(results, paths, root=root, timestamp=timestamp)
+    with fewer_collections():
+        return build_sbom(results, paths, root=root, timestamp=timestamp)
 
 
 class _Preload:
