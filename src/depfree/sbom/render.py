@@ -48,7 +48,7 @@ WRITERS: dict[str, Callable[[Sbom], str]] = {
 # The modules each writer imports (its format library: ~0.1-0.2 s), which :func:`preload` imports ahead.
 MODULES: dict[str, tuple[str, ...]] = {
     "cyclonedx-json": ("depfree.sbom.cyclonedx",),
-    "cyclonedx-xml": ("depfree.sbom.cyclonedx",),
+    "cyclonedx-xml": ("depfree.sbom.cyclonedx", "xml.dom.expatbuilder"),  # (minidom's parser, imported when used)
     "spdx-json": ("depfree.sbom.spdx", "spdx_tools.spdx.writer.json.json_writer"),
     "spdx-tv": ("depfree.sbom.spdx", "spdx_tools.spdx.writer.tagvalue.tagvalue_writer"),
 }
