@@ -592,9 +592,10 @@ def test_inventory_analysis_gives_the_same_documents(factory: Factory) -> None:
 
 
 def test_sha256_of_members_is_computed_in_the_pool_after_the_analyses(factory: Factory, tmp_path: Path) -> None:
-    """With a pool, the sha256 of files on disk and of an uncompressed tar's members is computed once the container's
-    analyses are in (``Engine.hash_later``): every digest is sha256sum's, the same as one process computes inside
-    the analysis; a member that is no executable gets none; a blob gone before it is hashed has none."""
+    """With a pool, the sha256 of an uncompressed tar's members is computed once the container's analyses are in
+    (``Engine.hash_later``; the files of a tree inside their analysis): every digest is sha256sum's, the same as one
+    process computes inside the analysis; a member that is no executable gets none; a blob gone before it is
+    hashed has none."""
     from depfree.options import Options
     from depfree.scan import iter_scan
     from depfree.scan.worker import digest_blob

@@ -73,7 +73,7 @@ class Container:
             self.nested.append((name, blob, kind))
             return None
         token = len(self.members) + 1
-        self.members[token] = Member(name, self.engine.submit(blob, f"{self.path}!{name}"))
+        self.members[token] = Member(name, self.engine.submit(blob, f"{self.path}!{name}", hash_later=True))
         self.engine.notify(self.path)
         return token
 

@@ -32,7 +32,7 @@ DIGEST_BATCH = 16 << 20  # bytes hashed by one pool task (Engine.digest_later)
 class Task:
     """One analysis: run in the pool or here; ``get`` waits for it. Shared by every path with the same content."""
 
-    def __init__(self, engine: Engine, blob: Blob, name: str) -> None:
+    def __init__(self, engine: Engine, blob: Blob, name: str, hash_later: bool = False) -> None:
         self.blob: Blob | None = blob  # dropped once analysed: the cache must not keep member bytes alive
         self.memory = blob.size if blob.data is not None else 0
         self.engine = engine
@@ -46,7 +46,7 @@ class Task:
         if engine.pool is None:
             self._result = analyse_blob(blob, name, engine.options)
             self._cleanup()
-        elif engine.hash_later and blob.digest is None:
+        elif hash_later and engine.hash_later and blob.digest is None:
             self.unhashed = blob.detached()
             self._async = engine.pool.apply_async(_work_unhashed, ((self.unhashed, name),))
         else:
@@ -106,10 +106,12 @@ class Engine:
         self.progress = progress
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.pool: Any = executor  # another executor in place of the local pool (see Executor)
-        # The sha256 of files on disk (Options.hash) computed in the local pool after the container's analyses,
-        # while this process resolves them, instead of inside each analysis, which is the critical path while the
-        # members are read (Container.finish; bench/RESULTS.md, the sbom section). A blob whose bytes go once
-        # analysed has its digest from the copy detection already.
+        # The sha256 (Options.hash) of an archive's or image's members on disk (``submit(hash_later=True)``)
+        # computed in the local pool after the container's analyses, while this process resolves them, instead of
+        # inside each analysis, which is the critical path while the members are read (Container.finish;
+        # bench/RESULTS.md, the sbom section). Files on their own and in trees are hashed inside their analysis:
+        # a container of one file would wait for its digest behind the analyses of the inputs read after it. A blob
+        # whose bytes go once analysed has its digest from the copy detection already.
         self.hash_later = executor is None and self.jobs > 1 and options.hash
         self._to_digest: list[Task] = []
         self._to_digest_bytes = 0
@@ -159,10 +161,11 @@ class Engine:
         if self.progress:
             self.progress(self.done, self.found, self.current)
 
-    def submit(self, blob: Blob, name: str, alias: object | None = None) -> Task:
+    def submit(self, blob: Blob, name: str, alias: object | None = None, hash_later: bool = False) -> Task:
         """Analyse ``blob`` unless the same file (``alias``: an inode) or the same content was seen
         (:class:`CopyIndex`: size, sampled blocks, XXH3-128 and the bytes for files on disk; the sha256 only for
-        bytes that cannot be read again later, members of compressed archives)."""
+        bytes that cannot be read again later, members of compressed archives). ``hash_later``: an archive's member,
+        whose sha256 may come after the analysis (:attr:`hash_later`)."""
         if alias is not None and alias in self.cache:
             return self.cache[alias]
         if blob.digest is None and not rereadable(blob):  # its bytes go once analysed: their sha256 now
@@ -174,7 +177,7 @@ class Engine:
         if task is None:
             self.found += 1
             self._make_room(blob)
-            task = Task(self, blob, name)
+            task = Task(self, blob, name, hash_later)
             self.copies.add(blob, task)
             if task._async is not None:
                 self.inflight.append(task)
