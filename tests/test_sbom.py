@@ -4,6 +4,7 @@ over the image's own database, ``dpkg-deb``, a wheel's METADATA — and ``--diff
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -566,3 +567,95 @@ def test_cyclonedx_is_the_document_the_library_writes(factory: Factory) -> None:
     assert len(sbom.components) > 50 and len(sbom.edges) > 50
     assert render(sbom, "cyclonedx-json") == JsonV1Dot6(_plain_bom(sbom)).output_as_string(indent=2) + "\n"
     assert render(sbom, "cyclonedx-xml") == XmlV1Dot6(_plain_bom(sbom)).output_as_string(indent=2) + "\n"
+
+
+def test_inventory_analysis_gives_the_same_documents(factory: Factory) -> None:
+    """``depfree sbom`` analyses with ``Options(inventory=True)`` (no hardening, debug, packer, target verdicts or
+    package judgement: no SBOM reads them): every format is byte for byte the document of the full analysis, on a
+    Debian image and Go programs, in the pool (sha256 in the workers) and in one process."""
+    from depfree.options import Options
+    from depfree.sbom.build import build_sbom, source_date
+    from depfree.sbom.render import render
+    from depfree.scan import iter_scan
+
+    paths = [str(debian.image(factory)), str(factory.go("withdeps")), str(factory.go("nettool", cgo=True))]
+    when = source_date({"SOURCE_DATE_EPOCH": EPOCH})
+    full = build_sbom(iter_scan(paths, jobs=1, options=Options(deep=True, hash=True)), paths, timestamp=when)
+    for jobs in (1, 2):
+        lean = list(iter_scan(paths, jobs=jobs, options=Options(deep=True, hash=True, inventory=True)))
+        binaries = [b for r in lean for b in r.binaries]
+        assert len(binaries) > 20 and all(b.sha256 and b.hardening is None and b.targets is None for b in binaries)
+        assert all(b.resolution is None or b.resolution.context is None for b in binaries)
+        sbom = build_sbom(iter(lean), paths, timestamp=when)
+        for fmt in FORMATS:
+            assert render(sbom, fmt) == render(full, fmt), (jobs, fmt)
+
+
+def test_sha256_of_members_is_computed_in_the_pool_after_the_analyses(factory: Factory, tmp_path: Path) -> None:
+    """With a pool, the sha256 of an uncompressed tar's members is computed once the container's analyses are in
+    (``Engine.hash_later``; the files of a tree inside their analysis): every digest is sha256sum's, the same as one
+    process computes inside the analysis; a member that is no executable gets none; a blob gone before it is
+    hashed has none."""
+    from depfree.options import Options
+    from depfree.scan import iter_scan
+    from depfree.scan.worker import digest_blob
+    from depfree.sources.blob import Blob
+
+    tree = tmp_path / "tree"
+    (tree / "bin").mkdir(parents=True)
+    for name, src in (("hello", factory.c("hello.c")), ("withdeps", factory.go("withdeps"))):
+        shutil.copy2(src, tree / "bin" / name)
+    (tree / "bin" / "fake").write_bytes(b"\x7fELF" + b"\0" * 60)  # ELF magic, not an executable
+    tar = tmp_path / "tree.tar"
+    subprocess.run(["tar", "-cf", str(tar), "-C", str(tree), "bin"], check=True)
+    truth = {Path(line.split()[1]).name: line.split()[0] for line in subprocess.run(
+        ["sha256sum", *(str(p) for p in sorted((tree / "bin").iterdir()))], capture_output=True, text=True,
+        check=True).stdout.splitlines()}
+    for inventory in (False, True):
+        got = {}
+        for jobs in (1, 2):
+            results = list(iter_scan([str(tar), str(tree)], jobs=jobs, options=Options(hash=True,
+                                                                                       inventory=inventory)))
+            got[jobs] = sorted((b.path, b.sha256) for r in results for b in r.binaries)
+            assert sorted((Path(p).name, d) for p, d in got[jobs]) == sorted(
+                (n, truth[n]) for n in ("hello", "withdeps") for _ in range(2))
+            assert any("fake" in e.path for r in results for e in r.errors)
+        assert got[1] == got[2]
+    gone = tmp_path / "gone"
+    gone.write_bytes(b"x" * 100)
+    blob = Blob.of_file(str(gone))
+    assert digest_blob(blob) == hashlib.sha256(b"x" * 100).hexdigest()
+    gone.unlink()
+    assert digest_blob(blob) is None
+
+
+def test_writer_library_is_imported_ahead(tmp_path: Path) -> None:
+    """``sbom.render.preload`` imports a format's library in a thread (``depfree sbom`` starts it while the scan
+    runs); a fresh interpreter has the modules afterwards; html has nothing to preload."""
+    from depfree.sbom.render import MODULES
+
+    for fmt in MODULES:
+        code = ("import sys; from depfree.sbom.render import MODULES, preload\n"
+                f"names = MODULES[{fmt!r}]\n"
+                "assert not any(n in sys.modules for n in names)\n"
+                f"t = preload({fmt!r}); t.join()\n"
+                "assert all(n in sys.modules for n in names)\n"
+                "assert preload('html') is None\n")
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
+def test_fewer_collections_while_the_scan_runs_and_thresholds_restored() -> None:
+    """``depfree sbom`` runs its scan and model with the collector's first threshold raised (no cycles to find);
+    the process's thresholds come back afterwards, also when the run fails."""
+    import gc
+
+    from depfree.sbom.render import fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections(50_000):
+        assert gc.get_threshold() == (50_000, 30, 30)
+    assert gc.get_threshold() == before
+    with pytest.raises(KeyError), fewer_collections():
+        assert gc.get_threshold()[0] == 100_000
+        raise KeyError("x")
+    assert gc.get_threshold() == before

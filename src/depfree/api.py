@@ -71,10 +71,12 @@ class Analysis(Generic[T]):
 
 def binary_facts(exe: Executable, options: Options, name: str, sha256: str | None, *,
                  tables: GoTables | None = None) -> Binary:
-    """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts.
-    ``tables``: the executable's Go tables when the caller reads them for more (see :func:`analyze`)."""
+    """The facts of one executable (the analyzers, in order), then the judgement: its short target verdicts (none
+    for ``options.inventory``). ``tables``: the executable's Go tables when the caller reads them for more (see
+    :func:`analyze`)."""
     binary = analyze(exe, options, sha256=sha256, display_path=name, tables=tables)
-    binary.targets = judge_targets(binary, options)
+    if not options.inventory:
+        binary.targets = judge_targets(binary, options)
     return binary
 
 

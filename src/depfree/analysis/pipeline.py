@@ -43,6 +43,8 @@ ANALYZERS: list[Analyzer] = [
     analyze_verdict,
 ]
 
+# What Options.inventory runs (an SBOM's facts): the analyzers whose sections no SBOM reads are left out.
+INVENTORY: list[Analyzer] = [a for a in ANALYZERS if a not in (analyze_hardening, analyze_debug, analyze_packer)]
 
 HASH_STEP = 8 << 20  # a multiple of the page size
 
@@ -76,6 +78,6 @@ def analyze(exe: Executable, options: Options | None = None, *, sha256: str | No
     ctx = Context(exe=exe, binary=binary, options=options)
     if tables is not None:
         ctx.go = tables
-    for analyzer in ANALYZERS:
+    for analyzer in INVENTORY if options.inventory else ANALYZERS:
         analyzer(ctx)
     return binary

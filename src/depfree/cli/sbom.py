@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -119,7 +120,7 @@ def sbom_cmd(paths: tuple[str, ...], out: Output, root: str | None, do_diff: boo
     if validate and out.format == "html":
         raise UsageError("--validate checks an SBOM document (" + ", ".join(SBOM_FORMATS) + "), not html")
     timestamp = source_date()
-    sbom = _build(inputs(paths, from_file), root, jobs, depth, timestamp, fleet)
+    sbom = _build(inputs(paths, from_file), root, jobs, depth, timestamp, fleet, writer=out.format)
     text = _Result(sbom=sbom).text(out.format)
     out.write(text)
     for err in sbom.errors:
@@ -143,14 +144,37 @@ class _Fleet:
 
 
 def _build(paths: list[str], root: str | None, jobs: int | None, depth: int, timestamp: datetime,
-           fleet: _Fleet) -> Sbom:
+           fleet: _Fleet, writer: str | None = None) -> Sbom:
+    """The SBOM of ``paths``; ``writer``: the format it will be written in, whose library is imported while the
+    scan runs."""
     from depfree.sbom.build import build_sbom
+    from depfree.sbom.render import fewer_collections
 
     if root is not None and not os.path.isdir(root):
         raise UsageError(f"--root must be a directory, found {root!r}")
+    # each file named by its sha256; only the facts an SBOM reads (Options.inventory)
     results = fleet_results(paths, executor=fleet.executor, scheduler=fleet.scheduler, jobs=jobs, depth=depth,
-                            options=Options(deep=True, hash=True))  # an SBOM names each file by its sha256
-    return build_sbom(results, paths, root=root, timestamp=timestamp)
+                            options=Options(deep=True, hash=True, inventory=True),
+                            progress=_Preload(writer) if writer else None)
+    with fewer_collections():
+        return build_sbom(results, paths, root=root, timestamp=timestamp)
+
+
+class _Preload:
+    """The scan's progress callback: at its first call (the scan's worker processes are started by then) the
+    writer's library starts importing in a thread (``sbom.render.preload``)."""
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = DEFAULT if fmt == "json" else fmt
+        self.thread: threading.Thread | None = None
+        self.started = False
+
+    def __call__(self, done: int, found: int, current: str) -> None:
+        if not self.started:
+            from depfree.sbom.render import preload
+
+            self.started = True
+            self.thread = preload(self.fmt)
 
 
 def _diff(paths: tuple[str, ...], out: Output, root: str | None, jobs: int | None, depth: int,

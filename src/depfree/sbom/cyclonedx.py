@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
+from xml.dom.minidom import parseString  # nosec B408 - our own document, as the library parses it
 
 from cyclonedx.contrib.bom.utils import BomRefDiscriminator
 from cyclonedx.model import HashAlgorithm, HashType, Property
@@ -62,12 +64,18 @@ def _register_once(bom: Bom, registered: set[str]) -> None:
     ``Bom.register_dependency``, which finds each entry by a linear scan: quadratic, a minute for an image of ten
     thousand binaries. A component already registered with no new dependencies needs nothing (what that lookup ends
     in), so this Bom answers that case from the set of references :func:`to_bom` registered in one pass."""
-    original = bom.register_dependency
+    # The Bom is held weakly and the library's method taken from the class: a bound method in the Bom's own
+    # attribute would be a reference cycle that keeps the whole model (~280,000 objects for the bench image) alive
+    # after writing, until a garbage collection walks it all.
+    original = type(bom).register_dependency
+    this = weakref.ref(bom)
 
     def register_dependency(target: Any, depends_on: Any = None) -> None:
         if not depends_on and target.bom_ref.value in registered:
             return
-        original(target, depends_on)
+        owner = this()
+        assert owner is not None  # (called by the Bom's own validation)
+        original(owner, target, depends_on)
 
     bom.register_dependency = register_dependency  # type: ignore[method-assign]
 
@@ -118,12 +126,30 @@ class _FlatGraphJson(JsonV1Dot6):
         self.generated = True
 
 
+class _UnlinkedXml(XmlV1Dot6):
+    """The library's XML 1.6 outputter, whose pretty-printed text is its ``minidom`` re-parse written out, that
+    DOM unlinked afterwards: a minidom tree is a web of parent/child reference cycles that only a garbage
+    collection frees (~330,000 objects for the bench image, 0.2 s of collecting), while unlinked it goes by
+    reference counting. The same calls as ``XmlV1Dot6.output_as_string`` otherwise; tests/test_sbom.py checks the
+    text is byte-identical to it."""
+
+    def output_as_string(self, *, indent: int | str | None = None, **kwargs: Any) -> str:
+        if indent is None:
+            return super().output_as_string(**kwargs)
+        self.generate()
+        dom = parseString(self._bom_xml)
+        try:
+            return dom.toprettyxml(indent=" " * indent if isinstance(indent, int) else indent)
+        finally:
+            dom.unlink()
+
+
 def to_json(sbom: Sbom) -> str:
     return _FlatGraphJson(to_bom(sbom)).output_as_string(indent=2) + "\n"
 
 
 def to_xml(sbom: Sbom) -> str:
-    return XmlV1Dot6(to_bom(sbom)).output_as_string(indent=2) + "\n"
+    return _UnlinkedXml(to_bom(sbom)).output_as_string(indent=2) + "\n"
 
 
 def validate(text: str, xml: bool = False) -> list[str]:
