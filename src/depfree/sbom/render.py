@@ -96,12 +96,13 @@ def fewer_collections(threshold: int = 100_000) -> Iterator[None]:
     the whole run for an image of 1,400 binaries), so its collections (three full ones that walk every object the
     process holds, 0.3-0.4 s for that image: bench/RESULTS.md) find nothing; a young collection still comes every
     ``threshold`` allocations, so cyclic garbage stays bounded in a long run. The thresholds are restored after."""
-    was = gc.get_threshold()
-    gc.set_threshold(threshold, 30, 30)
+    from depfree.scan.engine import GcThreshold
+
+    raised = GcThreshold(threshold, older=(30, 30))
     try:
         yield
     finally:
-        gc.set_threshold(*was)
+        raised.restore()
 
 
 def render(sbom: Sbom, fmt: str) -> str:

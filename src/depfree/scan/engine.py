@@ -243,12 +243,13 @@ SCAN_GC_THRESHOLD = 50_000
 
 
 class GcThreshold:
-    """The collector's thresholds raised for a while, and put back by :meth:`restore` (only if nobody else changed
-    them in between)."""
+    """The collector's thresholds raised for a while (the young generation's to at least ``young``; the older
+    ones' to ``older`` when given), and put back by :meth:`restore` (only if nobody else changed them in
+    between)."""
 
-    def __init__(self, young: int) -> None:
+    def __init__(self, young: int, older: tuple[int, int] | None = None) -> None:
         self.before = gc.get_threshold()
-        self.during = (max(young, self.before[0]), *self.before[1:])
+        self.during = (max(young, self.before[0]), *(older or self.before[1:]))
         gc.set_threshold(*self.during)
 
     def restore(self) -> None:
