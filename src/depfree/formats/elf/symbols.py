@@ -141,7 +141,10 @@ class ElfSymbols(ElfDynamic):
         table order: the column searched in C, only the hits looked at and named."""
         name_offs, shndx, vers = self._dynsym_columns
         hits = [i for i in compress(range(len(vers)), map(indexes.__contains__, vers)) if not shndx[i]]
-        return list(zip(self._dynsym_names_at([name_offs[i] for i in hits]), [vers[i] for i in hits], strict=True))
+        offs = [name_offs[i] for i in hits]
+        # a handful: each read where it starts, unless the whole .dynstr was split already
+        names = self._dynsym_names_at(offs) if "_dynstr_names" in self.__dict__ else list(map(self._dynstr, offs))
+        return list(zip(names, [vers[i] for i in hits], strict=True))
 
     @cached_property
     def _dynstr_names(self) -> dict[int, str]:
