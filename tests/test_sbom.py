@@ -4,7 +4,6 @@ over the image's own database, ``dpkg-deb``, a wheel's METADATA — and ``--diff
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -591,15 +590,12 @@ def test_inventory_analysis_gives_the_same_documents(factory: Factory) -> None:
             assert render(sbom, fmt) == render(full, fmt), (jobs, fmt)
 
 
-def test_sha256_of_members_is_computed_in_the_pool_after_the_analyses(factory: Factory, tmp_path: Path) -> None:
-    """With a pool, the sha256 of an uncompressed tar's members is computed once the container's analyses are in
-    (``Engine.hash_later``; the files of a tree inside their analysis): every digest is sha256sum's, the same as one
-    process computes inside the analysis; a member that is no executable gets none; a blob gone before it is
-    hashed has none."""
+def test_sha256_of_members_and_files_with_and_without_a_pool(factory: Factory, tmp_path: Path) -> None:
+    """The sha256 of an uncompressed tar's members and of a tree's files, with the full analysis and the
+    inventory an SBOM asks for, in one process and with the pool: every digest is sha256sum's; a member that is no
+    executable gets none."""
     from depfree.options import Options
     from depfree.scan import iter_scan
-    from depfree.scan.worker import digest_blob
-    from depfree.sources.blob import Blob
 
     tree = tmp_path / "tree"
     (tree / "bin").mkdir(parents=True)
@@ -621,12 +617,6 @@ def test_sha256_of_members_is_computed_in_the_pool_after_the_analyses(factory: F
                 (n, truth[n]) for n in ("hello", "withdeps") for _ in range(2))
             assert any("fake" in e.path for r in results for e in r.errors)
         assert got[1] == got[2]
-    gone = tmp_path / "gone"
-    gone.write_bytes(b"x" * 100)
-    blob = Blob.of_file(str(gone))
-    assert digest_blob(blob) == hashlib.sha256(b"x" * 100).hexdigest()
-    gone.unlink()
-    assert digest_blob(blob) is None
 
 
 def test_writer_library_is_imported_ahead(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 from depfree.model import Report
 from depfree.options import Options
 from depfree.scan.container import KINDS_ROOTFS, Container, Member
-from depfree.scan.engine import Engine, Executor, Progress, Task, fewer_collections
+from depfree.scan.engine import SCAN_GC_THRESHOLD, Engine, Executor, GcThreshold, Progress, Task
 from depfree.scan.inputs import Scanner, ScanResult
 from depfree.scan.spool import capture
 from depfree.scan.worker import Indexed, analyse_blob, index_archive, index_into
@@ -65,7 +65,7 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
     engine = Engine(jobs, options or Options(hash=False), limits or Limits(), progress, executor)
     engine.root = os.path.abspath(os.fspath(root)) if root is not None else None
     scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
-    collections = fewer_collections()
+    collections = GcThreshold(SCAN_GC_THRESHOLD)  # the results pile up here: collect less often meanwhile
     try:
         if shlibs is None:
             scanner.read_shlibs(inputs)

@@ -73,7 +73,7 @@ class Container:
             self.nested.append((name, blob, kind))
             return None
         token = len(self.members) + 1
-        self.members[token] = Member(name, self.engine.submit(blob, f"{self.path}!{name}", hash_later=True))
+        self.members[token] = Member(name, self.engine.submit(blob, f"{self.path}!{name}"))
         self.engine.notify(self.path)
         return token
 
@@ -125,10 +125,8 @@ class Container:
         binaries: list[Binary] = []
         by_path: dict[str, Binary] = {}
         where: list[tuple[Binary, str]] = []
-        hashing: list[tuple[Binary, Task]] = []  # binaries whose sha256 the pool computes now (Engine.hash_later)
         for vpath, shown, task in placed:
             bins, err = task.get()
-            self.engine.digest_later(task)
             if err:
                 self.errors.append(FileError(path=shown, error=err))
             task.uses += 1
@@ -141,9 +139,6 @@ class Container:
                 binaries.append(b)
                 by_path.setdefault(vpath, b)
                 where.append((b, vpath))
-                if task.unhashed is not None:
-                    hashing.append((b, task))
-        self.engine.flush_digests()
         from depfree.analysis.resolution import adopt_from_loaders
 
         resolver, pkg = self._judgement(by_path)
@@ -152,8 +147,6 @@ class Container:
         adopt_from_loaders([(vpath, b.resolution) for b, vpath in where if b.resolution is not None])
         for b, _ in where if not self.engine.options.inventory else ():  # (an SBOM reads no judgement)
             judge_in_package(b, pkg)
-        for b, task in hashing:
-            b.sha256 = task.digest()
         for link, problem in sorted(resolver.problems.items()):
             self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))
         return self.record(binaries), binaries

@@ -18,14 +18,13 @@ from typing import IO, Any, Protocol
 from depfree.model import Binary
 from depfree.options import Options
 from depfree.scan.spool import capture
-from depfree.scan.worker import _init_worker, _work, _work_unhashed, analyse_blob, digest_blobs
+from depfree.scan.worker import _init_worker, _work, analyse_blob
 from depfree.sources.archive import Limits
 from depfree.sources.blob import Blob
 from depfree.sources.copies import CopyIndex, rereadable
 from depfree.sources.fsview import DirView
 
 Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
-DIGEST_BATCH = 16 << 20  # bytes hashed by one pool task (Engine.digest_later)
 
 
 # ---- the task pool ------------------------------------------------------------------------------------------------
@@ -33,23 +32,16 @@ DIGEST_BATCH = 16 << 20  # bytes hashed by one pool task (Engine.digest_later)
 class Task:
     """One analysis: run in the pool or here; ``get`` waits for it. Shared by every path with the same content."""
 
-    def __init__(self, engine: Engine, blob: Blob, name: str, hash_later: bool = False) -> None:
+    def __init__(self, engine: Engine, blob: Blob, name: str) -> None:
         self.blob: Blob | None = blob  # dropped once analysed: the cache must not keep member bytes alive
         self.memory = blob.size if blob.data is not None else 0
         self.engine = engine
         self._result: tuple[list[Binary], str | None] | None = None
         self._async: Any = None
         self.uses = 0
-        # Engine.hash_later: the bytes to hash once analysed (a range of a file on disk), then the pool's handle
-        self.unhashed: Blob | None = None
-        self.digest_asked = False
-        self._digest: tuple[Any, int] | None = None  # (the pool's handle of a batch, this blob's place in it)
         if engine.pool is None:
             self._result = analyse_blob(blob, name, engine.options)
             self._cleanup()
-        elif hash_later and engine.hash_later and blob.digest is None:
-            self.unhashed = blob.detached()
-            self._async = engine.pool.apply_async(_work_unhashed, ((self.unhashed, name),))
         else:
             self._async = engine.pool.apply_async(_work, ((blob.detached(), name),))
 
@@ -62,16 +54,6 @@ class Task:
             self._async = None
             self._cleanup()
         return self._result
-
-    def digest(self) -> str | None:
-        """The sha256 :meth:`Engine.digest_later` asked for (waiting for it); None when none was."""
-        if self.digest_asked and self._digest is None:
-            self.engine.flush_digests()
-        if self._digest is None:
-            return None
-        handle, i = self._digest
-        digest: str | None = handle.get()[i]
-        return digest
 
     def _cleanup(self) -> None:
         if self.blob is not None and self.blob.temporary and self.blob.path:
@@ -107,15 +89,6 @@ class Engine:
         self.progress = progress
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.pool: Any = executor  # another executor in place of the local pool (see Executor)
-        # The sha256 (Options.hash) of an archive's or image's members on disk (``submit(hash_later=True)``)
-        # computed in the local pool after the container's analyses, while this process resolves them, instead of
-        # inside each analysis, which is the critical path while the members are read (Container.finish;
-        # bench/RESULTS.md, the sbom section). Files on their own and in trees are hashed inside their analysis:
-        # a container of one file would wait for its digest behind the analyses of the inputs read after it. A blob
-        # whose bytes go once analysed has its digest from the copy detection already.
-        self.hash_later = executor is None and self.jobs > 1 and options.hash
-        self._to_digest: list[Task] = []
-        self._to_digest_bytes = 0
         if executor is None and self.jobs > 1:
             _prewarm()  # imported and parsed once here, inherited by the forked workers
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
@@ -162,11 +135,10 @@ class Engine:
         if self.progress:
             self.progress(self.done, self.found, self.current)
 
-    def submit(self, blob: Blob, name: str, alias: object | None = None, hash_later: bool = False) -> Task:
+    def submit(self, blob: Blob, name: str, alias: object | None = None) -> Task:
         """Analyse ``blob`` unless the same file (``alias``: an inode) or the same content was seen
         (:class:`CopyIndex`: size, sampled blocks, XXH3-128 and the bytes for files on disk; the sha256 only for
-        bytes that cannot be read again later, members of compressed archives). ``hash_later``: an archive's member,
-        whose sha256 may come after the analysis (:attr:`hash_later`)."""
+        bytes that cannot be read again later, members of compressed archives)."""
         if alias is not None and alias in self.cache:
             return self.cache[alias]
         if blob.digest is None and not rereadable(blob):  # its bytes go once analysed: their sha256 now
@@ -178,7 +150,7 @@ class Engine:
         if task is None:
             self.found += 1
             self._make_room(blob)
-            task = Task(self, blob, name, hash_later)
+            task = Task(self, blob, name)
             self.copies.add(blob, task)
             if task._async is not None:
                 self.inflight.append(task)
@@ -186,26 +158,6 @@ class Engine:
         if alias is not None:
             self.cache[alias] = task
         return task
-
-    def digest_later(self, task: Task) -> None:
-        """Have the pool compute the sha256 of an analysed task's bytes (see :attr:`hash_later`; nothing for a task
-        with no executable or hashed already), ``DIGEST_BATCH`` bytes a pool task; :meth:`Task.digest` waits."""
-        if task.unhashed is None or task.digest_asked or not task.get()[0]:
-            return
-        task.digest_asked = True
-        self._to_digest.append(task)
-        self._to_digest_bytes += task.unhashed.size
-        if self._to_digest_bytes >= DIGEST_BATCH:
-            self.flush_digests()
-
-    def flush_digests(self) -> None:
-        """Send the sha256 asked for so far to the pool."""
-        if not self._to_digest:
-            return
-        batch, self._to_digest, self._to_digest_bytes = self._to_digest, [], 0
-        handle = self.pool.apply_async(digest_blobs, ([t.unhashed for t in batch],))
-        for j, t in enumerate(batch):
-            t._digest = (handle, j)
 
     def _make_room(self, blob: Blob) -> None:
         extra = blob.size if blob.data is not None else 0
@@ -237,7 +189,7 @@ class Engine:
 
 # The young generation's threshold while a scan runs (CPython's default is 700 allocations). The main process keeps
 # every result until the report is written, so each collection of the older generations walks them all: at the
-# default, 0.75 s of the main process's 3.6 s of CPU on /usr/lib went to the collector, 0.12 s at this threshold,
+# default, 0.75 s of the main process's 3.6 s of CPU on /usr/lib went to the collector, 0.24 s at this threshold,
 # and the same cycles are freed (bench/RESULTS.md, issue 23).
 SCAN_GC_THRESHOLD = 50_000
 
@@ -255,10 +207,6 @@ class GcThreshold:
     def restore(self) -> None:
         if gc.get_threshold() == self.during:
             gc.set_threshold(*self.before)
-
-
-def fewer_collections() -> GcThreshold:
-    return GcThreshold(SCAN_GC_THRESHOLD)
 
 
 def _prewarm() -> None:

@@ -3,9 +3,6 @@ the indexing of an archive on disk, each turning every failure into a message in
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import os
 import signal
 from dataclasses import dataclass
 from typing import IO, Any
@@ -57,37 +54,6 @@ def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple
 
 def _work(args: tuple[Blob, str]) -> tuple[list[Binary], str | None]:
     return analyse_blob(*args)
-
-
-def _work_unhashed(args: tuple[Blob, str]) -> tuple[list[Binary], str | None]:
-    """The analysis of a blob whose sha256 is computed later (``Engine.hash_later``, :func:`digest_blob`)."""
-    return analyse_blob(*args, dataclasses.replace(_WORKER_OPTIONS, hash=False))
-
-
-def digest_blobs(blobs: list[Blob]) -> list[str | None]:
-    """The sha256 of each analysed blob (ranges of files on disk), None for one that can no longer be read (gone
-    since); read through one reused buffer."""
-    buf = memoryview(bytearray(1 << 20))
-    return [digest_blob(b, buf) for b in blobs]
-
-
-def digest_blob(blob: Blob, buf: memoryview | None = None) -> str | None:
-    if blob.path is None:
-        return blob.sha256()
-    buf = buf if buf is not None else memoryview(bytearray(1 << 20))
-    h = hashlib.sha256()
-    try:
-        with open(blob.path, "rb", buffering=0) as fh:
-            at, end = blob.offset, blob.offset + blob.size
-            while at < end:
-                n = os.preadv(fh.fileno(), [buf[: min(len(buf), end - at)]], at)
-                if n <= 0:
-                    return None  # shorter than when it was analysed
-                h.update(buf[:n])
-                at += n
-    except OSError:
-        return None
-    return h.hexdigest()
 
 
 @dataclass
