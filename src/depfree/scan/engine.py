@@ -18,13 +18,17 @@ from typing import IO, Any, Protocol
 from depfree.model import Binary
 from depfree.options import Options
 from depfree.scan.spool import capture
-from depfree.scan.worker import _init_worker, _work, analyse_blob
+from depfree.scan.worker import _init_worker, _work, _work_many, analyse_blob
 from depfree.sources.archive import Limits
 from depfree.sources.blob import Blob
 from depfree.sources.copies import CopyIndex, rereadable
 from depfree.sources.fsview import DirView
 
 Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
+
+# Files on disk per call of the local pool: 8 files are ~10 ms of analysis, short enough to keep both workers busy
+# to the end of a tree, long enough that the messaging per call no longer shows (bench/RESULTS.md, issue 23).
+BATCH = 8
 
 
 # ---- the task pool ------------------------------------------------------------------------------------------------
@@ -36,20 +40,29 @@ class Task:
         self.blob: Blob | None = blob  # dropped once analysed: the cache must not keep member bytes alive
         self.memory = blob.size if blob.data is not None else 0
         self.engine = engine
+        self.name = name
         self._result: tuple[list[Binary], str | None] | None = None
-        self._async: Any = None
+        self._async: Any = None  # the pool's handle, or a _Slot in a batch's
         self.uses = 0
         if engine.pool is None:
             self._result = analyse_blob(blob, name, engine.options)
             self._cleanup()
+        elif engine.batches and blob.data is None:
+            engine.batch.append(self)  # shipped with others (Engine.ship): a file on disk costs the pool a name
         else:
             self._async = engine.pool.apply_async(_work, ((blob.detached(), name),))
 
+    @property
+    def pending(self) -> bool:
+        return self._result is None
+
     def ready(self) -> bool:
-        return self._result is not None or self._async.ready()
+        return self._result is not None or (self._async is not None and self._async.ready())
 
     def get(self) -> tuple[list[Binary], str | None]:
         if self._result is None:
+            if self._async is None:  # still in the batch being filled
+                self.engine.ship()
             self._result = self._async.get()
             self._async = None
             self._cleanup()
@@ -64,6 +77,21 @@ class Task:
         self.blob = None
         self.engine.done += 1
         self.engine.notify("")
+
+
+class _Slot:
+    """A task's place in a batch analysed by one worker call (:func:`depfree.scan.worker._work_many`)."""
+
+    def __init__(self, handle: Any, index: int) -> None:
+        self.handle = handle
+        self.index = index
+
+    def ready(self) -> bool:
+        return bool(self.handle.ready())
+
+    def get(self) -> tuple[list[Binary], str | None]:
+        result: list[tuple[list[Binary], str | None]] = self.handle.get()
+        return result[self.index]
 
 
 class Executor(Protocol):
@@ -100,6 +128,11 @@ class Engine:
                 self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        # Files on disk go to the local pool BATCH at a time: one pickled call and one result message per batch, not
+        # per file (on /usr/bin the main process's share of the pool's messaging drops by about half; issue 23).
+        # Another executor batches as it sees fit (scan_dask.BatchPool).
+        self.batches = executor is None and self.pool is not None
+        self.batch: list[Task] = []
         self.cache: dict[object, Task] = {}  # an alias (("inode", (dev, ino))) -> its task
         self.copies: CopyIndex[Task] = CopyIndex()  # content -> its task
         self.inflight: deque[Task] = deque()
@@ -152,12 +185,23 @@ class Engine:
             self._make_room(blob)
             task = Task(self, blob, name)
             self.copies.add(blob, task)
-            if task._async is not None:
+            if task.pending:
                 self.inflight.append(task)
                 self.inflight_bytes += task.memory
+                if len(self.batch) >= BATCH:
+                    self.ship()
         if alias is not None:
             self.cache[alias] = task
         return task
+
+    def ship(self) -> None:
+        """Send the batch being filled to the pool (when full, and whenever one of its results is waited for)."""
+        tasks, self.batch = self.batch, []
+        if not tasks:
+            return
+        handle = self.pool.apply_async(_work_many, ([(t.blob, t.name) for t in tasks],))
+        for i, t in enumerate(tasks):
+            t._async = _Slot(handle, i)
 
     def _make_room(self, blob: Blob) -> None:
         extra = blob.size if blob.data is not None else 0

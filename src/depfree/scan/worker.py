@@ -56,6 +56,11 @@ def _work(args: tuple[Blob, str]) -> tuple[list[Binary], str | None]:
     return analyse_blob(*args)
 
 
+def _work_many(items: list[tuple[Blob, str]]) -> list[tuple[list[Binary], str | None]]:
+    """A batch of files on disk analysed in one call (the engine ships them BATCH at a time)."""
+    return [analyse_blob(blob, name) for blob, name in items]
+
+
 @dataclass
 class Indexed:
     """An archive indexed in a worker, replayed onto its container in the main process: the container kind, the
