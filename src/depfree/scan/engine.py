@@ -26,9 +26,12 @@ from depfree.sources.fsview import DirView
 
 Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
 
-# Files on disk per call of the local pool: 8 files are ~10 ms of analysis, short enough to keep both workers busy
-# to the end of a tree, long enough that the messaging per call no longer shows (bench/RESULTS.md, issue 23).
-BATCH = 8
+# Files on disk per call of the local pool: up to BATCH files or BATCH_BYTES of them (the analysis' cost grows with
+# the size: a large Go binary goes alone). On /usr/bin (674 binaries), one file per call cost the main process
+# ~260 ms of CPU in the pool's messaging, 8 per call ~135 ms, 32 per call ~95 ms (bench/RESULTS.md, issue 23); a
+# batch is still short enough (~25 ms of analysis) that both workers stay busy to the end of a tree.
+BATCH = 32
+BATCH_BYTES = 16 << 20
 
 
 # ---- the task pool ------------------------------------------------------------------------------------------------
@@ -47,7 +50,7 @@ class Task:
         if engine.pool is None:
             self._result = analyse_blob(blob, name, engine.options)
             self._cleanup()
-        elif engine.batches and blob.data is None:
+        elif engine.batching and blob.data is None:
             engine.batch.append(self)  # shipped with others (Engine.ship): a file on disk costs the pool a name
         else:
             self._async = engine.pool.apply_async(_work, ((blob.detached(), name),))
@@ -117,8 +120,14 @@ class Engine:
         self.progress = progress
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.pool: Any = executor  # another executor in place of the local pool (see Executor)
+        self._frozen = False
         if executor is None and self.jobs > 1:
             _prewarm()  # imported and parsed once here, inherited by the forked workers
+            # Everything imported and parsed so far out of the collector's sight until close(): collections in the
+            # main process walk only the scan's own objects (36 -> 15 ms on /usr/bin), and the workers' collections
+            # do not touch, and so copy, the pages they share with it.
+            gc.freeze()
+            self._frozen = True
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
             # A worker forked with the CLI's SIGTERM handler would print a traceback if Pool.terminate reached it
             # before _init_worker restored the default: SIGTERM and SIGINT stay blocked from the fork to the end
@@ -128,11 +137,12 @@ class Engine:
                 self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        # Files on disk go to the local pool BATCH at a time: one pickled call and one result message per batch, not
+        # Files on disk go to the local pool in batches (BATCH): one pickled call and one result message per batch, not
         # per file (on /usr/bin the main process's share of the pool's messaging drops by about half; issue 23).
         # Another executor batches as it sees fit (scan_dask.BatchPool).
-        self.batches = executor is None and self.pool is not None
+        self.batching = executor is None and self.pool is not None
         self.batch: list[Task] = []
+        self.batch_bytes = 0
         self.cache: dict[object, Task] = {}  # an alias (("inode", (dev, ino))) -> its task
         self.copies: CopyIndex[Task] = CopyIndex()  # content -> its task
         self.inflight: deque[Task] = deque()
@@ -188,15 +198,17 @@ class Engine:
             if task.pending:
                 self.inflight.append(task)
                 self.inflight_bytes += task.memory
-                if len(self.batch) >= BATCH:
-                    self.ship()
+                if self.batch and self.batch[-1] is task:
+                    self.batch_bytes += blob.size
+                    if len(self.batch) >= BATCH or self.batch_bytes >= BATCH_BYTES:
+                        self.ship()
         if alias is not None:
             self.cache[alias] = task
         return task
 
     def ship(self) -> None:
         """Send the batch being filled to the pool (when full, and whenever one of its results is waited for)."""
-        tasks, self.batch = self.batch, []
+        tasks, self.batch, self.batch_bytes = self.batch, [], 0
         if not tasks:
             return
         handle = self.pool.apply_async(_work_many, ([(t.blob, t.name) for t in tasks],))
@@ -229,6 +241,9 @@ class Engine:
         if self._spool is not None:
             shutil.rmtree(self._spool, ignore_errors=True)
             self._spool = None
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
 
 
 # The young generation's threshold while a scan runs (CPython's default is 700 allocations). The main process keeps
