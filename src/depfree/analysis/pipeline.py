@@ -23,6 +23,7 @@ from depfree.analysis.needs import analyze_needs
 from depfree.analysis.packer import analyze_packer
 from depfree.analysis.runtimedlls import analyze_runtime_dlls
 from depfree.analysis.verdict import analyze_verdict
+from depfree.errors import InputError
 from depfree.formats.base import Executable
 from depfree.model import Binary
 from depfree.sources.file import ByteSource
@@ -53,7 +54,13 @@ def sha256_of(source: ByteSource) -> str:
     """The sha256 of the source's bytes. A mapped file is hashed 8 MiB at a time, each part's pages let go once
     hashed (``MADV_DONTNEED``: they stay in the page cache, later reads fault them back in), so hashing a 300 MB
     file does not make it 300 MB of this process's memory (scan --hash's peak RSS, issue 23)."""
-    view = source.view()
+    try:
+        view = source.view()
+    except InputError:  # a file that cannot be mapped (sysfs, some FUSE file systems): read in parts
+        h = hashlib.sha256()
+        for off in range(0, source.size, HASH_STEP):
+            h.update(source.read_at(off, HASH_STEP))
+        return h.hexdigest()
     if not isinstance(view, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
         return hashlib.sha256(view).hexdigest()
     h = hashlib.sha256()
