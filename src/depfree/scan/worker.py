@@ -11,7 +11,7 @@ from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary
 from depfree.options import Options
 from depfree.scan.spool import capture
-from depfree.sources.archive import ArchiveError, Limits, index_ar, index_tar, index_zip
+from depfree.sources.archive import ArchiveError, Limits
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import IndexView
 
@@ -122,6 +122,8 @@ def index_archive(blob: Blob, kind: str, limits: Limits, spool: str) -> Indexed:
 
 def index_into(blob: Blob, kind: str, sink: Any, view: IndexView) -> str:
     """Fill ``view`` from the archive ``blob`` of ``kind`` (as :func:`classify` names it); the container kind."""
+    from depfree.sources.archive import index_ar, index_tar, index_zip
+
     if kind == "zip":
         index_zip(blob, sink, view)
         return "zip"
