@@ -213,7 +213,7 @@ class ElfSymbols(ElfDynamic):
         column.frombytes(self._name_column)
         return dict(zip(reversed(column), range(len(column) - 1, -1, -1), strict=True))
 
-    def _symbol_index(self, name_off: int) -> int | None:
+    def _symbol_at_name(self, name_off: int) -> int | None:
         """The first symbol whose st_name is ``name_off``."""
         if self._lookups >= self.SCAN_LOOKUPS or "_name_offsets" in self.__dict__:
             return self._name_offsets.get(name_off)
@@ -238,7 +238,7 @@ class ElfSymbols(ElfDynamic):
             hit = strtab.find(needle, pos)
             if hit < 0:
                 return None
-            i = self._symbol_index(hit)
+            i = self._symbol_at_name(hit)
             if i is not None:
                 return self._decode_symbol(raw, i * self._sym_size, strtab, secnames)[1]
             pos = hit + 1
