@@ -17,21 +17,15 @@ from typing import IO, Any, Protocol
 
 from depfree.model import Binary
 from depfree.options import Options
+from depfree.scan.batches import BATCH, BATCH_BYTES, Batch, Batches
 from depfree.scan.spool import capture
-from depfree.scan.worker import _init_worker, _work, _work_many, analyse_blob
+from depfree.scan.worker import _init_worker, _work, analyse_blob
 from depfree.sources.archive import Limits
 from depfree.sources.blob import Blob
 from depfree.sources.copies import CopyIndex, rereadable
 from depfree.sources.fsview import DirView
 
 Progress = Callable[[int, int, str], None]  # (binaries done, binaries found so far, what is being read)
-
-# Files on disk per call of the local pool: up to BATCH files or BATCH_BYTES of them (the analysis' cost grows with
-# the size: a large Go binary goes alone). On /usr/bin (674 binaries), one file per call cost the main process
-# ~260 ms of CPU in the pool's messaging, 8 per call ~135 ms, 32 per call ~95 ms (bench/RESULTS.md, issue 23); a
-# batch is still short enough (~25 ms of analysis) that both workers stay busy to the end of a tree.
-BATCH = 32
-BATCH_BYTES = 16 << 20
 
 
 # ---- the task pool ------------------------------------------------------------------------------------------------
@@ -45,13 +39,15 @@ class Task:
         self.engine = engine
         self.name = name
         self._result: tuple[list[Binary], str | None] | None = None
-        self._async: Any = None  # the pool's handle, or a _Slot in a batch's
+        self._async: Any = None  # the pool's handle of a single analysis
+        self.batch: Batch | None = None  # or the batch it is analysed in (scan/batches.py), at ``index``
+        self.index = 0
         self.uses = 0
         if engine.pool is None:
             self._result = analyse_blob(blob, name, engine.options)
             self._cleanup()
-        elif engine.batching and blob.data is None:
-            engine.batch.append(self)  # shipped with others (Engine.ship): a file on disk costs the pool a name
+        elif engine.batches is not None:
+            engine.filling.append(self)  # analysed in a batch with others (Engine.ship)
         else:
             self._async = engine.pool.apply_async(_work, ((blob.detached(), name),))
 
@@ -60,14 +56,22 @@ class Task:
         return self._result is None
 
     def ready(self) -> bool:
-        return self._result is not None or (self._async is not None and self._async.ready())
+        if self._result is not None:
+            return True
+        if self.batch is not None:
+            return self.batch.ready()
+        return self._async is not None and self._async.ready()
 
     def get(self) -> tuple[list[Binary], str | None]:
         if self._result is None:
-            if self._async is None:  # still in the batch being filled
+            if self.batch is None and self._async is None:  # in the batch being filled
                 self.engine.ship()
-            self._result = self._async.get()
-            self._async = None
+            if self.batch is not None:
+                assert self.engine.batches is not None
+                self._result = self.engine.batches.results(self.batch)[self.index]
+            else:
+                self._result = self._async.get()
+                self._async = None
             self._cleanup()
         return self._result
 
@@ -80,21 +84,6 @@ class Task:
         self.blob = None
         self.engine.done += 1
         self.engine.notify("")
-
-
-class _Slot:
-    """A task's place in a batch analysed by one worker call (:func:`depfree.scan.worker._work_many`)."""
-
-    def __init__(self, handle: Any, index: int) -> None:
-        self.handle = handle
-        self.index = index
-
-    def ready(self) -> bool:
-        return bool(self.handle.ready())
-
-    def get(self) -> tuple[list[Binary], str | None]:
-        result: list[tuple[list[Binary], str | None]] = self.handle.get()
-        return result[self.index]
 
 
 class Executor(Protocol):
@@ -134,15 +123,17 @@ class Engine:
             # of _init_worker (the pool's threads, which fork replacement workers later, inherit the mask too).
             blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
             try:
-                self.pool = ctx.Pool(self.jobs, initializer=_init_worker, initargs=(options,))
+                # jobs analysing processes: the main process, which analyses while it would wait, and jobs - 1 workers
+                self.pool = ctx.Pool(self.jobs - 1, initializer=_init_worker, initargs=(options,))
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        # Files on disk go to the local pool in batches (BATCH): one pickled call and one result message per batch, not
-        # per file (on /usr/bin the main process's share of the pool's messaging drops by about half; issue 23).
+        # Everything to analyse goes to the local pool in batches, the main process analysing its share
+        # (scan/batches.py).
         # Another executor batches as it sees fit (scan_dask.BatchPool).
-        self.batching = executor is None and self.pool is not None
-        self.batch: list[Task] = []
-        self.batch_bytes = 0
+        self.batches = Batches(self.pool, self.jobs - 1, options) if executor is None and self.pool is not None \
+            else None
+        self.filling: list[Task] = []  # the batch being filled
+        self.filling_bytes = 0
         self.cache: dict[object, Task] = {}  # an alias (("inode", (dev, ino))) -> its task
         self.copies: CopyIndex[Task] = CopyIndex()  # content -> its task
         self.inflight: deque[Task] = deque()
@@ -198,22 +189,26 @@ class Engine:
             if task.pending:
                 self.inflight.append(task)
                 self.inflight_bytes += task.memory
-                if self.batch and self.batch[-1] is task:
-                    self.batch_bytes += blob.size
-                    if len(self.batch) >= BATCH or self.batch_bytes >= BATCH_BYTES:
+                if self.filling and self.filling[-1] is task:
+                    self.filling_bytes += blob.size
+                    if len(self.filling) >= BATCH or self.filling_bytes >= BATCH_BYTES:
                         self.ship()
         if alias is not None:
             self.cache[alias] = task
         return task
 
     def ship(self) -> None:
-        """Send the batch being filled to the pool (when full, and whenever one of its results is waited for)."""
-        tasks, self.batch, self.batch_bytes = self.batch, [], 0
-        if not tasks:
+        """The batch being filled is complete (full, its input read, or one of its results waited for)."""
+        tasks, self.filling, self.filling_bytes = self.filling, [], 0
+        if not tasks or self.batches is None:
             return
-        handle = self.pool.apply_async(_work_many, ([(t.blob, t.name) for t in tasks],))
+        items = []
+        for t in tasks:
+            assert t.blob is not None  # (a task's blob goes once it is analysed)
+            items.append((t.blob.detached(), t.name))
+        batch = self.batches.add(items)
         for i, t in enumerate(tasks):
-            t._async = _Slot(handle, i)
+            t.batch, t.index = batch, i
 
     def _make_room(self, blob: Blob) -> None:
         extra = blob.size if blob.data is not None else 0
