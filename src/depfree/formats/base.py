@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from depfree.details import MachoDetails, PeDetails
 from depfree.sources.file import ByteSource
@@ -35,8 +35,7 @@ def max_symbols(default: int) -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else default
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     name: str
     addr: int
     offset: int  # file offset, relative to the start of the file (not the slice)
@@ -48,8 +47,7 @@ class Section:
     compressed: bool = False
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     kind: str  # "load" for loadable segments; format-specific otherwise (e.g. ELF PT_* names)
     vaddr: int
     memsz: int
@@ -60,8 +58,7 @@ class Segment:
     executable: bool = False
 
 
-@dataclass(frozen=True)
-class Symbol:
+class Symbol(NamedTuple):
     name: str
     value: int
     size: int
