@@ -17,15 +17,11 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from depfree.derived import derived
 from depfree.errors import DepfreeError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+_THIS = os.path.abspath(__file__)  # the schemas: a source of the validated data too
 
 
 class DataFileError(DepfreeError):
@@ -220,6 +216,10 @@ def read(path: str | os.PathLike[str], name: str | None = None) -> dict[str, Any
     name = name or os.path.basename(path)
     shipped = os.path.dirname(os.path.abspath(path)) == DATA_DIR and os.path.basename(path) == name
     where = f"data/{name}" if shipped else path
+    if sys.version_info >= (3, 11):  # imported here: a process that reads the cached data never parses TOML
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
     try:
         with open(path, encoding="utf-8") as fh:
             doc = tomllib.loads(fh.read())
@@ -235,7 +235,9 @@ def read(path: str | os.PathLike[str], name: str | None = None) -> dict[str, Any
 
 @cache
 def load(name: str) -> dict[str, Any]:
-    """The parsed and validated ``data/<name>`` file."""
+    """The parsed and validated ``data/<name>`` file, through the derived-data cache (``derived.py``: parsed and
+    checked again whenever the file or this module changes)."""
     # a path beside this module, not importlib.resources (which imports pathlib, tempfile, shutil and zipfile:
     # ~10 ms of every `depfree inspect`); depfree is installed as files, never imported from a zip
-    return read(os.path.join(DATA_DIR, name), name)
+    path = os.path.join(DATA_DIR, name)
+    return derived(f"data-{name}", (path, _THIS), lambda: read(path, name))
