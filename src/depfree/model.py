@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from depfree.details import MachoDetails, PeDetails
     from depfree.model_hardening import Debug, Hardening, Packer
     from depfree.model_verdicts import ContainerRecord, Resolution, Run, TargetVerdict
-
-from depfree.details import MachoDetails, PeDetails
 
 # 2: ``sha256`` is null unless it was asked for (issue 23: scan, check, hardening and targets hash with --hash only;
 # inspect hashes unless --no-hash). Everything else is as in depfree.report/1.

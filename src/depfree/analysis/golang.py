@@ -4,6 +4,7 @@ gccgo) when build info is gone. Whether cgo is on, with the evidence."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 
 from depfree.analysis.context import Context
 from depfree.formats.base import ByteOrder, Executable
@@ -84,9 +85,11 @@ def go_from_buildinfo(exe: Executable) -> Go | None:
 def _cgo_from_binary(exe: Executable, go: Go) -> None:
     """cgo signs in the symbol table and the dynamic section: runtime/cgo's C part, C library imports, a NEEDED
     libc (on Linux the Go runtime makes system calls itself, so only C code brings libc in)."""
-    found = [Evidence("symbol", s, "runtime/cgo's C part is linked") for s in CGO_SYMBOLS if exe.symbol(s) is not None]
+    # the first three found are the evidence: the rest need not be looked up (each a pass over a Go .strtab)
+    found = list(islice((Evidence("symbol", s, "runtime/cgo's C part is linked") for s in CGO_SYMBOLS
+                         if exe.symbol(s) is not None), 3))
     if found:
-        go.cgo, go.cgo_evidence = True, found[:3]
+        go.cgo, go.cgo_evidence = True, found
         return
     if exe.format == "elf":
         dyn = set(exe.dynamic_symbols())

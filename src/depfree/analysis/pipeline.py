@@ -7,7 +7,6 @@ Analyzers gather facts only; the judgement (target verdicts, package context) is
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 from collections.abc import Callable
 
@@ -53,6 +52,8 @@ def sha256_of(source: ByteSource) -> str:
     """The sha256 of the source's bytes. A mapped file is hashed 8 MiB at a time, each part's pages let go once
     hashed (``MADV_DONTNEED``: they stay in the page cache, later reads fault them back in), so hashing a 300 MB
     file does not make it 300 MB of this process's memory (scan --hash's peak RSS, issue 23)."""
+    import hashlib  # here: OpenSSL's start-up is ~3 ms of a run that hashes nothing (issue 23)
+
     view = source.view()
     if not isinstance(view, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
         return hashlib.sha256(view).hexdigest()
