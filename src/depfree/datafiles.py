@@ -30,22 +30,30 @@ class DataFileError(DepfreeError):
 
 @dataclass(frozen=True)
 class Table:
+    """A schema: a table with these keys (and ``rest``: the spec of any other key)."""
+
     keys: Mapping[str, Spec] = field(default_factory=dict)  # "name" required, "name?" optional
     rest: Spec | None = None  # the spec of keys not named in ``keys``; None: other keys are an error
 
 
 @dataclass(frozen=True)
 class MapOf:
+    """A schema: a table of any keys, every value ``value``."""
+
     value: Spec
 
 
 @dataclass(frozen=True)
 class ListOf:
+    """A schema: a list, every item ``item``."""
+
     item: Spec
 
 
 @dataclass(frozen=True)
 class OneOf:
+    """A schema: one of these strings."""
+
     values: tuple[str, ...]
 
 

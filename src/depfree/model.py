@@ -64,6 +64,8 @@ class VersionRequirement:
 
 @dataclass
 class Libc:
+    """The C library a binary runs on (``linkage.libc``), with what shows it."""
+
     flavour: str  # glibc | musl | bionic | msvcrt | ucrt | vcruntime | libsystem | none | unknown
     evidence: list[Evidence] = field(default_factory=list)
 
@@ -94,6 +96,9 @@ class RuntimeDll:
 
 @dataclass
 class Linkage:
+    """How a binary is linked (``binary.linkage``): static or dynamic, its loader, needed libraries and search
+    paths, its libc and the symbol versions it needs."""
+
     kind: str  # static | static-pie | dynamic
     interpreter: str | None = None
     needed: list[str] = field(default_factory=list)
@@ -112,6 +117,8 @@ class Linkage:
 
 @dataclass
 class MinOS:
+    """A minimum operating system or kernel version (``binary.min_os``, ``effective_min_os``) and its sources."""
+
     os: str
     version: str
     name: str | None = None
@@ -120,6 +127,8 @@ class MinOS:
 
 @dataclass
 class GoModule:
+    """A module of Go build info (``go.main``, ``go.deps``): path, version, checksum, replacement."""
+
     path: str
     version: str = ""
     sum: str = ""
@@ -128,6 +137,8 @@ class GoModule:
 
 @dataclass
 class GoPackage:
+    """A Go package linked into the binary (``go.packages``, ``--deep``): its kind, module, functions and bytes."""
+
     path: str
     kind: str  # std | main | dep | cgo
     module: str | None = None
@@ -145,6 +156,8 @@ class GoFeature:
 
 @dataclass
 class Go:
+    """What Go built the binary and how (``binary.go``): version, where that was read, build info, cgo, features."""
+
     version: str | None
     source: str  # buildinfo | pclntab | symbols | gccgo
     compiler: str = "gc"  # gc | gccgo
@@ -166,6 +179,8 @@ class Go:
 
 @dataclass
 class Need:
+    """One thing the binary asks of the machine it lands on (``binary.needs``): a file, directory, library..."""
+
     kind: str  # file | dir | interpreter | library | kernel | os | cpu | env
     what: str
     why: str
@@ -210,12 +225,16 @@ class Binary:
 
 @dataclass
 class FileError:
+    """An input that could not be analysed (``report.errors``): its path and why, one line."""
+
     path: str
     error: str
 
 
 @dataclass
 class Report:
+    """What ``inspect`` reports (schema ``depfree.report/2``): the binaries, the errors, the tool, the containers."""
+
     binaries: list[Binary] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     schema: str = SCHEMA

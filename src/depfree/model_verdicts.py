@@ -14,6 +14,8 @@ from depfree.model import Evidence, omit_none
 
 @dataclass
 class TargetReason:
+    """Why a target verdict is not ok: a code (docs/targets.md), the message, the fix, its severity."""
+
     code: str  # os-mismatch, glibc-too-old, ca-bundle-missing... (docs/targets.md)
     message: str
     fix: str
@@ -22,6 +24,8 @@ class TargetReason:
 
 @dataclass
 class TargetVerdict:
+    """ok, warn or fail of one binary on one target (``binary.targets``) with the reasons."""
+
     binary: str
     target: str
     verdict: str  # ok | warn | fail
@@ -144,6 +148,8 @@ class DebInfo:
 
 @dataclass
 class WheelInfo:
+    """A wheel's platform tag (``container.wheel``)."""
+
     tag: str  # the platform tag of the wheel's PEP 427 file name
 
 
@@ -183,6 +189,8 @@ class ImageRecord:
 
 @dataclass
 class ChecksumMismatch:
+    """A file whose digest differs from what its checksum manifest lists."""
+
     name: str  # as the manifest lists it (relative to the scanned directory)
     path: str
     algorithm: str

@@ -26,6 +26,8 @@ GO_BUILDINFO_MAGIC = b"\xff Go buildinf:"  # GOROOT src/debug/buildinfo/buildinf
 
 @dataclass(frozen=True)
 class Sign:
+    """One sign of a statically linked libc (an entry of data/static_libc.toml)."""
+
     libc: str
     kind: str
     value: str
