@@ -5,8 +5,9 @@ Conventions:
 - Every claim carries :class:`Evidence` naming the symbol, section, segment, note or file that proves it.
 - ``to_json`` serialises any of these dataclasses; ``None`` stays ``null``, except for the fields a class's
   ``json_omit()`` names: those are left out of its JSON object (keys the schema marks optional).
-- The typed sections of a binary live in ``model_hardening.py`` (hardening, debug, packer) and
-  ``model_verdicts.py`` (target verdicts, in-package resolution, container records, sandboxed runs).
+- The typed sections of a binary live in ``model_hardening.py`` (hardening, debug, packer),
+  ``model_verdicts.py`` (target verdicts, in-package resolution) and ``model_records.py`` (container records,
+  sandboxed runs).
 """
 
 from __future__ import annotations
