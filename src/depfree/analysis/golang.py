@@ -1,5 +1,6 @@
 """Go facts: which Go built the binary and how, from build info first, then from deeper signs (pclntab, symbols,
-gccgo) when build info is gone. Whether cgo is on, with the evidence."""
+gccgo) when build info is gone. Whether cgo is on, with the evidence. The modules of those fallbacks (the validated
+searches, gccgo) are imported when one runs: a binary with build info needs neither (issue 23)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from depfree.analysis.context import Context
 from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
 from depfree.golang.funcnames import is_cgo_name
-from depfree.golang.gccgo import gccgo_signs
-from depfree.golang.search import VERSION_RE, search_build_version
 from depfree.model import Evidence, Go
 
 # Symbols only runtime/cgo's C part brings in (GOROOT src/runtime/cgo/gcc_linux_amd64.c, gcc_libinit.c, asm_*.s).
@@ -129,6 +128,8 @@ def go_from_pclntab(ctx: Context) -> Go | None:
         evidence.append(Evidence("symbol", "runtime.buildVersion", version))
     else:
         source = "pclntab"
+        from depfree.golang.search import search_build_version
+
         found = search_build_version(exe, tab.ptr_size, tab.order)
         if found is not None:
             version = found[0]
@@ -152,11 +153,15 @@ def _version_from_symbol(exe: Executable, ptr_size: int, order: ByteOrder) -> st
     if not 0 < n <= 256:
         return None
     text = exe.read_at(addr, n)
+    from depfree.golang.search import VERSION_RE
+
     return text.decode("ascii") if len(text) == n and VERSION_RE.fullmatch(text) else None
 
 
 def go_from_gccgo(ctx: Context) -> Go | None:
     """gccgo: no build info, no pclntab; libgo, the export data section and libgo's start-up symbols say Go."""
+    from depfree.golang.gccgo import gccgo_signs
+
     signs = gccgo_signs(ctx.exe)
     if signs is None:
         return None

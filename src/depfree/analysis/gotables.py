@@ -13,13 +13,10 @@ from __future__ import annotations
 import re
 from functools import cached_property, lru_cache
 
-from depfree.analysis.gomodules import attribute_packages
 from depfree.formats.base import Executable
 from depfree.golang.funcnames import is_std, package_paths_of
-from depfree.golang.gccgo import gccgo_packages, gccgo_signs
 from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
-from depfree.golang.search import search_pclntab
 from depfree.model import Go, GoPackage
 
 # The packages the feature checks ask about; a function of package P is named "P.…" (package_of returns a prefix of
@@ -90,6 +87,8 @@ def find_pclntab(exe: Executable) -> Pclntab | None:
             tab = None
         if tab is not None:
             return tab
+    from depfree.golang.search import search_pclntab  # here, as the gccgo and --deep parts below: issue 23
+
     return search_pclntab(exe)
 
 
@@ -269,8 +268,11 @@ class GoTables:
         dirs = self.source_dirs
         if dirs:
             found = {p for p in found if not is_std(p) or p in dirs}
-        if not found and gccgo_signs(self.exe) is not None:
-            found = gccgo_packages(self.exe)
+        if not found:
+            from depfree.golang.gccgo import gccgo_packages, gccgo_signs
+
+            if gccgo_signs(self.exe) is not None:
+                found = gccgo_packages(self.exe)
         return found
 
     @cached_property
@@ -296,5 +298,7 @@ class GoTables:
         """Every package with compiled functions (count and bytes of code) plus those whose code is all inlined,
         attributed to the modules of ``go``'s build info."""
         if self._packages is None:
+            from depfree.analysis.gomodules import attribute_packages
+
             self._packages = attribute_packages(self.functions, self.package_paths, go)
         return self._packages
