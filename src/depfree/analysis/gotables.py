@@ -51,7 +51,8 @@ class FunctionNames:
         lets the engine jump from name to name (one ``find`` per prefix scanned the table six times)."""
         raw = self.raw
         out = {m.decode("utf-8", "replace") for m in _prefix_pattern(prefixes).findall(raw)}
-        first = raw.split(b"\0", 1)[0] if raw[:1] != b"\0" else b""
+        end = raw.find(b"\0")
+        first = raw[: end if end >= 0 else len(raw)]  # the first name has no NUL before it (not a split of the rest)
         if first and first.startswith(tuple(p.encode() for p in prefixes)):
             out.add(first.decode("utf-8", "replace"))
         out.discard("")
@@ -149,12 +150,13 @@ class GoTables:
         if tab is None:
             return None
         try:
-            offsets = set(tab.name_offsets())
+            listed = tab.name_offsets()
         except PclntabError as exc:
             self.error = str(exc)
             return None
+        offsets = set(listed)
         _, size = tab.names_region
-        if not offsets or (min(offsets) >= 0 and max(offsets) < size):
+        if not listed or (min(listed) >= 0 and max(listed) < size):  # the list: twice as quick to walk as the set
             return offsets
         for off in offsets:
             if not 0 <= off < size:

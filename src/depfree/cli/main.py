@@ -3,9 +3,11 @@ subcommand runs (so ``depfree inspect`` does not pay for the sandbox, the policy
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import sys
+import threading
 
 import click
 
@@ -67,10 +69,13 @@ def main() -> None:
 
 def quick_exit(done: SystemExit) -> None:
     """End the process with ``done``'s exit code once stdout and stderr are flushed, skipping the interpreter's
-    finalisation. Returns (for the usual exit) when the code is not a number or a stream cannot be flushed (a
-    closed pipe: Python then reports it as it always does)."""
+    finalisation. Returns (for the usual exit) when the code is not a number, when something still expects the
+    usual exit (an ``atexit`` function, another thread, a profiler or tracer such as pyinstrument or coverage
+    running depfree in its own process), or when a stream cannot be flushed (a closed pipe: Python then reports it
+    as it always does)."""
     code = 0 if done.code is None else done.code
-    if not isinstance(code, int):
+    if not isinstance(code, int) or atexit._ncallbacks() or threading.active_count() > 1 \
+            or sys.gettrace() is not None or sys.getprofile() is not None:
         return
     try:
         sys.stdout.flush()
