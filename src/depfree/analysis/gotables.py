@@ -251,10 +251,17 @@ class GoTables:
             files = tab.file_names()
         except PclntabError:
             files = []
+        add = out.add
         for d in {f.replace("\\", "/").rpartition("/")[0] for f in files}:
-            parts = [e.partition("@")[0] for e in d.split("/") if e]
-            for i in range(len(parts)):
-                out.add("/".join(parts[i:]))
+            parts = [e.partition("@")[0] for e in d.split("/") if e] if "@" in d else [e for e in d.split("/") if e]
+            rest = reversed(parts)  # "c", then "b/c", then "a/b/c": each run one element longer than the last
+            tail = next(rest, None)
+            if tail is None:
+                continue
+            add(tail)
+            for e in rest:
+                tail = e + "/" + tail
+                add(tail)
         return out
 
     @cached_property
