@@ -182,3 +182,38 @@ def test_separate_debug_info_file_is_not_a_program(factory, tmp_path: Path) -> N
     assert "separate debug-info file" in proc.stderr and "SHT_NOBITS" in proc.stderr
     report = depfree.scan(str(tree), jobs=1)
     assert [b.path for b in report.binaries] == [str(tree / "hello")] and report.errors == []
+
+
+def _shannon(data: bytes) -> float:
+    """The entropy computed here the textbook way (a histogram of all 256 values), independent of packer.py."""
+    import math
+
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in (data.count(bytes([v])) for v in range(256)) if c)
+
+
+def test_entropy_bound_never_says_below_when_it_is_not(factory) -> None:  # type: ignore[no-untyped-def]
+    """analysis/packer.py skips the full count when a few byte counts prove the entropy below the limit: over real
+    code (gcc, Go, musl, MinGW), random bytes and samples made to sit just around the limit, every "surely below"
+    is true, and the entropy it reports otherwise is the textbook one."""
+    from depfree.analysis.packer import ENTROPY_SAMPLE, HIGH_ENTROPY, _entropy, _surely_below
+
+    rng = random.Random(23)
+    samples = []
+    for path in (factory.c("hello.c"), factory.c("hello.c", flags=("-static",)), factory.go("plain"),
+                 factory.c("hello.c", cc="musl-gcc"), factory.c("hello.c", cc="x86_64-w64-mingw32-gcc")):
+        data = path.read_bytes()
+        for off in range(0, len(data) - ENTROPY_SAMPLE, max(1, len(data) // 40)):
+            samples.append(data[off : off + ENTROPY_SAMPLE])
+    samples += [rng.randbytes(ENTROPY_SAMPLE), rng.randbytes(100), bytes(ENTROPY_SAMPLE), b"\x00\xff" * 8]
+    for width in range(120, 256, 4):  # uniform over `width` values: entropy log2(width), from 6.9 to 8 bits
+        samples.append(bytes(rng.randrange(width) for _ in range(ENTROPY_SAMPLE)))
+    settled = 0
+    for data in samples:
+        exact = _shannon(data)
+        assert abs(_entropy(data) - exact) < 1e-9
+        for limit in (HIGH_ENTROPY, 6.0, 7.0, 7.9):
+            if _surely_below(data, limit):
+                settled += 1
+                assert exact < limit, (limit, exact)
+    assert settled > len(samples)  # (the bound does settle most real code at the default limit)

@@ -51,6 +51,39 @@ def test_text_file(tmp_path: Path) -> None:
     assert_clean_error(run_cli("inspect", str(f)), "not an executable")
 
 
+def test_a_file_that_cannot_be_mapped_is_read_in_pieces() -> None:
+    """A sysfs attribute claims 4096 bytes and refuses mmap (ENODEV): it is read with pread and found to be text."""
+    path = "/sys/devices/system/cpu/online"
+    assert_clean_error(run_cli("inspect", path), "not an executable")
+    with FileSource(path) as src:
+        assert src.read_at(0, 2).isdigit() or src.read_at(0, 1) == b"0"
+        with pytest.raises(InputError, match="cannot map file"):
+            src.view()
+
+
+def test_a_read_that_fails_is_an_input_error(tmp_path: Path) -> None:
+    with FileSource(GOOD) as src:
+        d = os.open(tmp_path, os.O_RDONLY)
+        os.dup2(d, src._fd)  # the descriptor now reads a directory (EISDIR), as a failing disk gives EIO
+        os.close(d)
+        with pytest.raises(InputError, match="cannot read: Is a directory"):
+            src.read_at(0, 64)
+
+
+def test_a_file_truncated_while_read_gives_short_reads(tmp_path: Path, elf_bytes: bytes) -> None:
+    """The size is taken when the file is opened; a file cut shorter later reads short (a mapping would SIGBUS)."""
+    f = tmp_path / "shrinking"
+    f.write_bytes(elf_bytes)
+    with FileSource(f) as src:
+        os.truncate(f, 100)
+        assert len(src.read_at(0, 4096)) == 100 and src.read_at(4096, 64) == b""
+        from depfree.api import analyse_source
+        from depfree.options import Options
+
+        got = analyse_source(src, str(f), Options(hash=False))  # whatever it makes of the rest, it does not crash
+        assert got.error is None or "internal error" not in got.error
+
+
 def test_missing_path(tmp_path: Path) -> None:
     assert_clean_error(run_cli("inspect", str(tmp_path / "nope")), "no such file")
 

@@ -1,6 +1,6 @@
 """Go facts: which Go built the binary and how, from build info first, then from deeper signs (pclntab, symbols,
-gccgo) when build info is gone. Whether cgo is on, with the evidence. The modules of those fallbacks (the validated
-searches, gccgo) are imported when one runs: a binary with build info needs neither (issue 23)."""
+gccgo) when build info is gone. Whether cgo is on, with the evidence. gccgo's module is imported when
+that fallback runs (issue 23)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from depfree.analysis.context import Context
 from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
 from depfree.golang.funcnames import is_cgo_name
+from depfree.golang.search import VERSION_RE, search_build_version
 from depfree.model import Evidence, Go
 
 # Symbols only runtime/cgo's C part brings in (GOROOT src/runtime/cgo/gcc_linux_amd64.c, gcc_libinit.c, asm_*.s).
@@ -128,8 +129,6 @@ def go_from_pclntab(ctx: Context) -> Go | None:
         evidence.append(Evidence("symbol", "runtime.buildVersion", version))
     else:
         source = "pclntab"
-        from depfree.golang.search import search_build_version
-
         found = search_build_version(exe, tab.ptr_size, tab.order)
         if found is not None:
             version = found[0]
@@ -153,8 +152,6 @@ def _version_from_symbol(exe: Executable, ptr_size: int, order: ByteOrder) -> st
     if not 0 < n <= 256:
         return None
     text = exe.read_at(addr, n)
-    from depfree.golang.search import VERSION_RE
-
     return text.decode("ascii") if len(text) == n and VERSION_RE.fullmatch(text) else None
 
 

@@ -17,6 +17,7 @@ from depfree.formats.base import Executable
 from depfree.golang.funcnames import is_std, package_paths_of
 from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
+from depfree.golang.search import could_be_go, search_pclntab
 from depfree.model import Go, GoPackage
 
 # The packages the feature checks ask about; a function of package P is named "P.…" (package_of returns a prefix of
@@ -80,7 +81,11 @@ def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern[bytes]:
 
 
 def find_pclntab(exe: Executable) -> Pclntab | None:
-    """The pclntab, found by section name, by symbol, or by a validated search."""
+    """The pclntab, found by section name, by symbol, or by a validated search. An ELF whose section headers show
+    nothing of the gc linker (:func:`could_be_go`) has none: its symbol table is not indexed to look for
+    ``runtime.pclntab`` (31 ms for node's 230k symbols)."""
+    if not could_be_go(exe):
+        return None
     for finder in (from_section, from_symbol):
         try:
             tab = finder(exe)
@@ -88,8 +93,6 @@ def find_pclntab(exe: Executable) -> Pclntab | None:
             tab = None
         if tab is not None:
             return tab
-    from depfree.golang.search import search_pclntab  # here, as the gccgo and --deep parts below: issue 23
-
     return search_pclntab(exe)
 
 

@@ -22,11 +22,21 @@ ENTROPY_SAMPLE = 4 * 1024
 HIGH_ENTROPY = 7.2
 
 
+# The most frequent bytes of x86-64 code, most frequent first (counted over the .text samples of Debian 12's
+# /usr/bin). Counting a few of them bounds a sample's entropy from above (see _surely_below); which bytes are
+# counted only decides how often the bound settles it (for 667 of 674 binaries there with 8 of them, for all with 16).
+FREQUENT_CODE_BYTES = (0x00, 0xFF, 0x48, 0x89, 0x0F, 0x24, 0xE8, 0x8B, 0x01, 0x4C, 0x8D, 0x44, 0x83, 0x41, 0xC0, 0x85)
+
+
 def analyze_packer(ctx: Context) -> None:
     exe, b = ctx.exe, ctx.binary
     found = detect_packer(exe)
     overlay = _overlay(exe, b)
-    entropy = _text_entropy(exe)
+    sample = _text_sample(exe)
+    if found is None and overlay is None and (not sample or _surely_below(sample, HIGH_ENTROPY)):
+        b.packer = None  # (the entropy is reported only with a packer or an overlay, or when high)
+        return
+    entropy = _entropy(sample) if sample else None
     high = entropy is not None and entropy >= HIGH_ENTROPY
     if found is None and overlay is None and not high:
         b.packer = None
@@ -100,19 +110,48 @@ def _overlay(exe: Executable, b: Any) -> Overlay | None:
     return None
 
 
-def _text_entropy(exe: Executable) -> float | None:
+def _text_sample(exe: Executable) -> bytes:
+    """ENTROPY_SAMPLE bytes from the middle of the largest code section (else of the first executable segment)."""
     text = [s for s in exe.sections() if s.executable and s.file_size]
     if not text:
         segs = [s for s in exe.segments() if s.kind == "load" and s.executable and s.filesz]
         if not segs:
-            return None
+            return b""
         start, size = segs[0].offset, segs[0].filesz
     else:
         biggest = max(text, key=lambda s: s.file_size)
         start, size = biggest.offset, biggest.file_size
     mid = start + max(0, size - ENTROPY_SAMPLE) // 2
-    data = exe.read_file(mid, min(size, ENTROPY_SAMPLE))
-    if not data:
-        return None
+    return exe.read_file(mid, min(size, ENTROPY_SAMPLE))
+
+
+# c/n * log2(c/n) for a full sample (n = ENTROPY_SAMPLE): the same terms as the formula's, added in the same order
+_TERMS = [0.0] + [c / ENTROPY_SAMPLE * math.log2(c / ENTROPY_SAMPLE) for c in range(1, ENTROPY_SAMPLE + 1)]
+
+
+def _entropy(data: bytes) -> float:
+    """Shannon entropy in bits per byte: one counting pass in C (~100 µs for 4 KiB)."""
+    counts = Counter(data).values()
     n = len(data)
-    return -sum(c / n * math.log2(c / n) for c in Counter(data).values())  # one counting pass, in C
+    if n == ENTROPY_SAMPLE:
+        return -sum(map(_TERMS.__getitem__, counts))
+    return -sum(c / n * math.log2(c / n) for c in counts)
+
+
+def _surely_below(data: bytes, limit: float) -> bool:
+    """Whether ``data``'s entropy is certainly below ``limit``, from the counts of a few bytes (each a pass in C):
+    with those k counts fixed, the entropy is highest when the other bytes are spread evenly over the other
+    256 - k values, at -sum(p log2 p) over the counted + R log2((256 - k) / R), R the mass left. Below the limit
+    by a margin, the true entropy is too. ~13 µs where the count of all 256 values takes ~100."""
+    n = len(data)
+    known, rest = 0.0, n
+    for k, byte in enumerate(FREQUENT_CODE_BYTES, 1):
+        c = data.count(byte)
+        if c:
+            known -= c / n * math.log2(c / n)
+            rest -= c
+        if k >= 8:
+            r = rest / n
+            if known + (r * math.log2((256 - k) / r) if rest else 0.0) < limit - 1e-9:
+                return True
+    return False

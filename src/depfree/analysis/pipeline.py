@@ -22,6 +22,7 @@ from depfree.analysis.needs import analyze_needs
 from depfree.analysis.packer import analyze_packer
 from depfree.analysis.runtimedlls import analyze_runtime_dlls
 from depfree.analysis.verdict import analyze_verdict
+from depfree.errors import InputError
 from depfree.formats.base import Executable
 from depfree.model import Binary
 from depfree.sources.file import ByteSource
@@ -54,7 +55,13 @@ def sha256_of(source: ByteSource) -> str:
     file does not make it 300 MB of this process's memory (scan --hash's peak RSS, issue 23)."""
     import hashlib  # here: OpenSSL's start-up is ~3 ms of a run that hashes nothing (issue 23)
 
-    view = source.view()
+    try:
+        view = source.view()
+    except InputError:  # a file that cannot be mapped (sysfs, some FUSE file systems): read in parts
+        h = hashlib.sha256()
+        for off in range(0, source.size, HASH_STEP):
+            h.update(source.read_at(off, HASH_STEP))
+        return h.hexdigest()
     if not isinstance(view, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED"):
         return hashlib.sha256(view).hexdigest()
     h = hashlib.sha256()

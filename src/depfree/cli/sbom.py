@@ -91,7 +91,7 @@ RENDERERS = {name: _renderer(name) for name in (*SBOM_FORMATS, "json", "text", "
               "--format text (default), json or html.")
 @click.option("--validate", is_flag=True, help="Check the document with the format library's validator; exit 1 "
               "on any error.")
-@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores).")
+@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Processes that analyse (default: all cores; the main process is one of them).")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
 @fleet_options
 @friendly_errors

@@ -79,8 +79,9 @@ RENDERERS = {
                                        "--executor dask --scheduler tcp://sched:8786"))
 @click.argument("paths", nargs=-1, type=click.Path())
 @output_options(RENDERERS)
-@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Worker processes (default: all cores; 1 = "
-              "no pool); with --executor dask and no --scheduler, the local cluster's workers.")
+@click.option("--jobs", "-j", type=int, default=None, metavar="N", help="Processes that analyse (default: all "
+              "cores; the main process is one of them, 1 = no pool); with --executor dask and no --scheduler, the "
+              "local cluster's workers.")
 @click.option("--depth", type=int, default=1, show_default=True, help="Levels of archives inside archives to enter.")
 @click.option("--checksums", "checksums_file", type=click.Path(), default=None, metavar="FILE",
               help="Checksum manifest to verify against (default: SHA256SUMS, *checksums.txt, *.sha256 beside "

@@ -55,7 +55,12 @@ class BuildInfo:
 
 
 def find_raw(exe: Executable) -> RawBuildInfo | None:
-    """The version and modinfo strings, or None if the executable has no build info blob."""
+    """The version and modinfo strings, or None if the executable has no build info blob. An ELF whose section
+    headers show nothing of the gc linker has none (see ``search.could_be_go``): its data is not read."""
+    from depfree.golang.search import could_be_go
+
+    if not could_be_go(exe):
+        return None
     start = exe.data_start()
     if start is None:
         return None

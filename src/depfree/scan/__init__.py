@@ -73,6 +73,7 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
             engine.deb_shlibs.update(shlibs)
         for p in inputs:
             scanner.read_input(p)
+            engine.ship()  # the last files of this input go to the pool now, not with the next input's
             yield from scanner.ready()
         yield from scanner.drain()
     finally:

@@ -17,7 +17,7 @@ from depfree.scan.container import Container
 from depfree.scan.engine import Engine
 from depfree.scan.worker import index_archive, index_into
 from depfree.sources import checksums as checksums_mod
-from depfree.sources.archive import COMPRESSED, ArchiveError, classify, peek_tar
+from depfree.sources.archive import COMPRESSED, ArchiveError, classify
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import DirView, FsView, IndexView, SingleFileView
 
@@ -124,6 +124,8 @@ class Scanner:
         if kind == "exe":
             self._read_exe(path, blob, depth, top)
             return
+        from depfree.sources.archive import peek_tar  # (the decompressors are imported when an archive is met)
+
         if kind in COMPRESSED and not peek_tar(blob, kind, self.engine.limits):
             if top:
                 self._error(path, f"a {kind} stream that does not hold a tar archive")
@@ -272,5 +274,4 @@ class Scanner:
         for msg in rec.checksums.errors if rec.checksums else []:
             errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
         return ScanResult(rec, binaries, errors, c.view)
-
 

@@ -11,7 +11,7 @@ from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary
 from depfree.options import Options
 from depfree.scan.spool import capture
-from depfree.sources.archive import ArchiveError, Limits, index_ar, index_tar, index_zip
+from depfree.sources.archive import ArchiveError, Limits
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import IndexView
 
@@ -54,6 +54,11 @@ def analyse_blob(blob: Blob, name: str, options: Options | None = None) -> tuple
 
 def _work(args: tuple[Blob, str]) -> tuple[list[Binary], str | None]:
     return analyse_blob(*args)
+
+
+def _work_many(items: list[tuple[Blob, str]]) -> list[tuple[list[Binary], str | None]]:
+    """A batch of files on disk analysed in one call (the engine ships them BATCH at a time)."""
+    return [analyse_blob(blob, name) for blob, name in items]
 
 
 @dataclass
@@ -117,6 +122,8 @@ def index_archive(blob: Blob, kind: str, limits: Limits, spool: str) -> Indexed:
 
 def index_into(blob: Blob, kind: str, sink: Any, view: IndexView) -> str:
     """Fill ``view`` from the archive ``blob`` of ``kind`` (as :func:`classify` names it); the container kind."""
+    from depfree.sources.archive import index_ar, index_tar, index_zip
+
     if kind == "zip":
         index_zip(blob, sink, view)
         return "zip"

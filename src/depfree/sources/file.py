@@ -45,7 +45,8 @@ class BytesSource:
 
 
 class FileSource:
-    """A file mapped read-only. The whole file is never copied into memory."""
+    """A file on disk: read in pieces with pread, and mapped read-only when searched or hashed whole (never copied
+    into memory whole)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.name = os.fspath(path)
@@ -74,20 +75,29 @@ class FileSource:
         except OSError as exc:
             raise InputError(f"{self.name}: {exc.strerror or exc}") from None
         self.size = os.fstat(self._fh.fileno()).st_size
-        self._map: mmap.mmap | None = None
-        if self.size:
-            try:
-                self._map = mmap.mmap(self._fh.fileno(), 0, access=mmap.ACCESS_READ)
-            except (OSError, ValueError) as exc:
-                self._fh.close()
-                raise InputError(f"{self.name}: cannot map file: {exc}") from None
+        self._fd = self._fh.fileno()
+        self._map: mmap.mmap | None = None  # mapped on the first view(): most reads are a few small pieces
 
     def read_at(self, offset: int, length: int) -> bytes:
-        if self._map is None or offset < 0 or length <= 0 or offset >= self.size:
+        if offset < 0 or length <= 0 or offset >= self.size:
             return b""
-        return self._map[offset : offset + length]
+        if self._map is not None:
+            return self._map[offset : offset + length]
+        # pread rather than a mapping for the pieces a reader takes (headers, tables, strings): no page faults and
+        # no munmap for a file read in 30 small pieces (~4 % of a scan's analysis time), and a file truncated
+        # meanwhile gives a short read, not a SIGBUS
+        try:
+            return os.pread(self._fd, min(length, self.size - offset), offset)
+        except OSError as exc:
+            raise InputError(f"{self.name}: cannot read: {exc.strerror or exc}") from None
 
     def view(self) -> mmap.mmap | bytes:
+        """The whole file mapped (searched and hashed in place, never copied)."""
+        if self._map is None and self.size:
+            try:
+                self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{self.name}: cannot map file: {exc}") from None
         return self._map if self._map is not None else b""
 
     def close(self) -> None:

@@ -13,22 +13,45 @@ one reader per format (:mod:`.tar`, :mod:`.zips`, :mod:`.ar`) turns its headers 
 
 from __future__ import annotations
 
-from depfree.sources.archive.ar import ar_members, index_ar
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from depfree.sources.archive.kinds import COMPRESSED, classify, is_java_class, is_tar_header
 from depfree.sources.archive.limits import ArchiveError, Limits, parse_limits
-from depfree.sources.archive.policy import (
-    KEEP_BUDGET,
-    KEEP_CONTENT,
-    KEEP_CONTENT_DIRS,
-    KEEP_LIMIT,
-    Sink,
-    check_name,
-    display_name,
-    keep_limit,
-)
-from depfree.sources.archive.streams import STREAM_ERRORS, decompressed, peek_tar
-from depfree.sources.archive.tar import TarEntry, add_entry, index_tar, iter_tar
-from depfree.sources.archive.zips import index_zip, overlapping
+
+if TYPE_CHECKING:
+    from depfree.sources.archive.ar import ar_members, index_ar
+    from depfree.sources.archive.policy import (
+        KEEP_BUDGET,
+        KEEP_CONTENT,
+        KEEP_CONTENT_DIRS,
+        KEEP_LIMIT,
+        Sink,
+        check_name,
+        display_name,
+        keep_limit,
+    )
+    from depfree.sources.archive.streams import STREAM_ERRORS, decompressed, peek_tar
+    from depfree.sources.archive.tar import TarEntry, add_entry, index_tar, iter_tar
+    from depfree.sources.archive.zips import index_zip, overlapping
+
+# The readers are imported when first used (zipfile, tarfile and the decompressors cost ~10 ms): a scan of a tree of
+# plain files needs only the kinds and the limits (issue 23: a verb imports what it needs).
+_LAZY = {
+    "ar_members": "ar", "index_ar": "ar",
+    "KEEP_BUDGET": "policy", "KEEP_CONTENT": "policy", "KEEP_CONTENT_DIRS": "policy", "KEEP_LIMIT": "policy",
+    "Sink": "policy", "check_name": "policy", "display_name": "policy", "keep_limit": "policy",
+    "STREAM_ERRORS": "streams", "decompressed": "streams", "peek_tar": "streams",
+    "TarEntry": "tar", "add_entry": "tar", "index_tar": "tar", "iter_tar": "tar",
+    "index_zip": "zips", "overlapping": "zips",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(import_module(f"depfree.sources.archive.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'depfree.sources.archive' has no attribute {name!r}")
+
 
 __all__ = [
     "COMPRESSED", "KEEP_BUDGET", "KEEP_CONTENT", "KEEP_CONTENT_DIRS", "KEEP_LIMIT", "STREAM_ERRORS", "ArchiveError",
