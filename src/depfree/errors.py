@@ -28,6 +28,10 @@ class UsageError(DepfreeError):
     """Arguments or configuration (a targets file, a policy file) are wrong."""
 
 
+class DataFileError(DepfreeError):
+    """A knowledge file in depfree/data does not have the shape its schema says (a packaging bug, not bad input)."""
+
+
 class ToolchainError(DepfreeError):
     """A Go toolchain or an external helper program could not be obtained or run."""
 

@@ -5,8 +5,9 @@ Conventions:
 - Every claim carries :class:`Evidence` naming the symbol, section, segment, note or file that proves it.
 - ``to_json`` serialises any of these dataclasses; ``None`` stays ``null``, except for the fields a class's
   ``json_omit()`` names: those are left out of its JSON object (keys the schema marks optional).
-- The typed sections of a binary live in ``model_hardening.py`` (hardening, debug, packer) and
-  ``model_verdicts.py`` (target verdicts, in-package resolution, container records, sandboxed runs).
+- The typed sections of a binary live in ``model_hardening.py`` (hardening, debug, packer),
+  ``model_verdicts.py`` (target verdicts, in-package resolution) and ``model_records.py`` (container records,
+  sandboxed runs).
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from depfree.details import MachoDetails, PeDetails
     from depfree.model_hardening import Debug, Hardening, Packer
     from depfree.model_verdicts import ContainerRecord, Resolution, Run, TargetVerdict
-
-from depfree.details import MachoDetails, PeDetails
 
 # 2: ``sha256`` is null unless it was asked for (issue 23: scan, check, hardening and targets hash with --hash only;
 # inspect hashes unless --no-hash). Everything else is as in depfree.report/1.
@@ -65,6 +65,8 @@ class VersionRequirement:
 
 @dataclass
 class Libc:
+    """The C library a binary runs on (``linkage.libc``), with what shows it."""
+
     flavour: str  # glibc | musl | bionic | msvcrt | ucrt | vcruntime | libsystem | none | unknown
     evidence: list[Evidence] = field(default_factory=list)
 
@@ -95,6 +97,9 @@ class RuntimeDll:
 
 @dataclass
 class Linkage:
+    """How a binary is linked (``binary.linkage``): static or dynamic, its loader, needed libraries and search
+    paths, its libc and the symbol versions it needs."""
+
     kind: str  # static | static-pie | dynamic
     interpreter: str | None = None
     needed: list[str] = field(default_factory=list)
@@ -113,6 +118,8 @@ class Linkage:
 
 @dataclass
 class MinOS:
+    """A minimum operating system or kernel version (``binary.min_os``, ``effective_min_os``) and its sources."""
+
     os: str
     version: str
     name: str | None = None
@@ -121,6 +128,8 @@ class MinOS:
 
 @dataclass
 class GoModule:
+    """A module of Go build info (``go.main``, ``go.deps``): path, version, checksum, replacement."""
+
     path: str
     version: str = ""
     sum: str = ""
@@ -129,6 +138,8 @@ class GoModule:
 
 @dataclass
 class GoPackage:
+    """A Go package linked into the binary (``go.packages``, ``--deep``): its kind, module, functions and bytes."""
+
     path: str
     kind: str  # std | main | dep | cgo
     module: str | None = None
@@ -146,6 +157,8 @@ class GoFeature:
 
 @dataclass
 class Go:
+    """What Go built the binary and how (``binary.go``): version, where that was read, build info, cgo, features."""
+
     version: str | None
     source: str  # buildinfo | pclntab | symbols | gccgo
     compiler: str = "gc"  # gc | gccgo
@@ -167,6 +180,8 @@ class Go:
 
 @dataclass
 class Need:
+    """One thing the binary asks of the machine it lands on (``binary.needs``): a file, directory, library..."""
+
     kind: str  # file | dir | interpreter | library | kernel | os | cpu | env
     what: str
     why: str
@@ -211,12 +226,16 @@ class Binary:
 
 @dataclass
 class FileError:
+    """An input that could not be analysed (``report.errors``): its path and why, one line."""
+
     path: str
     error: str
 
 
 @dataclass
 class Report:
+    """What ``inspect`` reports (schema ``depfree.report/2``): the binaries, the errors, the tool, the containers."""
+
     binaries: list[Binary] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     schema: str = SCHEMA

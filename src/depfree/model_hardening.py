@@ -27,6 +27,8 @@ class RwxSegment:
 
 @dataclass
 class RpathRisk:
+    """An RPATH/RUNPATH entry that lets the loader search where it should not (``hardening.rpath_risks``)."""
+
     tag: str  # RPATH | RUNPATH
     path: str
     risk: str  # current-directory | origin-relative | relative | world-writable
@@ -42,6 +44,8 @@ class Fortify:
 
 @dataclass
 class ElfHardening:
+    """The exploit mitigations of an ELF file (``binary.hardening``), each by the loader's and kernel's rules."""
+
     pie: bool | str = False  # True / False, "n/a" for a shared or relocatable object
     bind_now: bool = False
     relro: str = "none"  # full | partial | none | n/a
@@ -58,6 +62,8 @@ class ElfHardening:
 
 @dataclass
 class PeHardening:
+    """The exploit mitigations of a PE file (``binary.hardening``): its DLL characteristics and load config."""
+
     high_entropy_va: bool
     aslr: bool
     force_integrity: bool
@@ -74,6 +80,8 @@ class PeHardening:
 
 @dataclass
 class MachoHardening:
+    """The exploit mitigations of a Mach-O file (``binary.hardening``): its header flags and load commands."""
+
     pie: bool
     execstack: bool
     nx: bool
@@ -90,6 +98,8 @@ Hardening = ElfHardening | PeHardening | MachoHardening
 
 @dataclass
 class Debug:
+    """What debug information is left (``binary.debug``): symbols, DWARF, and what stripped it, in Go's words."""
+
     symtab: bool
     dwarf: bool
     dwarf_compressed: bool

@@ -7,13 +7,39 @@ class's ``json_omit`` and are absent from the JSON when None."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from depfree.model import Evidence, omit_none
+
+if TYPE_CHECKING:  # re-exported: their module is imported on first use (what inspect of a file never makes)
+    from depfree.model_records import ChecksumMismatch as ChecksumMismatch
+    from depfree.model_records import ChecksumResult as ChecksumResult
+    from depfree.model_records import ContainerRecord as ContainerRecord
+    from depfree.model_records import ContainerSummary as ContainerSummary
+    from depfree.model_records import DebInfo as DebInfo
+    from depfree.model_records import ImageRecord as ImageRecord
+    from depfree.model_records import LayerFacts as LayerFacts
+    from depfree.model_records import Run as Run
+    from depfree.model_records import WheelInfo as WheelInfo
+
+# The records of scanned containers and of sandboxed runs live in model_records.py (issue 23: nine dataclasses fewer
+# to define when a process only inspects files); their names stay importable from here.
+RECORDS = ("ChecksumMismatch", "ChecksumResult", "ContainerRecord", "ContainerSummary", "DebInfo", "ImageRecord",
+           "LayerFacts", "Run", "WheelInfo")
+
+
+def __getattr__(name: str) -> object:
+    if name in RECORDS:
+        from depfree import model_records
+
+        return getattr(model_records, name)
+    raise AttributeError(f"module 'depfree.model_verdicts' has no attribute {name!r}")
 
 
 @dataclass
 class TargetReason:
+    """Why a target verdict is not ok: a code (docs/targets.md), the message, the fix, its severity."""
+
     code: str  # os-mismatch, glibc-too-old, ca-bundle-missing... (docs/targets.md)
     message: str
     fix: str
@@ -22,6 +48,8 @@ class TargetReason:
 
 @dataclass
 class TargetVerdict:
+    """ok, warn or fail of one binary on one target (``binary.targets``) with the reasons."""
+
     binary: str
     target: str
     verdict: str  # ok | warn | fail
@@ -116,146 +144,3 @@ class Resolution:
         self.missing_libraries = [e.name for e in self.libraries if e.path is None]
         self.self_contained = (self.interpreter_found is not False and not self.missing_libraries
                                and not self.missing_files)
-
-
-@dataclass
-class ContainerSummary:
-    """How many binaries of a container are self-contained, miss what, and have which verdict."""
-
-    self_contained: int
-    not_self_contained: int
-    missing_interpreter: int
-    missing_libraries: int
-    missing_files: int
-    ok: int
-    warn: int
-    fail: int
-
-
-@dataclass
-class DebInfo:
-    """A .deb's control fields the judgement used."""
-
-    package: str
-    version: str | None
-    depends: str
-    pre_depends: str
-
-
-@dataclass
-class WheelInfo:
-    tag: str  # the platform tag of the wheel's PEP 427 file name
-
-
-@dataclass
-class LayerFacts:
-    """One layer of an image as it was applied (sources/image.py): its index and blob name, size, then either why
-    it was skipped (``error``) or the entries, whiteouts and opaque markers it held, and whether its blob's sha256
-    matched the manifest's digest (None: no sha256 digest to check). Absent keys stay absent in the JSON."""
-
-    layer: int
-    name: str
-    size: int
-    error: str | None = None
-    entries: int | None = None
-    whiteouts: int | None = None
-    opaque: int | None = None
-    digest_ok: bool | None = None
-
-    def json_omit(self) -> tuple[str, ...]:
-        return omit_none(self, "error", "entries", "whiteouts", "opaque", "digest_ok")
-
-
-@dataclass
-class ImageRecord:
-    """An image's name, config and layers; ``tags`` for a docker-archive, ``manifest`` (its digest) for an OCI
-    layout."""
-
-    name: str | None
-    config: str | None
-    layers: list[LayerFacts]
-    tags: list[str] | None = None
-    manifest: str | None = None
-
-    def json_omit(self) -> tuple[str, ...]:
-        return omit_none(self, "tags", "manifest")
-
-
-@dataclass
-class ChecksumMismatch:
-    name: str  # as the manifest lists it (relative to the scanned directory)
-    path: str
-    algorithm: str
-    expected: str
-    actual: str
-
-
-@dataclass
-class ChecksumResult:
-    """A release's checksum manifests checked against its files (sources/checksums.py): which match, which do not,
-    which are listed but absent, which are present but not listed, and the manifests' own errors."""
-
-    manifest: str  # the manifests, comma-separated
-    ok: list[str]
-    mismatched: list[ChecksumMismatch]
-    missing: list[str]
-    unlisted: list[str]
-    errors: list[str]
-
-
-@dataclass
-class ContainerRecord:
-    """One scanned package, archive, image or tree (``report.containers``). ``self_contained`` and ``verdict`` are
-    None when it holds no executable; the optional parts (absent from the JSON when None) say how it was read and
-    judged: ``compression``, ``deb``, ``image`` (its layers and config), ``checksums``
-    (the release's checksum manifests checked), ``wheel``, ``context`` (the rule of data/contexts.toml)."""
-
-    path: str
-    kind: str
-    files: int
-    binaries: int
-    self_contained: bool | None
-    verdict: str | None
-    summary: ContainerSummary
-    errors: int
-    compression: str | None = None
-    deb: DebInfo | None = None
-    image: ImageRecord | None = None
-    checksums: ChecksumResult | None = None
-    wheel: WheelInfo | None = None
-    context: str | None = None
-
-    def json_omit(self) -> tuple[str, ...]:
-        return omit_none(self, "compression", "deb", "image", "checksums", "wheel", "context")
-
-
-@dataclass
-class Run:
-    """One sandboxed run of a binary (``depfree verify``, ``inspect --verify``, the build matrix): whether it
-    started, how it ended, what it reached for (from strace) and what was expected of it."""
-
-    binary: str
-    root: str
-    started: bool
-    exit_code: int | None
-    signal: str | None
-    timed_out: bool
-    failure: str
-    details: dict[str, str]
-    missing: list[str]
-    accessed: list[str]
-    denied: list[str]
-    execve: list[dict[str, Any]]
-    connect: list[dict[str, Any]]
-    stdout: str
-    stderr: str
-    isolation: dict[str, Any]
-    root_contents: list[str] = field(default_factory=list)
-    expectations_met: bool = True
-    unmet: list[str] = field(default_factory=list)  # each expectation that failed: what was expected, what came
-    duration: float = 0.0
-    stdout_bytes: int = 0  # written in all; stdout/stderr keep the first max_output bytes
-    stderr_bytes: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)

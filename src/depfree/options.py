@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass
 class Options:
+    """The options of one analysis run, shared by every layer."""
+
     deep: bool = False  # packages and functions from pclntab (inspect --deep)
     hash: bool = True  # the file's sha256 (Binary.sha256); scan/check/hardening/targets turn it on with --hash only
     targets: list[str] | None = None  # target names for the short verdict; None = the default set

@@ -14,6 +14,8 @@ __all__ = ["Context", "Options"]  # Options lives in depfree.options; imported h
 
 @dataclass
 class Context:
+    """What every analyzer gets: the executable, the binary it fills, the options, the Go tables."""
+
     exe: Executable
     binary: Binary
     options: Options

@@ -1,15 +1,16 @@
 """Go facts: which Go built the binary and how, from build info first, then from deeper signs (pclntab, symbols,
-gccgo) when build info is gone. Whether cgo is on, with the evidence."""
+gccgo) when build info is gone. Whether cgo is on, with the evidence. gccgo's module is imported when
+that fallback runs (issue 23)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import islice
 
 from depfree.analysis.context import Context
 from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
 from depfree.golang.funcnames import is_cgo_name
-from depfree.golang.gccgo import gccgo_signs
 from depfree.golang.search import VERSION_RE, search_build_version
 from depfree.model import Evidence, Go
 
@@ -84,9 +85,11 @@ def go_from_buildinfo(exe: Executable) -> Go | None:
 def _cgo_from_binary(exe: Executable, go: Go) -> None:
     """cgo signs in the symbol table and the dynamic section: runtime/cgo's C part, C library imports, a NEEDED
     libc (on Linux the Go runtime makes system calls itself, so only C code brings libc in)."""
-    found = [Evidence("symbol", s, "runtime/cgo's C part is linked") for s in CGO_SYMBOLS if exe.symbol(s) is not None]
+    # the first three found are the evidence: the rest need not be looked up (each a pass over a Go .strtab)
+    found = list(islice((Evidence("symbol", s, "runtime/cgo's C part is linked") for s in CGO_SYMBOLS
+                         if exe.symbol(s) is not None), 3))
     if found:
-        go.cgo, go.cgo_evidence = True, found[:3]
+        go.cgo, go.cgo_evidence = True, found
         return
     if exe.format == "elf":
         dyn = set(exe.dynamic_symbols())
@@ -154,6 +157,8 @@ def _version_from_symbol(exe: Executable, ptr_size: int, order: ByteOrder) -> st
 
 def go_from_gccgo(ctx: Context) -> Go | None:
     """gccgo: no build info, no pclntab; libgo, the export data section and libgo's start-up symbols say Go."""
+    from depfree.golang.gccgo import gccgo_signs
+
     signs = gccgo_signs(ctx.exe)
     if signs is None:
         return None

@@ -48,6 +48,8 @@ def owner_packages(funcs: list[Function], known: set[str] | None = None) -> list
 
 @dataclass
 class ModuleMap:
+    """Which module of the build info a package path belongs to."""
+
     main: str | None
     deps: list[str]
 

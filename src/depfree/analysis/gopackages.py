@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from depfree.analysis.context import Context
 from depfree.analysis.gofeatures import features, gccgo_features, unknown_features
-from depfree.analysis.gomodules import module_map
 from depfree.model import Evidence, GoPackage
 
 
@@ -18,6 +17,8 @@ def analyze_gopackages(ctx: Context) -> None:
     if go.compiler == "gccgo":
         go.features = gccgo_features(ctx)
         if ctx.options.deep:  # no function table: paths and kinds only
+            from depfree.analysis.gomodules import module_map
+
             mm = module_map(go.main, go.deps, go.path)
             go.packages = sorted((GoPackage(p, *mm.classify(p)) for p in ctx.go.package_paths), key=lambda p: p.path)
         return

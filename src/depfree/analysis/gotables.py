@@ -13,10 +13,8 @@ from __future__ import annotations
 import re
 from functools import cached_property, lru_cache
 
-from depfree.analysis.gomodules import attribute_packages
 from depfree.formats.base import Executable
 from depfree.golang.funcnames import is_std, package_paths_of
-from depfree.golang.gccgo import gccgo_packages, gccgo_signs
 from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
 from depfree.golang.search import could_be_go, search_pclntab
@@ -54,7 +52,8 @@ class FunctionNames:
         lets the engine jump from name to name (one ``find`` per prefix scanned the table six times)."""
         raw = self.raw
         out = {m.decode("utf-8", "replace") for m in _prefix_pattern(prefixes).findall(raw)}
-        first = raw.split(b"\0", 1)[0] if raw[:1] != b"\0" else b""
+        end = raw.find(b"\0")
+        first = raw[: end if end >= 0 else len(raw)]  # the first name has no NUL before it (not a split of the rest)
         if first and first.startswith(tuple(p.encode() for p in prefixes)):
             out.add(first.decode("utf-8", "replace"))
         out.discard("")
@@ -154,12 +153,13 @@ class GoTables:
         if tab is None:
             return None
         try:
-            offsets = set(tab.name_offsets())
+            listed = tab.name_offsets()
         except PclntabError as exc:
             self.error = str(exc)
             return None
+        offsets = set(listed)
         _, size = tab.names_region
-        if not offsets or (min(offsets) >= 0 and max(offsets) < size):
+        if not listed or (min(listed) >= 0 and max(listed) < size):  # the list: twice as quick to walk as the set
             return offsets
         for off in offsets:
             if not 0 <= off < size:
@@ -254,10 +254,17 @@ class GoTables:
             files = tab.file_names()
         except PclntabError:
             files = []
+        add = out.add
         for d in {f.replace("\\", "/").rpartition("/")[0] for f in files}:
-            parts = [e.partition("@")[0] for e in d.split("/") if e]
-            for i in range(len(parts)):
-                out.add("/".join(parts[i:]))
+            parts = [e.partition("@")[0] for e in d.split("/") if e] if "@" in d else [e for e in d.split("/") if e]
+            rest = reversed(parts)  # "c", then "b/c", then "a/b/c": each run one element longer than the last
+            tail = next(rest, None)
+            if tail is None:
+                continue
+            add(tail)
+            for e in rest:
+                tail = e + "/" + tail
+                add(tail)
         return out
 
     @cached_property
@@ -273,8 +280,11 @@ class GoTables:
         dirs = self.source_dirs
         if dirs:
             found = {p for p in found if not is_std(p) or p in dirs}
-        if not found and gccgo_signs(self.exe) is not None:
-            found = gccgo_packages(self.exe)
+        if not found:
+            from depfree.golang.gccgo import gccgo_packages, gccgo_signs
+
+            if gccgo_signs(self.exe) is not None:
+                found = gccgo_packages(self.exe)
         return found
 
     @cached_property
@@ -300,5 +310,7 @@ class GoTables:
         """Every package with compiled functions (count and bytes of code) plus those whose code is all inlined,
         attributed to the modules of ``go``'s build info."""
         if self._packages is None:
+            from depfree.analysis.gomodules import attribute_packages
+
             self._packages = attribute_packages(self.functions, self.package_paths, go)
         return self._packages

@@ -5,7 +5,6 @@ from __future__ import annotations
 from depfree.analysis.context import Context
 from depfree.analysis.linkage import linkage_of
 from depfree.analysis.minimum import header_min_os
-from depfree.details import MachoDetails, PeDetails
 from depfree.formats.base import Executable
 from depfree.model import Binary, Linkage
 
@@ -21,6 +20,10 @@ def analyze_linkage(ctx: Context) -> None:
     b.linkage = linkage_of(exe)
     b.min_os = header_min_os(exe)
     details = exe.details()
+    if details is None:
+        return
+    from depfree.details import MachoDetails, PeDetails  # here: an ELF file has none (issue 23: import cost)
+
     if isinstance(details, PeDetails):
         b.pe = details
     elif isinstance(details, MachoDetails):

@@ -7,7 +7,6 @@ Analyzers gather facts only; the judgement (target verdicts, package context) is
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 from collections.abc import Callable
 
@@ -54,6 +53,8 @@ def sha256_of(source: ByteSource) -> str:
     """The sha256 of the source's bytes. A mapped file is hashed 8 MiB at a time, each part's pages let go once
     hashed (``MADV_DONTNEED``: they stay in the page cache, later reads fault them back in), so hashing a 300 MB
     file does not make it 300 MB of this process's memory (scan --hash's peak RSS, issue 23)."""
+    import hashlib  # here: OpenSSL's start-up is ~3 ms of a run that hashes nothing (issue 23)
+
     try:
         view = source.view()
     except InputError:  # a file that cannot be mapped (sysfs, some FUSE file systems): read in parts

@@ -12,6 +12,7 @@ from functools import cache
 
 from depfree.datafiles import load
 from depfree.errors import DepfreeError
+from depfree.formats.base import Symbol
 from depfree.formats.elf import ElfExecutable
 from depfree.model import Evidence, Libc
 
@@ -25,6 +26,8 @@ GO_BUILDINFO_MAGIC = b"\xff Go buildinf:"  # GOROOT src/debug/buildinfo/buildinf
 
 @dataclass(frozen=True)
 class Sign:
+    """One sign of a statically linked libc (an entry of data/static_libc.toml)."""
+
     libc: str
     kind: str
     value: str
@@ -66,10 +69,11 @@ def go_sign(exe: ElfExecutable) -> Evidence | None:
 def static_libc(exe: ElfExecutable) -> Libc:
     go = go_sign(exe)
     table, types = signs()
-    for sign in table:
-        if go is not None and not sign.code:
-            continue
-        found = _look(exe, sign, types)
+    asked = [s for s in table if go is None or s.code]
+    # the symbol signs looked up together: one pass over a Go binary's megabytes of .strtab, not one each
+    symbols = exe.symbols_named([s.value for s in asked if s.kind == "symbol"])
+    for sign in asked:
+        found = _look(exe, sign, types, symbols)
         if found is not None:
             return Libc(sign.libc, [found])
     if go is not None:
@@ -79,10 +83,10 @@ def static_libc(exe: ElfExecutable) -> Libc:
                                                              "(data/static_libc.toml)")])
 
 
-def _look(exe: ElfExecutable, sign: Sign, types: dict[str, int]) -> Evidence | None:
+def _look(exe: ElfExecutable, sign: Sign, types: dict[str, int], symbols: dict[str, Symbol]) -> Evidence | None:
     detail = f"{sign.why}: statically linked {sign.libc} ({sign.source})"
     if sign.kind == "symbol":
-        return Evidence("symbol", sign.value, detail) if exe.symbol(sign.value) is not None else None
+        return Evidence("symbol", sign.value, detail) if sign.value in symbols else None
     if sign.kind == "note":
         return Evidence("note", sign.value, detail) if exe.abi_tag is not None else None
     if sign.kind == "irelative":

@@ -15,10 +15,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from depfree.details import MachoDetails, PeDetails
 from depfree.sources.file import ByteSource
+
+if TYPE_CHECKING:  # the PE and Mach-O readers import them; reading an ELF file makes none (issue 23)
+    from depfree.details import MachoDetails, PeDetails
 
 ByteOrder = Literal["little", "big"]  # what int.from_bytes takes
 

@@ -31,6 +31,9 @@ class BuildInfoError(FormatError):
 
 @dataclass
 class RawBuildInfo:
+    """The build info blob as found: the Go version and module info strings, its address, its form (inline or
+    pointers), pointer size and byte order."""
+
     version: str
     modinfo: str
     address: int
@@ -41,6 +44,8 @@ class RawBuildInfo:
 
 @dataclass
 class BuildInfo:
+    """The build info parsed (what ``go version -m`` prints): Go version, main path and module, deps, settings."""
+
     go_version: str
     path: str = ""
     main: GoModule | None = None

@@ -30,6 +30,8 @@ _ESCAPE = re.compile(r"_(x[0-9a-fA-F]{2}|[01_])")
 
 @dataclass
 class GccgoSigns:
+    """What shows a gccgo-built program: libgo, the GCC version, the evidence."""
+
     libgo: str | None = None  # the NEEDED entry, when dynamic
     gcc_version: str | None = None
     evidence: list[Evidence] = field(default_factory=list)

@@ -22,6 +22,8 @@ MAX_HITS = 256
 
 @dataclass(frozen=True)
 class ModuleData:
+    """``runtime.firstmoduledata``: where the module's text, data and bss lie, its pc range, the pclntab's end."""
+
     addr: int
     text: int
     etext: int

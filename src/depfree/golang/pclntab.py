@@ -127,22 +127,30 @@ class Pclntab:
     def _name_offsets_fast(self, base: int, limit: int, skip: int) -> list[int] | None:
         """:meth:`name_offsets` of the whole table without a Python loop, where the layout allows it (Go 1.18+,
         little-endian, every ``_func`` 4-byte aligned, as the linker writes them): the function table and the
-        function data read as arrays of 32-bit words, the name offsets picked out with one ``itemgetter``. None
-        when it does not apply, or when a ``_func`` lies past the end (the caller's loop then says which)."""
+        function data read as arrays of 32-bit words, the name offsets picked out with one ``itemgetter``. The word
+        indexes (``funcoff // 4``) come from one shift of the ``funcoff`` column read as a single integer: with the
+        low two bits of every word zero, shifting the whole by two shifts each word by two. None when it does not
+        apply, or when a ``_func`` lies past the end (the caller's loop then says which)."""
         if self.field_size != 4 or self.order != "little" or sys.byteorder != "little" or self.nfunc < 2:
             return None
         raw = self.functab_raw()
         if len(raw) < self.functab_size:
             return None  # cut off: entries() says so
+        column = raw[4 : 8 * self.nfunc : 8]  # the low byte of every funcoff
+        if column.translate(None, _ALIGNED):
+            return None  # a funcoff not a multiple of 4
         words = array("I")
         words.frombytes(raw)
-        funcoffs = words[1 : 2 * self.nfunc : 2]
+        funcoffs = words[1 : 2 * self.nfunc : 2].tobytes()
+        indexes = array("I")
+        indexes.frombytes((int.from_bytes(funcoffs, "little") >> 2).to_bytes(len(funcoffs), "little"))
         start = base + skip
-        if any(map((3).__and__, funcoffs)) or start + max(funcoffs) + 4 > limit:
-            return None
         view = self._view()
         with view[start : start + (limit - start) // 4 * 4] as region, region.cast("i") as data:
-            return list(operator.itemgetter(*map((2).__rrshift__, funcoffs))(data))
+            try:
+                return list(operator.itemgetter(*indexes)(data))
+            except IndexError:  # a _func past the end
+                return None
 
     @property
     def names_region(self) -> tuple[int, int]:
@@ -221,6 +229,9 @@ class Pclntab:
     @property
     def layout_name(self) -> str:
         return LAYOUT_RANGE[self.layout]
+
+
+_ALIGNED = bytes(range(0, 256, 4))  # the byte values with the low two bits clear
 
 
 class Function(NamedTuple):

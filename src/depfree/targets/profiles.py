@@ -10,11 +10,6 @@ from typing import Any
 from depfree.datafiles import load
 from depfree.errors import UsageError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 KEYS: dict[str, type | tuple[type, ...]] = {
     "os": str, "arch": (list, str), "libc": str, "libc_version": str, "kernel": str, "os_version": str, "files": list,
     "interpreters": list, "libraries": list, "cpu": str, "source": str, "container": bool, "default": bool}
@@ -76,6 +71,10 @@ def _builtin() -> dict[str, Profile]:
 def load_profiles(targets_file: str | None = None) -> dict[str, Profile]:
     profiles = builtin()
     if targets_file:
+        if sys.version_info >= (3, 11):  # here: only a --targets-file is TOML to parse (data/*.toml come cached)
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
         try:
             with open(targets_file, "rb") as fh:
                 doc = tomllib.load(fh)

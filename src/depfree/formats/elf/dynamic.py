@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
-from elftools.elf import enums
-
 from depfree.errors import FormatError
+from depfree.formats.elf import enums
 from depfree.formats.elf.header import ElfImage
 from depfree.formats.strings import cstring_at
 

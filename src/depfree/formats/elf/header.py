@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import NamedTuple
 
-from elftools.elf import enums
-
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment
+from depfree.formats.elf import enums
 from depfree.formats.strings import cstring_at
 from depfree.sources.file import ByteSource
 

@@ -1,0 +1,47 @@
+"""``ElfExecutable.symbols_named``: many .symtab names looked up in one pass over the string table, each found as
+``symbol()`` finds it. The names come from ``readelf -s`` of static glibc and musl programs (whose string tables merge
+names into the tails of longer ones: ``main`` ends ``__libc_start_main``), plus names that are only tails or absent."""
+
+from __future__ import annotations
+
+import pytest
+
+from depfree.formats.detect import open_executables
+from depfree.formats.elf import ElfExecutable
+from depfree.sources.file import FileSource
+from helpers.oracles import readelf_symbols
+
+
+@pytest.mark.parametrize("cc", ["gcc", "musl-gcc"])
+def test_symbols_named_finds_what_readelf_lists_and_what_symbol_finds(factory, cc: str) -> None:  # type: ignore[no-untyped-def]
+    factory.require(cc)
+    path = factory.c("hello.c", cc=cc, flags=("-static",))
+    listed = {name for name, _type, _ndx in readelf_symbols(path) if name}
+    under = sorted(n for n in listed if n.startswith("_"))
+    assert len(under) > 50
+    # tails of listed names that no symbol is named (or is: then readelf lists it), and names nowhere in the table
+    tails = sorted({n[i:] for n in under for i in (1, 2, 3) if n[i:].startswith("_")} - listed)[:40]
+    absent = ["_no_such_symbol_here", "__libc_no_such_thing"]
+    asked = [*under, *tails, *absent]
+    with FileSource(path) as src:
+        exe = open_executables(src)[0]
+        assert isinstance(exe, ElfExecutable)
+        found = exe.symbols_named(asked)
+        one_by_one = {n: s for n in asked if (s := exe.symbol(n)) is not None}
+    assert set(found) == set(under)  # every listed name, no tail that is not one, nothing absent
+    assert found == one_by_one
+    assert list(found) == [n for n in asked if n in found]  # in the order asked
+
+
+def test_symbols_named_of_mixed_names_and_of_a_file_without_symtab(factory) -> None:  # type: ignore[no-untyped-def]
+    path = factory.c("hello.c", flags=("-static",))
+    with FileSource(path) as src:
+        exe = open_executables(src)[0]
+        assert isinstance(exe, ElfExecutable)
+        assert set(exe.symbols_named(["main", "_start", "no_such"])) == {"main", "_start"}  # one search each
+    stripped = factory.c("hello.c", flags=("-static", "-s"))
+    assert not [n for n, _t, _i in readelf_symbols(stripped) if n]
+    with FileSource(stripped) as src:
+        exe = open_executables(src)[0]
+        assert isinstance(exe, ElfExecutable)
+        assert exe.symbols_named(["_start", "__libc_setup_tls"]) == {}
