@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -128,6 +128,8 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
                             limits=parse_limits(limits))
     report = Report(tool=_tool(), containers=[])
     totals = {"containers": 0, "binaries": 0, "ok": 0, "warn": 0, "fail": 0, "errors": 0}
+    # JSON: each container's binaries written as it comes in, not kept (the report's other fields at the end)
+    streamed = _StreamedJson(out) if out.format == "json" else None
     try:
         for res in results:
             if progress:
@@ -138,13 +140,20 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
                 out.write(jsonl.container_line(res))
                 _count(res, totals)
                 continue
+            if streamed is not None:
+                streamed.add(res.binaries)
+                _collect(report, res, totals, binaries=False)
+                continue
             _collect(report, res, totals)
             if console is not None and res.container:
                 print_container(console, res, details)
     finally:
         if progress:
             progress.stop()
-    out.emit(ScanOutcome(report, totals))
+    if streamed is not None:
+        streamed.finish(report)
+    else:
+        out.emit(ScanOutcome(report, totals))
     sys.exit(EXIT_INPUT if totals["errors"] else EXIT_OK)
 
 
@@ -152,6 +161,25 @@ def _tool() -> dict[str, str]:
     from depfree.api import tool_info
 
     return tool_info()
+
+
+class _StreamedJson:
+    """``--json`` written container by container (render.json.StreamedReport): the same document as
+    :func:`_write_json` of the whole report, without keeping every binary of a fleet of inputs until the end."""
+
+    def __init__(self, out: Output) -> None:
+        from depfree.render import json as render_json
+
+        self.stream = out.stream()  # (a bad -o FILE is a usage error before the scan starts)
+        self.writer = render_json.StreamedReport(self.stream.write)
+
+    def add(self, binaries: list[Any]) -> None:
+        self.writer.add(binaries)
+
+    def finish(self, report: Report) -> None:
+        self.writer.finish(report)
+        self.stream.write("\n")
+        self.stream.flush()
 
 
 def _write_json(report: Report, out: Output) -> None:
@@ -165,11 +193,12 @@ def _write_json(report: Report, out: Output) -> None:
     stream.flush()
 
 
-def _collect(report: Report, res: ScanResult, totals: dict[str, int]) -> None:
+def _collect(report: Report, res: ScanResult, totals: dict[str, int], binaries: bool = True) -> None:
     if res.container:
         assert report.containers is not None
         report.containers.append(res.container)
-    report.binaries.extend(res.binaries)
+    if binaries:
+        report.binaries.extend(res.binaries)
     report.errors.extend(res.errors)
     _count(res, totals)
 

@@ -61,15 +61,57 @@ def write_model(obj: Any, write: Callable[[str], object]) -> None:
     (issue 23: ≤ 200 MiB)."""
     from depfree.model import shallow_json
 
-    fields = shallow_json(obj)
     write("{")
-    for i, (key, value) in enumerate(fields.items()):
-        write(("," if i else "") + _encode(key, None, False) + ":")
-        if isinstance(value, list):
-            write("[")
-            for j, item in enumerate(value):
-                write(("," if j else "") + _encode(item, shallow_json, False))
-            write("]")
-        else:
-            write(_encode(value, shallow_json, False))
+    for i, (key, value) in enumerate(shallow_json(obj).items()):
+        _write_field(write, i, key, value)
     write("}")
+
+
+def _write_field(write: Callable[[str], object], i: int, key: str, value: Any) -> None:
+    from depfree.model import shallow_json
+
+    write(("," if i else "") + _encode(key, None, False) + ":")
+    if isinstance(value, list):
+        write("[")
+        for j, item in enumerate(value):
+            write(("," if j else "") + _encode(item, shallow_json, False))
+        write("]")
+    else:
+        write(_encode(value, shallow_json, False))
+
+
+class StreamedReport:
+    """:func:`write_model` of a report whose first field is the list ``first`` (a scan's binaries), written as its
+    items come in (``add``, container by container) and the other fields at the end (``finish``, from the report
+    without those items): the same characters, and no item kept once written. Nothing is written before the first
+    ``add``, so an error raised before any result leaves no half document."""
+
+    def __init__(self, write: Callable[[str], object], first: str = "binaries") -> None:
+        self.write = write
+        self.first = first
+        self.count = 0
+        self.started = False
+
+    def add(self, items: list[Any]) -> None:
+        from depfree.model import shallow_json
+
+        if not self.started:
+            self.write("{" + _encode(self.first, None, False) + ":[")
+            self.started = True
+        for item in items:
+            self.write(("," if self.count else "") + _encode(item, shallow_json, False))
+            self.count += 1
+
+    def finish(self, rest: Any) -> None:
+        """The other fields, from ``rest``: the report whose ``first`` list is empty (its items were added)."""
+        from depfree.model import shallow_json
+
+        self.add([])
+        fields = shallow_json(rest)
+        keys = list(fields)
+        if not keys or keys[0] != self.first or fields[self.first]:
+            raise ValueError(f"expected a report whose first field is an empty {self.first!r}, found {keys[:1]}")
+        self.write("]")
+        for i, key in enumerate(keys[1:], 1):
+            _write_field(self.write, i, key, fields[key])
+        self.write("}")

@@ -71,9 +71,10 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
             scanner.read_shlibs(inputs)
         else:
             engine.deb_shlibs.update(shlibs)
-        for p in inputs:
+        for i, p in enumerate(inputs):
             scanner.read_input(p)
             engine.ship()  # the last files of this input go to the pool now, not with the next input's
+            scanner.reading = i + 1 < len(inputs)
             yield from scanner.ready()
         yield from scanner.drain()
     finally:

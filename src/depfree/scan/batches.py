@@ -3,7 +3,7 @@
 A batch is up to ``BATCH`` files or members (or ``BATCH_BYTES`` of them): one pickled call and one result message
 for all of them. At most ``AHEAD`` batches per worker sit in the pool's queue; the others wait here and are shipped
 one by one as results come back (from the pool's result thread). Whenever the main process would wait for a result,
-it analyses a waiting batch itself instead (the last waiting first): it is the jobs-th analysing process, not a
+it analyses a waiting batch itself instead (the oldest first): it is the jobs-th analysing process, not a
 third process competing for two cores with two workers, and the batches it analyses are never pickled (issue 23,
 bench/RESULTS.md)."""
 
@@ -81,7 +81,8 @@ class Batches:
 
     def results(self, batch: Batch) -> list[Result]:
         """``batch``'s results, analysed here when it is still waiting; while the pool has it, the batches still
-        waiting are analysed here meanwhile (the last first: the pool takes them from the front)."""
+        waiting are analysed here meanwhile, oldest first (results come in about the order their containers are
+        emitted in, so few wait in memory for the containers before theirs)."""
         while True:
             with self.lock:
                 if not batch.taken:
@@ -89,7 +90,7 @@ class Batches:
                     batch.taken = True
                     mine = batch
                 elif batch.results is None and not batch.handle.ready() and self.waiting:
-                    mine = self.waiting.pop()
+                    mine = self.waiting.popleft()
                     mine.taken = True
                 else:
                     break

@@ -73,7 +73,9 @@ class Container:
             self.nested.append((name, blob, kind))
             return None
         token = len(self.members) + 1
-        self.members[token] = Member(name, self.engine.submit(blob, f"{self.path}!{name}"))
+        task = self.engine.submit(blob, f"{self.path}!{name}")
+        task.refs += 1
+        self.members[token] = Member(name, task)
         self.engine.notify(self.path)
         return token
 
@@ -150,6 +152,10 @@ class Container:
         for link, problem in sorted(resolver.problems.items()):
             self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))
         return self.record(binaries), binaries
+
+    def tasks(self) -> list[Task]:
+        """The analyses of this container's executables."""
+        return [t for _, _, t in self.disk_members] + [m.task for m in self.members.values()]
 
     def context_kind(self) -> str:
         """Which rule of data/contexts.toml judges this container's binaries."""

@@ -8,6 +8,7 @@ import dataclasses
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 from collections import deque
 from collections.abc import Callable
@@ -36,14 +37,16 @@ class Task:
         self.memory = blob.size if blob.data is not None else 0
         self.engine = engine
         self.name = name
+        self.done = False
         self._result: tuple[list[Binary], str | None] | None = None
+        self._packed: bytes | None = None  # the result pickled, once its container is emitted (see pack)
         self._async: Any = None  # the pool's handle of a single analysis
         self.batch: Batch | None = None  # or the batch it is analysed in (scan/batches.py), at ``index``
         self.index = 0
         self.uses = 0
+        self.refs = 0  # the containers' listings of it not emitted yet
         if engine.pool is None:
-            self._result = analyse_blob(blob, name, engine.options)
-            self._cleanup()
+            self._set(analyse_blob(blob, name, engine.options))
         elif engine.batches is not None:
             engine.filling.append(self)  # analysed in a batch with others (Engine.ship)
         else:
@@ -51,29 +54,48 @@ class Task:
 
     @property
     def pending(self) -> bool:
-        return self._result is None
+        return not self.done
 
     def ready(self) -> bool:
-        if self._result is not None:
+        if self.done:
             return True
         if self.batch is not None:
             return self.batch.ready()
         return self._async is not None and self._async.ready()
 
     def get(self) -> tuple[list[Binary], str | None]:
-        if self._result is None:
+        if not self.done:
             if self.batch is None and self._async is None:  # in the batch being filled
                 self.engine.ship()
             if self.batch is not None:
                 assert self.engine.batches is not None
-                self._result = self.engine.batches.results(self.batch)[self.index]
+                self._set(self.engine.batches.results(self.batch)[self.index])
             else:
-                self._result = self._async.get()
+                self._set(self._async.get())
                 self._async = None
-            self._cleanup()
+        if self._result is None:  # packed: fresh objects for the copy that asks
+            if self._packed is None:
+                raise RuntimeError(f"{self.name}: analysis asked for after its last container was emitted")
+            result: tuple[list[Binary], str | None] = pickle.loads(self._packed)
+            return result
         return self._result
 
-    def _cleanup(self) -> None:
+    def emitted(self, more: bool) -> None:
+        """One container listing it was emitted. Once none is left, the result goes, or, when ``more`` inputs may
+        still bring a copy, stays as pickled bytes only (~5 KB a binary where the objects take ~30 KB), from which
+        that copy gets fresh objects: the scan's memory no longer grows with its inputs by the facts of every
+        binary (issue 23, bench/RESULTS.md)."""
+        self.refs -= 1
+        if self.refs > 0 or self._result is None:
+            return
+        if more:
+            self._packed = pickle.dumps(self._result, protocol=pickle.HIGHEST_PROTOCOL)
+        self._result = None
+
+    def _set(self, result: tuple[list[Binary], str | None]) -> None:
+        self._result = result
+        self.done = True
+        self.batch = None
         if self.blob is not None and self.blob.temporary and self.blob.path:
             try:
                 os.unlink(self.blob.path)
@@ -220,7 +242,8 @@ class Engine:
     def _retire(self, wait: bool) -> None:
         while self.inflight and (wait or self.inflight[0].ready()):
             t = self.inflight.popleft()
-            t.get()
+            if not t.done:
+                t.get()
             self.inflight_bytes -= t.memory
             wait = False
 

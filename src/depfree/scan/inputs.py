@@ -39,6 +39,7 @@ class Scanner:
         self.checksums = checksums
         self.pending: deque[Container | FileError] = deque()  # containers and unreadable inputs, in input order
         self.indexing: deque[Container] = deque()  # archives being indexed in the pool, in the order sent
+        self.reading = True  # inputs are still to be read (iter_scan says when the last one was)
 
     # Each reader fills a Container; nested archives found in it are read right after it.
     def read_input(self, path: str) -> None:
@@ -110,6 +111,7 @@ class Scanner:
             c.files += 1
             if item.kind == "exe":
                 task = self.engine.submit(Blob.of_file(item.path, item.size), item.path, ("inode", item.inode))
+                task.refs += 1
                 c.disk_members.append((prefix + item.rel, item.path, task))
                 self.engine.notify(item.path)
             elif self.depth > 0 and item.kind != "ar":
@@ -155,7 +157,9 @@ class Scanner:
             at = inside(path, self.engine.root)
             if at is not None:
                 c.view, vpath = DirView(self.engine.root), at
-        c.disk_members.append((vpath, path, self.engine.submit(blob, path, key)))
+        task = self.engine.submit(blob, path, key)
+        task.refs += 1
+        c.disk_members.append((vpath, path, task))
         self.pending.append(c)
 
     def _read_image_tar(self, path: str, blob: Blob, depth: int) -> bool:
@@ -270,6 +274,9 @@ class Scanner:
         if isinstance(c, FileError):
             return ScanResult(None, [], [c])
         rec, binaries = c.finish()
+        more = self.reading or any(isinstance(p, Container) and p.indexing is not None for p in self.pending)
+        for task in c.tasks():  # (more: a later input, or an archive still being indexed, may hold copies)
+            task.emitted(more)
         errors = list(c.errors)
         for msg in rec.checksums.errors if rec.checksums else []:
             errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
