@@ -11,6 +11,8 @@ Contracts other analyzers rely on:
 from __future__ import annotations
 
 import re
+import struct
+from array import array
 from functools import cached_property, lru_cache
 
 from depfree.formats.base import Executable
@@ -80,6 +82,23 @@ def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern[bytes]:
     return re.compile(b"\0((?:" + heads + b")[^\0]*)") if heads else re.compile(b"(?!)")
 
 
+class PackedOffsets:
+    """Offsets asked about a few times (``in``): packed as 32-bit words and searched in C, ~0.1 ms a question for a
+    Go binary's 35k functions, where a set of them costs ~2.5 ms to build (``needs`` asks about a dozen names)."""
+
+    def __init__(self, values: list[int]) -> None:
+        self._packed = array("i", values).tobytes()
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, int) or not -(1 << 31) <= value < 1 << 31:
+            return False
+        needle = struct.pack("=i", value)
+        at = self._packed.find(needle)
+        while at > 0 and at & 3:  # a match across two words
+            at = self._packed.find(needle, at + 1)
+        return at >= 0
+
+
 def find_pclntab(exe: Executable) -> Pclntab | None:
     """The pclntab, found by section name, by symbol, or by a validated search. An ELF whose section headers show
     nothing of the gc linker (:func:`could_be_go`) has none: its symbol table is not indexed to look for
@@ -146,7 +165,7 @@ class GoTables:
             return set()
 
     @cached_property
-    def _linked_offsets(self) -> set[int] | None:
+    def _linked_offsets(self) -> PackedOffsets | None:
         """The name offsets of the function table's functions (Go 1.16+), or None when the table cannot say (the
         error is kept, as :attr:`linked_names` keeps it)."""
         tab = self.pclntab
@@ -157,15 +176,14 @@ class GoTables:
         except PclntabError as exc:
             self.error = str(exc)
             return None
-        offsets = set(listed)
         _, size = tab.names_region
-        if not listed or (min(listed) >= 0 and max(listed) < size):  # the list: twice as quick to walk as the set
-            return offsets
-        for off in offsets:
+        if not listed or (min(listed) >= 0 and max(listed) < size):
+            return PackedOffsets(listed)
+        for off in set(listed):  # (the first outside, in the order a set of them gives)
             if not 0 <= off < size:
                 self.error = f"function name offset {off:#x} is outside the name table ({size} bytes)"
                 return None
-        return offsets
+        return PackedOffsets(listed)
 
     def is_linked(self, name: str) -> bool:
         """Whether ``name`` is in :attr:`linked_names`, without building that set (Go 1.16+): the offsets where
