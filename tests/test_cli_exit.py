@@ -1,6 +1,6 @@
-"""``depfree inspect`` ends its process without the interpreter's clean-up (cli/main.py ``QUICK_EXIT``): what it
-wrote must still all arrive, through a pipe or into ``-o FILE``, with its exit code; the digests are checked against
-``sha256sum``."""
+"""``depfree inspect`` and ``scan`` end their process without the interpreter's clean-up (cli/main.py
+``QUICK_EXIT``): what they wrote must still all arrive, through a pipe or into ``-o FILE``, with the exit code, and
+nothing may be left behind; the digests are checked against ``sha256sum``."""
 
 from __future__ import annotations
 
@@ -45,3 +45,35 @@ def test_a_bad_input_still_reports_its_line_and_exit_code(tmp_path: Path) -> Non
     assert [e["path"] for e in json.loads(got.stdout)["errors"]] == [missing]
     usage = depfree("inspect", "--no-such-option")
     assert usage.returncode == 2 and "No such option" in usage.stderr
+
+
+def test_a_scan_ends_quickly_with_everything_written_and_cleaned_up(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`scan` ends the same way once its pool and spool directory are gone: the report is whole (each binary's
+    digest as sha256sum gives it), the exit code is the scan's, no worker is left and no temp file."""
+    import os
+    import tarfile
+
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for i, f in enumerate(FILES):
+        (tree / f"b{i}").write_bytes(Path(f).read_bytes() + bytes([i]))  # distinct contents: no copies
+    archive = tmp_path / "release.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:  # compressed: its members are captured, the big one spooled
+        tf.add(factory.go("plain"), arcname="app")
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    env = {**os.environ, "TMPDIR": str(spool)}
+    got = subprocess.run([sys.executable, "-m", "depfree", "scan", "--json", "--hash", "--jobs", "2",
+                          "--limit", "spool-over=1KiB", str(tree), str(archive), str(tmp_path / "missing")],
+                         capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert got.returncode == 2, got.stderr
+    report = json.loads(got.stdout)
+    digests = {b["path"]: b["sha256"] for b in report["binaries"]}
+    assert {p: digests[p] for p in map(str, sorted(tree.iterdir()))} == {
+        str(p): sha256sum(str(p)) for p in sorted(tree.iterdir())}
+    assert digests[f"{archive}!app"] == sha256sum(str(factory.go("plain")))
+    assert [e["path"] for e in report["errors"]] == [str(tmp_path / "missing")]
+    assert list(spool.iterdir()) == []  # the spool directory went with the scan
+    ps = subprocess.run(["pgrep", "-f", f"scan --json --hash --jobs 2 --limit spool-over=1KiB {tree}"],
+                        capture_output=True, text=True, check=False)
+    assert ps.stdout == ""  # no worker outlived the scan

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from depfree.sources.file import ByteSource
 
@@ -37,8 +37,7 @@ def max_symbols(default: int) -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else default
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     name: str
     addr: int
     offset: int  # file offset, relative to the start of the file (not the slice)
@@ -50,8 +49,7 @@ class Section:
     compressed: bool = False
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     kind: str  # "load" for loadable segments; format-specific otherwise (e.g. ELF PT_* names)
     vaddr: int
     memsz: int
@@ -62,8 +60,7 @@ class Segment:
     executable: bool = False
 
 
-@dataclass(frozen=True)
-class Symbol:
+class Symbol(NamedTuple):
     name: str
     value: int
     size: int

@@ -8,9 +8,7 @@ import dataclasses
 import gc
 import multiprocessing
 import os
-import shutil
 import signal
-import tempfile
 from collections import deque
 from collections.abc import Callable
 from typing import IO, Any, Protocol
@@ -160,6 +158,8 @@ class Engine:
     @property
     def spool_dir(self) -> str:
         if self._spool is None:
+            import tempfile  # (imported when a member is first spooled: a scan of a tree has none)
+
             self._spool = tempfile.mkdtemp(prefix="depfree-scan-")
         return self._spool
 
@@ -234,6 +234,8 @@ class Engine:
             self.pool.join()
             self.pool = None
         if self._spool is not None:
+            import shutil
+
             shutil.rmtree(self._spool, ignore_errors=True)
             self._spool = None
         if self._frozen:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable
 from typing import IO
 
@@ -19,6 +18,8 @@ def capture(fh: IO[bytes], size: int, spool: str | Callable[[], str], in_memory:
         data = _read_exact(fh, size)
         h.update(data)
         return Blob.of_bytes(data, h.hexdigest())
+    import tempfile
+
     fd, path = tempfile.mkstemp(dir=spool if isinstance(spool, str) else spool(), prefix="member-")
     got = 0
     with os.fdopen(fd, "wb") as out:

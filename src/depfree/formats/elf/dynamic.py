@@ -80,8 +80,16 @@ class ElfDynamic(ElfImage):
         """(tag, value) pairs of PT_DYNAMIC; string tags (NEEDED, RPATH...) resolved through DT_STRTAB."""
         return [(name, self._dynstr(val) if name in _DT_STRINGS else val) for name, val in self._raw_dynamic]
 
+    @cached_property
+    def _dyn_index(self) -> dict[str, list[Any]]:
+        """The values of each tag, in order (a binary's tags are asked for a dozen times)."""
+        out: dict[str, list[Any]] = {}
+        for t, v in self.dynamic:
+            out.setdefault(t, []).append(v)
+        return out
+
     def _dyn_values(self, tag: str) -> list[Any]:
-        return [v for t, v in self.dynamic if t == tag]
+        return list(self._dyn_index.get(tag, ()))
 
     @property
     def needed(self) -> list[str]:
@@ -109,7 +117,7 @@ class ElfDynamic(ElfImage):
         return sum(v for v in self._dyn_values("DT_FLAGS_1") if isinstance(v, int))
 
     def dyn_has(self, tag: str) -> bool:
-        return any(t == tag for t, _ in self.dynamic)
+        return tag in self._dyn_index
 
     # --- strings ---------------------------------------------------------------------------------------------
     @cached_property
