@@ -261,6 +261,8 @@ def test_name_questions_answer_as_the_name_set(factory, program, cgo):
                 assert fresh.names_with_prefix(prefixes) == {n for n in every if n.startswith(prefixes)}
             for part in ("_Cfunc_", "_C2func_", "_goboringcrypto_", "Lookup", "func1"):
                 assert fresh.names_containing(part) == {n for n in every if part in n}
+            for parts in (("_Cfunc_", "_C2func_", "_goboringcrypto_"), ("Lookup", "func1", "okup"), ("no such",)):
+                assert fresh.names_containing_any(parts) == {n for n in every if any(p in n for p in parts)}
             sample = sorted(every)[:: max(1, len(every) // 400)]
             tails = [n[3:] for n in sample if len(n) > 3]
             for name in [*sample, *tails, "no.such.function", "runtime."]:
@@ -277,6 +279,8 @@ def test_function_names_edges():
     assert t.with_prefix(("net.", "crypto/x509.", "os/user.")) == {"net.a", "net.", "os/user.b", "crypto/x509.z"}
     assert t.with_prefix(("x.",)) == {"x.net.c"}
     assert t.containing("net") == {"net.a", "x.net.c", "net."}
+    assert t.containing_any(("net", "x509", "")) == {"net.a", "x.net.c", "net.", "crypto/x509.z"}
+    assert FunctionNames(b"only").containing_any(("nl", "ly")) == {"only"} and t.containing_any(()) == set()
     assert "net.a" in t and "crypto/x509.z" in t and "net" not in t and "" not in t and "x509.z" not in t
     assert FunctionNames(b"\0net.a\0").with_prefix(("net.",)) == {"net.a"}
     assert FunctionNames(b"only").containing("nl") == {"only"} and "only" in FunctionNames(b"only")

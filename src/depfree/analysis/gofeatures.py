@@ -14,6 +14,8 @@ from depfree.model import Evidence, GoFeature
 
 FEATURES = ("netgo", "netcgo", "osusergo", "tzdata_embedded", "x509_system_roots", "fips140", "boringcrypto", "race")
 FN = "function"
+# The substrings the checks look for inside function names (cgo glue, BoringSSL's C functions through cgo).
+MARKS = ("_Cfunc_", "_C2func_", "_goboringcrypto_")
 
 
 @dataclass
@@ -21,16 +23,26 @@ class FeatureInput:
     """What the checks read: the linked function names and package paths, the target OS, the build settings."""
 
     exe: Executable
-    tables: GoTables  # the function names, asked through names_with_prefix / names_containing / name_search
+    tables: GoTables  # the function names, asked through names_with_prefix / names_containing_any / name_search
     pkgs: set[str]
     goos: str
     settings: dict[str, str]
     version: str
 
     @cached_property
+    def marked_names(self) -> set[str]:
+        """The names holding one of :data:`MARKS` (cgo glue, BoringCrypto's C functions), all found in one pass
+        over the name table; each check takes its own from them (:meth:`names_with`)."""
+        return self.tables.names_containing_any(MARKS)
+
+    def names_with(self, part: str) -> set[str]:
+        """The names that contain ``part``, one of :data:`MARKS`."""
+        return {n for n in self.marked_names if part in n}
+
+    @cached_property
     def cgo_names(self) -> set[str]:
         """The names of cgo calls (``_Cfunc_`` / ``_C2func_`` glue): every name a cgo check can report."""
-        return self.tables.names_containing("_Cfunc_") | self.tables.names_containing("_C2func_")
+        return self.names_with("_Cfunc_") | self.names_with("_C2func_")
 
     def first(self, candidates: Iterable[str]) -> str | None:
         names = self.tables.name_search
@@ -132,7 +144,7 @@ def _fips140(x: FeatureInput) -> dict[str, GoFeature]:
 
 
 def _boringcrypto(x: FeatureInput) -> dict[str, GoFeature]:
-    boring = sorted(x.tables.names_containing("_goboringcrypto_"))[:1]
+    boring = sorted(x.names_with("_goboringcrypto_"))[:1]
     if boring:
         return {"boringcrypto": _feature(True, Evidence(FN, boring[0], "BoringSSL crypto through cgo"))}
     if "X:boringcrypto" in x.version:
