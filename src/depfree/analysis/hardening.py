@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 from depfree.analysis.canary import scan_canary_loads
 from depfree.analysis.context import Context
-from depfree.analysis.fortify import count_fortify
 from depfree.datafiles import load
 from depfree.formats.base import Executable
 from depfree.formats.elf import ElfExecutable
@@ -208,6 +207,8 @@ def _fortify(x: ElfInput, h: ElfHardening) -> None:
         h.fortify = "n/a"
         h.reasons["fortify"] = PURE_GO
     elif x.b.linkage.kind == "dynamic":
+        from depfree.analysis.fortify import count_fortify  # (~2 ms of imports: a Go binary has no C to fortify)
+
         counted = count_fortify(x.imports)
         fortified, plain = counted.fortified, counted.unchecked
         h.fortify = Fortify(fortified=len(fortified), fortifiable=len(fortified) + len(plain))

@@ -291,6 +291,7 @@ class GcThreshold:
 def _prewarm() -> None:
     """Import the readers and analyzers and parse the knowledge files before forking, so that workers do not each
     do it again."""
+    import depfree.analysis.fortify  # noqa: F401 - (the analyzers import it when a C binary is met)
     import depfree.analysis.linkage  # noqa: F401
     import depfree.analysis.pipeline  # noqa: F401
     import depfree.formats.elf  # noqa: F401
