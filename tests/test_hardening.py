@@ -374,7 +374,8 @@ def test_symbol_table_names_agree_with_nm(factory) -> None:  # type: ignore[no-u
         assert funcs <= set(names) and "main" in funcs
         assert names == [s.name for s in exe.iter_symbols() if s.name]
     # the first lookups search the st_name column, later ones use the index of it (ElfSymbols.SCAN_LOOKUPS)
-    sample = ["main", "__libc_start_main", "__stack_chk_fail", *sorted(funcs)[:: max(1, len(funcs) // 30)]]
+    step = max(1, len(funcs) // (3 * exe.SCAN_LOOKUPS + 10))
+    sample = ["main", "__libc_start_main", "__stack_chk_fail", *sorted(funcs)[::step]]
     assert len(sample) > 3 * exe.SCAN_LOOKUPS
     values: dict[str, set[int]] = {}
     for f in (line.split() for line in nm.splitlines()):
