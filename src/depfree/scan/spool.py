@@ -3,7 +3,6 @@ spool directory; its sha256 computed on the way."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable
 from typing import IO
@@ -13,6 +12,8 @@ from depfree.sources.blob import Blob
 
 def capture(fh: IO[bytes], size: int, spool: str | Callable[[], str], in_memory: bool) -> Blob:
     """Read a streamed member into memory, or into a temp file in the spool directory; its sha256 on the way."""
+    import hashlib  # (a scan of files on disk spools nothing and, without --hash, hashes nothing)
+
     h = hashlib.sha256()
     if in_memory:
         data = _read_exact(fh, size)

@@ -3,7 +3,6 @@ memory (a member of a compressed archive). Blobs pickle cheaply when on disk, so
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -55,6 +54,8 @@ class Blob:
 
     def sha256(self) -> str:
         """The sha256 of the range, read in 1 MiB chunks."""
+        import hashlib  # (only --hash and members of compressed archives need it)
+
         h = hashlib.sha256()
         with self.open() as fh:
             while chunk := fh.read(1 << 20):
