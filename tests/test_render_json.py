@@ -71,3 +71,51 @@ def test_reports_as_the_json_module_writes_them(factory: Factory, tmp_path: Path
     assert render_json.dumps(one.to_json()) == reference(one.to_json(), compact=False)
     assert render_json.dumps_model(one) == json.dumps(one, ensure_ascii=False, separators=(",", ":"),
                                                       default=shallow_json)
+
+
+def test_a_report_streamed_container_by_container_is_the_same_document(factory: Factory, tmp_path: Path) -> None:
+    """`scan --json` writes each container's binaries as they come in (render.json.StreamedReport), as text or as
+    UTF-8 bytes through the file's buffer, through a pipe or into -o FILE: byte for byte write_model of the whole
+    report, and the json module's document too."""
+    import subprocess
+    import sys
+
+    from depfree.scan import iter_scan
+
+    trees = []
+    for k, program in enumerate(("hello.c", "hello.c")):
+        d = tmp_path / f"tree{k}"
+        d.mkdir()
+        shutil.copy2(factory.c(program, flags=("-static",) if k else ()), d / "hello")
+        trees.append(d)
+    shutil.copy2(factory.go("plain"), os.fsdecode(bytes(trees[1] / "app") + b"\xff"))
+    inputs = [*trees, tmp_path / "missing"]
+    report = scan(inputs, jobs=1)
+    whole = io.StringIO()
+    render_json.write_model(report, whole.write)
+    assert whole.getvalue() == reference(to_json(report), compact=True)
+    for as_bytes in (False, True):
+        text, raw = io.StringIO(), io.BytesIO()
+        streamed = render_json.StreamedReport(text.write, write_utf8=raw.write if as_bytes else None)
+        rest = type(report)(tool=report.tool, containers=[])
+        for res in iter_scan(inputs, jobs=1):
+            streamed.add(res.binaries)
+            if res.container:
+                rest.containers.append(res.container)  # type: ignore[union-attr]
+            rest.errors.extend(res.errors)
+        assert streamed.count == len(report.binaries) == 3
+        if as_bytes:  # (the head and the tail as text, the binaries as bytes: joined here in the order written)
+            head = text.getvalue()
+            assert head == '{"binaries":['
+            streamed.finish(rest)
+            got = head + raw.getvalue().decode() + text.getvalue()[len(head):]
+        else:
+            streamed.finish(rest)
+            got = text.getvalue()
+        assert got == whole.getvalue(), as_bytes
+    cmd = [sys.executable, "-m", "depfree", "scan", "--json", *map(str, inputs)]
+    piped = subprocess.run(cmd, capture_output=True, check=False)
+    assert piped.returncode == 2 and piped.stdout == whole.getvalue().encode() + b"\n"
+    out = tmp_path / "report.json"
+    subprocess.run([*cmd, "-o", str(out)], capture_output=True, check=False)
+    assert out.read_bytes() == piped.stdout

@@ -171,7 +171,24 @@ class _StreamedJson:
         from depfree.render import json as render_json
 
         self.stream = out.stream()  # (a bad -o FILE is a usage error before the scan starts)
-        self.writer = render_json.StreamedReport(self.stream.write)
+        # a UTF-8 file or pipe takes orjson's bytes as they are, through its buffer (each piece after the text
+        # written before it: the text layer is flushed first)
+        buffer = getattr(self.stream, "buffer", None)
+        utf8 = (getattr(self.stream, "encoding", "") or "").lower().replace("-", "") == "utf8"
+        self.writer = render_json.StreamedReport(self._text, write_utf8=self._bytes if buffer and utf8 else None)
+        self.buffer = buffer
+        self.text_pending = False
+
+    def _text(self, text: str) -> None:
+        self.stream.write(text)
+        self.text_pending = True
+
+    def _bytes(self, data: bytes) -> None:
+        if self.text_pending:
+            self.stream.flush()
+            self.text_pending = False
+        assert self.buffer is not None
+        self.buffer.write(data)
 
     def add(self, binaries: list[Any]) -> None:
         self.writer.add(binaries)

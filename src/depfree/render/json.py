@@ -29,15 +29,19 @@ def escape_surrogates(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _encode(value: Any, default: Callable[[Any], Any] | None, indent: bool) -> str:
+def _encode_utf8(value: Any, default: Callable[[Any], Any] | None, indent: bool) -> bytes:
     try:
-        return orjson.dumps(value, default=default, option=_PASS | orjson.OPT_INDENT_2 if indent else _PASS).decode()
+        return orjson.dumps(value, default=default, option=_PASS | orjson.OPT_INDENT_2 if indent else _PASS)
     except orjson.JSONEncodeError:  # (no output: orjson never writes a lone surrogate) the reference encoder
         if indent:
             text = json.dumps(value, indent=2, ensure_ascii=False, default=default)
         else:
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=default)
-        return escape_surrogates(text)
+        return escape_surrogates(text).encode("utf-8")
+
+
+def _encode(value: Any, default: Callable[[Any], Any] | None, indent: bool) -> str:
+    return _encode_utf8(value, default, indent).decode("utf-8")
 
 
 def dumps(data: Any, *, compact: bool = False) -> str:
@@ -84,10 +88,13 @@ class StreamedReport:
     """:func:`write_model` of a report whose first field is the list ``first`` (a scan's binaries), written as its
     items come in (``add``, container by container) and the other fields at the end (``finish``, from the report
     without those items): the same characters, and no item kept once written. Nothing is written before the first
-    ``add``, so an error raised before any result leaves no half document."""
+    ``add``, so an error raised before any result leaves no half document. ``write_utf8``: the items go to it as
+    UTF-8 bytes instead (a file's binary buffer: the text is not decoded and encoded again)."""
 
-    def __init__(self, write: Callable[[str], object], first: str = "binaries") -> None:
+    def __init__(self, write: Callable[[str], object], first: str = "binaries",
+                 write_utf8: Callable[[bytes], object] | None = None) -> None:
         self.write = write
+        self.write_utf8 = write_utf8
         self.first = first
         self.count = 0
         self.started = False
@@ -98,6 +105,11 @@ class StreamedReport:
         if not self.started:
             self.write("{" + _encode(self.first, None, False) + ":[")
             self.started = True
+        if self.write_utf8 is not None:
+            for item in items:
+                self.write_utf8((b"," if self.count else b"") + _encode_utf8(item, shallow_json, False))
+                self.count += 1
+            return
         for item in items:
             self.write(("," if self.count else "") + _encode(item, shallow_json, False))
             self.count += 1
