@@ -62,10 +62,15 @@ def iter_scan(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], 
 
         raise UsageError(f"--root {os.fspath(root)}: expected a directory (a root filesystem), found "
                          f"{'a file' if os.path.exists(root) else 'nothing'}")
-    engine = Engine(jobs, options or Options(hash=False), limits or Limits(), progress, executor)
+    # The results pile up here: collect less often meanwhile (set before the workers are forked: theirs too)
+    collections = GcThreshold(SCAN_GC_THRESHOLD)
+    try:
+        engine = Engine(jobs, options or Options(hash=False), limits or Limits(), progress, executor)
+    except BaseException:
+        collections.restore()
+        raise
     engine.root = os.path.abspath(os.fspath(root)) if root is not None else None
     scanner = Scanner(engine, max(0, depth), os.fspath(checksums) if checksums is not None else None)
-    collections = GcThreshold(SCAN_GC_THRESHOLD)  # the results pile up here: collect less often meanwhile
     try:
         if shlibs is None:
             scanner.read_shlibs(inputs)
