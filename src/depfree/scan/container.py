@@ -5,6 +5,7 @@ judgement in its package context, and the container's record."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -114,7 +115,9 @@ class Container:
             t.ready() for _, _, t in self.disk_members)
 
     def finish(self) -> tuple[ContainerRecord, list[Binary]]:
-        """Collect the analyses of the files that are still there in the final view, resolve them, summarise."""
+        """Collect the analyses of the files that are still there in the final view, resolve them, summarise. Each
+        binary is resolved as soon as its analysis is in, while the others' are still being made (a library it
+        loads from this container is waited for when the resolver first asks for it: :class:`_Placed`)."""
         if self.indexing is not None:
             self.settle()
         placed: list[tuple[str, str, Task]] = list(self.disk_members)
@@ -124,34 +127,23 @@ class Container:
                 m = self.members.get(node.token) if isinstance(node.token, int) else None
                 if m is not None:
                     placed.append((vpath, f"{self.path}!{vpath if rooted else vpath.lstrip('/')}", m.task))
-        binaries: list[Binary] = []
-        by_path: dict[str, Binary] = {}
-        where: list[tuple[Binary, str]] = []
-        for vpath, shown, task in placed:
-            bins, err = task.get()
-            if err:
-                self.errors.append(FileError(path=shown, error=err))
-            task.uses += 1
-            for b in bins:
-                if task.uses > 1 or b.path != shown:
-                    b = copy.deepcopy(b)
-                    b.path = shown
-                    for verdict in b.targets or []:  # the target verdicts name the binary too
-                        verdict.binary = shown
-                binaries.append(b)
-                by_path.setdefault(vpath, b)
-                where.append((b, vpath))
         from depfree.analysis.resolution import adopt_from_loaders
 
-        resolver, pkg = self._judgement(by_path)
-        for b, vpath in where:
-            b.resolution = resolver.resolve(b, vpath)
+        got = _Placed(self, placed)
+        resolver, pkg = self._judgement(got)
+        resolved = 0
+        while got.take() or resolved < len(got.where):
+            while resolved < len(got.where):  # (a lookup may take more of them meanwhile)
+                b, vpath = got.where[resolved]
+                b.resolution = resolver.resolve(b, vpath)
+                resolved += 1
+        where = got.where
         adopt_from_loaders([(vpath, b.resolution) for b, vpath in where if b.resolution is not None])
         for b, _ in where if not self.engine.options.inventory else ():  # (an SBOM reads no judgement)
             judge_in_package(b, pkg)
         for link, problem in sorted(resolver.problems.items()):
             self.errors.append(FileError(path=f"{self.path}!{link}", error=problem))
-        return self.record(binaries), binaries
+        return self.record(got.binaries), got.binaries
 
     def tasks(self) -> list[Task]:
         """The analyses of this container's executables."""
@@ -174,7 +166,7 @@ class Container:
                 return "wheel"
         return self.kind
 
-    def _judgement(self, by_path: dict[str, Binary]) -> tuple[Resolver, Package]:
+    def _judgement(self, by_path: Mapping[str, Binary]) -> tuple[Resolver, Package]:
         """The resolver (its view: the package, laid over --root in the root context) and what the judgement knows
         of the package (its context rule, a .deb's Depends and shlibs, a wheel's tag)."""
         from depfree.analysis.resolution import Resolver
@@ -235,3 +227,61 @@ class Container:
             summary=summary, errors=len(self.errors), compression=self.compression, deb=self.deb_info,
             image=self.image, checksums=self.checksums, wheel=self.wheel, context=self.context)
 
+
+class _Placed(Mapping[str, Binary]):
+    """A container's binaries by their path in its view, as the resolver asks for them: the analyses are taken in
+    order (:meth:`take`), each when first needed, so that resolving one binary waits only for the libraries of the
+    container it loads. A copy reached through a second path, or shown under another name than its analysis had,
+    is a deep copy named after its place."""
+
+    def __init__(self, container: Container, placed: list[tuple[str, str, Task]]) -> None:
+        self.container = container
+        self.placed = placed
+        self.next = 0
+        self.binaries: list[Binary] = []
+        self.by_path: dict[str, Binary] = {}
+        self.where: list[tuple[Binary, str]] = []
+
+    def take(self) -> bool:
+        """Take in the next analysis in order; False when every one was taken."""
+        if self.next >= len(self.placed):
+            return False
+        vpath, shown, task = self.placed[self.next]
+        self.next += 1
+        bins, err = task.get()
+        if err:
+            self.container.errors.append(FileError(path=shown, error=err))
+        task.uses += 1
+        for b in bins:
+            if task.uses > 1 or b.path != shown:
+                b = copy.deepcopy(b)
+                b.path = shown
+                for verdict in b.targets or []:  # the target verdicts name the binary too
+                    verdict.binary = shown
+            self.binaries.append(b)
+            self.by_path.setdefault(vpath, b)
+            self.where.append((b, vpath))
+        return True
+
+    def _upto(self, path: str) -> None:
+        while path not in self.by_path and self.take():
+            pass
+
+    def __getitem__(self, path: str) -> Binary:
+        self._upto(path)
+        return self.by_path[path]
+
+    def __contains__(self, path: object) -> bool:
+        if isinstance(path, str):
+            self._upto(path)
+        return path in self.by_path
+
+    def __iter__(self) -> Iterator[str]:
+        while self.take():
+            pass
+        return iter(self.by_path)
+
+    def __len__(self) -> int:
+        while self.take():
+            pass
+        return len(self.by_path)
