@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import zlib
 from collections import deque
 from collections.abc import Callable
 from typing import IO, Any, Protocol
@@ -39,7 +40,7 @@ class Task:
         self.name = name
         self.done = False
         self._result: tuple[list[Binary], str | None] | None = None
-        self._packed: bytes | None = None  # the result pickled, once its container is emitted (see pack)
+        self._packed: bytes | None = None  # the result pickled, once its container is emitted (see emitted)
         self._async: Any = None  # the pool's handle of a single analysis
         self.batch: Batch | None = None  # or the batch it is analysed in (scan/batches.py), at ``index``
         self.index = 0
@@ -76,20 +77,20 @@ class Task:
         if self._result is None:  # packed: fresh objects for the copy that asks
             if self._packed is None:
                 raise RuntimeError(f"{self.name}: analysis asked for after its last container was emitted")
-            result: tuple[list[Binary], str | None] = pickle.loads(self._packed)
+            result: tuple[list[Binary], str | None] = pickle.loads(zlib.decompress(self._packed))
             return result
         return self._result
 
     def emitted(self, more: bool) -> None:
         """One container listing it was emitted. Once none is left, the result goes, or, when ``more`` inputs may
-        still bring a copy, stays as pickled bytes only (~5 KB a binary where the objects take ~30 KB), from which
-        that copy gets fresh objects: the scan's memory no longer grows with its inputs by the facts of every
-        binary (issue 23, bench/RESULTS.md)."""
+        still bring a copy, stays as compressed pickled bytes only (~1.5 KB a binary where the objects take ~30 KB),
+        from which that copy gets fresh objects: the scan's memory no longer grows with its inputs by the facts of
+        every binary (issue 23, bench/RESULTS.md)."""
         self.refs -= 1
         if self.refs > 0 or self._result is None:
             return
         if more:
-            self._packed = pickle.dumps(self._result, protocol=pickle.HIGHEST_PROTOCOL)
+            self._packed = zlib.compress(pickle.dumps(self._result, protocol=pickle.HIGHEST_PROTOCOL), 1)
         self._result = None
 
     def _set(self, result: tuple[list[Binary], str | None]) -> None:
