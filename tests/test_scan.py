@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import depfree
+from depfree.model import Binary, to_json
 from depfree.options import Options
 from depfree.scan import scan
 from helpers import images
@@ -65,6 +66,13 @@ def test_input_order_and_content_cache_with_pool(inputs: dict[str, Path], hashed
     # four copies of the Go binary, one C binary: two analyses
     assert max(found for _, found in seen) == 2
     assert report.binaries[0] is not report.binaries[1]
+
+    def facts(b: Binary) -> dict[str, object]:  # (the path, and the verdicts and resolution judged where it sits)
+        return {k: v for k, v in to_json(b).items() if k not in ("path", "targets", "resolution")}
+
+    # the copies in later inputs get the first's facts back from what was kept of them once the zip was emitted
+    first = facts(report.binaries[0])
+    assert all(facts(b) == first for b in report.binaries if b.path.endswith(("app", "app-hardlink")))
 
 
 def test_library_entry_point() -> None:
@@ -194,6 +202,7 @@ _TERMINATE_EARLY = """
 import signal, sys, time
 import depfree.scan.engine as engine
 from depfree.cli.common import _on_sigterm
+from depfree.model import Binary, to_json
 from depfree.options import Options
 from depfree.scan.engine import Engine
 from depfree.sources.archive import Limits
