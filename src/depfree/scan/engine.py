@@ -83,7 +83,7 @@ class Task:
 
     def emitted(self, more: bool) -> None:
         """One container listing it was emitted. Once none is left, the result goes, or, when ``more`` inputs may
-        still bring a copy, stays as compressed pickled bytes only (~1.5 KB a binary where the objects take ~30 KB),
+        still bring a copy, stays as compressed pickled bytes only (~2.7 KB a binary where the objects take ~30 KB),
         from which that copy gets fresh objects: the scan's memory no longer grows with its inputs by the facts of
         every binary (issue 23, bench/RESULTS.md)."""
         self.refs -= 1
