@@ -3,6 +3,7 @@ what its own package or image holds, with the release's checksums verified."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,7 @@ RENDERERS = {
     # text: each container is printed as soon as it is read (scan_cmd), the renderer adds the summary line
     "text": lambda r, out: _summary(r, out),
     # JSON on one line (schema depfree.report/2, with 'containers'): pipe it to `jq .` to read it
-    "json": lambda r, out: _write_json(r.report, out),
+    "json": lambda r, out: _StreamedJson(out).whole(r.report),  # (scan_cmd streams it: the same bytes)
     "html": lambda r, out: _html(r, out),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
     "jsonl": lambda r, out: jsonl.summary_line(_tool(), r.totals),
@@ -164,8 +165,8 @@ def _tool() -> dict[str, str]:
 
 
 class _StreamedJson:
-    """``--json`` written container by container (render.json.StreamedReport): the same document as
-    :func:`_write_json` of the whole report, without keeping every binary of a fleet of inputs until the end."""
+    """``--json`` written container by container (render.json.StreamedReport): the same document as the whole
+    report's (render.json.write_model), without keeping every binary of a fleet of inputs until the end."""
 
     def __init__(self, out: Output) -> None:
         from depfree.render import json as render_json
@@ -198,16 +199,10 @@ class _StreamedJson:
         self.stream.write("\n")
         self.stream.flush()
 
-
-def _write_json(report: Report, out: Output) -> None:
-    """The report's JSON written as it is encoded, binary by binary (render.json.write_model): never the whole
-    document in memory at once."""
-    from depfree.render import json as render_json
-
-    stream = out.stream()
-    render_json.write_model(report, stream.write)
-    stream.write("\n")
-    stream.flush()
+    def whole(self, report: Report) -> None:
+        """A report held whole: its binaries, then the rest."""
+        self.add(report.binaries)
+        self.finish(dataclasses.replace(report, binaries=[]))
 
 
 def _collect(report: Report, res: ScanResult, totals: dict[str, int], binaries: bool = True) -> None:
