@@ -246,8 +246,9 @@ def _tables(binary):
 def test_name_questions_answer_as_the_name_set(factory, program, cgo):
     """The feature checks ask the raw name table (FunctionNames) and the function table's name offsets (is_linked)
     instead of building the sets; every answer must be the set's, on real binaries: prefixes, substrings and
-    membership of every name in the table (sampled), names that are absent, and tail fragments of names."""
-    from depfree.analysis.gotables import FEATURE_PACKAGE_PREFIXES, FunctionNames
+    membership of every name in the table (sampled), names that are absent (with the prefixes one pass collects, too),
+    and tail fragments of names."""
+    from depfree.analysis.gotables import FEATURE_PACKAGE_PREFIXES, NAME_PREFIXES, FunctionNames
 
     src, fresh = _tables(factory.go(program, cgo=cgo))
     with src:
@@ -265,8 +266,9 @@ def test_name_questions_answer_as_the_name_set(factory, program, cgo):
                 assert fresh.names_containing_any(parts) == {n for n in every if any(p in n for p in parts)}
             sample = sorted(every)[:: max(1, len(every) // 400)]
             tails = [n[3:] for n in sample if len(n) > 3]
-            for name in [*sample, *tails, "no.such.function", "runtime."]:
-                assert (name in names) == (name in every), name
+            prefixed = [p + "no.such.function" for p in NAME_PREFIXES] + [n + "X" for n in sample]
+            for name in [*sample, *tails, *prefixed, "no.such.function", "runtime.", "runtime.racecall"]:
+                assert (name in names) == (name in every) == fresh.has_name(name), name
                 assert fresh.is_linked(name) == (name in linked), name
             assert "linked_names" not in fresh.__dict__ and "all_names" not in fresh.__dict__
 

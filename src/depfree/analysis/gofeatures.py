@@ -23,7 +23,7 @@ class FeatureInput:
     """What the checks read: the linked function names and package paths, the target OS, the build settings."""
 
     exe: Executable
-    tables: GoTables  # the function names, asked through names_with_prefix / names_containing_any / name_search
+    tables: GoTables  # the function names, asked through names_with_prefix / names_containing_any / has_name
     pkgs: set[str]
     goos: str
     settings: dict[str, str]
@@ -45,8 +45,7 @@ class FeatureInput:
         return self.names_with("_Cfunc_") | self.names_with("_C2func_")
 
     def first(self, candidates: Iterable[str]) -> str | None:
-        names = self.tables.name_search
-        return next((c for c in candidates if c in names), None)
+        return next((c for c in candidates if self.tables.has_name(c)), None)
 
     def cgo_calls(self, prefix: str, prefer: str) -> list[str]:
         """Functions of a package that call C through cgo, those naming ``prefer`` first."""

@@ -10,6 +10,7 @@ Contracts other analyzers rely on:
 
 from __future__ import annotations
 
+import operator
 import re
 import struct
 from array import array
@@ -26,6 +27,11 @@ from depfree.model import Go, GoPackage
 # the name), so only names with these prefixes can make them linked.
 FEATURE_PACKAGE_PREFIXES = ("net.", "os/user.", "time/tzdata.", "crypto/x509.", "crypto/internal/fips140",
                             "runtime/race.")
+# The prefixes of the single names the feature checks (analysis/gofeatures.py ``first``: ``runtime.racecall`` …) and
+# the needs rules (data/stdlib_needs.toml ``functions``) ask about: the one pass that collects the feature packages'
+# names collects these too, and a name with one of them is then a set lookup, not a scan of the name table (a
+# name that is absent costs a whole scan, ~0.8 ms on a 40 MB binary). Only a speed hint: other names are searched.
+NAME_PREFIXES = (*FEATURE_PACKAGE_PREFIXES, "runtime.race", "time.", "os.", "io/ioutil.")
 
 
 class FunctionNames:
@@ -188,6 +194,13 @@ class GoTables:
     def _linked_offsets(self) -> PackedOffsets | None:
         """The name offsets of the function table's functions (Go 1.16+), or None when the table cannot say (the
         error is kept, as :attr:`linked_names` keeps it)."""
+        listed = self._listed_offsets
+        return PackedOffsets(listed) if listed is not None else None
+
+    @cached_property
+    def _listed_offsets(self) -> list[int] | None:
+        """The name offsets of the function table's functions (Go 1.16+), each inside the name table; None when
+        the table cannot say (the error is kept, as :attr:`linked_names` keeps it)."""
         tab = self.pclntab
         if tab is None:
             return None
@@ -198,17 +211,30 @@ class GoTables:
             return None
         _, size = tab.names_region
         if not listed or (min(listed) >= 0 and max(listed) < size):
-            return PackedOffsets(listed)
+            return listed
         for off in set(listed):  # (the first outside, in the order a set of them gives)
             if not 0 <= off < size:
                 self.error = f"function name offset {off:#x} is outside the name table ({size} bytes)"
                 return None
-        return PackedOffsets(listed)
+        return listed
+
+    @cached_property
+    def _offsets_at_starts(self) -> bool:
+        """Whether every name offset of the function table is where a name starts (the table's start, or after a
+        NUL), as the linker writes them: then only whole names can name a function, never a name's tail."""
+        listed = self._listed_offsets
+        if not listed:
+            return True
+        shifted = b"\0" + self._names_raw  # shifted[off] is the byte before offset off (a NUL before the first)
+        before = operator.itemgetter(*listed)(shifted)
+        return not (any(before) if len(listed) > 1 else before)
 
     def is_linked(self, name: str) -> bool:
         """Whether ``name`` is in :attr:`linked_names`, without building that set (Go 1.16+): the offsets where
         ``name`` ends with a NUL (or the table ends) in the name table, against the function table's name offsets.
-        A function whose name offset points into the tail of a longer name is named by that tail, as in the set."""
+        A function whose name offset points into the tail of a longer name is named by that tail, as in the set.
+        When no offset points into a name (:attr:`_offsets_at_starts`), only whole names are looked at, and a
+        name with one of :data:`NAME_PREFIXES` that the prefix pass did not see is not linked, without a scan."""
         tab = self.pclntab
         if "linked_names" in self.__dict__ or tab is None or tab.layout == "1.2" or not name:
             return name in self.linked_names
@@ -217,6 +243,18 @@ class GoTables:
             return False
         raw = self._names_raw
         part = name.encode()
+        if self._offsets_at_starts:
+            if name.startswith(NAME_PREFIXES) and name not in self._prefixed_names:
+                return False  # not a whole name of the table
+            if raw.startswith(part + b"\0") and 0 in offsets:
+                return True
+            needle = b"\0" + part + b"\0"
+            pos = raw.find(needle)
+            while pos >= 0:
+                if pos + 1 in offsets:
+                    return True
+                pos = raw.find(needle, pos + 1)
+            return (raw.endswith(b"\0" + part) and len(raw) - len(part) in offsets) or (raw == part and 0 in offsets)
         needle = part + b"\0"
         pos = raw.find(needle)
         while pos >= 0:
@@ -265,6 +303,21 @@ class GoTables:
         if "all_names" in self.__dict__ or tab is None or not self.table_ok or tab.layout == "1.2":
             return self.all_names
         return FunctionNames(self._names_raw)
+
+    @cached_property
+    def _prefixed_names(self) -> set[str]:
+        """The whole names of the Go 1.16+ name table with one of :data:`NAME_PREFIXES`, from one pass (what
+        :attr:`all_names` holds of them when the table is valid)."""
+        return FunctionNames(self._names_raw).with_prefix(NAME_PREFIXES)
+
+    def has_name(self, name: str) -> bool:
+        """``name in`` :attr:`all_names` (:attr:`name_search`); a name with one of :data:`NAME_PREFIXES` answered
+        from :attr:`_prefixed_names` (a decoded name holds U+FFFD only where the bytes were not UTF-8: such a name
+        is asked of the table itself)."""
+        names = self.name_search
+        if isinstance(names, FunctionNames) and name.startswith(NAME_PREFIXES) and "\ufffd" not in name:
+            return name in self._prefixed_names
+        return name in names
 
     def names_with_prefix(self, prefixes: tuple[str, ...]) -> set[str]:
         """The names of :attr:`all_names` that start with one of ``prefixes``."""
@@ -340,7 +393,11 @@ class GoTables:
         When none is found the full set is taken, so that its fallbacks (gccgo symbols) decide as before."""
         if "package_paths" in self.__dict__:  # already read in full
             return self.package_paths
-        found = package_paths_of(self.names_with_prefix(FEATURE_PACKAGE_PREFIXES))
+        if isinstance(self.name_search, FunctionNames):
+            named = {n for n in self._prefixed_names if n.startswith(FEATURE_PACKAGE_PREFIXES)}
+        else:
+            named = self.names_with_prefix(FEATURE_PACKAGE_PREFIXES)
+        found = package_paths_of(named)
         dirs = self.source_dirs
         if dirs:
             found = {p for p in found if not is_std(p) or p in dirs}
