@@ -306,6 +306,27 @@ def test_corrupt_table_is_not_go(factory):
     assert find_pclntab(ctx.exe) is None
 
 
+@pytest.mark.parametrize("damage,message", [
+    ("swap", "function entries are not in increasing order"),
+    ("zero", "function data offset 0x0 is outside it"),
+    ("far", "function data offset 0x7ffffff0 is outside it"),
+])
+def test_each_table_check_names_its_fault(factory, damage, message):
+    """One fault of the function table at a time (Go 1.18+: uint32 pairs entry, funcoff from the pclnOffset of the
+    header): two entries out of order, a funcoff of 0, a funcoff past the end; each one PclntabError naming it."""
+    binary = factory.go("plain", ldflags="-s -w")
+    with FileSource(binary) as src:
+        tab = find_pclntab(open_executables(src)[0])
+        data = bytearray(src.read_at(0, src.size))
+    pair = tab.functab + 8 * 40
+    if damage == "swap":
+        data[pair : pair + 8], data[pair + 8 : pair + 16] = data[pair + 8 : pair + 16], data[pair : pair + 8]
+    else:
+        data[pair + 4 : pair + 8] = (0 if damage == "zero" else 0x7FFFFFF0).to_bytes(4, "little")
+    with pytest.raises(PclntabError, match=message):
+        validate(header_at(_raw(bytes(data)), tab.offset))
+
+
 def _damaged_pclntab(factory, binary):
     """A copy whose .gopclntab function table points far outside the table (a packer or a bad patch)."""
     off = _section_offset(binary, ".gopclntab")
