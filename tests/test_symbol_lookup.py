@@ -45,3 +45,30 @@ def test_symbols_named_of_mixed_names_and_of_a_file_without_symtab(factory) -> N
         exe = open_executables(src)[0]
         assert isinstance(exe, ElfExecutable)
         assert exe.symbols_named(["_start", "__libc_setup_tls"]) == {}
+
+
+@pytest.mark.parametrize("program", ["static-c", "cgo"])
+def test_symbol_of_a_name_with_many_hits_is_the_first_named(factory, program: str) -> None:  # type: ignore[no-untyped-def]
+    """A name that ends many others in .strtab ("main", "init") has its later hits looked up in one pass over the
+    st_name column; the symbol found must be the one pyelftools' entries give: of the symbols with that name, the
+    one whose st_name comes first in the string table (then the lowest index), for every name with 4+ hits."""
+    from elftools.elf.elffile import ELFFile
+
+    path = factory.c("hello.c", flags=("-static",)) if program == "static-c" else factory.go("nettool", cgo=True)
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        symtab = elf.get_section_by_name(".symtab")
+        strtab = elf.get_section(symtab["sh_link"]).data()
+        first: dict[str, tuple[int, int, int]] = {}  # name -> (st_name, index, value)
+        for i, sym in enumerate(symtab.iter_symbols()):
+            if sym.name and (sym.name not in first or sym["st_name"] < first[sym.name][0]):
+                first[sym.name] = (sym["st_name"], i, sym["st_value"])
+    many = sorted(n for n in first if strtab.count(n.encode() + b"\0") >= 4)
+    assert len(many) >= 3 and ("main" in many or program == "cgo")
+    with FileSource(path) as src:
+        exe = open_executables(src)[0]
+        assert isinstance(exe, ElfExecutable)
+        for name in many:
+            sym = exe.symbol(name)
+            assert sym is not None and sym.value == first[name][2], name
+        assert exe.symbol("no_such_symbol_here") is None
