@@ -286,3 +286,23 @@ def test_function_names_edges():
     assert "net.a" in t and "crypto/x509.z" in t and "net" not in t and "" not in t and "x509.z" not in t
     assert FunctionNames(b"\0net.a\0").with_prefix(("net.",)) == {"net.a"}
     assert FunctionNames(b"only").containing("nl") == {"only"} and "only" in FunctionNames(b"only")
+
+
+@pytest.mark.parametrize("program,cgo", [("nettool", True), ("withdeps", False)])
+def test_source_dir_questions_answer_as_the_set(factory, program, cgo):
+    """The feature checks ask whether a standard package's directory is a source directory through one text of the
+    directories; every answer must be the set's (source_dirs): each of its runs, runs with a character more or
+    less, every package of the binary, and paths with empty elements."""
+    from depfree.golang.funcnames import package_paths_of
+
+    src, fresh = _tables(factory.go(program, cgo=cgo))
+    with src:
+        _src2, full = _tables(factory.go(program, cgo=cgo))
+        with _src2:
+            dirs = full.source_dirs
+            assert dirs and fresh.any_source_dir()
+            asked = {*dirs, *(d + "x" for d in dirs), *(d[1:] for d in dirs), *package_paths_of(full.all_names),
+                     "", "/", "a//b", "net/"}
+            for path in sorted(asked):
+                assert fresh.has_source_dir(path) == (path in dirs), path
+            assert "source_dirs" not in fresh.__dict__

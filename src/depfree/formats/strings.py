@@ -38,6 +38,15 @@ def nonempty_names(table: bytes) -> dict[int, str]:
     return {k: v for k, v in names.items() if v} if "" in names.values() else names
 
 
+def nonempty_list(table: bytes) -> list[str]:
+    """The values of :func:`nonempty_names`, in table order, without the offsets (Go's file table: its paths only)."""
+    if table.isascii():
+        parts = table.decode("ascii").split("\0")
+    else:
+        parts = [p.decode("utf-8", "replace") for p in table.split(b"\0")]
+    return [p for p in parts if p]
+
+
 def fixed_name(field: bytes) -> str:
     """A name in a fixed-size, NUL-padded header field (PE section and COFF short names, Mach-O segment and section
     names, ELF note owners)."""

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from depfree.errors import FormatError
 from depfree.formats.base import ByteOrder, Executable
-from depfree.formats.strings import cstring_at, nonempty_names
+from depfree.formats.strings import cstring_at, nonempty_list, nonempty_names
 
 MAGICS = {0xFFFFFFFB: "1.2", 0xFFFFFFFA: "1.16", 0xFFFFFFF0: "1.18", 0xFFFFFFF1: "1.20"}
 LAYOUT_RANGE = {"1.2": "Go 1.2-1.15", "1.16": "Go 1.16-1.17", "1.18": "Go 1.18-1.19", "1.20": "Go 1.20+"}
@@ -223,7 +223,7 @@ class Pclntab:
                     out.append(cstring_at(self.exe.read_file(self.offset + off, 1024)))
             return out
         raw = self.exe.read_file(self.filetab, max(0, self.pctab - self.filetab))
-        return list(nonempty_names(raw).values())
+        return nonempty_list(raw)
 
     def text_base(self) -> int:
         """Where Go 1.18+ entry offsets count from: the header's textStart, else the text section."""
