@@ -72,3 +72,29 @@ def test_symbol_of_a_name_with_many_hits_is_the_first_named(factory, program: st
             sym = exe.symbol(name)
             assert sym is not None and sym.value == first[name][2], name
         assert exe.symbol("no_such_symbol_here") is None
+
+
+@pytest.mark.parametrize("program", ["static-c", "static-musl", "cgo"])
+def test_expected_names_are_found_as_symbol_finds_them(factory, program: str) -> None:  # type: ignore[no-untyped-def]
+    """Names announced by expect_symbols() are found together, in one pass over a reversed copy of .strtab (on large
+    tables; here on every table): each answer must be the one symbol() gives alone, for the pipeline's names,
+    names ld merged into the tails of longer ones ("main" of "__libc_start_main"), names with many occurrences,
+    tails no symbol is named, and names nowhere in the table."""
+    from depfree.analysis.pipeline import EXPECTED_SYMBOLS
+
+    if program == "static-musl":
+        factory.require("musl-gcc")
+    path = (factory.go("nettool", cgo=True) if program == "cgo"
+            else factory.c("hello.c", cc="musl-gcc" if program == "static-musl" else "gcc", flags=("-static",)))
+    listed = sorted({name for name, _type, _ndx in readelf_symbols(path) if name})
+    asked = [*EXPECTED_SYMBOLS, *listed[::40], *(n[2:] for n in listed[::50] if len(n) > 3), "no_such_symbol", "main",
+             "init", "start", "_start"]
+    with FileSource(path) as a, FileSource(path) as b:
+        alone, together = open_executables(a)[0], open_executables(b)[0]
+        assert isinstance(alone, ElfExecutable) and isinstance(together, ElfExecutable)
+        together.TOGETHER_MIN, together.TOGETHER_HITS = 0, 4096
+        together.expect_symbols(asked)
+        for name in asked:
+            assert together.symbol(name) == alone.symbol(name), name
+        assert together.__dict__["_expected_found"]  # the pass answered them
+        assert together.symbol("main" if program != "cgo" else "x_cgo_init") is not None

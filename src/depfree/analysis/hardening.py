@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported when such a file is read (pefile is slow to import
     from depfree.formats.pe import PeExecutable
 
 DF_BIND_NOW, DF_TEXTREL, DF_1_NOW = 0x8, 0x4, 0x1
+CANARY_SYMBOLS = ("__stack_chk_fail", "main")  # the .symtab names the canary check asks (pipeline's hint)
 
 
 def analyze_hardening(ctx: Context) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Callable
 
 from depfree.analysis.context import Context, Options
 from depfree.analysis.debuginfo import analyze_debug
-from depfree.analysis.golang import analyze_go
+from depfree.analysis.golang import CGO_SYMBOLS, analyze_go
 from depfree.analysis.gopackages import analyze_gopackages
 from depfree.analysis.gotables import GoTables
-from depfree.analysis.hardening import analyze_hardening
+from depfree.analysis.hardening import CANARY_SYMBOLS, analyze_hardening
 from depfree.analysis.identity import analyze_linkage, identity
 from depfree.analysis.minimum import analyze_minimum
 from depfree.analysis.needs import analyze_needs
@@ -24,6 +24,7 @@ from depfree.analysis.runtimedlls import analyze_runtime_dlls
 from depfree.analysis.verdict import analyze_verdict
 from depfree.errors import InputError
 from depfree.formats.base import Executable
+from depfree.golang.pclntab import SYMBOL_NAMES as PCLNTAB_SYMBOLS
 from depfree.model import Binary
 from depfree.sources.file import ByteSource
 
@@ -42,6 +43,11 @@ ANALYZERS: list[Analyzer] = [
     analyze_minimum,
     analyze_verdict,
 ]
+
+# The .symtab names the analyzers may ask of ``exe.symbol`` (a hint: a reader finds them all in one pass over a
+# large string table, at the first of them): cgo's C part, the pclntab's symbols, runtime.buildVersion, the Go
+# sign of a static C library check, and the stack protector's.
+EXPECTED_SYMBOLS = (*CGO_SYMBOLS, *PCLNTAB_SYMBOLS, "runtime.buildVersion", "runtime.main", *CANARY_SYMBOLS)
 
 # What Options.inventory runs (an SBOM's facts): the analyzers whose sections no SBOM reads are left out.
 INVENTORY: list[Analyzer] = [a for a in ANALYZERS if a not in (analyze_hardening, analyze_debug, analyze_packer)]
@@ -84,6 +90,7 @@ def analyze(exe: Executable, options: Options | None = None, *, sha256: str | No
         sha256 = sha256_of(exe.source)
     binary = identity(exe, display_path or exe.path, sha256)
     ctx = Context(exe=exe, binary=binary, options=options)
+    exe.expect_symbols(EXPECTED_SYMBOLS)
     if tables is not None:
         ctx.go = tables
     for analyzer in INVENTORY if options.inventory else ANALYZERS:

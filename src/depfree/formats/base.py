@@ -12,7 +12,7 @@ a count or offset without checking it against the file size.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
@@ -202,6 +202,12 @@ class Executable(ABC):
 
     def symbol(self, name: str) -> Symbol | None:
         return self._symbol_index.get(name)
+
+    def expect_symbols(self, names: Iterable[str]) -> None:
+        """A hint, not a question: :meth:`symbol` may be asked ``names`` (the analyzers' names, given by the
+        pipeline before they run). A reader that can look many names up in the time of one does so on the first
+        of them; the answers are the same either way."""
+        return None
 
     def dynamic_symbols(self) -> list[str]:
         """Names of imported/dynamic symbols (ELF .dynsym undefined, PE imports, Mach-O undefined)."""
