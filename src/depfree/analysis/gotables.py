@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import operator
 import re
-import struct
-from array import array
+from bisect import bisect_left
 from functools import cached_property, lru_cache
 
 from depfree.formats.base import Executable
@@ -108,21 +107,19 @@ def _prefix_pattern(prefixes: tuple[str, ...]) -> re.Pattern[bytes]:
     return re.compile(b"\0((?:" + heads + b")[^\0]*)") if heads else re.compile(b"(?!)")
 
 
-class PackedOffsets:
-    """Offsets asked about a few times (``in``): packed as 32-bit words and searched in C, ~0.1 ms a question for a
-    Go binary's 35k functions, where a set of them costs ~2.5 ms to build (``needs`` asks about a dozen names)."""
+class SortedOffsets:
+    """Offsets asked about a few times (``in``): a sorted list searched by bisection, the list the bounds check
+    sorted already (a set of a Go binary's 35k offsets costs ~1 ms to build, a packed copy ~0.5; ``needs`` asks
+    about a dozen names)."""
 
-    def __init__(self, values: list[int]) -> None:
-        self._packed = array("i", values).tobytes()
+    def __init__(self, ordered: list[int]) -> None:
+        self._ordered = ordered
 
     def __contains__(self, value: object) -> bool:
-        if not isinstance(value, int) or not -(1 << 31) <= value < 1 << 31:
+        if not isinstance(value, int):
             return False
-        needle = struct.pack("=i", value)
-        at = self._packed.find(needle)
-        while at > 0 and at & 3:  # a match across two words
-            at = self._packed.find(needle, at + 1)
-        return at >= 0
+        at = bisect_left(self._ordered, value)
+        return at < len(self._ordered) and self._ordered[at] == value
 
 
 def find_pclntab(exe: Executable) -> Pclntab | None:
@@ -191,16 +188,23 @@ class GoTables:
             return set()
 
     @cached_property
-    def _linked_offsets(self) -> PackedOffsets | None:
+    def _linked_offsets(self) -> SortedOffsets | None:
         """The name offsets of the function table's functions (Go 1.16+), or None when the table cannot say (the
         error is kept, as :attr:`linked_names` keeps it)."""
-        listed = self._listed_offsets
-        return PackedOffsets(listed) if listed is not None else None
+        lists = self._offset_lists
+        return SortedOffsets(lists[1]) if lists is not None else None
+
+    @property
+    def _listed_offsets(self) -> list[int] | None:
+        """The name offsets of the function table's functions (Go 1.16+) in table order, each inside the name
+        table; None when the table cannot say."""
+        lists = self._offset_lists
+        return lists[0] if lists is not None else None
 
     @cached_property
-    def _listed_offsets(self) -> list[int] | None:
-        """The name offsets of the function table's functions (Go 1.16+), each inside the name table; None when
-        the table cannot say (the error is kept, as :attr:`linked_names` keeps it)."""
+    def _offset_lists(self) -> tuple[list[int], list[int]] | None:
+        """:attr:`_listed_offsets` and the same sorted; None when the table cannot say (the error is kept, as
+        :attr:`linked_names` keeps it)."""
         tab = self.pclntab
         if tab is None:
             return None
@@ -212,12 +216,12 @@ class GoTables:
         _, size = tab.names_region
         ordered = sorted(listed)  # its ends are the least and greatest (sorting ~35k mostly ordered offsets costs
         if not listed or (ordered[0] >= 0 and ordered[-1] < size):  # a quarter of min() plus max())
-            return listed
+            return listed, ordered
         for off in set(listed):  # (the first outside, in the order a set of them gives)
             if not 0 <= off < size:
                 self.error = f"function name offset {off:#x} is outside the name table ({size} bytes)"
                 return None
-        return listed
+        return listed, ordered
 
     @cached_property
     def _offsets_at_starts(self) -> bool:
@@ -228,7 +232,7 @@ class GoTables:
             return True
         shifted = b"\0" + self._names_raw  # shifted[off] is the byte before offset off (a NUL before the first)
         before = operator.itemgetter(*listed)(shifted)
-        return not (any(before) if len(listed) > 1 else before)
+        return before.count(0) == len(listed) if len(listed) > 1 else not before
 
     def is_linked(self, name: str) -> bool:
         """Whether ``name`` is in :attr:`linked_names`, without building that set (Go 1.16+): the offsets where
