@@ -208,9 +208,13 @@ class ElfSymbols(ElfDynamic):
 
     @cached_property
     def _name_column(self) -> bytes:
-        """The st_name column of .symtab, as native 32-bit words."""
+        """The st_name column of .symtab, as native 32-bit words (a strided view of the table when no byte swap
+        is needed: one copy of the column, not of the table)."""
         raw, _, _ = self._symtab_raw
-        return self._words("I", raw)[0 :: self._sym_size // 4].tobytes()
+        if self._swap or len(raw) % 4:
+            return self._words("I", raw)[0 :: self._sym_size // 4].tobytes()
+        with memoryview(raw) as whole, whole.cast("I") as words, words[0 :: self._sym_size // 4] as column:
+            return column.tobytes()
 
     @cached_property
     def _name_offsets(self) -> dict[int, int]:
@@ -282,6 +286,8 @@ class ElfSymbols(ElfDynamic):
         if self._lookups >= self.SCAN_LOOKUPS or "_name_offsets" in self.__dict__:
             index = self._name_offsets
             return {h: index[h] for h in words.values() if h in index}
+        if len(words) <= self.SINGLE_HITS:  # a search each is cheaper than the pattern's pass (~0.1 ms and ~1)
+            return {h: i for h in words.values() if (i := self._symbol_at_name(h)) is not None}
         self._lookups += 1
         column = self._name_column
         pattern = re.compile(b"|".join(map(re.escape, words)))
