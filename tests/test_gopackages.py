@@ -267,8 +267,13 @@ def test_name_questions_answer_as_the_name_set(factory, program, cgo):
             sample = sorted(every)[:: max(1, len(every) // 400)]
             tails = [n[3:] for n in sample if len(n) > 3]
             prefixed = [p + "no.such.function" for p in NAME_PREFIXES] + [n + "X" for n in sample]
-            for name in [*sample, *tails, *prefixed, "no.such.function", "runtime.", "runtime.racecall"]:
+            asked = [*sample, *tails, *prefixed, "no.such.function", "runtime.", "runtime.racecall"]
+            for name in asked:
                 assert (name in names) == (name in every) == fresh.has_name(name), name
+                assert fresh.is_linked(name) == (name in linked), name
+            assert fresh.__dict__["_offsets_at_starts"]  # the linker's names: every offset starts one
+            fresh.__dict__["_offsets_at_starts"] = False  # the walk of every occurrence, tails too, answers alike
+            for name in asked:
                 assert fresh.is_linked(name) == (name in linked), name
             assert "linked_names" not in fresh.__dict__ and "all_names" not in fresh.__dict__
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from functools import cached_property, lru_cache
 
 from depfree.formats.base import Executable
@@ -227,12 +227,23 @@ class GoTables:
     def _offsets_at_starts(self) -> bool:
         """Whether every name offset of the function table is where a name starts (the table's start, or after a
         NUL), as the linker writes them: then only whole names can name a function, never a name's tail."""
-        listed = self._listed_offsets
-        if not listed:
+        lists, tab = self._offset_lists, self.pclntab
+        if lists is None or not lists[0]:
             return True
-        shifted = b"\0" + self._names_raw  # shifted[off] is the byte before offset off (a NUL before the first)
-        before = operator.itemgetter(*listed)(shifted)
-        return before.count(0) == len(listed) if len(listed) > 1 else not before
+        listed, ordered = lists
+        if tab is None or len(self._names_raw) != tab.names_region[1]:
+            return False  # (a table cut off: asked the long way)
+        at0 = bisect_right(ordered, 0)  # offsets 0: the first name, whatever byte comes before the table
+        pos = self.exe.base + tab.names_region[0]
+        view = self.exe.source.view()
+        getter = operator.itemgetter(*listed, 0)  # (a tuple even for one offset)
+        if pos < 1 or pos + len(self._names_raw) > len(view):
+            before, first = getter(b"\0" + self._names_raw), 0
+        else:  # the byte before each name read where the file is mapped, with no copy of the table
+            with memoryview(view) as whole, whole[pos - 1 : pos + len(self._names_raw)] as shifted:
+                before, first = getter(shifted), shifted[0]
+        zeros: int = before.count(0) - (first == 0)  # (the last item is the byte before the table itself)
+        return zeros == len(listed) - (at0 if first else 0)
 
     def is_linked(self, name: str) -> bool:
         """Whether ``name`` is in :attr:`linked_names`, without building that set (Go 1.16+): the offsets where
