@@ -77,7 +77,8 @@ def test_symbol_of_a_name_with_many_hits_is_the_first_named(factory, program: st
 @pytest.mark.parametrize("program", ["static-c", "static-musl", "cgo"])
 def test_expected_names_are_found_as_symbol_finds_them(factory, program: str) -> None:  # type: ignore[no-untyped-def]
     """Names announced by expect_symbols() are found together, in one pass over a reversed copy of .strtab (on large
-    tables; here on every table): each answer must be the one symbol() gives alone, for the pipeline's names,
+    tables; here on every table): each answer must be the one symbol() (or symbols_named(), for names that all start
+    with "_") gives alone, for the pipeline's names,
     names ld merged into the tails of longer ones ("main" of "__libc_start_main"), names with many occurrences,
     tails no symbol is named, and names nowhere in the table."""
     from depfree.analysis.pipeline import EXPECTED_SYMBOLS
@@ -96,5 +97,7 @@ def test_expected_names_are_found_as_symbol_finds_them(factory, program: str) ->
         together.expect_symbols(asked)
         for name in asked:
             assert together.symbol(name) == alone.symbol(name), name
+        under = [n for n in asked if n.startswith("_")]
+        assert len(under) > 2 and together.symbols_named(under) == alone.symbols_named(under)
         assert together.__dict__["_expected_found"]  # the pass answered them
         assert together.symbol("main" if program != "cgo" else "x_cgo_init") is not None

@@ -71,7 +71,9 @@ def static_libc(exe: ElfExecutable) -> Libc:
     table, types = signs()
     asked = [s for s in table if go is None or s.code]
     # the symbol signs looked up together: one pass over a Go binary's megabytes of .strtab, not one each
-    symbols = exe.symbols_named([s.value for s in asked if s.kind == "symbol"])
+    names = [s.value for s in asked if s.kind == "symbol"]
+    exe.expect_symbols(names)  # (found with the names the other analyzers ask, in one pass)
+    symbols = exe.symbols_named(names)
     for sign in asked:
         found = _look(exe, sign, types, symbols)
         if found is not None:

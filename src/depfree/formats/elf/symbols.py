@@ -351,6 +351,11 @@ class ElfSymbols(ElfDynamic):
         raw, strtab, secnames = self._symtab_raw
         if not strtab:
             return {}
+        if len(strtab) >= self.TOGETHER_MIN and all(n in self._expected for n in names):
+            together = self._expected_found  # (announced: found with the others)
+            if all(n in together for n in names):
+                return {n: self._decode_symbol(raw, i * self._sym_size, strtab, secnames)[1]
+                        for n in names if (i := together[n]) is not None}
         ordered = tuple(sorted(set(names), key=len, reverse=True))
         out: dict[str, Symbol] = {}
         seen = dict.fromkeys(ordered, 0)
