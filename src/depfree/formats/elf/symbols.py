@@ -247,7 +247,8 @@ class ElfSymbols(ElfDynamic):
     _expected: tuple[str, ...] = ()
 
     def expect_symbols(self, names: Iterable[str]) -> None:
-        self._expected = tuple(dict.fromkeys([*self._expected, *(n for n in names if n and "\0" not in n)]))
+        names = tuple(names)  # (called for every file of a scan: kept cheap, the names checked when used)
+        self._expected = names if not self._expected else tuple(dict.fromkeys((*self._expected, *names)))
 
     @cached_property
     def _expected_found(self) -> dict[str, int | None]:
@@ -260,7 +261,7 @@ class ElfSymbols(ElfDynamic):
         into the end of "__libc_start_main"): at one NUL the longest name is matched, and the names it ends with
         are occurrences there too. Empty when the names occur too often (each is then asked alone)."""
         _, strtab, _ = self._symtab_raw
-        ordered = sorted(self._expected, key=len, reverse=True)
+        ordered = sorted(dict.fromkeys(n for n in self._expected if n and "\0" not in n), key=len, reverse=True)
         suffixes = {n: [n, *(m for m in ordered if m != n and n.endswith(m))] for n in ordered}
         pattern = re.compile(b"\0(" + b"|".join(re.escape(n.encode()[::-1]) for n in ordered) + b")")
         hits: dict[str, list[int]] = {n: [] for n in ordered}
