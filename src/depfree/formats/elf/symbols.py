@@ -245,6 +245,15 @@ class ElfSymbols(ElfDynamic):
     TOGETHER_MIN = 512 * 1024
     TOGETHER_HITS = 512
     _expected: tuple[str, ...] = ()
+    _asked_alone = False
+
+    def _ask_together(self) -> bool:
+        """Whether an announced name is looked up with the others: from the second one asked (the pass costs a few
+        searches: node's .strtab of 7.5 MB, asked only for __stack_chk_fail, is searched once, as before)."""
+        if self._asked_alone or "_expected_found" in self.__dict__:
+            return True
+        self._asked_alone = True
+        return False
 
     def expect_symbols(self, names: Iterable[str]) -> None:
         names = tuple(names)  # (called for every file of a scan: kept cheap, the names checked when used)
@@ -315,7 +324,7 @@ class ElfSymbols(ElfDynamic):
         raw, strtab, secnames = self._symtab_raw
         if not strtab:
             return None
-        if name in self._expected and len(strtab) >= self.TOGETHER_MIN:
+        if name in self._expected and len(strtab) >= self.TOGETHER_MIN and self._ask_together():
             found = self._expected_found
             if name in found:
                 i = found[name]
