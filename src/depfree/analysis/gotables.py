@@ -54,6 +54,18 @@ class FunctionNames:
     def _whole(self, start: int, end: int) -> str:
         return self.raw[start:end].decode("utf-8", "replace")
 
+    def where_with_prefix(self, prefixes: tuple[str, ...]) -> dict[bytes, list[int]]:
+        """The names that start with one of ``prefixes``, undecoded, each with the offsets where it starts (in
+        order): the pass of :meth:`with_prefix`, which also says where."""
+        raw, out = self.raw, dict[bytes, list[int]]()
+        for m in _prefix_pattern(prefixes).finditer(raw):
+            out.setdefault(m.group(1), []).append(m.start(1))
+        end = raw.find(b"\0")
+        first = raw[: end if end >= 0 else len(raw)]
+        if first and first.startswith(tuple(p.encode() for p in prefixes)):
+            out.setdefault(first, []).insert(0, 0)
+        return out
+
     def with_prefix(self, prefixes: tuple[str, ...]) -> set[str]:
         """The names that start with one of ``prefixes``: one regular-expression pass whose literal NUL start
         lets the engine jump from name to name (one ``find`` per prefix scanned the table six times)."""
@@ -250,7 +262,7 @@ class GoTables:
         ``name`` ends with a NUL (or the table ends) in the name table, against the function table's name offsets.
         A function whose name offset points into the tail of a longer name is named by that tail, as in the set.
         When no offset points into a name (:attr:`_offsets_at_starts`), only whole names are looked at, and a
-        name with one of :data:`NAME_PREFIXES` that the prefix pass did not see is not linked, without a scan."""
+        name with one of :data:`NAME_PREFIXES` is looked up where the prefix pass saw it, without a scan."""
         tab = self.pclntab
         if "linked_names" in self.__dict__ or tab is None or tab.layout == "1.2" or not name:
             return name in self.linked_names
@@ -260,8 +272,8 @@ class GoTables:
         raw = self._names_raw
         part = name.encode()
         if self._offsets_at_starts:
-            if name.startswith(NAME_PREFIXES) and name not in self._prefixed_names:
-                return False  # not a whole name of the table
+            if name.startswith(NAME_PREFIXES):  # where it is a whole name, if it is one
+                return any(pos in offsets for pos in self._prefixed_where.get(part, ()))
             if raw.startswith(part + b"\0") and 0 in offsets:
                 return True
             needle = b"\0" + part + b"\0"
@@ -321,10 +333,16 @@ class GoTables:
         return FunctionNames(self._names_raw)
 
     @cached_property
+    def _prefixed_where(self) -> dict[bytes, list[int]]:
+        """The whole names of the Go 1.16+ name table with one of :data:`NAME_PREFIXES` and where each starts,
+        from one pass."""
+        return FunctionNames(self._names_raw).where_with_prefix(NAME_PREFIXES)
+
+    @cached_property
     def _prefixed_names(self) -> set[str]:
-        """The whole names of the Go 1.16+ name table with one of :data:`NAME_PREFIXES`, from one pass (what
-        :attr:`all_names` holds of them when the table is valid)."""
-        return FunctionNames(self._names_raw).with_prefix(NAME_PREFIXES)
+        """The names of :attr:`_prefixed_where`, decoded (what :attr:`all_names` holds of them when the table is
+        valid)."""
+        return {n.decode("utf-8", "replace") for n in self._prefixed_where}
 
     def has_name(self, name: str) -> bool:
         """``name in`` :attr:`all_names` (:attr:`name_search`); a name with one of :data:`NAME_PREFIXES` answered
