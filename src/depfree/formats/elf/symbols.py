@@ -240,7 +240,7 @@ class ElfSymbols(ElfDynamic):
     # After this many string-table hits of one name without a symbol, the rest are looked up together.
     SINGLE_HITS = 3
     # The names expect_symbols() announced, looked up together on a string table of at least this size (a Go
-    # binary's .strtab is megabytes: ~1 ms a search, and an inspect of the docker CLI asks seven names). More
+    # binary's .strtab is megabytes: ~1 ms a search, and an inspect of the docker CLI asks 14 names). More
     # occurrences of them than TOGETHER_HITS: each looked up alone (a hostile table of "main\0main\0…").
     TOGETHER_MIN = 512 * 1024
     TOGETHER_HITS = 512
