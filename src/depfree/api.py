@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from depfree import __version__
 from depfree.analysis.gotables import GoTables
 from depfree.analysis.pipeline import analyze, sha256_of
+from depfree.dataclass import dataclass, field
 from depfree.errors import DepfreeError, NotABinaryError, strip_name
 from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables
