@@ -77,3 +77,14 @@ def test_a_scan_ends_quickly_with_everything_written_and_cleaned_up(factory, tmp
     ps = subprocess.run(["pgrep", "-f", f"scan --json --hash --jobs 2 --limit spool-over=1KiB {tree}"],
                         capture_output=True, text=True, check=False)
     assert ps.stdout == ""  # no worker outlived the scan
+
+
+def test_the_cli_raises_the_collector_threshold_before_its_imports_and_the_library_does_not() -> None:
+    """cli/main.py sets the young generation's threshold before it imports click or the model; importing the
+    library alone changes nothing, and its report types are still there on first use."""
+    probe = ("import gc, sys; before = gc.get_threshold(); import depfree; "
+             "print(gc.get_threshold() == before, 'depfree.model' in sys.modules, depfree.Report.__name__, "
+             "depfree.Binary.__name__); "
+             "import depfree.cli.main as m; print(gc.get_threshold()[0] == m.CLI_GC_THRESHOLD)")
+    got = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert got.stdout.split() == ["True", "False", "Report", "Binary", "True"]

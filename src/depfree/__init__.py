@@ -12,8 +12,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING  # noqa: E402
+
 from depfree.errors import DepfreeError  # noqa: E402
-from depfree.model import Binary, Report  # noqa: E402
+
+if TYPE_CHECKING:
+    from depfree.model import Binary, Report
 
 
 def inspect(*args, **kwargs) -> Report:  # type: ignore[no-untyped-def]
@@ -31,8 +35,13 @@ def verify(*args, **kwargs):  # type: ignore[no-untyped-def]
 
 
 def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    """``depfree.scan(paths, ...)`` (see :func:`depfree.scan.scan`) and ``depfree.check(paths, policy=...)`` (see
-    :func:`depfree.check.check`), imported on first use."""
+    """``depfree.scan(paths, ...)`` (see :func:`depfree.scan.scan`), ``depfree.check(paths, policy=...)`` (see
+    :func:`depfree.check.check`) and the report's types ``Binary`` and ``Report``, imported on first use (the CLI
+    imports this package before it has set itself up: see depfree/cli/main.py)."""
+    if name in ("Binary", "Report"):
+        from depfree import model
+
+        return getattr(model, name)
     if name == "scan":
         import depfree.scan as scan_module  # binds depfree.scan; the module is callable
 

@@ -4,14 +4,15 @@ size, targets, build) with one error contract."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
 from depfree import __version__
 from depfree.analysis.gotables import GoTables
-from depfree.analysis.pipeline import analyze, sha256_of
+from depfree.analysis.pipeline import BackgroundDigest, analyze, sha256_of
+from depfree.dataclass import dataclass, field
 from depfree.errors import DepfreeError, NotABinaryError, strip_name
 from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables
@@ -39,6 +40,10 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'depfree.api' has no attribute {name!r}")
 
 T = TypeVar("T")
+
+# A file at least this large is hashed alongside its analysis when asked (analyse_source's ``hash_alongside``): below
+# it the digest takes under 3 ms, about what starting a thread and waiting for it can cost.
+HASH_ALONGSIDE = 4 << 20
 
 __all__ = ["SIZE_SCHEMA", "Analysis", "SizeReport", "analyse_path", "analyse_source", "binary_facts", "expand_paths",
            "files_under", "inspect", "inspect_path", "inspect_source", "parse_limits", "size_diff", "size_path",
@@ -82,25 +87,36 @@ def binary_facts(exe: Executable, options: Options, name: str, sha256: str | Non
 
 @overload
 def analyse_source(source: ByteSource, name: str, options: Options | None = None, *,
-                   sha256: str | None = None) -> Analysis[Binary]: ...
+                   sha256: str | None = None, hash_alongside: bool = False) -> Analysis[Binary]: ...
 
 
 @overload
 def analyse_source(source: ByteSource, name: str, options: Options | None = None, *, sha256: str | None = None,
-                   each: Callable[[Executable, str], T]) -> Analysis[T]: ...
+                   each: Callable[[Executable, str], T], hash_alongside: bool = False) -> Analysis[T]: ...
 
 
 def analyse_source(source: ByteSource, name: str, options: Options | None = None, *, sha256: str | None = None,
-                   each: Callable[[Executable, str], T] | None = None) -> Analysis[Binary] | Analysis[T]:
+                   each: Callable[[Executable, str], T] | None = None,
+                   hash_alongside: bool = False) -> Analysis[Binary] | Analysis[T]:
     """Every executable image in ``source``, shown as ``name``: its facts and target verdicts (or, with ``each``,
     ``each(executable, name)``: ``depfree size`` gives its breakdown). Never raises: bad input (any
     :class:`DepfreeError` a reader raises), a resource limit (MemoryError, RecursionError) and a bug alike come back
     as :attr:`Analysis.error`, one line. ``sha256``: the content's digest when the caller knows it; without it, the
-    digest is computed only when ``options.hash`` (else each binary's ``sha256`` is None)."""
+    digest is computed only when ``options.hash`` (else each binary's ``sha256`` is None). ``hash_alongside``: a
+    source of at least :data:`HASH_ALONGSIDE` bytes is hashed by a thread while it is analysed (for a process that
+    analyses one file at a time; a scan's pool keeps both cores busy already)."""
     try:
         if each is not None:
             return Analysis([each(exe, name) for exe in open_executables(source)])
         opts = options or Options()
+        if sha256 is None and opts.hash and hash_alongside and source.size >= HASH_ALONGSIDE:
+            facts_only = dataclasses.replace(opts, hash=False)  # (the analysis must not hash it again)
+            with BackgroundDigest(source) as pending:
+                found = [binary_facts(exe, facts_only, name, None) for exe in open_executables(source)]
+                computed = pending.result()
+            for b in found:
+                b.sha256 = computed
+            return Analysis(found)
         digest = sha256 or (sha256_of(source) if opts.hash else None)
         return Analysis([binary_facts(exe, opts, name, digest) for exe in open_executables(source)])
     except DepfreeError as exc:
@@ -124,7 +140,8 @@ def inspect_path(path: str | os.PathLike[str], options: Options | None = None) -
         return inspect_source(src, options)
 
 
-def analyse_path(path: str | os.PathLike[str], options: Options | None = None) -> Analysis[Binary]:
+def analyse_path(path: str | os.PathLike[str], options: Options | None = None, *,
+                 hash_alongside: bool = False) -> Analysis[Binary]:
     """:func:`analyse_source` of the file at ``path`` (a file that cannot be opened is the analysis' error)."""
     name = os.fspath(path)
     try:
@@ -132,7 +149,7 @@ def analyse_path(path: str | os.PathLike[str], options: Options | None = None) -
     except DepfreeError as exc:
         return Analysis([], strip_name(str(exc), name), exc)
     with src:
-        return analyse_source(src, name, options)
+        return analyse_source(src, name, options, hash_alongside=hash_alongside)
 
 
 def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *, deep: bool = False,
@@ -149,7 +166,7 @@ def inspect(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
     for i, p in enumerate(files):
         if progress is not None:
             progress(i, len(files), os.fspath(p))
-        got = analyse_path(p, options)
+        got = analyse_path(p, options, hash_alongside=True)
         report.binaries.extend(got.results)
         if got.error is not None:
             report.errors.append(FileError(path=os.fspath(p), error=got.error))

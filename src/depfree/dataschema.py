@@ -11,9 +11,9 @@ A schema is made of: a Python type (``str``, ``int``, ``bool``, ``float``; ``boo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import DataFileError
 
 

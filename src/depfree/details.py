@@ -6,7 +6,7 @@ names, in JSON order). The readers fill them (``Executable.details()``): they ar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from depfree.dataclass import dataclass
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from depfree.dataclass import dataclass, field
 
 if TYPE_CHECKING:
     from depfree.details import MachoDetails, PeDetails

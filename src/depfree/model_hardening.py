@@ -5,8 +5,7 @@ in ``reasons``, ``"unknown"``, RELRO's ``"full"``/``"partial"``/``"none"``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from depfree.dataclass import dataclass, field
 from depfree.model import Evidence, omit_none
 
 # property -> the evidence that proves its value; property -> why it is n/a or unknown

@@ -7,9 +7,9 @@ class's ``json_omit`` and are absent from the JSON when None."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.model import omit_none
 
 

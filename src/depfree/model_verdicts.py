@@ -6,9 +6,9 @@ class's ``json_omit`` and are absent from the JSON when None."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from depfree.dataclass import dataclass, field
 from depfree.model import Evidence, omit_none
 
 if TYPE_CHECKING:  # re-exported: their module is imported on first use (what inspect of a file never makes)

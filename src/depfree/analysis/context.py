@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from depfree.analysis.gotables import GoTables
+from depfree.dataclass import dataclass, field
 from depfree.formats.base import Executable
 from depfree.model import Binary
 from depfree.options import Options

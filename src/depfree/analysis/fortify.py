@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import cache
 
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 from depfree.errors import DepfreeError
 

@@ -4,11 +4,11 @@ small named check per feature (two for net: netcgo and netgo are one decision), 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cached_property
 
 from depfree.analysis.context import Context
 from depfree.analysis.gotables import GoTables
+from depfree.dataclass import dataclass
 from depfree.formats.base import Executable
 from depfree.model import Evidence, GoFeature
 

@@ -5,8 +5,8 @@ build info is gone, from its code host's path rule."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from depfree.dataclass import dataclass
 from depfree.golang.funcnames import is_cgo_name, is_generated, is_std, package_of
 from depfree.golang.pclntab import Function
 from depfree.model import Go, GoModule, GoPackage

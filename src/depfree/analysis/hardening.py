@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from depfree.analysis.canary import scan_canary_loads
 from depfree.analysis.context import Context
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 from depfree.formats.base import Executable
 from depfree.formats.elf import ElfExecutable

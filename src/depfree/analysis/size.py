@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.analysis import size_regions
@@ -20,6 +19,7 @@ from depfree.analysis.golang import analyze_go
 from depfree.analysis.gotables import GoTables
 from depfree.analysis.identity import identity
 from depfree.analysis.size_regions import attribute
+from depfree.dataclass import dataclass, field
 from depfree.formats.base import Executable
 from depfree.model import Evidence, to_json
 

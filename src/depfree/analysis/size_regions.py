@@ -19,10 +19,10 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import re
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.datafiles import load
 from depfree.errors import FormatError
 from depfree.formats.base import Executable

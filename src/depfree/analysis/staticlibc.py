@@ -7,9 +7,9 @@ table). Never from text that only mentions a library (a licence, a URL). A Go pr
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from functools import cache
 
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 from depfree.errors import DepfreeError
 from depfree.formats.base import Symbol

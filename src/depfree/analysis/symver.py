@@ -4,8 +4,7 @@ evidence (glibc elf/dl-version.c checks every listed version when it loads the l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from depfree.dataclass import dataclass, field
 from depfree.datafiles import load
 from depfree.formats.elf import ElfExecutable, VersionNeed
 from depfree.model import Evidence, Linkage, VersionedSymbol, VersionRequirement

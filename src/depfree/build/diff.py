@@ -13,11 +13,11 @@ import os
 import re
 import struct
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.analysis.size import diff as size_diff
 from depfree.build.facts import Facts, facts_of, source_dirs
+from depfree.dataclass import dataclass, field
 from depfree.sources.file import FileSource
 
 SCHEMA = "depfree.diff/1"

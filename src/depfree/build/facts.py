@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 from depfree.analysis.context import Options
@@ -18,6 +17,7 @@ from depfree.analysis.gotables import GoTables
 from depfree.analysis.pipeline import sha256_of
 from depfree.analysis.size import SizeReport, size_of
 from depfree.api import binary_facts
+from depfree.dataclass import dataclass, field
 from depfree.errors import FormatError
 from depfree.formats.base import Executable
 from depfree.formats.detect import open_executables

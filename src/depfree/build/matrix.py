@@ -13,7 +13,6 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from depfree.build.proof import ROOTS, RootRun, Timing, sandbox_runs, timed_runs
 from depfree.build.recommend import Recommendation, recommend
 from depfree.build.runner import BuildResult, build_variant, check_module
 from depfree.build.variants import Variant, builtin, resolve
+from depfree.dataclass import dataclass, field
 from depfree.errors import UsageError
 from depfree.model import to_json as model_json
 from depfree.sandbox.runner import Sandbox, SandboxError

@@ -18,9 +18,9 @@ from __future__ import annotations
 import posixpath
 import statistics
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.sandbox.runner import Run, Sandbox, time_runs, verify
 
 ROOTS = ("scratch", "scratch+certs", "musl", "glibc")

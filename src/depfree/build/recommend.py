@@ -4,8 +4,9 @@ failure there and, where the host can imitate the target, the sandbox run in tha
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from depfree.dataclass import dataclass, field
 
 if TYPE_CHECKING:
     from depfree.build.matrix import VariantResult

@@ -12,13 +12,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from depfree.build.diff import BinaryDiff, diff_binaries
 from depfree.build.runner import BuildResult, build_variant
 from depfree.build.variants import Variant
+from depfree.dataclass import dataclass, field
 from depfree.sources.tree import entries
 from depfree.toolchains import GoToolchain, cache_root
 

@@ -17,11 +17,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from depfree.build.variants import Variant
+from depfree.dataclass import dataclass, field
 from depfree.errors import ToolchainError, UsageError
 from depfree.toolchains import GoToolchain, cache_root, ensure_go, go_env, read_goroot_version, stderr_tail
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import shlex
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.datafiles import load
 from depfree.errors import UsageError
 

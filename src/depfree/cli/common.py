@@ -18,12 +18,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import wraps
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import DepfreeError, UsageError
 
 if TYPE_CHECKING:  # rich is imported when text is printed: `--json` and `-o` never load it

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -21,6 +20,7 @@ from depfree.cli.common import (
     output_options,
     print_error,
 )
+from depfree.dataclass import dataclass
 from depfree.errors import UsageError
 from depfree.model import Binary, FileError, to_json
 from depfree.render.hardening import COLUMNS as COLUMNS

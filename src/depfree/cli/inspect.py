@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 import click
 
@@ -19,6 +18,7 @@ from depfree.cli.common import (
     output_options,
     print_error,
 )
+from depfree.dataclass import dataclass
 from depfree.model import Report
 from depfree.options import Options
 

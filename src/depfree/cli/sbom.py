@@ -8,7 +8,6 @@ import json
 import os
 import sys
 import threading
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,7 @@ from depfree.cli.common import (
 )
 from depfree.cli.fleet import check_executor, fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
+from depfree.dataclass import dataclass
 from depfree.errors import UsageError
 from depfree.options import Options
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -23,6 +22,7 @@ from depfree.cli.common import (
 )
 from depfree.cli.fleet import fleet_options, inputs
 from depfree.cli.fleet import results as fleet_results
+from depfree.dataclass import dataclass
 from depfree.errors import UsageError
 from depfree.model import Report
 from depfree.options import Options

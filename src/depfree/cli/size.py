@@ -4,13 +4,13 @@ module."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from depfree.api import SIZE_SCHEMA, SizeReport, size_diff, size_path
 from depfree.cli.common import EXIT_OK, Output, examples, friendly_errors, output_options
+from depfree.dataclass import dataclass, field
 from depfree.errors import UsageError
 from depfree.render import html
 from depfree.render import json as render_json

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -21,6 +20,7 @@ from depfree.cli.common import (
     output_options,
     print_error,
 )
+from depfree.dataclass import dataclass
 from depfree.errors import UsageError
 from depfree.model import Report, to_json
 from depfree.model_verdicts import TargetVerdict

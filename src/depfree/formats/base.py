@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from depfree.dataclass import dataclass
 from depfree.sources.file import ByteSource
 
 if TYPE_CHECKING:  # the PE and Mach-O readers import them; reading an ELF file makes none (issue 23)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import pefile  # type: ignore[import-untyped]
 
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 from depfree.details import Overlay, PeDetails, PeImport, PeSignature
 from depfree.errors import FormatError

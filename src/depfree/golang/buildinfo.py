@@ -12,8 +12,7 @@ modinfo is framed by 16-byte sentinels and holds tab-separated lines (``src/runt
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from depfree.dataclass import dataclass, field
 from depfree.errors import FormatError
 from depfree.formats.base import ByteOrder, Executable
 from depfree.model import GoModule

@@ -15,8 +15,8 @@ has, in the static or the dynamic symbol table (undefined there when libgo provi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
+from depfree.dataclass import dataclass, field
 from depfree.formats.base import Executable
 from depfree.model import Evidence
 

@@ -11,8 +11,7 @@ the next slice points at the pclntab's name table with the right length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from depfree.dataclass import dataclass
 from depfree.formats.base import Executable
 from depfree.golang.pclntab import Pclntab
 

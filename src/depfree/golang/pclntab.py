@@ -25,9 +25,9 @@ import operator
 import struct
 import sys
 from array import array
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import FormatError
 from depfree.formats.base import ByteOrder, Executable
 from depfree.formats.strings import cstring_at, nonempty_list, nonempty_names

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 
 SEVERITIES = ("note", "warning", "error")  # in increasing order

@@ -20,9 +20,9 @@ import fnmatch
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.datafiles import load
 from depfree.errors import UsageError
 from depfree.policy.catalog import SEVERITIES, catalog, resolve

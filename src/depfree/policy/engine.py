@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import UsageError
 from depfree.model import Report, to_json
 from depfree.model_verdicts import ContainerRecord

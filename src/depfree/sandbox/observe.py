@@ -4,7 +4,8 @@ programs executed, and network connections attempted."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from depfree.dataclass import dataclass, field
 
 FILE_CALLS = {"open", "openat", "openat2", "stat", "lstat", "newfstatat", "fstatat64", "statx", "access", "faccessat",
               "faccessat2", "readlink", "readlinkat", "execve", "execveat", "stat64", "lstat64", "chdir", "mkdir",

@@ -11,9 +11,9 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from depfree.dataclass import dataclass
 from depfree.sandbox.roots import DEVICES
 
 TARGET_DIR = "/.depfree"  # the program is put at /.depfree/<its own basename>: multi-call binaries read argv[0]

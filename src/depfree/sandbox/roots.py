@@ -14,10 +14,10 @@ import os
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from depfree.analysis.resolution import ld_so_conf_dirs
+from depfree.dataclass import dataclass, field
 from depfree.errors import DepfreeError, UsageError
 from depfree.formats.elf import ElfExecutable
 from depfree.sources.file import FileSource

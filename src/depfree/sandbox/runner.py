@@ -16,9 +16,9 @@ import signal
 import subprocess
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
+from depfree.dataclass import dataclass
 from depfree.errors import DepfreeError, InputError, UsageError
 from depfree.formats.elf import ElfExecutable
 from depfree.model_verdicts import Run as Run  # re-exported: the sandbox's result type lives in the model

@@ -27,9 +27,9 @@ import os
 import posixpath
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import UsageError
 from depfree.model import Binary
 from depfree.model_verdicts import ContainerRecord, ResolvedLibrary

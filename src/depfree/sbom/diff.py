@@ -5,9 +5,9 @@ runtime files). Either side is an SBOM built now or a CycloneDX JSON document wr
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import InputError
 from depfree.sbom.model import Sbom
 

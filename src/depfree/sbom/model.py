@@ -3,8 +3,9 @@ identity. ``cyclonedx.py`` and ``spdx.py`` write it; ``diff.py`` compares two of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
+
+from depfree.dataclass import dataclass, field
 
 # Component kinds (CycloneDX component types; SPDX primary package purposes follow from them).
 APPLICATION, LIBRARY, FILE, CONTAINER, OPERATING_SYSTEM = "application", "library", "file", "container", \

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from depfree.dataclass import dataclass, field
 from depfree.model import Binary, FileError
 from depfree.model_verdicts import ChecksumResult, ContainerRecord, ContainerSummary, DebInfo, ImageRecord, WheelInfo
 from depfree.scan.engine import Engine, Task

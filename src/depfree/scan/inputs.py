@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from depfree.dataclass import dataclass
 from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary, FileError
 from depfree.model_verdicts import ContainerRecord, DebInfo, ImageRecord

@@ -4,9 +4,9 @@ the indexing of an archive on disk, each turning every failure into a message in
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
 from typing import IO, Any
 
+from depfree.dataclass import dataclass
 from depfree.errors import DepfreeError, strip_name
 from depfree.model import Binary
 from depfree.options import Options

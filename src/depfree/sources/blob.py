@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from typing import IO, cast
 
+from depfree.dataclass import dataclass
 from depfree.sources.file import BytesSource, FileSource
 
 

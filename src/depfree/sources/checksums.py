@@ -15,8 +15,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass, field
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import InputError
 from depfree.model_verdicts import ChecksumMismatch, ChecksumResult
 from depfree.sources.tree import entries

@@ -23,9 +23,9 @@ The same file reached twice (a hard link) is found before any of this, by its in
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from depfree.dataclass import dataclass, field
 from depfree.sources.blob import Blob
 
 T = TypeVar("T")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 import tarfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import FormatError
 from depfree.sources.blob import Blob
 from depfree.sources.fsview import FsView

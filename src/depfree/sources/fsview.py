@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from dataclasses import dataclass, field
+
+from depfree.dataclass import dataclass, field
 
 MAX_LINKS = 40  # the kernel's limit on symbolic links followed while resolving one path (ELOOP)
 

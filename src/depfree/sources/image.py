@@ -13,9 +13,9 @@ import platform
 import posixpath
 import tarfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.model_verdicts import LayerFacts
 from depfree.sources.archive import (
     COMPRESSED,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from depfree.dataclass import dataclass
 from depfree.sources.archive import classify
 
 HEAD = 512

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.datafiles import load
 from depfree.model import Binary, Evidence
 from depfree.model_verdicts import HostItem, MissingItem, Resolution, ResolvedLibrary

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.datafiles import load
 from depfree.errors import UsageError
 

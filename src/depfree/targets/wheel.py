@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from dataclasses import dataclass
 
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 from depfree.model import Binary, Evidence
 from depfree.model_verdicts import MissingItem

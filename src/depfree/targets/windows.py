@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 from depfree.analysis.minimum import padded
+from depfree.dataclass import dataclass
 from depfree.datafiles import load
 from depfree.model import Library
 

@@ -4,10 +4,10 @@ and OS ABI), their strings through DT_STRTAB, and the version-need table (``read
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any
 
+from depfree.dataclass import dataclass, field
 from depfree.errors import FormatError
 from depfree.formats.elf import enums
 from depfree.formats.elf.header import ElfImage

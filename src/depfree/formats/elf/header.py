@@ -11,10 +11,10 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import NamedTuple
 
+from depfree.dataclass import dataclass
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment
 from depfree.formats.elf import enums

@@ -4,8 +4,7 @@ what links it, and a binary's needs (minimum glibc, runtime files, kernel, CPU) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from depfree.dataclass import dataclass, field
 from depfree.sbom.model import Component, Sbom
 
 ROLES = ("root", "container", "image", "wheel", "deb", "os", "binary", "go main module", "go module",

@@ -7,7 +7,8 @@ along the shorter side of the remaining rectangle, a row growing while its worst
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+from depfree.dataclass import dataclass, field
 
 
 @dataclass

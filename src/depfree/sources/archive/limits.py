@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
 
+from depfree.dataclass import dataclass
 from depfree.errors import FormatError, UsageError
 
 

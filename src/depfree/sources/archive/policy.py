@@ -16,9 +16,9 @@ Member names that are not UTF-8 leave as their own bytes (:func:`member_name`), 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, Protocol
 
+from depfree.dataclass import dataclass
 from depfree.sources.archive.kinds import classify
 from depfree.sources.archive.limits import Limits
 from depfree.sources.blob import Blob

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import tarfile
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
+from depfree.dataclass import dataclass
 from depfree.sources.archive.kinds import is_tar_header
 from depfree.sources.archive.limits import ArchiveError
 from depfree.sources.archive.policy import (
