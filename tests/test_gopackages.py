@@ -314,11 +314,12 @@ def test_source_dir_questions_answer_as_the_set(factory, program, cgo):
 
 
 def test_where_with_prefix_edges():
-    """Every whole name with a prefix and each offset it starts at: the first name (no NUL before it), the last
-    (no NUL after it), a name twice, a prefix inside a name (not a start)."""
+    """Every whole name with a prefix and the offset it starts at: the first name (no NUL before it), the last (no
+    NUL after it), a name twice (-1: searched for), a prefix inside a name (not a start)."""
     from depfree.analysis.gotables import FunctionNames
 
     t = FunctionNames(b"net.a\0os/user.b\0x.net.c\0net.a\0\0net.\0crypto/x509.z")
-    assert t.where_with_prefix(("net.", "crypto/x509.")) == {b"net.a": [0, 24], b"net.": [31], b"crypto/x509.z": [36]}
-    assert t.where_with_prefix(("x.",)) == {b"x.net.c": [16]} and t.where_with_prefix(("no.",)) == {}
+    assert t.where_with_prefix(("net.", "crypto/x509.")) == {b"net.a": -1, b"net.": 31, b"crypto/x509.z": 36}
+    assert t.where_with_prefix(("x.", "os/")) == {b"x.net.c": 16, b"os/user.b": 6} and t.where_with_prefix(("no.",)) == {}
+    assert FunctionNames(b"net.a\0net.b").where_with_prefix(("net.",)) == {b"net.a": 0, b"net.b": 6}
     assert {k.decode() for k in t.where_with_prefix(("net.", "os/"))} == t.with_prefix(("net.", "os/"))

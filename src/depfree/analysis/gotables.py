@@ -54,16 +54,19 @@ class FunctionNames:
     def _whole(self, start: int, end: int) -> str:
         return self.raw[start:end].decode("utf-8", "replace")
 
-    def where_with_prefix(self, prefixes: tuple[str, ...]) -> dict[bytes, list[int]]:
-        """The names that start with one of ``prefixes``, undecoded, each with the offsets where it starts (in
-        order): the pass of :meth:`with_prefix`, which also says where."""
-        raw, out = self.raw, dict[bytes, list[int]]()
+    def where_with_prefix(self, prefixes: tuple[str, ...]) -> dict[bytes, int]:
+        """The names that start with one of ``prefixes``, undecoded, each with the offset where it starts, or -1
+        for a name the table holds more than once (the linker writes each once; a hostile table repeating one
+        name millions of times costs no more memory than the names): the pass of :meth:`with_prefix`, which also
+        says where."""
+        raw, out = self.raw, dict[bytes, int]()
         for m in _prefix_pattern(prefixes).finditer(raw):
-            out.setdefault(m.group(1), []).append(m.start(1))
+            name = m.group(1)
+            out[name] = -1 if name in out else m.start(1)
         end = raw.find(b"\0")
         first = raw[: end if end >= 0 else len(raw)]
         if first and first.startswith(tuple(p.encode() for p in prefixes)):
-            out.setdefault(first, []).insert(0, 0)
+            out[first] = -1 if first in out else 0
         return out
 
     def with_prefix(self, prefixes: tuple[str, ...]) -> set[str]:
@@ -272,8 +275,9 @@ class GoTables:
         raw = self._names_raw
         part = name.encode()
         if self._offsets_at_starts:
-            if name.startswith(NAME_PREFIXES):  # where it is a whole name, if it is one
-                return any(pos in offsets for pos in self._prefixed_where.get(part, ()))
+            at = self._prefixed_where.get(part, -2) if name.startswith(NAME_PREFIXES) else -1
+            if at != -1:  # where it is a whole name, if it is one (-2: it is none), without a search
+                return at >= 0 and at in offsets
             if raw.startswith(part + b"\0") and 0 in offsets:
                 return True
             needle = b"\0" + part + b"\0"
@@ -333,7 +337,7 @@ class GoTables:
         return FunctionNames(self._names_raw)
 
     @cached_property
-    def _prefixed_where(self) -> dict[bytes, list[int]]:
+    def _prefixed_where(self) -> dict[bytes, int]:
         """The whole names of the Go 1.16+ name table with one of :data:`NAME_PREFIXES` and where each starts,
         from one pass."""
         return FunctionNames(self._names_raw).where_with_prefix(NAME_PREFIXES)
