@@ -15,10 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import reprlib
+import sys
 from collections.abc import Callable
 from dataclasses import MISSING, Field, field, fields
 from operator import attrgetter
-from typing import Any, TypeVar, dataclass_transform, overload
+from typing import Any, TypeVar, overload
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # (a marker for type checkers only: Python 3.10 runs without it)
+
+    def dataclass_transform(**_marks: Any) -> Callable[[Any], Any]:
+        return lambda decorated: decorated
 
 __all__ = ["dataclass", "field", "fields"]
 
