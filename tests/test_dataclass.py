@@ -133,3 +133,96 @@ class Outer:
 @lean.dataclass
 class Node:
     children: list[Node]
+
+
+def test_init_takes_what_the_standard_librarys_takes() -> None:
+    import inspect
+
+    ann = {"a": "int", "b": "str", "c": "list[int]", "d": "int", "e": "list[int]", "f": "int", "g": "int"}
+    body = {"b": "bee", "c": dataclasses.field(default_factory=list), "d": dataclasses.field(default=7, repr=False),
+            "e": dataclasses.field(init=False, default_factory=lambda: [9]), "f": dataclasses.field(init=False, default=3),
+            "g": dataclasses.field(init=False)}
+    for frozen in (False, True):
+        std, mine = twins(dict(body), ann, frozen=frozen)
+        assert str(inspect.signature(mine)) == str(inspect.signature(std))
+        assert mine.__doc__ == std.__doc__ and mine.__doc__.startswith("Rec(a: 'int', b: 'str' = 'bee'")
+        assert mine.__init__.__qualname__ == "Rec.__init__" and mine.__init__.__module__ == __name__
+        assert mine.__init__.__annotations__ == std.__init__.__annotations__
+        for args, kw in [((1,), {}), ((1, "x", [2], 8), {}), ((), {"a": 5, "d": 1})]:
+            s, m = std(*args, **kw), mine(*args, **kw)
+            assert {k: v for k, v in vars(m).items()} == vars(s)  # g: never set, by both
+            assert not hasattr(m, "g")
+        assert mine(1).c is not mine(1).c  # a new list each time
+        for bad in [((), {}), ((1, 2, 3, 4, 5), {}), ((1,), {"e": 2}), ((1,), {"zz": 0})]:
+            with pytest.raises(TypeError) as got:
+                mine(*bad[0], **bad[1])
+            with pytest.raises(TypeError) as want:
+                std(*bad[0], **bad[1])
+            assert str(got.value) == str(want.value)
+
+
+def test_init_calls_post_init_and_takes_a_field_named_self() -> None:
+    calls: list[Any] = []
+    body = {"__post_init__": lambda rec: calls.append(rec.self)}
+    std, mine = twins(body, {"self": "int", "x": "int"})
+    assert mine(4, 5).x == 5 and std(4, 5).x == 5 and calls == [4, 4]
+    assert repr(mine(self=1, x=2)) == repr(std(self=1, x=2))
+
+
+def test_a_field_without_default_after_one_with_is_refused_as_there() -> None:
+    for deco in (dataclasses.dataclass, lean.dataclass):
+        ns = {"__annotations__": {"a": "int", "b": "int"}, "a": 1, "__module__": __name__, "__qualname__": "Rec"}
+        with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+            deco(type("Rec", (), ns))
+
+
+def test_frozen_errors_and_subclasses_are_the_standard_librarys() -> None:
+    std, mine = twins({}, {"a": "int"}, frozen=True)
+    for cls in (std, mine):
+        assert cls.__dataclass_params__.frozen  # what a dataclass subclass is checked against
+    errors = []
+    for cls in (std, mine):
+        rec = cls(1)
+        for act, name, value in [(setattr, "a", 2), (setattr, "other", 2), (delattr, "a", None)]:
+            with pytest.raises(dataclasses.FrozenInstanceError) as got:
+                act(rec, name, value) if value is not None else act(rec, name)
+            errors.append(str(got.value))
+        sub = type("Sub", (cls,), {})(1)  # a plain subclass: its own attributes can be set, the fields not
+        sub.other = 3
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            sub.a = 2
+    assert errors[:3] == errors[3:]
+    with pytest.raises(TypeError, match="cannot inherit non-frozen dataclass from a frozen one"):
+        lean.dataclass(type("Thaw", (mine,), {"__annotations__": {"b": "int"}, "b": 0}))
+    with pytest.raises(TypeError, match="Cannot overwrite attribute __setattr__ in class Own"):
+        lean.dataclass(frozen=True)(type("Own", (), {"__annotations__": {"a": "int"}, "__setattr__": print}))
+
+
+def test_the_compiled_init_is_kept_for_the_next_process(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from depfree import derived
+
+    monkeypatch.setenv(derived.ENV, str(tmp_path))
+    built: list[str] = []
+
+    def build(source: str) -> Any:
+        built.append(source)
+        return lean._compile_init(source)
+
+    first = derived.CodeCache("test-code")
+    source = "def __init__(self, a):\n  self.a = a\n"
+    code = first.get(source, build)
+    assert first.get(source, build) is code and built == [source]
+    assert not list(tmp_path.iterdir())  # written at exit
+    first.save()
+    (stored,) = tmp_path.iterdir()
+    assert stored.stat().st_mode & 0o777 == 0o600
+    second = derived.CodeCache("test-code")
+    assert second.get(source, build).co_code == code.co_code and built == [source]  # read, not compiled
+    stored.write_bytes(b"not marshal data")
+    third = derived.CodeCache("test-code")
+    assert third.get(source, build).co_code == code.co_code and len(built) == 2  # a bad file: compiled again
+    monkeypatch.setenv(derived.ENV, "off")
+    off = derived.CodeCache("test-code")
+    off.get(source, build)
+    off.save()
+    assert len(built) == 3 and stored.read_bytes() == b"not marshal data"  # no cache: nothing read or written

@@ -8,15 +8,22 @@ left alone: the cache never changes what is returned, and never fails a run.
 
 Only plain data go in (dicts, lists, strings, numbers, booleans, None): what ``marshal`` writes and reads back
 exactly, in the same order; anything else is built on every call, as without a cache.
+
+:class:`CodeCache` keeps compiled code the same way, keyed by its source and the Python that compiled it (the
+generated ``__init__`` of :mod:`depfree.dataclass`): one file per table, read on the first look-up and written at
+exit when something was added. Like ``__pycache__``, it is trusted as the user's own: the directory is created
+private (0700) and its files 0600.
 """
 
 from __future__ import annotations
 
+import atexit
 import binascii
 import marshal
 import os
 import sys
 from collections.abc import Callable, Sequence
+from types import CodeType
 from typing import Any, TypeVar
 
 from depfree import __version__
@@ -111,3 +118,71 @@ def _write(path: str, key: tuple[Any, ...], value: object) -> None:
             os.unlink(tmp)
         except OSError:
             pass
+
+
+class CodeCache:
+    """Code objects by their source (see the module): :meth:`get` compiles a source once per Python and cache
+    directory. Entries of sources no longer asked for are dropped when the table passes :attr:`LIMIT`."""
+
+    LIMIT = 4096
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._table: dict[str, CodeType] | None = None
+        self._used: set[str] = set()
+        self._changed = False
+
+    @staticmethod
+    def _key() -> tuple[Any, ...]:
+        return (__version__, sys.hexversion, marshal.version, sys.implementation.cache_tag)
+
+    def _path(self) -> str | None:
+        where = cache_dir()
+        return None if where is None else os.path.join(where, f"{self.name}-{sys.implementation.cache_tag}.marshal")
+
+    def _load(self) -> dict[str, CodeType]:
+        table: dict[str, CodeType] = {}
+        path = self._path()
+        if path is not None:
+            try:
+                with open(path, "rb") as fh:
+                    got = marshal.loads(fh.read())
+            except (OSError, EOFError, ValueError, TypeError):
+                got = None
+            if isinstance(got, tuple) and len(got) == 2 and got[0] == self._key() and isinstance(got[1], dict):
+                table = {k: v for k, v in got[1].items() if isinstance(k, str) and isinstance(v, CodeType)}
+        return table
+
+    def get(self, source: str, build: Callable[[str], CodeType]) -> CodeType:
+        """The code of ``source``: the stored one, else ``build(source)`` (kept for later processes)."""
+        if self._table is None:
+            self._table = self._load()
+        self._used.add(source)
+        code = self._table.get(source)
+        if code is None:
+            code = self._table[source] = build(source)
+            if not self._changed and self._path() is not None:
+                self._changed = True
+                atexit.register(self.save)
+        return code
+
+    def save(self) -> None:
+        """Write the table (nothing when nothing was added or the directory cannot be written)."""
+        path = self._path()
+        if not self._changed or self._table is None or path is None:
+            return
+        self._changed = False
+        table = self._table
+        if len(table) > self.LIMIT:
+            table = {k: v for k, v in table.items() if k in self._used}
+        tmp = f"{path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            with open(tmp, "wb", opener=_private) as fh:
+                fh.write(marshal.dumps((self._key(), table)))
+            os.replace(tmp, path)
+        except (OSError, ValueError):
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
