@@ -278,19 +278,27 @@ def test_name_questions_answer_as_the_name_set(factory, program, cgo):
             assert "linked_names" not in fresh.__dict__ and "all_names" not in fresh.__dict__
 
 
+def _names(raw: bytes):  # type: ignore[no-untyped-def]
+    """FunctionNames over ``raw`` where it lies inside a larger buffer, as a mapped file's table is read: names just
+    outside it (``net.x``, ``net.y``) must never be seen, and offsets are the table's own."""
+    from depfree.analysis.gotables import FunctionNames
+    from depfree.formats.strings import Window
+
+    return FunctionNames(Window(b"net.x\0" + raw + b"\0net.y", 6, 6 + len(raw)))
+
+
 def test_function_names_edges():
     """The first and last names of a table (no NUL before or after them), empty names, prefixes of prefixes."""
-    from depfree.analysis.gotables import FunctionNames
-
-    t = FunctionNames(b"net.a\0os/user.b\0x.net.c\0\0net.\0crypto/x509.z")
+    t = _names(b"net.a\0os/user.b\0x.net.c\0\0net.\0crypto/x509.z")
     assert t.with_prefix(("net.", "crypto/x509.", "os/user.")) == {"net.a", "net.", "os/user.b", "crypto/x509.z"}
     assert t.with_prefix(("x.",)) == {"x.net.c"}
     assert t.containing("net") == {"net.a", "x.net.c", "net."}
     assert t.containing_any(("net", "x509", "")) == {"net.a", "x.net.c", "net.", "crypto/x509.z"}
-    assert FunctionNames(b"only").containing_any(("nl", "ly")) == {"only"} and t.containing_any(()) == set()
+    assert _names(b"only").containing_any(("nl", "ly")) == {"only"} and t.containing_any(()) == set()
     assert "net.a" in t and "crypto/x509.z" in t and "net" not in t and "" not in t and "x509.z" not in t
-    assert FunctionNames(b"\0net.a\0").with_prefix(("net.",)) == {"net.a"}
-    assert FunctionNames(b"only").containing("nl") == {"only"} and "only" in FunctionNames(b"only")
+    assert "net.x" not in t and "net.y" not in t and not t.containing(".y") and not t.with_prefix(("net.y",))
+    assert _names(b"\0net.a\0").with_prefix(("net.",)) == {"net.a"}
+    assert _names(b"only").containing("nl") == {"only"} and "only" in _names(b"only")
 
 
 @pytest.mark.parametrize("program,cgo", [("nettool", True), ("withdeps", False)])
@@ -316,10 +324,8 @@ def test_source_dir_questions_answer_as_the_set(factory, program, cgo):
 def test_where_with_prefix_edges():
     """Every whole name with a prefix and the offset it starts at: the first name (no NUL before it), the last (no
     NUL after it), a name twice (-1: searched for), a prefix inside a name (not a start)."""
-    from depfree.analysis.gotables import FunctionNames
-
-    t = FunctionNames(b"net.a\0os/user.b\0x.net.c\0net.a\0\0net.\0crypto/x509.z")
+    t = _names(b"net.a\0os/user.b\0x.net.c\0net.a\0\0net.\0crypto/x509.z")
     assert t.where_with_prefix(("net.", "crypto/x509.")) == {b"net.a": -1, b"net.": 31, b"crypto/x509.z": 36}
     assert t.where_with_prefix(("x.", "os/")) == {b"x.net.c": 16, b"os/user.b": 6} and t.where_with_prefix(("no.",)) == {}
-    assert FunctionNames(b"net.a\0net.b").where_with_prefix(("net.",)) == {b"net.a": 0, b"net.b": 6}
+    assert _names(b"net.a\0net.b").where_with_prefix(("net.",)) == {b"net.a": 0, b"net.b": 6}
     assert {k.decode() for k in t.where_with_prefix(("net.", "os/"))} == t.with_prefix(("net.", "os/"))

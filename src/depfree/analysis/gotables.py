@@ -16,6 +16,7 @@ from bisect import bisect_left, bisect_right
 from functools import cached_property, lru_cache
 
 from depfree.formats.base import Executable
+from depfree.formats.strings import Window
 from depfree.golang.funcnames import is_std, package_paths_of
 from depfree.golang.moduledata import ModuleData, find_moduledata
 from depfree.golang.pclntab import Function, Pclntab, PclntabError, from_section, from_symbol, validate
@@ -40,8 +41,8 @@ class FunctionNames:
     Each answer is the one the set gives: a name counts when it is a whole NUL-delimited part of the table, decoded
     as :func:`~depfree.formats.strings.names_by_offset` decodes it."""
 
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
+    def __init__(self, raw: Window) -> None:
+        self.raw = raw  # (read where it lies in the mapped file: see GoTables._names_raw)
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str) or not name:
@@ -49,7 +50,7 @@ class FunctionNames:
         part = name.encode()
         raw = self.raw
         return (b"\0" + part + b"\0" in raw or raw.startswith(part + b"\0") or raw.endswith(b"\0" + part)
-                or raw == part)
+                or raw.equals(part))
 
     def _whole(self, start: int, end: int) -> str:
         return self.raw[start:end].decode("utf-8", "replace")
@@ -60,9 +61,10 @@ class FunctionNames:
         name millions of times costs no more memory than the names): the pass of :meth:`with_prefix`, which also
         says where."""
         raw, out = self.raw, dict[bytes, int]()
-        for m in _prefix_pattern(prefixes).finditer(raw):
+        base = raw.start
+        for m in raw.finditer(_prefix_pattern(prefixes)):
             name = m.group(1)
-            out[name] = -1 if name in out else m.start(1)
+            out[name] = -1 if name in out else m.start(1) - base
         end = raw.find(b"\0")
         first = raw[: end if end >= 0 else len(raw)]
         if first and first.startswith(tuple(p.encode() for p in prefixes)):
@@ -73,7 +75,7 @@ class FunctionNames:
         """The names that start with one of ``prefixes``: one regular-expression pass whose literal NUL start
         lets the engine jump from name to name (one ``find`` per prefix scanned the table six times)."""
         raw = self.raw
-        out = {m.decode("utf-8", "replace") for m in _prefix_pattern(prefixes).findall(raw)}
+        out = {m.decode("utf-8", "replace") for m in raw.findall(_prefix_pattern(prefixes))}
         end = raw.find(b"\0")
         first = raw[: end if end >= 0 else len(raw)]  # the first name has no NUL before it (not a split of the rest)
         if first and first.startswith(tuple(p.encode() for p in prefixes)):
@@ -99,13 +101,14 @@ class FunctionNames:
         :meth:`containing` of each would scan the table once per part."""
         raw, out = self.raw, set()
         pattern = _any_pattern(tuple(p for p in parts if p))
-        m = pattern.search(raw)
+        base = raw.start
+        m = raw.search(pattern)
         while m is not None:
-            start = raw.rfind(b"\0", 0, m.start()) + 1
-            end = raw.find(b"\0", m.end())
+            start = raw.rfind(b"\0", 0, m.start() - base) + 1
+            end = raw.find(b"\0", m.end() - base)
             end = len(raw) if end < 0 else end
             out.add(self._whole(start, end))
-            m = pattern.search(raw, end)
+            m = raw.search(pattern, end)
         return out
 
 
@@ -253,7 +256,7 @@ class GoTables:
         view = self.exe.source.view()
         getter = operator.itemgetter(*listed, 0)  # (a tuple even for one offset)
         if pos < 1 or pos + len(self._names_raw) > len(view):
-            before, first = getter(b"\0" + self._names_raw), 0
+            before, first = getter(b"\0" + self._names_raw.tobytes()), 0
         else:  # the byte before each name read where the file is mapped, with no copy of the table
             with memoryview(view) as whole, whole[pos - 1 : pos + len(self._names_raw)] as shifted:
                 before, first = getter(shifted), shifted[0]
@@ -286,7 +289,8 @@ class GoTables:
                 if pos + 1 in offsets:
                     return True
                 pos = raw.find(needle, pos + 1)
-            return (raw.endswith(b"\0" + part) and len(raw) - len(part) in offsets) or (raw == part and 0 in offsets)
+            return ((raw.endswith(b"\0" + part) and len(raw) - len(part) in offsets)
+                    or (raw.equals(part) and 0 in offsets))
         needle = part + b"\0"
         pos = raw.find(needle)
         while pos >= 0:
@@ -318,14 +322,21 @@ class GoTables:
             return set()
         return set(tab.name_table().values()) if tab.layout != "1.2" else set(self.function_names)
 
+    # A name table at least this large is searched where the file is mapped (a 40 MB binary's is ~3 MB: its copy
+    # cost as much as the searches); a smaller one is read.
+    IN_PLACE = 1 << 20
+
     @cached_property
-    def _names_raw(self) -> bytes:
-        """The bytes of the Go 1.16+ name table (read once)."""
+    def _names_raw(self) -> Window:
+        """The Go 1.16+ name table."""
         tab = self.pclntab
         if tab is None:
-            return b""
+            return Window(b"", 0, 0)
         off, size = tab.names_region
-        return tab.exe.read_file(off, size)
+        if size >= self.IN_PLACE:
+            return tab.exe.window(off, size)
+        raw = tab.exe.read_file(off, size)
+        return Window(raw, 0, len(raw))
 
     @cached_property
     def name_search(self) -> FunctionNames | set[str]:

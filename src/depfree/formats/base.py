@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from depfree.dataclass import dataclass
+from depfree.formats.strings import Window
 from depfree.sources.file import ByteSource
 
 if TYPE_CHECKING:  # the PE and Mach-O readers import them; reading an ELF file makes none (issue 23)
@@ -110,6 +111,14 @@ class Executable(ABC):
             return b""
         length = min(length, self.length - offset, MAX_READ)
         return self.source.read_at(self.base + offset, length)
+
+    def window(self, offset: int, length: int) -> Window:
+        """The bytes :meth:`read_file` gives for the same arguments, where they lie in the mapped file (no copy)."""
+        if offset < 0 or length <= 0 or offset >= self.length:
+            return Window(b"", 0, 0)
+        length = min(length, self.length - offset, MAX_READ)
+        view = self.source.view()
+        return Window(view, self.base + offset, self.base + offset + length)
 
     def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
         """File offset (relative to this image) of ``needle`` between ``start`` and ``end``, or -1. Searches the

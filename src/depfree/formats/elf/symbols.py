@@ -16,9 +16,10 @@ from typing import cast
 
 from depfree.formats.base import DynamicSymbolEntry, Symbol, max_symbols
 from depfree.formats.elf.dynamic import ElfDynamic
-from depfree.formats.strings import cstring_at, names_by_offset
+from depfree.formats.strings import Window, cstring_at, names_by_offset
 
 MAX_SYMBOLS = max_symbols(5_000_000)
+_NO_TABLE = Window(b"", 0, 0)
 _STT_KINDS = {1: "object", 2: "func", 6: "tls"}  # STT_OBJECT, STT_FUNC, STT_TLS
 
 
@@ -33,7 +34,7 @@ class ElfSymbols(ElfDynamic):
     def _sym_size(self) -> int:
         return 24 if self.bits == 64 else 16
 
-    def _decode_symbol(self, raw: bytes, at: int, strtab: bytes, secnames: list[str]) -> tuple[int, Symbol]:
+    def _decode_symbol(self, raw: bytes, at: int, strtab: Window, secnames: list[str]) -> tuple[int, Symbol]:
         """(st_name, the symbol) of the Elf32_Sym / Elf64_Sym entry at ``at`` of ``raw``."""
         if self.bits == 64:
             name_off, info, _other, shndx, value, size = struct.unpack_from(self._fmt + "IBBHQQ", raw, at)
@@ -177,25 +178,33 @@ class ElfSymbols(ElfDynamic):
     def has_symbol_table(self) -> bool:
         return self.section(".symtab") is not None
 
-    def _symtab_strtab(self) -> bytes | None:
+    # A string table at least this large is read where the file is mapped (a Go binary's is megabytes); a smaller
+    # one is read (most files of a scan are never mapped).
+    IN_PLACE = 1 << 20
+
+    def _symtab_strtab(self) -> Window | None:
         """The string table linked from .symtab (sh_link), or None when it is missing or out of range."""
         heads = self._section_headers
         for h in heads:
             if h.name == ".symtab":
                 if not 0 < h.link < len(heads):
                     return None
-                return self.read_file(heads[h.link].offset, min(heads[h.link].size, 256 * 1024 * 1024))
+                off, size = heads[h.link].offset, min(heads[h.link].size, 256 * 1024 * 1024)
+                if size >= self.IN_PLACE:
+                    return self.window(off, size)
+                raw = self.read_file(off, size)
+                return Window(raw, 0, len(raw))
         return None
 
     @cached_property
-    def _symtab_raw(self) -> tuple[bytes, bytes, list[str]]:
-        """(symbol table bytes, string table bytes, section names); empty when there is no .symtab."""
+    def _symtab_raw(self) -> tuple[bytes, Window, list[str]]:
+        """(symbol table bytes, string table, section names); empty when there is no .symtab."""
         symtab = self.section(".symtab")
         if symtab is None or not symtab.file_size:
-            return b"", b"", []
+            return b"", _NO_TABLE, []
         strtab = self._symtab_strtab()
         if strtab is None:
-            return b"", b"", []
+            return b"", _NO_TABLE, []
         ent = self._sym_size
         raw = self.read_file(symtab.offset, min(symtab.file_size, MAX_SYMBOLS * ent))
         return raw[: len(raw) // ent * ent], strtab, [s.name for s in self.sections()]
@@ -275,7 +284,7 @@ class ElfSymbols(ElfDynamic):
         pattern = re.compile(b"\0(" + b"|".join(re.escape(n.encode()[::-1]) for n in ordered) + b")")
         hits: dict[str, list[int]] = {n: [] for n in ordered}
         last, count = len(strtab) - 1, 0
-        for m in pattern.finditer(strtab[::-1]):
+        for m in pattern.finditer(strtab.reversed()):
             nul = last - m.start()  # the NUL's offset in the table
             for name in suffixes[m.group(1)[::-1].decode()]:
                 hits[name].append(nul - len(name.encode()))
@@ -369,8 +378,8 @@ class ElfSymbols(ElfDynamic):
         ordered = tuple(sorted(set(names), key=len, reverse=True))
         out: dict[str, Symbol] = {}
         seen = dict.fromkeys(ordered, 0)
-        for m in _names_pattern(ordered).finditer(strtab):
-            hit, end = m.group(1).decode(), m.end(1)
+        for m in strtab.finditer(_names_pattern(ordered)):
+            hit, end = m.group(1).decode(), m.end(1) - strtab.start
             # this name, then those ld merged into its tail ("main" is the end of "__libc_start_main"), in order
             for name in (n for n in ordered if hit.endswith(n) and n not in out):
                 seen[name] += 1
@@ -387,7 +396,7 @@ class ElfSymbols(ElfDynamic):
         if not raw:
             return []
         offs = self._words("I", raw)[0 :: self._sym_size // 4]
-        names = list(map(names_by_offset(strtab, len(offs)).get, offs))
+        names = list(map(names_by_offset(strtab.tobytes(), len(offs)).get, offs))
         size = len(strtab)
         for i in [i for i, n in enumerate(names) if n is None and 0 < offs[i] < size]:  # ld's tail-merged names
             names[i] = cstring_at(strtab, offs[i])
