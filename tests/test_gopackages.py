@@ -329,3 +329,41 @@ def test_where_with_prefix_edges():
     assert t.where_with_prefix(("x.", "os/")) == {b"x.net.c": 16, b"os/user.b": 6} and t.where_with_prefix(("no.",)) == {}
     assert _names(b"net.a\0net.b").where_with_prefix(("net.",)) == {b"net.a": 0, b"net.b": 6}
     assert {k.decode() for k in t.where_with_prefix(("net.", "os/"))} == t.with_prefix(("net.", "os/"))
+
+
+@pytest.mark.parametrize("program,cgo", [("nettool", True), ("nettool", False), ("withdeps", False)])
+def test_cgo_signs_of_a_stripped_binary_are_the_sorted_sets(factory, program, cgo):
+    """A stripped binary's cgo signs come from the name table's searches (no sorted list of every name): the same
+    evidence as the first names in sorted order of the set, and the same count of names when there are none."""
+    from depfree.analysis.golang import CGO_SYMBOLS, _cgo_from_pclntab
+    from depfree.golang.funcnames import is_cgo_name
+    from depfree.model import Go
+
+    src, tables = _tables(factory.go(program, cgo=cgo, ldflags="-s -w"))
+    with src:
+        _src2, full = _tables(factory.go(program, cgo=cgo, ldflags="-s -w"))
+        with _src2:
+            names = sorted(full.all_names)
+        assert tables.name_count == len(names) and "all_names" not in tables.__dict__
+        assert tables.any_name_with_prefix("runtime.") and not tables.any_name_with_prefix("no.such.package.")
+        hits = [n for n in names if n in CGO_SYMBOLS or n.startswith("runtime/cgo.")][:2]
+        hits += [n for n in names if is_cgo_name(n) and n not in hits][: 3 - len(hits)]
+        go = Go(version=None, source="buildinfo")
+        ctx = Context(exe=tables.exe, binary=None, options=Options())  # type: ignore[arg-type]
+        ctx.go = tables
+        _cgo_from_pclntab(ctx, go)
+        assert [e.name for e in go.cgo_evidence] == (hits or ["x_cgo_init"]) and go.cgo is bool(hits) is cgo
+        if not hits:
+            assert go.cgo_evidence[0].detail == f"absent from the {len(names)} pclntab function names"
+        assert "all_names" not in tables.__dict__
+
+
+def test_name_count_decodes_as_the_set():
+    """Names that are not ASCII: UTF-8 (Go's middle dot), and bad bytes that decode alike (both U+FFFD), counted as
+    the set of decoded names counts them; repeated names once."""
+    from depfree.analysis.gotables import GoTables
+
+    raw = b"a\xc2\xb7b\0a\xc2\xb7b\0x\xff\0x\xfe\0plain\0\0plain\0x?"
+    tables = GoTables.__new__(GoTables)
+    tables.__dict__.update(name_search=_names(raw), _names_raw=_names(raw).raw)
+    assert tables.name_count == len({p.decode("utf-8", "replace") for p in raw.split(b"\0") if p}) == 4

@@ -10,7 +10,7 @@ from itertools import islice
 from depfree.analysis.context import Context
 from depfree.formats.base import ByteOrder, Executable
 from depfree.golang.buildinfo import BuildInfoError, read_buildinfo
-from depfree.golang.funcnames import is_cgo_name
+from depfree.golang.funcnames import CGO_GLUE_PARTS, CGO_PREFIXES
 from depfree.golang.search import VERSION_RE, search_build_version
 from depfree.model import Evidence, Go
 
@@ -50,18 +50,23 @@ def cgo_linked(ctx: Context, go: Go) -> None:
 
 
 def _cgo_from_pclntab(ctx: Context, go: Go) -> None:
-    """cgo signs in the function table of stripped binaries: runtime/cgo's C part (x_cgo_init) and cgo glue."""
-    names = sorted(ctx.go.all_names)
-    if not names:
+    """cgo signs in the function table of stripped binaries: runtime/cgo's C part (x_cgo_init) and cgo glue. The
+    first names in sorted order of those that are signs, found by the name table's searches (a 50 MB binary has
+    55k names: sorting them and testing each cost ~50 ms)."""
+    tables = ctx.go
+    count = tables.name_count
+    if not count:
         return
-    hits = [n for n in names if n in CGO_SYMBOLS or n.startswith("runtime/cgo.")][:2]
-    hits += [n for n in names if is_cgo_name(n) and n not in hits][: 3 - len(hits)]
+    runtime_cgo = tables.names_with_prefix(("runtime/cgo.",)) | {n for n in CGO_SYMBOLS if tables.has_name(n)}
+    hits = sorted(runtime_cgo)[:2]
+    glue = tables.names_with_prefix(CGO_PREFIXES) | tables.names_containing_any(CGO_GLUE_PARTS)
+    hits += sorted(n for n in glue if n not in hits)[: 3 - len(hits)]
     if hits:
         go.cgo = True
         go.cgo_evidence = [Evidence("function", n, "cgo code in the pclntab") for n in hits]
     elif go.cgo is None:
         go.cgo = False
-        go.cgo_evidence = [Evidence("function", "x_cgo_init", f"absent from the {len(names)} pclntab function names")]
+        go.cgo_evidence = [Evidence("function", "x_cgo_init", f"absent from the {count} pclntab function names")]
 
 
 def go_from_buildinfo(exe: Executable) -> Go | None:
@@ -114,8 +119,7 @@ def go_from_pclntab(ctx: Context) -> Go | None:
     tab = ctx.go.pclntab
     if tab is None:
         return None
-    names = ctx.go.all_names
-    if not any(n.startswith("runtime.") for n in names):
+    if not ctx.go.any_name_with_prefix("runtime."):
         return None  # a table without the Go runtime is not a Go program's
     exe = ctx.exe
     what = f"pclntab, {tab.layout_name} layout, {tab.nfunc} functions"

@@ -340,12 +340,38 @@ class GoTables:
 
     @cached_property
     def name_search(self) -> FunctionNames | set[str]:
-        """:attr:`all_names` to ask about: the set when it was built already or the table is the 1.2 layout (names
-        mixed with other data), else a :class:`FunctionNames` over the raw name table."""
+        """:attr:`all_names` to ask about: a :class:`FunctionNames` over the raw Go 1.16+ name table (its searches
+        in C beat a loop over the set even once the set is built: ~1 ms against ~60 for the names containing one of
+        a few parts, on a 50 MB binary), else the set (no valid table, or the 1.2 layout, whose names are mixed
+        with other data)."""
         tab = self.pclntab
-        if "all_names" in self.__dict__ or tab is None or not self.table_ok or tab.layout == "1.2":
+        if tab is None or not self.table_ok or tab.layout == "1.2":
             return self.all_names
         return FunctionNames(self._names_raw)
+
+    @cached_property
+    def name_count(self) -> int:
+        """``len(all_names)``, without building the set for a valid Go 1.16+ table: the distinct parts of one split
+        of the raw table (~10 ms on a 50 MB binary's 55k names, where the set of decoded names takes ~30). Only the
+        parts that are not ASCII are decoded (bad bytes decode alike, to U+FFFD, and an ASCII part is equal to no
+        other part's decoding)."""
+        if "all_names" in self.__dict__ or not isinstance(self.name_search, FunctionNames):
+            return len(self.all_names)
+        raw = self._names_raw.tobytes()
+        parts = set(raw.split(b"\0"))
+        parts.discard(b"")
+        if raw.isascii():
+            return len(parts)
+        wide = [p for p in parts if not p.isascii()]
+        return len(parts) - len(wide) + len({p.decode("utf-8", "replace") for p in wide})
+
+    def any_name_with_prefix(self, prefix: str) -> bool:
+        """Whether a name of :attr:`all_names` starts with ``prefix`` (not empty), without building the set."""
+        names = self.name_search
+        if not isinstance(names, FunctionNames) or "all_names" in self.__dict__:
+            return any(n.startswith(prefix) for n in self.all_names)
+        part = prefix.encode()
+        return names.raw.startswith(part) or b"\0" + part in names.raw
 
     @cached_property
     def _prefixed_where(self) -> dict[bytes, int]:
@@ -363,6 +389,8 @@ class GoTables:
         """``name in`` :attr:`all_names` (:attr:`name_search`); a name with one of :data:`NAME_PREFIXES` answered
         from :attr:`_prefixed_names` (a decoded name holds U+FFFD only where the bytes were not UTF-8: such a name
         is asked of the table itself)."""
+        if "all_names" in self.__dict__:
+            return name in self.all_names
         names = self.name_search
         if isinstance(names, FunctionNames) and name.startswith(NAME_PREFIXES) and "\ufffd" not in name:
             return name in self._prefixed_names

@@ -132,9 +132,15 @@ def _unescape_one(m: re.Match[str]) -> str:
     return chr(int(m.group(1), 16))
 
 
+# What follows the package in the name of a cgo glue function (``main._Cfunc_puts``, ``main._cgo_cmalloc``)
+CGO_GLUE_PARTS = ("._Cfunc_", "._C2func_", "._cgo_")
+_CFUNC, _C2FUNC, _CGO = CGO_GLUE_PARTS
+
+
 def is_cgo_name(name: str) -> bool:
-    """C and cgo glue functions that the internal linker places in Go's text (``_cgo_…``, ``x_cgo_init``)."""
-    return name.startswith(CGO_PREFIXES) or "._Cfunc_" in name or "._C2func_" in name or "._cgo_" in name
+    """C and cgo glue functions that the internal linker places in Go's text (``_cgo_…``, ``x_cgo_init``): a name
+    with one of :data:`CGO_PREFIXES`, or with one of :data:`CGO_GLUE_PARTS`."""
+    return name.startswith(CGO_PREFIXES) or _CFUNC in name or _C2FUNC in name or _CGO in name
 
 
 def is_std(path: str) -> bool:
