@@ -93,6 +93,7 @@ class BackgroundDigest:
     be closed."""
 
     def __init__(self, source: ByteSource) -> None:
+        import hashlib  # noqa: F401 - imported here: in the thread it waited for the interpreter's lock, ~15 ms
         import threading
 
         self._digest: str | None = None
