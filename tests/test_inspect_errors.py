@@ -70,6 +70,30 @@ def test_a_read_that_fails_is_an_input_error(tmp_path: Path) -> None:
             src.read_at(0, 64)
 
 
+def test_pieces_cut_from_the_ends_are_the_bytes_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first and last FileSource.END_BYTES are read once and pieces cut from them: every piece equals the
+    file's bytes there, across both boundaries and for files shorter than one end or than both."""
+    end = FileSource.END_BYTES
+    for size in (10, end - 1, end + 5, 2 * end - 3, 5 * end):
+        f = tmp_path / f"f{size}"
+        data = os.urandom(size)
+        f.write_bytes(data)
+        cuts = {0, 1, end - 64, end - 1, end, end + 1, size - end - 1, size - end, size - end + 1, size - 64,
+                size - 1, size, size + 5}
+        with FileSource(f) as src:
+            for off in sorted(c for c in cuts if c >= 0):
+                for n in (1, 64, end, 3 * end):
+                    assert src.read_at(off, n) == data[off : off + n], (size, off, n)
+    reads: list[tuple[int, int]] = []
+    real = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, n, off: reads.append((off, n)) or real(fd, n, off))
+    with FileSource(tmp_path / f"f{5 * end}") as src:
+        size = src.size
+        for off, n in [(0, 64), (64, 728), (4000, 1500), (size - 2000, 1984), (size - 9000, 300), (3 * end, 64)]:
+            src.read_at(off, n)
+    assert reads == [(0, end), (size - end, end), (3 * end, 64)]  # the two ends once each, the middle as asked
+
+
 def test_a_file_truncated_while_read_gives_short_reads(tmp_path: Path, elf_bytes: bytes) -> None:
     """The size is taken when the file is opened; a file cut shorter later reads short (a mapping would SIGBUS)."""
     f = tmp_path / "shrinking"

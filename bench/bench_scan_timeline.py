@@ -1,0 +1,129 @@
+"""Where the wall time of one ``depfree scan DIR --json`` goes, process by process (issue 23): when each analysing
+process (the main one and the pool's workers) starts and stops analysing, how long it is busy, and what comes before
+the first analysis (interpreter, imports, fork) and after the last (the last containers' resolution, the JSON, the
+exit). Writes bench/results/scan-timeline.md.
+
+Usage: python bench/bench_scan_timeline.py [--dir DIR] [--runs N] (or bench/run_all.sh scan_timeline; DIR: /usr/bin).
+Each run is one scan in a fresh process; the table is the run with the median wall time. The timing wraps the two functions that analyse files
+(``scan.batches.analyse_blob`` in the main process, ``scan.worker._work_many`` in the workers, inherited by fork),
+so it adds one clock read per file and one per batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    return "\n".join(["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1),
+                      *("| " + " | ".join(r) + " |" for r in rows)])
+
+# Run in a child process: the scan's CLI with the two analysing functions timed (perf_counter is the system-wide
+# monotonic clock on Linux, so the workers' times and the main process's compare).
+CHILD = r"""
+import json, os, sys, time
+start = time.perf_counter()
+log_path, root = sys.argv[1], sys.argv[2]
+sys.argv = ["depfree", "scan", root, "--json", "-o", os.devnull]
+import depfree.cli.main as cli
+import depfree.scan.batches as batches
+import depfree.scan.worker as worker
+
+def record(*row):
+    with open(log_path, "a") as fh:
+        fh.write(json.dumps(row) + "\n")
+
+many = worker._work_many
+def timed_many(items, *args, **kwargs):
+    t = time.perf_counter()
+    out = many(items, *args, **kwargs)
+    record(os.getpid(), t - start, time.perf_counter() - start, len(items))
+    return out
+worker._work_many = batches._work_many = timed_many
+
+one = batches.analyse_blob
+def timed_one(blob, name, options):
+    t = time.perf_counter()
+    out = one(blob, name, options)
+    record(os.getpid(), t - start, time.perf_counter() - start, 1)
+    return out
+batches.analyse_blob = timed_one
+
+import atexit
+atexit.register(lambda: record("end", time.perf_counter() - start))
+cli.cli(prog_name="depfree")
+"""
+
+
+def one_run(root: str) -> dict[str, object]:
+    """One scan: the main process's pid, each process's (first start, last end, busy seconds, files) and the end."""
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp, "log")
+        proc = subprocess.run([sys.executable, "-c", CHILD, str(log), root], capture_output=True, text=True,
+                              check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"scan failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        rows = [json.loads(line) for line in log.read_text().splitlines()]
+    end = next(r[1] for r in rows if r[0] == "end")
+    spans: dict[int, list[tuple[float, float, int]]] = {}
+    for pid, t0, t1, n in (r for r in rows if r[0] != "end"):
+        spans.setdefault(pid, []).append((t0, t1, n))
+    return {"end": end, "spans": spans}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dir", dest="root", default="/usr/bin")
+    ap.add_argument("--runs", type=int, default=5)
+    args, _others = ap.parse_known_args()  # (bench/run_all.sh passes every script the same options)
+    one_run(args.root)  # warm-up (page cache, derived cache)
+    runs = [one_run(args.root) for _ in range(args.runs)]
+    walls = [float(r["end"]) for r in runs]  # type: ignore[arg-type]
+    run = runs[walls.index(sorted(walls)[len(walls) // 2])]
+    end = float(run["end"])  # type: ignore[arg-type]
+    spans: dict[int, list[tuple[float, float, int]]] = run["spans"]  # type: ignore[assignment]
+    rows = []
+    busy_total = 0.0
+    for _pid, ss in sorted(spans.items(), key=lambda kv: min(s[0] for s in kv[1])):
+        first, last = min(s[0] for s in ss), max(s[1] for s in ss)
+        busy = sum(s[1] - s[0] for s in ss)
+        busy_total += busy
+        rows.append([f"process {len(rows) + 1}", f"{1000 * first:.0f}", f"{1000 * last:.0f}", f"{1000 * busy:.0f}",
+                     f"{100 * busy / (last - first):.0f} %", str(sum(s[2] for s in ss))])
+    first_all = min(s[0] for ss in spans.values() for s in ss)
+    last_all = max(s[1] for ss in spans.values() for s in ss)
+    lines = [
+        f"# Where the wall time of `depfree scan {args.root} --json` goes",
+        "",
+        "Produced by `python bench/bench_scan_timeline.py` (see its docstring): the run with the median wall time of "
+        f"{args.runs}, after a warm-up. Times in ms from the start of the interpreter's main module.",
+        "",
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.2f}; "
+        f"{os.cpu_count()} CPUs",
+        f"- wall (to the last exit handler): {1000 * end:.0f} ms; walls of the runs: "
+        + ", ".join(f"{1000 * w:.0f}" for w in walls),
+        f"- before the first analysis (interpreter, imports, the pool's fork): {1000 * first_all:.0f} ms",
+        f"- analysing: {1000 * (last_all - first_all):.0f} ms, {1000 * busy_total:.0f} ms of it busy over all "
+        f"processes ({1000 * busy_total / len(spans):.0f} ms each on average: the floor of this part on "
+        f"{len(spans)} cores with the same analysis)",
+        f"- after the last analysis (the last containers' resolution, the JSON, the exit): "
+        f"{1000 * (end - last_all):.0f} ms",
+        "",
+        _table(["process", "first analysis starts", "last ends", "busy", "busy share", "files"], rows),
+        "",
+    ]
+    out = Path(__file__).parent / "results" / "scan-timeline.md"
+    out.write_text("\n".join(lines))
+    print("\n".join(lines))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
