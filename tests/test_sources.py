@@ -151,6 +151,20 @@ def test_index_view_whiteout_and_opaque() -> None:
     assert v.isfile("/lib") and v.count() == 2
 
 
+def test_manifest_names_are_the_patterns_fnmatch_matches() -> None:
+    """The one expression of is_manifest_name says what fnmatch says of each pattern, in any case."""
+    import fnmatch
+
+    from depfree.sources.checksums import MANIFEST_PATTERNS, is_manifest_name
+
+    names = ["SHA256SUMS", "sha256sums", "sha256sums.asc", "xSHA256SUMS", "app_checksums.txt", "CHECKSUMS.TXT",
+             "checksums.txt.sig", "tool.sha256", "tool.SHA512", "tool.sha256\n", "a\nb.sha256", ".sha512", "sha1sums",
+             "", "checksums.txt", "t.sha2566", "[x].sha256"]
+    for name in names:
+        assert is_manifest_name(name) == any(fnmatch.fnmatchcase(name.lower(), p) for p in MANIFEST_PATTERNS), name
+    assert is_manifest_name("SHA256SUMS") and not is_manifest_name("sha256sums.asc")
+
+
 def test_checksums_good_bad_missing_unlisted(payload: Path, tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()

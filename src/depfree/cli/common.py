@@ -172,11 +172,11 @@ class Output:
     def progress(self, label: str) -> ProgressBar | None:
         """A progress bar on stderr for verbs that walk many files; None unless stderr is a terminal (never in a
         CI log or a pipe) and the output is text."""
-        if self.format != "text" and self.path is None:
+        if (self.format != "text" and self.path is None) or not sys.stderr.isatty():
             return None
-        from depfree.cli.progress import ProgressBar
+        from depfree.cli.progress import ProgressBar  # (rich: ~15 ms of imports, for a terminal only)
 
-        return ProgressBar(label) if sys.stderr.isatty() else None
+        return ProgressBar(label)
 
 
 def output_options(renderers: Mapping[str, Renderer], *, default: str = "text") -> Callable[[F], F]:

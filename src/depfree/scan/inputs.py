@@ -47,9 +47,12 @@ class Scanner:
         manifests = [self.checksums] if self.checksums else checksums_mod.find_manifests(path)
         first = len(self.pending)
         if os.path.isdir(path) and not os.path.islink(path):
-            from depfree.sources.image import is_image_dir
+            image = False
+            if os.path.isfile(os.path.join(path, "oci-layout")):  # (the image reader's ~3 ms of imports only then)
+                from depfree.sources.image import is_image_dir
 
-            if is_image_dir(path):
+                image = is_image_dir(path)
+            if image:
                 self._read_image_dir(path)
             else:
                 self._read_tree(path)
@@ -220,6 +223,8 @@ class Scanner:
 
     def read_shlibs(self, paths: list[str]) -> None:
         """The shlibs/symbols of every .deb given, so that packages scanned together satisfy each other's sonames."""
+        if not any(os.path.isfile(p) for p in paths):
+            return  # (no file, no .deb: the dpkg reader, ~4 ms of imports, is not needed)
         from depfree.sources.dpkg import deb_shlibs
 
         for so, got in deb_shlibs(paths).items():
@@ -281,4 +286,3 @@ class Scanner:
         for msg in rec.checksums.errors if rec.checksums else []:
             errors.append(FileError(path=c.path, error=f"checksums: {msg}"))
         return ScanResult(rec, binaries, errors, c.view)
-

@@ -13,6 +13,7 @@ The result for a scanned path (a container's ``checksums`` entry in the report):
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 
@@ -46,8 +47,14 @@ class Manifest:
 
 
 def is_manifest_name(name: str) -> bool:
-    low = name.lower()
-    return any(fnmatch.fnmatchcase(low, p) for p in MANIFEST_PATTERNS)
+    """Whether ``name`` (any case) matches one of :data:`MANIFEST_PATTERNS`: one regular expression, ``fnmatch``'s
+    translation of each (a scan of a directory asks it of every name in it: 1,300 in /usr/bin)."""
+    return _manifest_pattern().match(name.lower()) is not None
+
+
+@functools.cache
+def _manifest_pattern() -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(p) for p in MANIFEST_PATTERNS))
 
 
 def parse_manifest(path: str) -> Manifest:
@@ -102,8 +109,10 @@ def find_manifests(path: str) -> list[str]:
         return []
     out = []
     for n in names:
+        if not is_manifest_name(n):
+            continue
         full = os.path.join(d, n)
-        if is_manifest_name(n) and os.path.isfile(full) and os.path.abspath(full) != os.path.abspath(path):
+        if os.path.isfile(full) and os.path.abspath(full) != os.path.abspath(path):
             out.append(full)
     return out
 
