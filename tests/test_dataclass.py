@@ -226,3 +226,17 @@ def test_the_compiled_init_is_kept_for_the_next_process(tmp_path: Any, monkeypat
     off.get(source, build)
     off.save()
     assert len(built) == 3 and stored.read_bytes() == b"not marshal data"  # no cache: nothing read or written
+
+
+def test_what_the_written_init_cannot_take_is_refused_at_definition() -> None:
+    """kw_only fields and InitVar would need another __init__: a clear error when the class is defined, not a wrong
+    __init__; a ClassVar is no field and changes nothing."""
+    for ann, body in [({"a": "int"}, {"a": dataclasses.field(kw_only=True)}), ({"a": "dataclasses.InitVar[int]"}, {})]:
+        ns = {"__annotations__": ann, **body, "__module__": __name__, "__qualname__": "Rec"}
+        with pytest.raises(TypeError, match="takes no kw_only field and no InitVar"):
+            lean.dataclass(type("Rec", (), ns))
+    import typing
+
+    std, mine = twins({"b": 5}, {"a": "int", "b": typing.ClassVar[int]})  # type: ignore[dict-item]
+    assert mine(1).a == 1 and mine.b == 5 and [f.name for f in dataclasses.fields(mine)] == ["a"]
+    assert str(__import__("inspect").signature(mine)) == str(__import__("inspect").signature(std))

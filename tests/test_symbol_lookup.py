@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from depfree.errors import InputError
 from depfree.formats.detect import open_executables
 from depfree.formats.elf import ElfExecutable
 from depfree.sources.file import FileSource
@@ -90,14 +91,22 @@ def test_expected_names_are_found_as_symbol_finds_them(factory, program: str) ->
     listed = sorted({name for name, _type, _ndx in readelf_symbols(path) if name})
     asked = [*EXPECTED_SYMBOLS, *listed[::40], *(n[2:] for n in listed[::50] if len(n) > 3), "no_such_symbol", "main",
              "init", "start", "_start"]
-    with FileSource(path) as a, FileSource(path) as b:
-        alone, together = open_executables(a)[0], open_executables(b)[0]
+    with FileSource(path) as a, FileSource(path) as b, FileSource(path) as c:
+        def refuse() -> bytes:  # a file system that refuses mmap: the table is read into memory instead
+            raise InputError(f"{c.name}: cannot map file")
+
+        c.view = refuse  # type: ignore[method-assign]
+        alone, together, read = open_executables(a)[0], open_executables(b)[0], open_executables(c)[0]
         assert isinstance(alone, ElfExecutable) and isinstance(together, ElfExecutable)
-        together.TOGETHER_MIN, together.TOGETHER_HITS = 0, 4096
-        together.expect_symbols(asked)
+        assert isinstance(read, ElfExecutable)
+        for exe in (together, read):
+            exe.TOGETHER_MIN, exe.TOGETHER_HITS, exe.IN_PLACE = 0, 4096, 0  # (the string table read in place)
+            exe.expect_symbols(asked)
         for name in asked:
-            assert together.symbol(name) == alone.symbol(name), name
+            assert together.symbol(name) == alone.symbol(name) == read.symbol(name), name
+        assert together._symtab_raw[1].buf is b.view() and isinstance(read._symtab_raw[1].buf, bytes)
         under = [n for n in asked if n.startswith("_")]
         assert len(under) > 2 and together.symbols_named(under) == alone.symbols_named(under)
+        assert together.symbol_names() == alone.symbol_names()
         assert together.__dict__["_expected_found"]  # the pass answered them
         assert together.symbol("main" if program != "cgo" else "x_cgo_init") is not None

@@ -81,6 +81,10 @@ def _define(cls: T, *, eq: bool, frozen: bool) -> T:
     # (no slots: the same class comes back)
     dataclasses.dataclass(cls, init=False, repr=False, eq=False, frozen=std_frozen)
     every = fields(cls)
+    pseudo = cls.__dataclass_fields__.values()  # type: ignore[attr-defined]
+    if any(f.kw_only is True for f in every) or any(f._field_type is _FIELD_INITVAR for f in pseudo):
+        # (the __init__ written here has no keyword-only parameters and passes nothing to __post_init__)
+        raise TypeError(f"{cls.__qualname__}: depfree.dataclass takes no kw_only field and no InitVar")
     params = cls.__dataclass_params__  # type: ignore[attr-defined]
     params.init = True
     if not own_init:
@@ -175,6 +179,7 @@ _FACTORY_MARK = "__dataclass_HAS_DEFAULT_FACTORY__"
 _OBJECT_SETATTR = "__dataclass_builtins_object_setattr__"
 # (the standard library's marker: the same repr in a signature)
 _HAS_DEFAULT_FACTORY = dataclasses._HAS_DEFAULT_FACTORY  # type: ignore[attr-defined]
+_FIELD_INITVAR = dataclasses._FIELD_INITVAR  # type: ignore[attr-defined]
 _CODES = CodeCache("dataclass-init")
 
 

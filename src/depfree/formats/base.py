@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from depfree.dataclass import dataclass
+from depfree.errors import InputError
 from depfree.formats.strings import Window
 from depfree.sources.file import ByteSource
 
@@ -113,11 +114,16 @@ class Executable(ABC):
         return self.source.read_at(self.base + offset, length)
 
     def window(self, offset: int, length: int) -> Window:
-        """The bytes :meth:`read_file` gives for the same arguments, where they lie in the mapped file (no copy)."""
+        """The bytes :meth:`read_file` gives for the same arguments, where they lie in the mapped file (no copy);
+        read into memory when the file cannot be mapped (some FUSE file systems refuse mmap)."""
         if offset < 0 or length <= 0 or offset >= self.length:
             return Window(b"", 0, 0)
         length = min(length, self.length - offset, MAX_READ)
-        view = self.source.view()
+        try:
+            view = self.source.view()
+        except InputError:
+            raw = self.source.read_at(self.base + offset, length)
+            return Window(raw, 0, len(raw))
         return Window(view, self.base + offset, self.base + offset + length)
 
     def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
