@@ -18,7 +18,7 @@ from depfree.dataclass import dataclass
 from depfree.errors import FormatError
 from depfree.formats.base import Executable, Section, Segment
 from depfree.formats.elf import enums
-from depfree.formats.strings import cstring_at
+from depfree.formats.strings import cstring_at, names_by_offset
 from depfree.sources.file import ByteSource
 
 # e_machine -> Go-style GOARCH; entries needing class/endianness are resolved in _arch().
@@ -36,6 +36,7 @@ SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_COMPRESSED = 0x1, 0x2, 0x4, 0x800
 
 
 @cache
+@cache  # (a handful of machines)
 def _pt_names(machine: str) -> dict[int, str]:
     """p_type value -> name, as pyelftools names them for this machine."""
     table = {"EM_ARM": enums.ENUM_P_TYPE_ARM, "EM_AARCH64": enums.ENUM_P_TYPE_AARCH64, "EM_MIPS": enums.ENUM_P_TYPE_MIPS,
@@ -159,18 +160,18 @@ class ElfImage(Executable):
             return []
         raw = self.read_file(phoff, phnum * phentsize)  # _check_tables made sure the table is in the file
         names = _pt_names(self.machine)
+        wide = self.bits == 64
+        unpack = struct.Struct(self._fmt + ("IIQQQQQQ" if wide else "IIIIIIII")).unpack_from
         out = []
-        for i in range(len(raw) // phentsize):
-            if self.bits == 64:
-                p_type, flags, offset, vaddr, _paddr, filesz, memsz, _align = struct.unpack_from(
-                    self._fmt + "IIQQQQQQ", raw, i * phentsize)
+        for at in range(0, len(raw) // phentsize * phentsize, phentsize):
+            if wide:
+                p_type, flags, offset, vaddr, _paddr, filesz, memsz, _align = unpack(raw, at)
             else:
-                p_type, offset, vaddr, _paddr, filesz, memsz, flags, _align = struct.unpack_from(
-                    self._fmt + "IIIIIIII", raw, i * phentsize)
+                p_type, offset, vaddr, _paddr, filesz, memsz, flags, _align = unpack(raw, at)
             kind = names.get(p_type) or f"PT_{p_type:#x}"
-            out.append(Segment(kind=_PT_NAMES.get(kind, kind), vaddr=vaddr, memsz=memsz, offset=offset,
-                               filesz=filesz, readable=bool(flags & 4), writable=bool(flags & 2),
-                               executable=bool(flags & 1)))
+            # (positional: kind, vaddr, memsz, offset, filesz, readable, writable, executable)
+            out.append(Segment(_PT_NAMES.get(kind, kind), vaddr, memsz, offset, filesz, bool(flags & 4),
+                               bool(flags & 2), bool(flags & 1)))
         return out
 
     def segments(self) -> list[Segment]:
@@ -187,25 +188,30 @@ class ElfImage(Executable):
         if shentsize < struct.calcsize(fmt):
             return []
         raw = self.read_file(shoff, shnum * shentsize)
-        rows = [struct.unpack_from(fmt, raw, i * shentsize) for i in range(len(raw) // shentsize)]
+        unpack = struct.Struct(fmt).unpack_from
+        rows = [unpack(raw, at) for at in range(0, len(raw) // shentsize * shentsize, shentsize)]
         names = b""
         if 0 < shstrndx < len(rows):
             r = rows[shstrndx]
             names = self.read_file(r[4], min(r[5], 16 * 1024 * 1024))
-        return [SectionHeader(cstring_at(names, name_off), typ, flags, addr, offset, size, link)
+        # the names split once (a name ld merged into another's tail, ".text" of ".rela.text", is read where it is)
+        starts = names_by_offset(names, len(rows))
+        return [SectionHeader(starts.get(name_off) or cstring_at(names, name_off), typ, flags, addr, offset, size,
+                              link)
                 for name_off, typ, flags, addr, offset, size, link, _info, _align, _entsize in rows]
 
     @cached_property
     def _sections(self) -> list[Section]:
         out = []
+        total = self.source.size
         for name, typ, flags, addr, offset, size, _link in self._section_headers:
             file_size = 0 if typ == SHT_NOBITS else size
-            if file_size and offset + file_size > self.source.size:
-                file_size = max(0, self.source.size - offset)
-            out.append(Section(name=name, addr=addr, offset=offset, size=size, file_size=file_size,
-                               executable=bool(flags & SHF_EXECINSTR), writable=bool(flags & SHF_WRITE),
-                               alloc=bool(flags & SHF_ALLOC),
-                               compressed=bool(flags & SHF_COMPRESSED) or name.startswith(".zdebug")))
+            if file_size and offset + file_size > total:
+                file_size = max(0, total - offset)
+            # (positional: name, addr, offset, size, file_size, executable, writable, alloc, compressed)
+            out.append(Section(name, addr, offset, size, file_size, bool(flags & SHF_EXECINSTR),
+                               bool(flags & SHF_WRITE), bool(flags & SHF_ALLOC),
+                               bool(flags & SHF_COMPRESSED) or name.startswith(".zdebug")))
         return out
 
     def sections(self) -> list[Section]:
