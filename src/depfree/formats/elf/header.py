@@ -36,7 +36,6 @@ SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_COMPRESSED = 0x1, 0x2, 0x4, 0x800
 
 
 @cache
-@cache  # (a handful of machines)
 def _pt_names(machine: str) -> dict[int, str]:
     """p_type value -> name, as pyelftools names them for this machine."""
     table = {"EM_ARM": enums.ENUM_P_TYPE_ARM, "EM_AARCH64": enums.ENUM_P_TYPE_AARCH64, "EM_MIPS": enums.ENUM_P_TYPE_MIPS,
