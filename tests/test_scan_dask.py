@@ -349,3 +349,22 @@ def test_debs_given_together_share_their_shlibs_on_the_cluster(factory: Factory,
     host = {h["name"]: h for h in hugo["resolution"]["host"] if h["kind"] == "library"}
     assert host["libwebp.so.7"]["detail"] == f"← {owner} (Depends ✓)"
     assert any(e["name"] == f"the shlibs/symbols of {Path(debs[1]).name}" for e in host["libwebp.so.7"]["evidence"])
+
+
+def test_a_local_cluster_keeps_unawaited_coroutine_warnings_out_of_the_output() -> None:
+    """Ctrl-C stops the cluster under tornado's feet: the RuntimeWarning for a coroutine it never awaited is filtered
+    in this process and in each worker's interpreter from its start (PYTHONWARNINGS before the spawn)."""
+    import warnings
+
+    from depfree.scan_dask import UNAWAITED_QUIET, connect
+
+    client, cluster = connect(None, 1)
+    try:
+        options = client.run(lambda: __import__("sys").warnoptions)
+        assert options and all(UNAWAITED_QUIET in opts for opts in options.values())
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.warn("coroutine 'Future._result' was never awaited", RuntimeWarning, stacklevel=1)
+        assert seen == []
+    finally:
+        client.close()
+        cluster.close()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError
@@ -200,6 +201,10 @@ class BatchPool:
 
 # ---- client side --------------------------------------------------------------------------------------------------
 
+# PYTHONWARNINGS for a LocalCluster's workers: an unawaited coroutine's RuntimeWarning (its message starts so)
+UNAWAITED_QUIET = "ignore:coroutine:RuntimeWarning"
+
+
 def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     """A client of the scheduler at ``scheduler``, or of a new ``LocalCluster`` of ``workers`` processes (one thread
     each); (client, cluster or None)."""
@@ -213,6 +218,10 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     for name in ["distributed", *logging.root.manager.loggerDict]:
         if name.startswith("distributed"):
             logging.getLogger(name).setLevel(logging.CRITICAL)  # its warnings (a task rescheduled) are not our output
+    # Ctrl-C lands wherever the client waits, often inside tornado: the coroutine it was awaiting is then dropped
+    # unawaited, and its RuntimeWarning (printed as the frames unwind, before the scan's one "interrupted" line) is
+    # the library's, not our output (depfree itself has no coroutines). Only that warning.
+    warnings.filterwarnings("ignore", message=r"coroutine .* was never awaited", category=RuntimeWarning)
     if scheduler is None:
         # no dashboard; its HTTP server on any free loopback port (not 8787, which another cluster may hold)
         # The workers are started with SIGINT ignored (inherited): Ctrl-C on a terminal reaches the whole process
@@ -221,10 +230,16 @@ def connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
             handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
         except ValueError:  # not the main thread
             handler = None
+        # The workers' own interpreters drop such coroutines too when the cluster stops under them: the same
+        # warning, filtered there from their start (set before each worker process is spawned).
+        quiet = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), UNAWAITED_QUIET]))
+        spawn_env = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), "PYTHONWARNINGS": quiet}
         try:
-            cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.CRITICAL,
-                                   scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn_env}):
+                cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.CRITICAL,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         finally:
             if handler is not None:
                 signal.signal(signal.SIGINT, handler)

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -90,6 +91,9 @@ def friendly_errors(func: F) -> F:
             except (OSError, ValueError):
                 pass
             print_error(None, "interrupted")
+            # nothing after that line: a library's warning from its objects torn down mid-work (a Dask cluster's
+            # tornado coroutine never awaited, finalised at exit) is not the verb's output
+            warnings.simplefilter("ignore")
             sys.exit(128 + signal.SIGTERM if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise  # click's own: usage errors and exits, which click prints and ends as it should
