@@ -99,3 +99,24 @@ def test_no_getattr_on_an_executable() -> None:
                 if target in ("exe", "ctx.exe", "self.exe"):
                     hits.append(f"{path.relative_to(SRC)}:{node.lineno} {ast.unparse(node)}")
     assert not hits, hits
+
+
+def test_find_and_rfind_give_the_first_and_last_offset_bytes_find_gives(factory) -> None:  # type: ignore[no-untyped-def]
+    """The static libc's string signs are searched from the end (analysis/staticlibc.py): ``rfind`` must give the
+    same answer as Python's bytes.rfind over the file, ``find`` bytes.find's, and both -1 for ranges a hostile
+    header could give (past the end, negative, reversed, beyond 2**63)."""
+    path = factory.c("hello.c", flags=("-static",))
+    data = path.read_bytes()
+    needle = b"GLIBC_TUNABLES"
+    assert data.find(needle) >= 0
+    with FileSource(path) as src:
+        (exe,) = open_executables(src)
+        assert exe.find(needle) == data.find(needle)
+        assert exe.rfind(needle) == data.rfind(needle)
+        first = data.find(needle)
+        assert exe.rfind(needle, 0, first + len(needle)) == first
+        assert exe.find(needle, first + 1) == data.find(needle, first + 1)
+        assert exe.rfind(needle, first + 1) == data.rfind(needle, first + 1)
+        for start, end in ((len(data), None), (-5, 3), (100, 50), (1 << 63, (1 << 64) - 1), (0, -(1 << 63))):
+            assert exe.find(b"\x7fELF", start, end) == -1
+            assert exe.rfind(needle, start, end) == -1

@@ -53,7 +53,7 @@ def scan_canary_loads(exe: Executable) -> CanaryScan | None:
         if scanned + (end - start) > MAX_SCAN:
             end = start + (MAX_SCAN - scanned)
             truncated = True
-        loads += sum(1 for _ in pattern.finditer(view, start, end))
+        loads += len(pattern.findall(view, start, end))  # (one item per match, faster than finditer)
         scanned += end - start
         segments += 1
         if truncated:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from depfree.analysis.context import Context
 from depfree.formats.base import Executable
 from depfree.formats.elf import ElfExecutable
@@ -10,11 +12,12 @@ from depfree.model import Evidence
 from depfree.model_hardening import Debug, EvidenceMap
 
 GO_BUILD_ID_MARK = b'\xff Go build ID: "'
+# a DWARF section's name in Executable.section_names: .debug_*, .zdebug_* (ELF), __debug_*, __zdebug_* (Mach-O)
+_DWARF_NAME = re.compile("\0((?:\\.|__)z?debug_[^\0]*)")
 
 
 def analyze_debug(ctx: Context) -> None:
     exe, b = ctx.exe, ctx.binary
-    names = [s.name for s in exe.sections()]
     ev: EvidenceMap = {}
     symtab = exe.has_symbol_table
     if exe.format == "macho":
@@ -26,12 +29,12 @@ def analyze_debug(ctx: Context) -> None:
             symtab = defined > 0
             ev["symtab"] = [Evidence("load-command", "LC_SYMTAB",
                                      f"{defined} defined, {len(kinds) - defined} undefined symbols")]
-    dwarf_sections = [n for n in names if n.startswith((".debug_", ".zdebug_", "__debug_", "__zdebug_"))]
+    dwarf_sections = _DWARF_NAME.findall(exe.section_names)  # (in table order)
     dwarf = bool(dwarf_sections)
-    compressed = any(n.startswith((".zdebug", "__zdebug")) for n in dwarf_sections) or any(
-        s.compressed for s in exe.sections() if s.name.startswith(".debug_"))
-    out = Debug(symtab=symtab, dwarf=dwarf, dwarf_compressed=compressed if dwarf else False,
-                dwarf_sections=dwarf_sections[:20], section_headers=bool(names), evidence=ev)
+    compressed = dwarf and (any(n.startswith((".zdebug", "__zdebug")) for n in dwarf_sections) or any(
+        s.compressed for s in exe.sections() if s.name.startswith(".debug_")))
+    out = Debug(symtab=symtab, dwarf=dwarf, dwarf_compressed=compressed, dwarf_sections=dwarf_sections[:20],
+                section_headers=bool(exe.sections()), evidence=ev)
     if isinstance(exe, ElfExecutable):
         _elf_ids(exe, out)
     if out.go_build_id is None and b.go is not None:

@@ -56,10 +56,10 @@ def analyze_packer(ctx: Context) -> None:
 
 def detect_packer(exe: Executable) -> Packer | None:
     db = load("packers.toml")
-    names = {s.name for s in exe.sections()}
-    for key, spec in db.items():
+    names = {s.name for s in exe.sections()} if exe.format == "pe" else set()  # (section names tell on PE only)
+    for key, spec in db.items() if names else ():
         hits = sorted(names & set(spec.get("pe_sections", [])))
-        if hits and exe.format == "pe":
+        if hits:
             out = Packer(name=spec["name"], evidence=[Evidence("section", h, "packer section name") for h in hits])
             if key == "upx":
                 _upx_details(exe, out)

@@ -101,7 +101,10 @@ def _look(exe: ElfExecutable, sign: Sign, types: dict[str, int], symbols: dict[s
         return None
     needle = sign.value.encode("utf-8")
     for start, end in _rodata_ranges(exe):
-        if exe.find(needle, start, end) >= 0:
+        # searched from the end: the linker lays out read-only data in link order, the C library's archive after
+        # the program's objects, so its strings sit in the last part (GLIBC_TUNABLES 97% into qemu's and busybox's
+        # .rodata: the search reads 3% of it instead of 97%)
+        if exe.rfind(needle, start, end) >= 0:
             shown = sign.value.split("\0", 1)[0]
             return Evidence("string", shown, detail)
     return None

@@ -136,6 +136,15 @@ class Executable(ABC):
         i = self.source.view().find(needle, self.base + start, self.base + end)
         return i - self.base if i >= 0 else -1
 
+    def rfind(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
+        """:meth:`find` from the end: the offset of the last ``needle`` between ``start`` and ``end``, or -1."""
+        end = self.length if end is None else min(end, self.length)
+        start = max(0, start)
+        if start >= end:
+            return -1
+        i = self.source.view().rfind(needle, self.base + start, self.base + end)
+        return i - self.base if i >= 0 else -1
+
     # --- structure -------------------------------------------------------------------------------------------
     @abstractmethod
     def sections(self) -> list[Section]: ...
@@ -149,6 +158,12 @@ class Executable(ABC):
 
     def section(self, name: str) -> Section | None:
         return self._sections_by_name.get(name)
+
+    @cached_property
+    def section_names(self) -> str:
+        """Every section's name after a NUL (``"\0.interp\0.text…"``; a name is a C string, it holds none): the
+        names searched by one pattern instead of a Python loop over the sections (issue 23)."""
+        return "".join(["\0" + s.name for s in self.sections()])
 
     @cached_property
     def _sections_by_name(self) -> dict[str, Section]:

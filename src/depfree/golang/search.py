@@ -24,6 +24,8 @@ MAX_VERSION_LEN = 256
 PREFILTER = b"runtime.goexit\0"
 # Section names only the gc linker writes (cmd/link/internal/ld/data.go, elf.go).
 GC_SECTION_PREFIXES = (".go.", ".note.go.", ".noptrdata", ".noptrbss", ".typelink", ".itablink", "go:")
+# a name starting with one of them, or holding gopclntab / gosymtab, in Executable.section_names
+_GC_SECTION_NAME = re.compile("\0(?:" + "|".join(map(re.escape, GC_SECTION_PREFIXES)) + ")|gopclntab|gosymtab")
 
 
 def pclntab_signatures() -> list[bytes]:
@@ -74,9 +76,8 @@ def could_be_go(exe: Executable) -> bool:
     section table by hand; without section headers, or for PE and Mach-O, the search decides."""
     if exe.format != "elf" or not exe.sections():
         return True
-    for s in exe.sections():
-        if s.name.startswith(GC_SECTION_PREFIXES) or "gopclntab" in s.name or "gosymtab" in s.name:
-            return True
+    if _GC_SECTION_NAME.search(exe.section_names):
+        return True
     return any(note.owner == "Go" for note in exe.notes())
 
 
