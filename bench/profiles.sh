@@ -10,6 +10,7 @@ mkdir -p "$out"
 big=${DEPFREE_BENCH_GO_BINARY:-/usr/local/bin/docker}
 [[ -f "$big" ]] || big=$(python3 -c 'from depfree.toolchains import ensure_go; print(ensure_go().goroot / "pkg/tool/linux_amd64/compile")')
 unset PYTHONDONTWRITEBYTECODE
+python3 -c 'import pyinstrument' 2>/dev/null || { echo "bench/profiles.sh: needs pyinstrument: python3 -m pip install -e '.[bench]'" >&2; exit 2; }
 prof() { local name=$1; shift; python3 -m pyinstrument -o "$out/$name.txt" -m depfree "$@" >/dev/null 2>&1 || true; echo "$out/$name.txt"; }
 prof scan-usr-bin-main scan /usr/bin --json -o /dev/null
 prof scan-usr-bin-jobs1 scan /usr/bin --json --jobs 1 -o /dev/null
