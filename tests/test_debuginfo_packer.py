@@ -8,6 +8,7 @@ method/level bytes after the PackHeader magic, the `$Info:`/`$Id: UPX` strings o
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -71,6 +72,9 @@ def test_compressed_dwarf(factory) -> None:  # type: ignore[no-untyped-def]
     flags = subprocess.run(["readelf", "-SW", str(exe)], capture_output=True, text=True, check=True).stdout
     assert d["dwarf"] and d["dwarf_compressed"] == any(
         ".debug_info" in line and " C " in line.split(".debug_info")[1] for line in flags.splitlines())
+    # the DWARF sections in readelf's table order
+    names = re.findall(r"^\s*\[\s*\d+\] (\S+)", flags, re.M)
+    assert d["dwarf_sections"] == [n for n in names if n.startswith((".debug_", ".zdebug_"))][:20]
 
 
 def test_section_headers_removed(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

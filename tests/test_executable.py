@@ -59,6 +59,8 @@ def test_interpreter_needed_and_section_names_match_readelf(factory) -> None:  #
         assert exe.needed == re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dyn)
         # readelf lists section [0] (SHT_NULL, no name) without a name column
         assert [s.name for s in exe.sections()][1:] == re.findall(r"^\s*\[\s*\d+\] (\S+)", secs, re.M)
+        # the names one pattern searches (could_be_go, the DWARF sections): each after a NUL, section [0]'s empty one too
+        assert exe.section_names.split("\0")[1:] == [s.name for s in exe.sections()]
 
 
 def test_unknown_osabi_is_a_string_named_by_its_number(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
