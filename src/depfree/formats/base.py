@@ -129,20 +129,19 @@ class Executable(ABC):
     def find(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
         """File offset (relative to this image) of ``needle`` between ``start`` and ``end``, or -1. Searches the
         mapped file in place, without copying it."""
-        end = self.length if end is None else min(end, self.length)
-        start = max(0, start)
-        if start >= end:  # also keeps offsets from hostile headers (>= 2**63) out of bytes.find
-            return -1
-        i = self.source.view().find(needle, self.base + start, self.base + end)
-        return i - self.base if i >= 0 else -1
+        return self._search(needle, start, end, last=False)
 
     def rfind(self, needle: bytes, start: int = 0, end: int | None = None) -> int:
         """:meth:`find` from the end: the offset of the last ``needle`` between ``start`` and ``end``, or -1."""
+        return self._search(needle, start, end, last=True)
+
+    def _search(self, needle: bytes, start: int, end: int | None, last: bool) -> int:
         end = self.length if end is None else min(end, self.length)
         start = max(0, start)
-        if start >= end:
+        if start >= end:  # also keeps offsets from hostile headers (>= 2**63) out of mmap.find
             return -1
-        i = self.source.view().rfind(needle, self.base + start, self.base + end)
+        view = self.source.view()
+        i = (view.rfind if last else view.find)(needle, self.base + start, self.base + end)
         return i - self.base if i >= 0 else -1
 
     # --- structure -------------------------------------------------------------------------------------------
