@@ -160,7 +160,7 @@ class Executable(ABC):
 
     @cached_property
     def section_names(self) -> str:
-        """Every section's name after a NUL (``"\0.interp\0.text…"``; a name is a C string, it holds none): the
+        """Every section's name after a NUL (``"\\0.interp\\0.text…"``; a name is a C string, it holds none): the
         names searched by one pattern instead of a Python loop over the sections (issue 23)."""
         return "".join(["\0" + s.name for s in self.sections()])
 
