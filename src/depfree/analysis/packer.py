@@ -56,14 +56,15 @@ def analyze_packer(ctx: Context) -> None:
 
 def detect_packer(exe: Executable) -> Packer | None:
     db = load("packers.toml")
-    names = {s.name for s in exe.sections()} if exe.format == "pe" else set()  # (section names tell on PE only)
-    for key, spec in db.items() if names else ():
-        hits = sorted(names & set(spec.get("pe_sections", [])))
-        if hits:
-            out = Packer(name=spec["name"], evidence=[Evidence("section", h, "packer section name") for h in hits])
-            if key == "upx":
-                _upx_details(exe, out)
-            return out
+    if exe.format == "pe":  # (the packers' section names are PE's: an ELF's are not read)
+        names = {s.name for s in exe.sections()}
+        for key, spec in db.items():
+            hits = sorted(names & set(spec.get("pe_sections", [])))
+            if hits:
+                out = Packer(name=spec["name"], evidence=[Evidence("section", h, "packer section name") for h in hits])
+                if key == "upx":
+                    _upx_details(exe, out)
+                return out
     upx = db["upx"]
     head = exe.read_file(0, HEAD_WINDOW)
     tail = exe.read_file(max(0, exe.length - TAIL_WINDOW), TAIL_WINDOW)
