@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from depfree.api import inspect
-from depfree.model import shallow_json, to_json
+from depfree.model import Evidence, shallow_json, to_json
 from depfree.render import json as render_json
 from depfree.scan import scan
 from helpers.factory import Factory
@@ -119,3 +119,102 @@ def test_a_report_streamed_container_by_container_is_the_same_document(factory: 
     out = tmp_path / "report.json"
     subprocess.run([*cmd, "-o", str(out)], capture_output=True, check=False)
     assert out.read_bytes() == piped.stdout
+
+
+def test_an_evidence_without_a_detail_holds_none() -> None:
+    """orjson writes an Evidence from its attributes, and the schema has no ``detail`` key where there is none: an
+    empty detail is not stored, and reads as the class's "" for everything else (equality, hash, repr, pickling,
+    copies, ``replace``)."""
+    import copy
+    import dataclasses
+    import pickle
+
+    import orjson
+
+    bare, told = Evidence("import", "puts"), Evidence("import", "puts", "unchecked")
+    assert vars(bare) == {"kind": "import", "name": "puts"} and bare.detail == ""
+    assert vars(told) == {"kind": "import", "name": "puts", "detail": "unchecked"}
+    assert bare == Evidence("import", "puts", "") and hash(bare) == hash(Evidence("import", "puts", ""))
+    assert bare != told and str(bare) == "import puts" and str(told) == "import puts (unchecked)"
+    assert repr(bare) == "Evidence(kind='import', name='puts', detail='')"
+    for same in (pickle.loads(pickle.dumps(bare)), copy.deepcopy(bare), copy.copy(bare)):
+        assert same == bare and vars(same) == vars(bare)
+    assert dataclasses.replace(bare, detail="x") == Evidence("import", "puts", "x")
+    assert vars(dataclasses.replace(told, detail="")) == vars(bare)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bare.detail = "x"  # type: ignore[misc]
+    assert orjson.dumps([bare, told]) == b'[{"kind":"import","name":"puts"},' \
+        b'{"kind":"import","name":"puts","detail":"unchecked"}]'
+    assert render_json.dumps_model([bare, told]) == json.dumps([to_json(bare), to_json(told)], separators=(",", ":"))
+
+
+def _model_classes() -> list[type]:
+    import dataclasses
+    import importlib
+
+    found = []
+    for name in ("model", "model_hardening", "model_verdicts", "model_records", "details"):
+        module = importlib.import_module(f"depfree.{name}")
+        found += [c for c in vars(module).values()
+                  if isinstance(c, type) and c.__module__ == module.__name__ and dataclasses.is_dataclass(c)]
+    return found
+
+
+def test_every_model_class_is_written_by_orjson_or_through_shallow_json() -> None:
+    """A class whose JSON leaves keys out (``json_omit``) is no dataclass to orjson; every other one is, with no
+    field orjson would skip (it leaves out attributes whose names start with an underscore)."""
+    import dataclasses
+
+    classes = _model_classes()
+    omitting = {c.__name__ for c in classes if hasattr(c, "json_omit")}
+    assert {"Report", "Packer", "Resolution", "HostItem", "ResolvedLibrary", "ContainerRecord"} <= omitting
+    for cls in classes:
+        assert ("__dataclass_fields__" in vars(cls)) is (cls.__name__ not in omitting), cls
+        assert not [f.name for f in dataclasses.fields(cls) if f.name.startswith("_")], cls
+
+
+def _written_by_orjson(obj: Any, seen: set[int] | None = None) -> int:
+    """Walk the model objects under ``obj``: each that orjson writes itself holds its fields in order and nothing
+    else (an Evidence's empty detail excepted). Returns how many were checked."""
+    import dataclasses
+
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    checked = 0
+    if isinstance(obj, (list, tuple)):
+        values: list[Any] = list(obj)
+    elif isinstance(obj, dict):
+        values = list(obj.values())
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = [f.name for f in dataclasses.fields(obj)]
+        if "__dataclass_fields__" in vars(type(obj)):
+            if isinstance(obj, Evidence) and not obj.detail:
+                names.remove("detail")
+            assert list(vars(obj)) == names, obj
+            checked = 1
+        values = [getattr(obj, n) for n in names]
+    else:
+        return 0
+    return checked + sum(_written_by_orjson(v, seen) for v in values)
+
+
+def test_real_reports_of_every_format_are_the_json_modules_bytes(factory: Factory, tmp_path: Path) -> None:
+    """Reports of ELF (dynamic, static, Go with cgo), PE, Mach-O and a package: every object orjson writes itself
+    holds exactly its fields, so the bytes are the json module's, which calls ``shallow_json`` for every one."""
+    d = tmp_path / "tree"
+    d.mkdir()
+    made = {"hello": factory.c("hello.c"), "static": factory.c("hello.c", flags=("-static",)),
+            "cgo": factory.go("nettool", cgo=True), "hello.exe": factory.c("hello.c", cc="x86_64-w64-mingw32-gcc"),
+            "macho": factory.go("nettool", goos="darwin", goarch="arm64")}
+    for name, path in made.items():
+        shutil.copy2(path, d / name)
+    report = scan([d], jobs=1)
+    one = inspect(str(d / "hello.exe"))
+    assert {b.format for b in report.binaries} == {"elf", "pe", "macho"}
+    assert _written_by_orjson(report) > 100 and _written_by_orjson(one) > 10
+    for r in (report, one):
+        assert render_json.dumps_model(r) == json.dumps(r, ensure_ascii=False, separators=(",", ":"),
+                                                        default=shallow_json)
+        assert render_json.dumps_model(r) == reference(to_json(r), compact=True)
