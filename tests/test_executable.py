@@ -63,6 +63,40 @@ def test_interpreter_needed_and_section_names_match_readelf(factory) -> None:  #
         assert exe.section_names.split("\0")[1:] == [s.name for s in exe.sections()]
 
 
+_SECTION_ROW = re.compile(r"^\s*\[\s*\d+\] (\S*)\s+(\S+)\s+([0-9a-f]+) ([0-9a-f]+) ([0-9a-f]+) [0-9a-f]+\s+([A-Z]*)",
+                          re.M)
+_SEGMENT_ROW = re.compile(r"^\s+([A-Z_]+)\s+0x([0-9a-f]+) 0x([0-9a-f]+) 0x[0-9a-f]+ 0x([0-9a-f]+) "
+                          r"0x([0-9a-f]+) ([RWE ]{3})", re.M)
+
+
+@pytest.mark.parametrize("flags", [(), ("-static",)])
+def test_section_and_program_headers_are_readelfs_rows(factory, flags: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Each Section and Segment the ELF reader makes is a whole row (every field of the NamedTuple, made without its
+    __new__) with readelf -SW / -lW's name, type, address, offset, sizes and flags."""
+    path = factory.c("hello.c", flags=flags)
+    secs = _SECTION_ROW.findall(subprocess.run(["readelf", "-SW", str(path)], capture_output=True, text=True,
+                                               check=True).stdout)
+    segs = _SEGMENT_ROW.findall(subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
+                                               check=True).stdout)
+    with FileSource(path) as src:
+        exe = ElfExecutable(src)
+        sections, segments = exe.sections(), exe.segments()
+        assert len(sections) == len(secs) > 20 and len(segments) == len(segs) > 5
+        for s, (name, typ, addr, off, size, flg) in zip(sections, secs, strict=True):
+            assert len(s) == len(type(s)._fields) and s.name == name, s
+            assert (s.addr, s.offset, s.size) == (int(addr, 16), int(off, 16), int(size, 16)), s
+            assert s.file_size == (0 if typ == "NOBITS" else s.size), s
+            assert (s.executable, s.writable, s.alloc) == ("X" in flg, "W" in flg, "A" in flg), s
+        for g, (kind, off, vaddr, filesz, memsz, rwe) in zip(segments, segs, strict=True):
+            assert len(g) == len(type(g)._fields), g
+            assert g.kind == ("load" if kind == "LOAD" else f"PT_{kind}"), g
+            assert (g.offset, g.vaddr, g.filesz, g.memsz) == tuple(int(v, 16) for v in (off, vaddr, filesz, memsz))
+            assert (g.readable, g.writable, g.executable) == ("R" in rwe, "W" in rwe, "E" in rwe), g
+        heads = exe._section_headers
+        assert [h.name for h in heads] == [s.name for s in sections]
+        assert all(len(h) == len(type(h)._fields) for h in heads)
+
+
 def test_unknown_osabi_is_a_string_named_by_its_number(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = bytearray(factory.c("hello.c").read_bytes())
     data[7] = 0x42  # EI_OSABI: no ABI has this number

@@ -26,7 +26,6 @@ from depfree.dataclass import dataclass
 from depfree.errors import UsageError
 from depfree.model import Report
 from depfree.options import Options
-from depfree.render import scan_jsonl as jsonl
 from depfree.scan import ScanResult
 
 if TYPE_CHECKING:  # rich is imported when text is printed: `scan --json` never loads it
@@ -66,7 +65,7 @@ RENDERERS = {
     "json": lambda r, out: _StreamedJson(out).whole(r.report),  # (scan_cmd streams it: the same bytes)
     "html": lambda r, out: _html(r, out),
     # one line per container as each is done (scan_cmd), the renderer adds the summary line
-    "jsonl": lambda r, out: jsonl.summary_line(_tool(), r.totals),
+    "jsonl": lambda r, out: _jsonl().summary_line(_tool(), r.totals),
 }
 
 
@@ -138,7 +137,7 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
             for err in res.errors:
                 print_error(err.path, err.error)
             if out.format == "jsonl":  # written now, not kept
-                out.write(jsonl.container_line(res))
+                out.write(_jsonl().container_line(res))
                 _count(res, totals)
                 continue
             if streamed is not None:
@@ -156,6 +155,12 @@ def scan_cmd(paths: tuple[str, ...], out: Output, jobs: int | None, depth: int, 
     else:
         out.emit(ScanOutcome(report, totals))
     sys.exit(EXIT_INPUT if totals["errors"] else EXIT_OK)
+
+
+def _jsonl() -> Any:
+    from depfree.render import scan_jsonl  # (with the json module: imported for --format jsonl only)
+
+    return scan_jsonl
 
 
 def _tool() -> dict[str, str]:

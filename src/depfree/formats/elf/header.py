@@ -28,6 +28,9 @@ _MACHINES = {
     "EM_SPARCV9": "sparc64", "EM_SPARC": "sparc", "EM_IA_64": "ia64", "EM_ALPHA": "alpha",
 }
 _PT_NAMES = {"PT_LOAD": "load"}
+# A NamedTuple's own __new__ is a Python function: the tables' rows are made by tuple's, ~0.2 µs less each (about
+# 50,000 segments, section headers and sections in a scan of /usr/bin; issue 23). The rows' fields, in order.
+_row = tuple.__new__
 _E_TYPE = {v: k for k, v in enums.ENUM_E_TYPE.items() if isinstance(v, int)}
 _E_MACHINE = {v: k for k, v in enums.ENUM_E_MACHINE.items() if isinstance(v, int)}
 _EI_OSABI = {v: k for k, v in enums.ENUM_EI_OSABI.items() if isinstance(v, int)}
@@ -168,9 +171,9 @@ class ElfImage(Executable):
             else:
                 p_type, offset, vaddr, _paddr, filesz, memsz, flags, _align = unpack(raw, at)
             kind = names.get(p_type) or f"PT_{p_type:#x}"
-            # (positional: kind, vaddr, memsz, offset, filesz, readable, writable, executable)
-            out.append(Segment(_PT_NAMES.get(kind, kind), vaddr, memsz, offset, filesz, bool(flags & 4),
-                               bool(flags & 2), bool(flags & 1)))
+            # (Segment's fields: kind, vaddr, memsz, offset, filesz, readable, writable, executable)
+            out.append(_row(Segment, (_PT_NAMES.get(kind, kind), vaddr, memsz, offset, filesz, bool(flags & 4),
+                                      bool(flags & 2), bool(flags & 1))))
         return out
 
     def segments(self) -> list[Segment]:
@@ -195,8 +198,8 @@ class ElfImage(Executable):
             names = self.read_file(r[4], min(r[5], 16 * 1024 * 1024))
         # the names split once (a name ld merged into another's tail, ".text" of ".rela.text", is read where it is)
         starts = names_by_offset(names, len(rows))
-        return [SectionHeader(starts.get(name_off) or cstring_at(names, name_off), typ, flags, addr, offset, size,
-                              link)
+        return [_row(SectionHeader, (starts.get(name_off) or cstring_at(names, name_off), typ, flags, addr, offset,
+                                     size, link))
                 for name_off, typ, flags, addr, offset, size, link, _info, _align, _entsize in rows]
 
     @cached_property
@@ -207,10 +210,10 @@ class ElfImage(Executable):
             file_size = 0 if typ == SHT_NOBITS else size
             if file_size and offset + file_size > total:
                 file_size = max(0, total - offset)
-            # (positional: name, addr, offset, size, file_size, executable, writable, alloc, compressed)
-            out.append(Section(name, addr, offset, size, file_size, bool(flags & SHF_EXECINSTR),
-                               bool(flags & SHF_WRITE), bool(flags & SHF_ALLOC),
-                               bool(flags & SHF_COMPRESSED) or name.startswith(".zdebug")))
+            # (Section's fields: name, addr, offset, size, file_size, executable, writable, alloc, compressed)
+            out.append(_row(Section, (name, addr, offset, size, file_size, bool(flags & SHF_EXECINSTR),
+                                      bool(flags & SHF_WRITE), bool(flags & SHF_ALLOC),
+                                      bool(flags & SHF_COMPRESSED) or name.startswith(".zdebug"))))
         return out
 
     def sections(self) -> list[Section]:
