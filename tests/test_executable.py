@@ -97,6 +97,64 @@ def test_section_and_program_headers_are_readelfs_rows(factory, flags: tuple[str
         assert all(len(h) == len(type(h)._fields) for h in heads)
 
 
+def test_undefined_dynamic_symbols_are_readelfs_either_way_they_are_read(factory) -> None:  # type: ignore[no-untyped-def]
+    """The undefined dynamic symbols, read one by one where each starts (fewer than half the table) or from the
+    whole .dynstr split once: readelf --dyn-syms's UND names in table order either way, on a program that imports
+    most of its symbols and a library that exports thousands."""
+    import glob
+
+    from helpers.oracles import readelf_symbols
+
+    library = sorted(glob.glob("/usr/lib/x86_64-linux-gnu/libstdc++.so.6.*"))[-1]
+    seen = set()
+    for path in (factory.c("hello.c"), Path("/usr/bin/ls"), Path(library)):
+        expected = [name for name, _typ, ndx in readelf_symbols(path, dynamic=True) if ndx == "UND" and name]
+        for split_first in (False, True):
+            with FileSource(path) as src:
+                exe = ElfExecutable(src)
+                if split_first:
+                    exe._dynstr_names  # noqa: B018 - the table split before the names are asked for
+                got = exe.dynamic_symbols()
+                seen.add(("_dynstr_names" in exe.__dict__, split_first))
+                assert [n for n in got if n] == expected, (path, split_first)
+    assert (False, False) in seen and (True, False) in seen  # both ways taken without being forced
+
+
+def test_symbol_version_indices_are_pyelftools_without_the_hidden_bit(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each dynamic symbol's version index (DT_VERSYM, its VERSYM_HIDDEN bit cleared in C): pyelftools' ndx & 0x7fff
+    on the host's libc.so.6 (little-endian, hundreds of hidden versions) and on a big-endian s390x build (zig cc)
+    whose every entry was marked hidden on a copy."""
+    from elftools.elf.elffile import ELFFile
+
+    from helpers.corpus import zig_cc
+    from helpers.factory import C_PROGRAMS
+
+    def expected(path: Path) -> list[int]:
+        with open(path, "rb") as fh:
+            vs = ELFFile(fh).get_section_by_name(".gnu.version")
+            ndx = [vs.get_symbol(i).entry["ndx"] for i in range(1, vs.num_symbols())]
+        named = {"VER_NDX_LOCAL": 0, "VER_NDX_GLOBAL": 1}
+        return [named[n] if isinstance(n, str) else n for n in ndx]
+
+    libc = Path("/usr/lib/x86_64-linux-gnu/libc.so.6")
+    assert sum(1 for n in expected(libc) if n & 0x8000) > 100
+    be = tmp_path / "hello-s390x"
+    data = bytearray(zig_cc(factory, C_PROGRAMS / "hello.c", target="s390x-linux-gnu").read_bytes())
+    with open(be.with_suffix(".orig"), "wb") as fh:
+        fh.write(data)
+    with open(be.with_suffix(".orig"), "rb") as fh:
+        sec = ELFFile(fh).get_section_by_name(".gnu.version")
+        start, size = sec["sh_offset"], sec["sh_size"]
+    for at in range(start + 2, start + size, 2):  # entries 1..: the high byte comes first in big-endian
+        data[at] |= 0x80
+    be.write_bytes(bytes(data))
+    assert all(n & 0x8000 for n in expected(be)) and expected(be)
+    for path in (libc, be):
+        with FileSource(path) as src:
+            got = list(ElfExecutable(src)._dynsym_columns[2])
+        assert got == [n & 0x7FFF for n in expected(path)], path
+
+
 def test_unknown_osabi_is_a_string_named_by_its_number(factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     data = bytearray(factory.c("hello.c").read_bytes())
     data[7] = 0x42  # EI_OSABI: no ABI has this number

@@ -144,7 +144,7 @@ class ElfImage(Executable):
     def entry(self) -> int:
         return self.header.e_entry
 
-    def _words(self, code: str, raw: bytes) -> array[int]:
+    def _words(self, code: str, raw: bytes | bytearray) -> array[int]:
         """``raw`` as an array of unsigned 16- (``H``) or 32-bit (``I``) words in the file's byte order."""
         a = array(code)
         a.frombytes(raw[: len(raw) // a.itemsize * a.itemsize])

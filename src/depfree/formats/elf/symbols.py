@@ -21,6 +21,7 @@ from depfree.formats.strings import Window, cstring_at, names_by_offset
 MAX_SYMBOLS = max_symbols(5_000_000)
 _NO_TABLE = Window(b"", 0, 0)
 _STT_KINDS = {1: "object", 2: "func", 6: "tls"}  # STT_OBJECT, STT_FUNC, STT_TLS
+_NO_HIDDEN_BIT = bytes(b & 0x7F for b in range(256))  # a versym's high byte without VERSYM_HIDDEN
 
 
 @lru_cache(maxsize=16)
@@ -122,9 +123,12 @@ class ElfSymbols(ElfDynamic):
         versym = self._dyn_values("DT_VERSYM")
         voff = self.vaddr_to_offset(versym[0]) if versym else None
         if voff is not None:
-            got = self._words("H", self.read_file(voff, count * 2))
+            raw_vers = bytearray(self.read_file(voff, count * 2))
+            top = 1 if self._fmt == "<" else 0  # the byte of each half-word that holds VERSYM_HIDDEN (0x8000)
+            raw_vers[top::2] = raw_vers[top::2].translate(_NO_HIDDEN_BIT)  # (in C: a map over 300k symbols cost)
+            got = self._words("H", raw_vers)
             vers[: len(got)] = got
-        return name_offs[1:], shndx[1:], array("H", map(0x7FFF.__and__, vers[1:]))
+        return name_offs[1:], shndx[1:], vers[1:]
 
     def _dynsym_names_at(self, offsets: Sequence[int]) -> list[str]:
         """The names at these .dynstr offsets: looked up in the split table (ld merges a name into the tail of a
@@ -166,10 +170,12 @@ class ElfSymbols(ElfDynamic):
     @cached_property
     def _undefined_dynamic(self) -> list[str]:
         """The names of the undefined dynamic symbols. A library exporting thousands of symbols imports a few
-        hundred: when they are few, each is read where it starts instead of splitting the whole .dynstr."""
+        hundred: when they are fewer than half the symbols, each is read where it starts instead of splitting the
+        whole .dynstr (~0.64 µs a name read alone, ~0.37 µs a name of the table split: 1,151 ELF files of /usr/bin
+        and /usr/lib/x86_64-linux-gnu take 82 ms this way, 91 ms with the split from an eighth on)."""
         name_offs, shndx, _vers = self._dynsym_columns
         wanted = list(compress(name_offs, map(operator.not_, shndx)))
-        if "_dynstr_names" not in self.__dict__ and len(wanted) * 8 < len(name_offs):
+        if "_dynstr_names" not in self.__dict__ and len(wanted) * 2 < len(name_offs):
             return list(map(self._dynstr, wanted))
         return self._dynsym_names_at(wanted)
 
