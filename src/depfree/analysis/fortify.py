@@ -61,6 +61,5 @@ def fortify_table() -> FortifyTable:
 
 def count_fortify(imports: Iterable[str]) -> FortifyCount:
     table = fortify_table()
-    names = set(imports)
-    return FortifyCount(fortified=sorted(n for n in names if n in table.functions),
-                        unchecked=sorted(n for n in names if n in table.plain))
+    names = imports if isinstance(imports, (set, frozenset)) else set(imports)
+    return FortifyCount(fortified=sorted(table.functions.keys() & names), unchecked=sorted(table.plain.keys() & names))
