@@ -219,3 +219,61 @@ def test_every_reader_error_is_a_format_error() -> None:
 
     for cls in (BuildInfoError, PclntabError, ArchiveError, DebError):
         assert issubclass(cls, FormatError) and issubclass(cls, DepfreeError), cls
+
+
+def _version_r(path: Path) -> int:
+    """The file offset of .gnu.version_r, as readelf -VW shows it."""
+    out = subprocess.run(["readelf", "-VW", str(path)], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"'\.gnu\.version_r'.*?\n\s*Addr: \S+\s+Offset: (0x[0-9a-f]+)", out, re.S)
+    assert found, out
+    return int(found.group(1), 16)
+
+
+def test_version_need_entries_far_from_the_table_or_past_the_end(factory: Factory, tmp_path: Path) -> None:
+    """The version-need table is read in one piece from its start (formats/elf/dynamic.py): an entry chained to
+    beyond that piece is still read where it is, and one past the end of the file is a one-line FormatError naming
+    the entry, for the chain of needs and for a need's chain of versions."""
+    from depfree.formats.elf import ElfExecutable
+    from depfree.formats.elf.dynamic import VERNEED_WINDOW
+    from depfree.sources.file import FileSource
+    from helpers.oracles import readelf_version_need_names
+
+    hello = factory.c("hello.c")
+    original = hello.read_bytes()
+    table = _version_r(hello)
+    _ver, cnt, _file, aux, _next = struct.unpack_from("<HHIII", original, table)
+    expected = readelf_version_need_names(hello)
+    assert cnt >= 2 and expected == {"libc.so.6": ["GLIBC_2.2.5", "GLIBC_2.34"]}
+
+    def needs(data: bytes, name: str) -> dict[str, list[str]]:
+        path = tmp_path / name
+        path.write_bytes(data)
+        with FileSource(path) as src:
+            return {n.library: sorted(n.versions.values()) for n in ElfExecutable(src).version_needs}
+
+    # the versions moved to the end of the file, past the piece read at once: the same needs
+    far = bytearray(original + b"\0" * VERNEED_WINDOW)
+    moved = len(far)
+    far += original[table + aux : table + aux + 16 * cnt]  # (vna_next is relative: the chain holds)
+    struct.pack_into("<I", far, table + 8, moved - table)
+    assert needs(bytes(far), "far") == {lib: sorted(v) for lib, v in expected.items()}
+    # a need's versions past the end of the file
+    cut = bytearray(original)
+    struct.pack_into("<I", cut, table + 8, len(original) - table + 8)
+    with pytest.raises(FormatError, match=r"version-need aux entry at offset \d+ is cut off"):
+        needs(bytes(cut), "aux-cut")
+    # a second need (DT_VERNEEDNUM raised to 2), chained to past the end of the file
+    cut = bytearray(original)
+    p_offset, = struct.unpack_from("<Q", cut, next(at for at, typ in _phdrs(original) if typ == 2) + 8)
+    for i in range(0, 4096, 16):
+        tag, = struct.unpack_from("<q", cut, p_offset + i)
+        assert tag != 0, "no DT_VERNEEDNUM"
+        if tag == 0x6FFFFFFF:
+            struct.pack_into("<Q", cut, p_offset + i + 8, 2)
+            break
+    struct.pack_into("<I", cut, table + 12, len(original) - table - 4)
+    with pytest.raises(FormatError, match=r"version-need entry at offset \d+ is cut off"):
+        needs(bytes(cut), "next-cut")
+    for name in ("aux-cut", "next-cut"):
+        proc = depfree("inspect", str(tmp_path / name))
+        assert proc.returncode == 2 and "cut off" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
