@@ -3,9 +3,10 @@
 Encoded by orjson, which writes the same characters as ``json.dumps(..., ensure_ascii=False)`` with the
 separators used here for everything a report holds (str, int, bool, None, lists, tuples, dicts with str keys, enums,
 floats rounded to a few decimals, model objects: dataclasses written by orjson itself, those with a ``json_omit``
-through :func:`depfree.model.shallow_json`), three to ten times faster. What orjson refuses goes to the json module, whose output is the reference: a lone surrogate (a file name
-that is not UTF-8), an int beyond 64 bits, a dict key that is not a str, an object that is not part of the model
-(the json module's TypeError then names it). ``tests/test_render_json.py`` holds the two to the same bytes."""
+through :func:`depfree.model.shallow_json`), three to ten times faster. What orjson refuses goes to the json module,
+whose output is the reference: a lone surrogate (a file name that is not UTF-8), an int beyond 64 bits, a dict key
+that is not a str, an object that is not part of the model (the json module's TypeError then names it).
+``tests/test_render_json.py`` holds the two to the same bytes."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ _PASS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 # (depfree/model.py; an Evidence without a detail has no such attribute, as its JSON has no such key). A class with
 # a ``json_omit`` is no dataclass to orjson (depfree/dataclass.py): it goes to ``default``, model.shallow_json.
 # The same bytes as the json module's through ``default`` (tests/test_render_json.py), and a scan of /usr/bin
-# calls back into Python for 1 object in 8 instead of each (issue 23).
+# calls back into Python for 5,420 of its 53,609 model objects instead of each (issue 23).
 _MODEL = orjson.OPT_PASSTHROUGH_DATETIME
 
 
