@@ -243,7 +243,7 @@ def test_version_need_entries_far_from_the_table_or_past_the_end(factory: Factor
     table = _version_r(hello)
     _ver, cnt, _file, aux, _next = struct.unpack_from("<HHIII", original, table)
     expected = readelf_version_need_names(hello)
-    assert cnt >= 2 and expected == {"libc.so.6": ["GLIBC_2.2.5", "GLIBC_2.34"]}
+    assert cnt >= 2 and list(expected) == ["libc.so.6"] and len(expected["libc.so.6"]) == cnt
 
     def needs(data: bytes, name: str) -> dict[str, list[str]]:
         path = tmp_path / name
