@@ -126,9 +126,8 @@ def _encoded_by_default(cls: T) -> T:
     otherwise a call back into Python). ``dataclasses.fields``, ``is_dataclass``, ``replace``, pickling,
     ``repr``, equality and the name are those of ``cls``; a frozen class is refused above, as its
     ``__setattr__`` tells instances of its own class from a subclass's."""
-    shell = type(cls)(cls.__name__, (cls,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
-                                            "__doc__": cls.__doc__})
-    return shell
+    return type(cls)(cls.__name__, (cls,), {"__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                                           "__doc__": cls.__doc__})
 
 
 def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:

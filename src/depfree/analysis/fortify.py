@@ -61,5 +61,5 @@ def fortify_table() -> FortifyTable:
 
 def count_fortify(imports: Iterable[str]) -> FortifyCount:
     table = fortify_table()
-    names = imports if isinstance(imports, (set, frozenset)) else set(imports)
+    names = set(imports)
     return FortifyCount(fortified=sorted(table.functions.keys() & names), unchecked=sorted(table.plain.keys() & names))
