@@ -7,6 +7,10 @@ Usage: python bench/bench_scan_timeline.py [--dir DIR] [--runs N] (or bench/run_
 Each run is one scan in a fresh process; the table is the run with the median wall time. The timing wraps the two functions that analyse files
 (``scan.batches.analyse_blob`` in the main process, ``scan.worker._work_many`` in the workers, inherited by fork),
 so it adds one clock read per file and one per batch.
+
+Beside the scan, in the same run: the least a Python program does to read what ``scanelf -a`` reads (READER), the
+analysis of the scan's own files in one process with nothing around it (ANALYSIS), and from them and scanelf's own
+wall time a lower bound of the scan's wall time as a multiple of scanelf's (issue 23's target is 10×).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,6 +50,7 @@ def timed_many(items, *args, **kwargs):
     t = time.perf_counter()
     out = many(items, *args, **kwargs)
     record(os.getpid(), t - start, time.perf_counter() - start, len(items))
+    record("files", [blob.path for blob, _name in items])
     return out
 worker._work_many = batches._work_many = timed_many
 
@@ -53,6 +59,7 @@ def timed_one(blob, name, options):
     t = time.perf_counter()
     out = one(blob, name, options)
     record(os.getpid(), t - start, time.perf_counter() - start, 1)
+    record("files", [blob.path])
     return out
 batches.analyse_blob = timed_one
 
@@ -61,6 +68,8 @@ atexit.register(lambda: record("end", time.perf_counter() - start))
 cli.cli(prog_name="depfree")
 """
 
+
+ROUNDS = 3  # of ANALYSIS
 
 # The least a Python program does to read what scanelf -a reads of each file: walk the tree, open each file, read its
 # ELF header, program headers and dynamic tags (64-bit little-endian only; the others are opened and skipped).
@@ -88,17 +97,52 @@ for dirpath, _dirs, files in os.walk(sys.argv[1]):
 """
 
 
-def reader_floor(root: str, runs: int) -> float:
-    """Median wall seconds of READER over ``root`` (interpreter start included), after a warm-up."""
+# The same analysis as the scan's, of the same files, in one process with no pool, no pickling and no scan around it:
+# each file's least CPU time over the rounds, summed (the floor of the analysis itself; a file whose scan failed
+# is timed the same way).
+ANALYSIS = r"""
+import json, sys, time
+from depfree.options import Options
+from depfree.scan.worker import analyse_blob
+from depfree.sources.blob import Blob
+paths, rounds = json.load(open(sys.argv[1])), int(sys.argv[2])
+options = Options(hash=False)
+best = [float("inf")] * len(paths)
+for _ in range(rounds):
+    for i, path in enumerate(paths):
+        t = time.process_time()
+        analyse_blob(Blob.of_file(path), path, options)
+        best[i] = min(best[i], time.process_time() - t)
+print(sum(best))
+"""
+
+
+def median_wall(cmd: list[str], runs: int) -> float:
+    """Median wall seconds of ``cmd`` (output discarded) over ``runs`` runs, after a warm-up."""
     import time
 
     walls = []
     for i in range(runs + 1):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", READER, root], check=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         if i:
             walls.append(time.perf_counter() - t)
     return sorted(walls)[len(walls) // 2]
+
+
+def analysis_floor(paths: list[str], rounds: int) -> float:
+    """CPU seconds of ANALYSIS over ``paths``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        listed = Path(tmp, "paths.json")
+        listed.write_text(json.dumps(paths))
+        out = subprocess.run([sys.executable, "-c", ANALYSIS, str(listed), str(rounds)], capture_output=True,
+                             text=True, check=True)
+    return float(out.stdout)
+
+
+def reader_floor(root: str, runs: int) -> float:
+    """Median wall seconds of READER over ``root`` (interpreter start included), after a warm-up."""
+    return median_wall([sys.executable, "-c", READER, root], runs)
 
 
 def one_run(root: str) -> dict[str, object]:
@@ -112,9 +156,10 @@ def one_run(root: str) -> dict[str, object]:
         rows = [json.loads(line) for line in log.read_text().splitlines()]
     end = next(r[1] for r in rows if r[0] == "end")
     spans: dict[int, list[tuple[float, float, int]]] = {}
-    for pid, t0, t1, n in (r for r in rows if r[0] != "end"):
+    for pid, t0, t1, n in (r for r in rows if r[0] not in ("end", "files")):
         spans.setdefault(pid, []).append((t0, t1, n))
-    return {"end": end, "spans": spans}
+    paths = sorted({p for r in rows if r[0] == "files" for p in r[1] if p})
+    return {"end": end, "spans": spans, "paths": paths}
 
 
 def main() -> None:
@@ -137,6 +182,21 @@ def main() -> None:
         rows.append([f"process {len(rows) + 1}", f"{1000 * first:.0f}", f"{1000 * last:.0f}", f"{1000 * busy:.0f}",
                      f"{100 * busy / (last - first):.0f} %", str(sum(s[2] for s in ss))])
     floor = reader_floor(args.root, args.runs)
+    paths: list[str] = run["paths"]  # type: ignore[assignment]
+    cores = os.cpu_count() or 1
+    analysis = analysis_floor(paths, ROUNDS)
+    budget = []
+    if shutil.which("scanelf"):
+        scanelf = median_wall(["scanelf", "-R", "-q", "-a", args.root], args.runs)
+        fixed = median_wall([sys.executable, "-c", "import click, orjson"], args.runs)
+        bound = fixed + analysis / cores
+        budget = [
+            f"- issue 23's budget, 10× `scanelf -R -q -a {args.root}` (median {1000 * scanelf:.1f} ms): "
+            f"{10000 * scanelf:.0f} ms. A lower bound of this design: the interpreter with click and orjson "
+            f"imported, nothing else ({1000 * fixed:.0f} ms), plus the analysis above split perfectly over the "
+            f"cores ({1000 * analysis / cores:.0f} ms) = {1000 * bound:.0f} ms = **{bound / scanelf:.1f}× "
+            "scanelf**, before depfree's own imports, the walk, the pool, the resolution and the JSON",
+        ]
     first_all = min(s[0] for ss in spans.values() for s in ss)
     last_all = max(s[1] for ss in spans.values() for s in ss)
     lines = [
@@ -157,6 +217,10 @@ def main() -> None:
         f"{1000 * (end - last_all):.0f} ms",
         f"- for comparison, the least a Python program does to read what `scanelf -a` reads (walk, open, ELF header, "
         f"program headers, dynamic tags: READER in the script), interpreter start included: {1000 * floor:.0f} ms",
+        f"- the same analysis of the same {len(paths)} files in one process, with no pool and no scan around it "
+        f"(ANALYSIS in the script: each file's least CPU time of {ROUNDS} rounds, summed): {1000 * analysis:.0f} ms "
+        f"of CPU, {1000 * analysis / cores:.0f} ms on each of {cores} cores if split perfectly",
+        *budget,
         "",
         _table(["process", "first analysis starts", "last ends", "busy", "busy share", "files"], rows),
         "",
