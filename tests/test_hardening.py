@@ -201,6 +201,23 @@ def test_cgo_canary_is_measured(factory) -> None:  # type: ignore[no-untyped-def
     assert "cgo" in h["reasons"]["canary"]
 
 
+def test_static_cgo_canary_is_unknown(factory) -> None:  # type: ignore[no-untyped-def]
+    """cgo linked statically (musl): the C library brings __stack_chk_fail, so checksec says 'Canary found', and
+    `main` is the Go runtime's entry (runtime/asm_amd64.s ``TEXT main``), which objdump shows reading no canary.
+    Nothing tells the program's C functions from the library's: unknown, with the cgo note and no evidence."""
+    exe = factory.go("nettool", cgo=True, ldflags="-linkmode external -extldflags -static", env={"CC": "musl-gcc"})
+    nm = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r" T __stack_chk_fail$", nm, re.M)
+    dis = subprocess.run(["objdump", "-d", "--disassemble=main", str(exe)], capture_output=True, text=True,
+                         check=True).stdout
+    assert "<main>:" in dis and "%fs:0x28" not in dis
+    assert checksec(exe)["canary"] == "yes"
+    h = hard(exe)
+    assert h["canary"] == "unknown"
+    assert h["reasons"]["canary"] == "measured on the cgo/C part; the Go part checks stack bounds itself"
+    assert "canary" not in h["evidence"]
+
+
 def test_rpath_risks(factory) -> None:  # type: ignore[no-untyped-def]
     exe = factory.c("hello.c", flags=("-Wl,--disable-new-dtags", "-Wl,-rpath,$ORIGIN/lib:/tmp/libs:relative/dir"))
     risks = {r["path"]: r["risk"] for r in hard(exe)["rpath_risks"]}
