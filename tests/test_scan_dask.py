@@ -83,16 +83,23 @@ class Cluster:
         env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}  # a poison input: 2 tries
         self._start([*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
                      "--scheduler-file", str(self.file)], env)
-        deadline = time.monotonic() + 60
-        while not self.file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.address = json.loads(self.file.read_text())["address"]
+        self.address = self._address(time.monotonic() + 60)
         worker_env = {**os.environ, POISON_ENV: POISON}  # the documented test hook, for the workers only
         for _ in range(2):
             self._start([*dask, "worker", self.address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
                          "--no-dashboard", "--local-directory", str(tmp)], worker_env)
         self.client = distributed.Client(self.address, set_as_default=False, timeout="60s")
         self.client.wait_for_workers(2, timeout=120)
+
+    def _address(self, deadline: float) -> str:
+        """The scheduler's address from its file, once the file is whole (it exists before it is written)."""
+        while True:
+            try:
+                return str(json.loads(self.file.read_text())["address"])
+            except (OSError, ValueError, KeyError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def _start(self, cmd: list[str], env: dict[str, str]) -> None:
         self.procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
